@@ -1,0 +1,286 @@
+"""Load a rules folder: find the files, parse them safely, validate every object, merge, locate.
+
+Problems never raise: each becomes a located `Finding`, and every valid object still loads, so one run reports
+everything that is wrong (Calliope's "collect, then report once").
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from planner.rules.findings import (
+    NO_RULE_FILES,
+    PATH_ESCAPES,
+    SCHEMA_INVALID,
+    SCHEMA_MISSING,
+    SCHEMA_UNKNOWN_KEY,
+    SINGLETON_MISSING,
+    SINGLETON_TWICE,
+    Finding,
+    Location,
+    finding,
+)
+from planner.rules.schema import CALENDAR_RULE_KINDS, SECTIONS, RuleSet
+from planner.rules.schema.common import RuleModel
+from planner.rules.source import DocPath, Document, Limits, DEFAULT_LIMITS, load_yaml
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Loaded:
+    """What loading produced: the rule set (possibly partial) and every problem found on the way."""
+
+    rules: RuleSet
+    findings: list[Finding] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+
+
+def display_name(path: Path) -> str:
+    """Paths are reported relative to the working directory when they are below it (as CI annotations need)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def rule_files(folder: Path) -> tuple[list[Path], list[Finding]]:
+    """The YAML files of a rules folder, sorted; a file or link that resolves outside the folder is refused."""
+    files, findings = [], []
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES):
+        if not inside(path, folder):
+            findings.append(
+                finding(
+                    PATH_ESCAPES,
+                    f"{display_name(path)} resolves outside the rules folder {display_name(folder)}",
+                    Location(display_name(path), 1, 1),
+                    fix="replace the link with a real file inside the rules folder",
+                )
+            )
+        elif path.is_file():
+            files.append(path)
+    return files, findings
+
+
+def load_documents(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> tuple[list[Document], list[Finding]]:
+    documents, findings = [], []
+    for path in paths:
+        document, problems = load_yaml(path, display_name(path), limits)
+        findings.extend(problems)
+        if document is not None:
+            documents.append(document)
+    return documents, findings
+
+
+def load_rules(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Loaded:
+    """Load rule files and folders (folders are searched recursively for *.yaml / *.yml)."""
+    files: list[Path] = []
+    findings: list[Finding] = []
+    for path in paths:
+        if path.is_dir():
+            found, problems = rule_files(path)
+            files.extend(found)
+            findings.extend(problems)
+        else:
+            files.append(path)
+    if not files:
+        where = display_name(paths[0]) if paths else "."
+        findings.append(finding(NO_RULE_FILES, f"no rule files (*.yaml) in {where}", Location(where, 1, 1),
+                                fix="point at a rules folder or at .yaml files"))
+    documents, problems = load_documents(files, limits)
+    findings.extend(problems)
+    rules, problems = build_rule_set(documents)
+    findings.extend(problems)
+    return Loaded(rules, findings, documents)
+
+
+def build_rule_set(documents: list[Document]) -> tuple[RuleSet, list[Finding]]:
+    """Validate every object of every document and merge them into one rule set."""
+    findings: list[Finding] = []
+    merged: dict[str, list[Any]] = {name: [] for name in SECTIONS}
+    single_at: dict[str, list[Location]] = {name: [] for name, s in SECTIONS.items() if s.single}
+    for document in documents:
+        data = document.data
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            findings.append(finding(SCHEMA_INVALID, "a rule file is a mapping of sections (e.g. 'accounts:')",
+                                    document.at(()), fix="start the file with a section name such as 'products:'"))
+            continue
+        for name, value in data.items():
+            section = SECTIONS.get(name)
+            if section is None:
+                findings.append(_unknown_key(document, (name,), name, list(SECTIONS)))
+                continue
+            if section.single:
+                single_at[name].append(document.at((name,), key=True))
+                item = _validate(section.adapter, value, document, (name,), findings)
+                if item is not None:
+                    merged[name].append(item)
+                continue
+            if value is None:
+                continue
+            if not isinstance(value, list):
+                findings.append(finding(SCHEMA_INVALID, f"section '{name}' must be a list of objects",
+                                        document.at((name,)), fix=f"write each item of '{name}' on a line starting '- '"))
+                continue
+            for index, raw in enumerate(value):
+                item = _validate(section.adapter, raw, document, (name, index), findings)
+                if item is not None:
+                    merged[name].append(item)
+    first = Location(documents[0].file, 1, 1) if documents else Location("<rules>", 1, 1)
+    singles: dict[str, Any] = {}
+    for name, places in single_at.items():
+        if not places and documents:
+            findings.append(finding(SINGLETON_MISSING, f"the rule set has no '{name}' section", first,
+                                    fix=f"add a '{name}:' section to one rule file"))
+        if len(places) > 1:
+            findings.append(finding(SINGLETON_TWICE, f"'{name}' is defined in {len(places)} places", places[1],
+                                    related=places[:1], fix=f"keep one '{name}' section and delete the others"))
+        singles[name] = merged.pop(name)[0] if merged[name] else None
+    rules = RuleSet(**singles, **{name: tuple(items) for name, items in merged.items()},
+                    files=tuple(d.file for d in documents))
+    return rules, findings
+
+
+def _validate(adapter: Any, raw: Any, document: Document, path: DocPath, findings: list[Finding]) -> Any:
+    try:
+        item = adapter.validate_python(raw)
+    except ValidationError as error:
+        findings.extend(schema_findings(error, raw, document, path))
+        return None
+    locate(item, document, path)
+    return item
+
+
+def locate(item: Any, document: Document, path: DocPath) -> None:
+    """Give a validated object (and its nested objects) the file:line:column of its source."""
+    if not isinstance(item, RuleModel):
+        return
+    fields: dict[str, Location] = {}
+    for name, info in type(item).model_fields.items():
+        key = info.alias or name
+        child = path + (key,)
+        fields[name] = document.at(child)
+        value = getattr(item, name)
+        if isinstance(value, RuleModel):
+            locate(value, document, child)
+        elif isinstance(value, tuple) and value and isinstance(value[0], RuleModel):
+            for index, element in enumerate(value):
+                locate(element, document, child + (index,))
+    item.locate(document.at(path), fields)
+
+
+def schema_findings(error: ValidationError, raw: Any, document: Document, path: DocPath) -> list[Finding]:
+    """Turn pydantic's errors into located findings with a did-you-mean for unknown keys."""
+    out = []
+    kind = raw.get("kind") if isinstance(raw, dict) else None
+    for problem in error.errors(include_url=False):
+        loc = tuple(problem["loc"])
+        if loc and kind is not None and loc[0] == kind and kind in CALENDAR_RULE_KINDS:
+            loc = loc[1:]
+        loc = tuple(part for part in loc if not (isinstance(part, str) and part.startswith("function-")))
+        where = path + loc
+        kind_of = problem["type"]
+        if kind_of == "extra_forbidden":
+            model = _model_at(path[0], kind, loc[:-1])
+            names = _field_names(model) if model else []
+            out.append(_unknown_key(document, where, str(loc[-1]), names))
+        elif kind_of == "missing":
+            out.append(finding(SCHEMA_MISSING, f"missing required key '{loc[-1]}'", document.at(where[:-1]),
+                               fix=f"add '{loc[-1]}:' to this object (see docs/rules.md)"))
+        elif kind_of == "union_tag_invalid":
+            tags = sorted(CALENDAR_RULE_KINDS)
+            near = difflib.get_close_matches(str(kind), tags, n=1)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            out.append(finding(SCHEMA_INVALID, f"unknown calendar rule kind {kind!r}; {hint}".rstrip("; "),
+                               document.at(where + ("kind",)), fix=f"use one of: {', '.join(tags)}"))
+        elif kind_of == "union_tag_not_found":
+            out.append(finding(SCHEMA_MISSING, "missing required key 'kind'", document.at(where),
+                               fix=f"add 'kind:' with one of: {', '.join(sorted(CALENDAR_RULE_KINDS))}"))
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+            field_name = ".".join(str(p) for p in loc) or path[0]
+            out.append(finding(SCHEMA_INVALID, f"{field_name}: {message} (got {_short(problem.get('input'))})",
+                               document.at(where), fix=_fix_for(kind_of, message)))
+    return out
+
+
+def _unknown_key(document: Document, where: DocPath, key: str, names: list[str]) -> Finding:
+    near = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    return finding(SCHEMA_UNKNOWN_KEY, f"unknown key '{key}'{hint}", document.at(where, key=True),
+                   fix=f"rename it to '{near[0]}'" if near else f"remove it; allowed keys: {', '.join(names)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _fix_for(kind: str, message: str) -> str:
+    if "percentage" in message or "fraction" in message:
+        return "write a percentage like '2.5%' or a fraction like 0.025"
+    if kind.startswith(("greater", "less")):
+        return "bring the value into the allowed range (see docs/rules.md)"
+    if "pattern" in kind:
+        return "ids use letters, digits, '-' and '_' only"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return "give a value of the type docs/rules.md lists for this key"
+    return "see docs/rules.md for what this key accepts"
+
+
+def _model_at(section: Any, kind: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    spec = SECTIONS.get(str(section))
+    if spec is None:
+        return None
+    model: Any = CALENDAR_RULE_KINDS.get(kind) if section == "calendar_rules" else _unwrap(spec.adapter._type)
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = {info.alias or name: info for name, info in model.model_fields.items()}
+        if part not in fields:
+            return None
+        model = _unwrap(fields[part].annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model class inside Optional[...] / tuple[..., ...] / Annotated[...], if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return None
+    for arg in typing.get_args(annotation):
+        found = _unwrap(arg)
+        if found is not None:
+            return found
+    return None if origin not in (typing.Union, types.UnionType, tuple, list, typing.Annotated) else None
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def check_inside(path: Path, root: Path, written_in: Location, what: str) -> Finding | None:
+    """A path written inside a file (extends, rules, plan) may not leave the project folder."""
+    if inside(path, root):
+        return None
+    return finding(PATH_ESCAPES, f"{what} {path} leaves the project folder {display_name(root)}", written_in,
+                   fix="use a path inside the project (relative to the file that names it)")

@@ -1,0 +1,173 @@
+"""Building blocks shared by every rule kind: ids, references, percentages, scopes and date ranges.
+
+Every rule object is a strict, frozen pydantic model (`extra="forbid"`, `frozen=True`): an unknown key is an
+error with a did-you-mean, and nothing downstream can mutate a rule. Attribute docstrings become the field
+descriptions of `planner schema` and of docs/rules.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StringConstraints, WithJsonSchema, model_validator
+
+from planner.rules.findings import UNKNOWN_LOCATION, Location
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80)]
+"""An object's id: letters, digits, '-' and '_' (no dots: dots separate the parts of an override path)."""
+
+
+@dataclass(frozen=True)
+class RefTo:
+    """Marks a field as a reference to an object of `kind` (a rule-set section name, e.g. 'accounts')."""
+
+    kind: str
+
+
+def _one_or_many(value: Any) -> Any:
+    if isinstance(value, str):
+        return (value,)
+    return value
+
+
+def Ref(kind: str) -> Any:  # noqa: N802 - reads as a type in field declarations
+    """Type of a field holding one id of `kind`."""
+    return Annotated[str, RefTo(kind), StringConstraints(pattern=ID_PATTERN)]
+
+
+def Refs(kind: str) -> Any:  # noqa: N802
+    """Type of a field holding one id or a list of ids of `kind` (normalised to a tuple)."""
+    return Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=ID_PATTERN)], ...],
+        RefTo(kind),
+        BeforeValidator(_one_or_many),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": ID_PATTERN},
+                    {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}, "minItems": 1},
+                ]
+            }
+        ),
+    ]
+
+
+def _fraction(value: Any) -> Any:
+    """'2.5%' -> 0.025; a bare number is already a fraction (0.025)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a percentage like '2.5%' or a fraction like 0.025, not a boolean")
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if not text.endswith("%"):
+            raise ValueError(f"expected a percentage like '2.5%' or a fraction like 0.025, got {value!r}")
+        try:
+            return float(text[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number followed by '%'") from None
+    return value
+
+
+_PERCENT_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*[-+]?[0-9]*\.?[0-9]+\s*%\s*$"}]}
+)
+Fraction = Annotated[float, BeforeValidator(_fraction), _PERCENT_SCHEMA]
+"""A share written as '2.5%' or 0.025."""
+Share = Annotated[float, BeforeValidator(_fraction), Field(ge=0, le=1), _PERCENT_SCHEMA]
+"""A share between 0% and 100%."""
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""An amount in the company's currency."""
+Cases = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""A quantity in cases."""
+Week = Annotated[int, Field(ge=1, le=53)]
+"""A fiscal week number, 1-based."""
+
+
+class RuleModel(BaseModel):
+    """Base of every rule object: strict, frozen, and located in its file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, str_strip_whitespace=True)
+    _location: Location = PrivateAttr(default=UNKNOWN_LOCATION)
+    _field_locations: dict[str, Location] = PrivateAttr(default_factory=dict)
+
+    section: ClassVar[str] = ""
+
+    @property
+    def location(self) -> Location:
+        return self._location
+
+    def field_location(self, name: str) -> Location:
+        return self._field_locations.get(name, self._location)
+
+    def locate(self, location: Location, fields: dict[str, Location]) -> None:
+        self._location = location
+        self._field_locations = fields
+
+
+Tier = Literal["A", "B", "C"]
+Tiers = Annotated[tuple[Tier, ...], BeforeValidator(_one_or_many)]
+
+
+class AccountScope(RuleModel):
+    """Which accounts a rule covers: each key narrows it; a missing key means 'all'; a list means 'any of'."""
+
+    account: Refs("accounts") | None = None
+    """Account id(s)."""
+    channel: Refs("channels") | None = None
+    """Channel id(s), e.g. hypermarket, convenience."""
+    tier: Tiers | None = None
+    """Account tier(s): A, B or C."""
+    region: Refs("regions") | None = None
+    """Region id(s)."""
+
+    ACCOUNT_KEYS: ClassVar[tuple[str, ...]] = ("account", "channel", "tier", "region")
+
+
+class ProductScope(RuleModel):
+    """Which products a rule covers: each key narrows it; a missing key means 'all'; a list means 'any of'."""
+
+    product: Refs("products") | None = None
+    """Product (SKU) id(s)."""
+    brand: Refs("brands") | None = None
+    """Brand id(s)."""
+    category: Refs("categories") | None = None
+    """Category id(s)."""
+
+    PRODUCT_KEYS: ClassVar[tuple[str, ...]] = ("product", "brand", "category")
+
+
+
+class Scope(AccountScope, ProductScope):
+    """Which account x product cells a rule covers: each key narrows it; a missing key means 'all'."""
+
+    @property
+    def specificity(self) -> int:
+        """How many keys narrow the scope: the most specific response profile wins."""
+        return sum(getattr(self, key) is not None for key in self.ACCOUNT_KEYS + self.PRODUCT_KEYS)
+
+
+EVERYWHERE = Scope()
+ALL_ACCOUNTS = AccountScope()
+ALL_PRODUCTS = ProductScope()
+
+
+class DateRange(RuleModel):
+    """A validity period, both ends inclusive. Either end may be left out (open)."""
+
+    from_: dt.date | None = Field(default=None, alias="from")
+    """First day the rule is live."""
+    to: dt.date | None = None
+    """Last day the rule is live."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.from_ and self.to and self.to < self.from_:
+            raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
+        return self
+
+    def covers(self, day: dt.date) -> bool:
+        return (self.from_ is None or self.from_ <= day) and (self.to is None or day <= self.to)

@@ -1,0 +1,234 @@
+"""Master data: company, channels, regions, categories, brands, products, accounts, the fiscal calendar,
+seasonality, baselines, product groups and demand response parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from planner.rules.schema.common import (
+    EVERYWHERE,
+    AccountScope,
+    Cases,
+    Fraction,
+    Id,
+    Money,
+    ProductScope,
+    Ref,
+    RefTo,
+    RuleModel,
+    Scope,
+    Share,
+    Tier,
+    Week,
+)
+
+
+class Company(RuleModel):
+    """The bottler whose plan this is."""
+
+    section = "company"
+    name: str
+    """Company name, shown in reports."""
+    currency: str = "CNY"
+    """ISO currency code of every amount in the rule set."""
+
+
+class Channel(RuleModel):
+    """A trade channel, e.g. hypermarket, supermarket, convenience, wholesale, catering, e-commerce."""
+
+    section = "channels"
+    id: Id
+    name: str = ""
+
+
+class Region(RuleModel):
+    """A sales region."""
+
+    section = "regions"
+    id: Id
+    name: str = ""
+
+
+class Category(RuleModel):
+    """A product category, e.g. sparkling soft drinks, water, juice."""
+
+    section = "categories"
+    id: Id
+    name: str = ""
+
+
+class Brand(RuleModel):
+    """A brand."""
+
+    section = "brands"
+    id: Id
+    name: str = ""
+
+
+class Product(RuleModel):
+    """A SKU, priced and costed per case."""
+
+    section = "products"
+    id: Id
+    name: str = ""
+    brand: Ref("brands")
+    category: Ref("categories")
+    pack: str = ""
+    """Pack description, e.g. '330ml can x24'."""
+    units_per_case: int = Field(default=24, ge=1)
+    list_price: Money
+    """List price per case before any band, discount or rebate."""
+    cogs: Money
+    """Cost of goods sold per case."""
+
+
+class Account(RuleModel):
+    """A key account (重点客户)."""
+
+    section = "accounts"
+    id: Id
+    name: str = ""
+    channel: Ref("channels")
+    tier: Tier
+    """A (strategic), B or C."""
+    region: Ref("regions")
+    partner_since: int = Field(ge=1900, le=2100)
+    """Year the partnership started; partnership years feed price bands."""
+    market_position: Literal["leader", "challenger", "follower"] = "challenger"
+    shelf_share: dict[Annotated[str, RefTo("categories")], Share] = Field(default_factory=dict)
+    """Current share of the category shelf held by our products, per category."""
+    last_year_volume: Cases
+    """Last year's volume in cases (all products), the basis of growth rebates and volume price bands."""
+    pass_through: Share = 0.6
+    """Share of a trade price change the account passes on to its shelf price."""
+    retail_markup: Fraction = Field(default=0.3, ge=0, le=5)
+    """Regular shelf price = invoice price x (1 + retail_markup)."""
+    safety_stock_weeks: float = Field(default=1.0, ge=0, le=52)
+    """Safety stock in weeks of baseline sales; the order suggestion brings stock to 1.5x this."""
+
+
+class Holiday(RuleModel):
+    """A holiday or event week with a demand uplift (Spring Festival, Mid-Autumn, Golden Week ...)."""
+
+    id: Id
+    name: str = ""
+    weeks: tuple[Week, ...] = Field(min_length=1)
+    uplift: float = Field(gt=0, le=10)
+    """Demand multiplier in those weeks, e.g. 1.35."""
+    applies_to: Scope = EVERYWHERE
+
+
+class Calendar(RuleModel):
+    """The fiscal year being planned."""
+
+    section = "calendar"
+    year: int = Field(ge=2000, le=2100)
+    start: dt.date
+    """First day of fiscal week 1."""
+    weeks: int = Field(default=52, ge=1, le=53)
+    quarters: tuple[int, ...] = (13, 13, 13, 13)
+    """Weeks in each quarter, in order; they must add up to `weeks`."""
+    holidays: tuple[Holiday, ...] = ()
+
+    @model_validator(mode="after")
+    def _quarters_fill_year(self) -> Calendar:
+        if sum(self.quarters) != self.weeks:
+            raise ValueError(f"quarters {list(self.quarters)} add up to {sum(self.quarters)} weeks, not {self.weeks}")
+        return self
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=7 * self.weeks - 1)
+
+    def week_start(self, week: int) -> dt.date:
+        return self.start + dt.timedelta(days=7 * (week - 1))
+
+    def quarter_of(self, week: int) -> int:
+        """1-based quarter of a 1-based week."""
+        edge = 0
+        for number, length in enumerate(self.quarters, start=1):
+            edge += length
+            if week <= edge:
+                return number
+        return len(self.quarters)
+
+    def quarter_weeks(self, quarter: int) -> range:
+        first = sum(self.quarters[: quarter - 1]) + 1
+        return range(first, first + self.quarters[quarter - 1])
+
+
+class Seasonality(RuleModel):
+    """A seasonality profile: 4 (quarters), 13 (four-week periods) or 52 (weeks) demand multipliers."""
+
+    section = "seasonality"
+    id: Id
+    weights: tuple[Annotated[float, Field(gt=0, le=20)], ...]
+
+    @model_validator(mode="after")
+    def _length(self) -> Seasonality:
+        if len(self.weights) not in (4, 13, 52):
+            raise ValueError(f"weights has {len(self.weights)} values; give 4, 13 or 52")
+        return self
+
+
+class Baseline(RuleModel):
+    """An account's baseline (unpromoted) sales in cases per week, by product."""
+
+    section = "baselines"
+    id: Id
+    account: Ref("accounts")
+    seasonality: Ref("seasonality") | None = None
+    cases_per_week: dict[Annotated[str, RefTo("products")], Cases] = Field(min_length=1)
+
+
+class ProductGroup(RuleModel):
+    """Products promoted together as one event line (e.g. 'Cola 330ml cans')."""
+
+    section = "product_groups"
+    id: Id
+    name: str = ""
+    products: ProductScope
+
+
+class Response(RuleModel):
+    """How demand responds, for the cells in scope. The most specific matching profile wins."""
+
+    section = "response"
+    id: Id
+    applies_to: Scope = EVERYWHERE
+    elasticity: float = Field(le=0, ge=-15)
+    """Shelf-price elasticity of volume, e.g. -2.2 (a 10% cut sells (0.9)^-2.2 = 1.26x)."""
+    post_promo_dip: Share = 0.0
+    """Share of a promotion's incremental volume lost in the following weeks (pantry loading)."""
+    dip_weeks: int = Field(default=1, ge=1, le=8)
+    """Weeks over which the dip is spread, evenly."""
+    cannibalization: Share = 0.0
+    """Share of incremental volume taken from the account's other products of the same category."""
+    shelf_elasticity: float = Field(default=0.3, ge=0, le=3)
+    """Volume scales as (shelf share / current shelf share) ** shelf_elasticity."""
+    baseline_noise: Share = 0.1
+    """Coefficient of variation of weekly baseline volume (Monte Carlo)."""
+    elasticity_sd: float = Field(default=0.2, ge=0, le=5)
+    """Standard deviation of the elasticity (Monte Carlo)."""
+
+
+__all__ = [
+    "Account",
+    "AccountScope",
+    "Baseline",
+    "Brand",
+    "Calendar",
+    "Category",
+    "Channel",
+    "Company",
+    "Holiday",
+    "Product",
+    "ProductGroup",
+    "Region",
+    "Response",
+    "Seasonality",
+    "Money",
+]

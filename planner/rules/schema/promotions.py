@@ -1,0 +1,148 @@
+"""Consumer mechanics, planned/locked events, and vividness terms (shelf share, displays, coolers)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from planner.rules.schema.common import (
+    ALL_ACCOUNTS,
+    ALL_PRODUCTS,
+    EVERYWHERE,
+    AccountScope,
+    Cases,
+    DateRange,
+    Id,
+    Money,
+    ProductScope,
+    Ref,
+    Refs,
+    RuleModel,
+    Scope,
+    Share,
+    Week,
+)
+
+MechanicKind = Literal["price_cut", "bogo", "multi_buy", "spend_save", "coupon", "feature", "display", "tasting"]
+PRICE_KINDS = ("price_cut", "bogo", "multi_buy", "spend_save", "coupon")
+
+
+class Mechanic(RuleModel):
+    """A consumer promotion tactic, with its cost model and lift. Its effective depth is what the shopper saves."""
+
+    section = "mechanics"
+    id: Id
+    name: str = ""
+    kind: MechanicKind
+    depth: Share | None = None
+    """price_cut: shelf-price reduction; coupon: face value as a share of the shelf price."""
+    buy: int | None = Field(default=None, ge=2)
+    """bogo / multi_buy: units bought (bogo defaults to buy 2 pay 1)."""
+    pay: int | None = Field(default=None, ge=1)
+    """bogo / multi_buy: units paid."""
+    spend: Money | None = None
+    """spend_save: basket threshold (满减 'spend X')."""
+    save: Money | None = None
+    """spend_save: amount saved ('save Y')."""
+    redemption: Share = 1.0
+    """Share of promoted units that actually get the saving (coupons, multi-buys, baskets)."""
+    feature: bool = False
+    """Supported by a feature ad (flyer, app banner)."""
+    display: bool = False
+    """Supported by a secondary display."""
+    lift: float = Field(default=1.0, ge=1.0, le=10.0)
+    """Volume multiplier on top of the price response (feature, display, tasting effects)."""
+    funding: Share = 1.0
+    """Share of the shopper's saving the bottler funds, per unit sold."""
+    fixed_cost: Money = 0.0
+    """Cost per event week (display fee, ad slot, tasting staff)."""
+    applies_to: Scope = EVERYWHERE
+    """Where the mechanic may run."""
+    valid: DateRange | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Mechanic:
+        need = {"price_cut": ("depth",), "coupon": ("depth",), "multi_buy": ("buy", "pay"), "spend_save": ("spend", "save")}
+        missing = [name for name in need.get(self.kind, ()) if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"kind {self.kind} needs {', '.join(missing)}")
+        if self.buy is not None and self.pay is not None and self.pay >= self.buy:
+            raise ValueError(f"pay ({self.pay}) must be less than buy ({self.buy})")
+        if self.spend is not None and self.save is not None and self.save >= self.spend:
+            raise ValueError(f"save ({self.save}) must be less than spend ({self.spend})")
+        return self
+
+    @property
+    def effective_depth(self) -> float:
+        """The shopper's average saving as a share of the regular shelf price."""
+        if self.kind in ("price_cut", "coupon"):
+            return (self.depth or 0.0) * (self.redemption if self.kind == "coupon" else 1.0)
+        if self.kind in ("bogo", "multi_buy"):
+            buy, pay = self.buy or 2, self.pay or 1
+            return (1 - pay / buy) * self.redemption
+        if self.kind == "spend_save":
+            return (self.save or 0.0) / (self.spend or 1.0) * self.redemption
+        return self.depth or 0.0
+
+    @property
+    def is_featured_or_displayed(self) -> bool:
+        return self.feature or self.display or self.kind in ("feature", "display")
+
+
+class Event(RuleModel):
+    """A promotion on the calendar: one mechanic for one account x product group over one or more weeks."""
+
+    section = "events"
+    id: Id
+    account: Ref("accounts")
+    product_group: Ref("product_groups")
+    mechanic: Ref("mechanics")
+    weeks: tuple[Week, ...] = Field(min_length=1)
+    locked: bool = False
+    """Pinned: the optimizer must keep it (agreed with the account)."""
+
+
+class ShelfTarget(RuleModel):
+    """A shelf-share target (vividness): our share of the category shelf, bought with a yearly fee."""
+
+    section = "shelf_targets"
+    id: Id
+    applies_to: AccountScope = ALL_ACCOUNTS
+    category: Ref("categories")
+    brand: Refs("brands") | None = None
+    """Brands the target counts (all of ours when absent)."""
+    share: Share
+    cost_per_point: Money = 0.0
+    """Yearly fee per share point above the account's current shelf share."""
+
+
+class Display(RuleModel):
+    """Secondary display area bought from the account."""
+
+    section = "displays"
+    id: Id
+    applies_to: AccountScope = ALL_ACCOUNTS
+    products: ProductScope = ALL_PRODUCTS
+    area_m2: float = Field(gt=0, le=10_000)
+    fee_per_week: Money
+    weeks: tuple[Week, ...] = ()
+    """Weeks the display stands (all weeks when empty)."""
+    lift: float = Field(default=1.05, ge=1.0, le=5.0)
+
+
+class Cooler(RuleModel):
+    """Cold-drink equipment placed at the account."""
+
+    section = "coolers"
+    id: Id
+    applies_to: AccountScope = ALL_ACCOUNTS
+    products: ProductScope = ALL_PRODUCTS
+    units: int = Field(ge=1)
+    cost_per_unit: Money
+    """Yearly cost per cooler (depreciation, power, service)."""
+    cases_per_unit_week: Cases
+    """Extra cases per cooler per week, spread over the products in scope by baseline."""
+
+
+__all__ = ["Cooler", "Display", "Event", "Mechanic", "ShelfTarget", "PRICE_KINDS", "Refs"]
