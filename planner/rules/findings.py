@@ -119,6 +119,7 @@ WEEK_OUT_OF_YEAR = _kind("PP423", E, "week outside the fiscal year")
 OVERRIDE_CONFLICT = _kind("PP500", E, "two overrides of one key in one layer")
 OVERRIDE_UNKNOWN_TARGET = _kind("PP501", E, "override names an object or field that does not exist")
 EXTENDS_CYCLE = _kind("PP502", E, "scenarios extend each other in a cycle")
+INTERNAL_ERROR = _kind("PP999", E, "internal checker error (a bug: please report it)")
 
 
 def finding(

@@ -62,10 +62,12 @@ class Document:
 
     def at(self, path: DocPath, *, key: bool = False) -> Location:
         """Location of `path`, or of its nearest ancestor that has one. `key=True` prefers the key's position."""
+        if self.overridden:
+            for size in range(len(path) + 1):
+                if tuple(path[:size]) in self.overridden:
+                    return self.overridden[tuple(path[:size])]
         probe = tuple(path)
         while True:
-            if probe in self.overridden:
-                return self.overridden[probe]
             table = self.keys if key and probe in self.keys else self.values
             if probe in table:
                 line, column = table[probe]

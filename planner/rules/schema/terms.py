@@ -99,7 +99,9 @@ class Discount(RuleModel):
 
 class RebateTier(RuleModel):
     from_: Threshold = Field(alias="from")
-    """Tier threshold: cases (volume), money (revenue) or growth vs last year ('+25%' as 25%)."""
+    """Tier threshold: cases (volume), money (revenue) or growth vs last year (write 25% for +25%)."""
+    to: Threshold | None = None
+    """Optional upper end of the tier (exclusive). Leave it out: a tier runs to the next tier's 'from'."""
     rate: Share
     """Rebate as a share of invoice revenue."""
 

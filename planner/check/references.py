@@ -1,0 +1,107 @@
+"""Identity and references: duplicate ids, and every reference pointing at an object that exists.
+
+Reference fields are declared once, in the schema, with `RefTo(kind)` metadata; this module finds them by
+reflection, so a new rule kind gets its references checked without touching this file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from functools import cache
+from typing import Any
+
+from planner.rules.findings import DUPLICATE_ID, UNKNOWN_REFERENCE, Finding, finding
+from planner.rules.schema import ID_SECTIONS, RuleSet
+from planner.rules.schema.common import RefTo, RuleModel
+
+Shape = typing.Literal["one", "many", "keys"]
+
+
+@cache
+def reference_fields(model: type[RuleModel]) -> tuple[tuple[str, str, Shape], ...]:
+    """(field, referenced section, shape) for every reference field of a model class."""
+    out: list[tuple[str, str, Shape]] = []
+    for name, info in model.model_fields.items():
+        for marker in info.metadata:
+            if isinstance(marker, RefTo):
+                annotation = _strip_optional(info.annotation)
+                out.append((name, marker.kind, "many" if typing.get_origin(annotation) is tuple else "one"))
+        annotation = _strip_optional(info.annotation)
+        if typing.get_origin(annotation) is dict:
+            key_type = typing.get_args(annotation)[0]
+            for marker in getattr(key_type, "__metadata__", ()):
+                if isinstance(marker, RefTo):
+                    out.append((name, marker.kind, "keys"))
+    return tuple(out)
+
+
+@cache
+def nested_fields(model: type[RuleModel]) -> tuple[str, ...]:
+    """Fields that hold nested rule objects (scopes, tiers, holidays, date ranges)."""
+    names = []
+    for name, info in model.model_fields.items():
+        if _mentions_model(info.annotation):
+            names.append(name)
+    return tuple(names)
+
+
+def _strip_optional(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, __import__("types").UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _mentions_model(annotation: Any) -> bool:
+    if isinstance(annotation, type):
+        return issubclass(annotation, RuleModel)
+    return any(_mentions_model(arg) for arg in typing.get_args(annotation))
+
+
+def check_references(rules: RuleSet) -> list[Finding]:
+    findings: list[Finding] = []
+    for section in ID_SECTIONS:
+        seen: dict[str, RuleModel] = {}
+        for item in rules.section(section):
+            first = seen.get(item.id)
+            if first is not None:
+                findings.append(finding(
+                    DUPLICATE_ID, f"{section} id '{item.id}' is used twice", item.field_location("id"),
+                    related=[first.field_location("id")], example={"id": item.id},
+                    fix=f"rename one of them; ids must be unique within '{section}'"))
+            else:
+                seen[item.id] = item
+    known = {section: set(rules.ids(section)) for section in ID_SECTIONS}
+    for section in ID_SECTIONS + ("calendar",):
+        for item in rules.section(section):
+            _walk(item, known, findings, section, item)
+    return findings
+
+
+def _walk(item: RuleModel, known: dict[str, set[str]], findings: list[Finding], section: str, owner: RuleModel) -> None:
+    model = type(item)
+    for name, kind, shape in reference_fields(model):
+        value = getattr(item, name)
+        if value is None:
+            continue
+        ids = (value,) if shape == "one" else tuple(value)
+        for ref in ids:
+            if ref not in known[kind]:
+                findings.append(_unknown(item, name, kind, ref, known[kind], section, owner))
+    for name in nested_fields(model):
+        value = getattr(item, name)
+        for child in value if isinstance(value, tuple) else (value,):
+            if isinstance(child, RuleModel):
+                _walk(child, known, findings, section, owner)
+
+
+def _unknown(item: RuleModel, name: str, kind: str, ref: str, known: set[str], section: str,
+             owner: RuleModel) -> Finding:
+    near = difflib.get_close_matches(ref, sorted(known), n=1, cutoff=0.6)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    owner_id = getattr(owner, "id", section)
+    return finding(
+        UNKNOWN_REFERENCE, f"{section} '{owner_id}': {name} refers to unknown {kind} '{ref}'{hint}",
+        item.field_location(name), example={kind: ref},
+        fix=f"use '{near[0]}'" if near else f"define {kind} '{ref}' or use one of: {', '.join(sorted(known)[:8])}")

@@ -1,0 +1,318 @@
+"""Scenarios: a named what-if over a rules folder.
+
+A scenario file holds one `scenario:` mapping. It names its rules folder, may `extends:` another scenario, sets
+values by dotted path (`overrides:`), adds rule objects (`add:`) and sets run options. Precedence is explicit,
+highest first (as Calliope's model_definition states it):
+
+    command line (--set)  >  scenario  >  extended scenario (recursively)  >  rule files
+
+Two overrides of one key in one layer (including a key and one of its sub-keys) are an error; an override of a
+key set by a lower layer wins and is logged with both locations. Evaluating a scenario is a pure function of
+(rule files, scenario files, command-line overrides).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from planner.rules.findings import (
+    EXTENDS_CYCLE,
+    OVERRIDE_CONFLICT,
+    OVERRIDE_UNKNOWN_TARGET,
+    SCHEMA_INVALID,
+    Finding,
+    Location,
+    finding,
+)
+from planner.rules.load import (
+    build_rule_set,
+    check_inside,
+    display_name,
+    load_documents,
+    locate,
+    rule_files,
+    schema_findings,
+)
+from planner.rules.schema import SECTIONS, RuleSet
+from planner.rules.schema.common import Id, RuleModel
+from planner.rules.source import DocPath, Document, load_yaml, parse_yaml
+
+
+class ScenarioOptions(RuleModel):
+    """Run options; every one can be set per scenario and on the command line (`--set options.draws=500`)."""
+
+    draws: int = Field(default=0, ge=0, le=1_000_000)
+    """Monte Carlo draws (0 = deterministic)."""
+    seed: int = 2027
+    """Random seed: the same seed gives identical results."""
+    plan: str | None = None
+    """A plan file (promotion calendar) to evaluate instead of the rules' own events."""
+    objective: Literal["profit", "volume", "revenue"] = "profit"
+    """What the optimizer maximises (volume and revenue keep a profit floor)."""
+    time_limit: float = Field(default=60.0, gt=0)
+    """Optimizer time limit in seconds."""
+    gap: float = Field(default=0.001, ge=0, le=1)
+    """Optimizer relative gap at which a plan counts as optimal."""
+
+
+class ScenarioSpec(RuleModel):
+    """One scenario file's `scenario:` mapping."""
+
+    id: Id
+    name: str = ""
+    description: str = ""
+    rules: str | None = None
+    """Rules folder, relative to this file (inherited from the extended scenario; default '../rules')."""
+    extends: str | None = None
+    """Another scenario file, relative to this one."""
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    """Dotted path -> value, e.g. `budgets.total-2027.max: 10_800_000` or `rebates.x.tiers.1.rate: 3%`."""
+    add: dict[str, Any] = Field(default_factory=dict)
+    """Extra rule objects, in the same sections as a rule file."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Run options (see ScenarioOptions)."""
+
+
+@dataclass(frozen=True)
+class Override:
+    path: str
+    value: Any
+    location: Location
+    layer: str
+
+
+@dataclass
+class Resolved:
+    """A scenario resolved against its rules: the rule set, run options, and what was applied in which order."""
+
+    id: str
+    name: str
+    file: str
+    rules: RuleSet
+    options: ScenarioOptions
+    findings: list[Finding] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    """Human-readable log of every override applied, highest layer last."""
+    chain: list[str] = field(default_factory=list)
+    """Scenario files from the most extended to this one."""
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity.value == "error" for f in self.findings)
+
+
+def is_scenario(document: Document) -> bool:
+    return isinstance(document.data, dict) and "scenario" in document.data
+
+
+def parse_assignment(text: str, index: int) -> tuple[Override | None, Finding | None]:
+    """`--set key=value` (the value is read as YAML: numbers, '3%', dates, lists)."""
+    where = Location("<command line>", 1, index + 1, f"--set {text}")
+    if "=" not in text:
+        return None, finding(SCHEMA_INVALID, f"--set expects key=value, got {text!r}", where,
+                             fix="write --set budgets.total-2027.max=9000000")
+    key, raw = text.split("=", 1)
+    document, problems = parse_yaml(raw.encode(), "<command line>")
+    if problems or document is None:
+        return None, finding(SCHEMA_INVALID, f"--set {key}: value {raw!r} is not valid YAML", where,
+                             fix="quote the value")
+    return Override(key.strip(), document.data, where, "command line"), None
+
+
+def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resolved:
+    """Resolve a scenario file (and its extends chain) against its rules folder."""
+    findings: list[Finding] = []
+    layers: list[tuple[str, list[Override]]] = []
+    additions: list[Document] = []
+    options: dict[str, tuple[Any, Location]] = {}
+    chain: list[Path] = []
+    specs: list[tuple[ScenarioSpec, Document]] = []
+    path: Path | None = scenario_path
+    written_in = Location(display_name(scenario_path), 1, 1)
+    while path is not None:
+        if path.resolve() in [p.resolve() for p in chain]:
+            findings.append(finding(EXTENDS_CYCLE, "scenarios extend each other in a cycle: "
+                                    + " -> ".join(display_name(p) for p in chain + [path]), written_in,
+                                    fix="remove one 'extends' from the cycle"))
+            break
+        chain.append(path)
+        document, problems = load_yaml(path, display_name(path))
+        findings.extend(problems)
+        if document is None:
+            break
+        spec = _spec(document, findings)
+        if spec is None:
+            break
+        specs.append((spec, document))
+        if spec.extends is None:
+            path = None
+            continue
+        written_in = spec.field_location("extends")
+        target = (path.parent / spec.extends)
+        escaped = check_inside(target, path.parent.parent, written_in, "extends")
+        if escaped:
+            findings.append(escaped)
+            break
+        path = target
+    top_id = specs[0][0].id if specs else scenario_path.stem
+    name = specs[0][0].name if specs else ""
+    rules_dir: Path | None = None
+    for spec, document in specs:  # nearest scenario first: its 'rules' wins
+        if spec.rules is not None:
+            rules_dir = Path(document.file).parent / spec.rules
+            bad = check_inside(rules_dir, Path(document.file).parent.parent, spec.field_location("rules"), "rules")
+            if bad:
+                findings.append(bad)
+                rules_dir = None
+            break
+    if rules_dir is None and specs:
+        rules_dir = Path(specs[-1][1].file).parent.parent / "rules"
+    for spec, document in reversed(specs):  # lowest layer first
+        layer = f"scenario {spec.id}"
+        layers.append((layer, [Override(key, value, document.at(("scenario", "overrides", key), key=True), layer)
+                               for key, value in spec.overrides.items()]))
+        if spec.add:
+            additions.append(_sub_document(document, ("scenario", "add")))
+        for key, value in spec.options.items():
+            options[key] = (value, document.at(("scenario", "options", key)))
+    cli: list[Override] = []
+    for index, text in enumerate(command_line or []):
+        override, problem = parse_assignment(text, index)
+        if problem:
+            findings.append(problem)
+        elif override:
+            cli.append(override)
+    layers.append(("command line", cli))
+    empty = Resolved(top_id, name, display_name(scenario_path), RuleSet(), ScenarioOptions(), findings,
+                     chain=[display_name(p) for p in reversed(chain)])
+    if rules_dir is None or any(f.severity.value == "error" for f in findings):
+        return empty
+    files, problems = rule_files(rules_dir)
+    findings.extend(problems)
+    documents, problems = load_documents(files)
+    findings.extend(problems)
+    if problems:
+        return empty
+    documents = [Document(d.file, copy.deepcopy(d.data), d.values, d.keys, dict(d.overridden)) for d in documents]
+    applied: list[str] = []
+    for layer, overrides in layers:
+        findings.extend(_conflicts(overrides))
+        rule_overrides = [o for o in overrides if not o.path.startswith("options.")]
+        for override in overrides:
+            if override.path.startswith("options."):
+                options[override.path.removeprefix("options.")] = (override.value, override.location)
+        for override in rule_overrides:
+            problem = _apply(documents, override, applied)
+            if problem:
+                findings.append(problem)
+    rules, problems = build_rule_set(documents + additions)
+    findings.extend(problems)
+    try:
+        run_options = ScenarioOptions.model_validate({key: value for key, (value, _) in options.items()})
+    except ValidationError as error:
+        run_options = ScenarioOptions()
+        for problem in error.errors(include_url=False):
+            key = str(problem["loc"][0]) if problem["loc"] else "options"
+            at = options.get(key, (None, Location(display_name(scenario_path), 1, 1)))[1]
+            findings.append(finding(SCHEMA_INVALID, f"options.{key}: {problem['msg']}", at,
+                                    fix=f"allowed options: {', '.join(ScenarioOptions.model_fields)}"))
+    return Resolved(top_id, name, display_name(scenario_path), rules, run_options, findings, applied,
+                    [display_name(p) for p in reversed(chain)])
+
+
+def _spec(document: Document, findings: list[Finding]) -> ScenarioSpec | None:
+    data = document.data
+    if not isinstance(data, dict) or set(data) != {"scenario"}:
+        findings.append(finding(SCHEMA_INVALID, "a scenario file holds exactly one 'scenario:' mapping",
+                                document.at(()), fix="put id, rules, extends, overrides, add, options under 'scenario:'"))
+        return None
+    try:
+        spec = ScenarioSpec.model_validate(data["scenario"])
+    except ValidationError as error:
+        findings.extend(schema_findings(error, data["scenario"], document, ("scenario",)))
+        return None
+    locate(spec, document, ("scenario",))
+    return spec
+
+
+def _sub_document(document: Document, prefix: DocPath) -> Document:
+    size = len(prefix)
+    return Document(
+        document.file,
+        document.data[prefix[0]][prefix[1]],
+        {p[size:]: v for p, v in document.values.items() if p[:size] == prefix},
+        {p[size:]: v for p, v in document.keys.items() if p[:size] == prefix},
+    )
+
+
+def _conflicts(overrides: list[Override]) -> list[Finding]:
+    out = []
+    seen: dict[str, Override] = {}
+    for override in overrides:
+        for other_path, other in seen.items():
+            a, b = override.path, other_path
+            if a == b or a.startswith(b + ".") or b.startswith(a + "."):
+                out.append(finding(OVERRIDE_CONFLICT, f"{override.layer}: '{a}' and '{b}' both set in one layer",
+                                   override.location, related=[other.location],
+                                   fix="keep one of the two overrides"))
+        seen[override.path] = override
+    return out
+
+
+def _apply(documents: list[Document], override: Override, applied: list[str]) -> Finding | None:
+    parts = override.path.split(".")
+    section = SECTIONS.get(parts[0])
+    if section is None or len(parts) < 2:
+        return _unknown_target(override, f"'{parts[0]}' is not a rule section")
+    if section.single:
+        item_parts, rest = [parts[0]], parts[1:]
+    else:
+        if len(parts) < 3:
+            return _unknown_target(override, "write section.id.field, e.g. budgets.total-2027.max")
+        item_parts, rest = parts[:2], parts[2:]
+    for document in documents:
+        data = document.data
+        if not isinstance(data, dict) or parts[0] not in data:
+            continue
+        if section.single:
+            holder, base = data[parts[0]], (parts[0],)
+        else:
+            items = data[parts[0]] if isinstance(data[parts[0]], list) else []
+            index = next((i for i, item in enumerate(items) if isinstance(item, dict) and item.get("id") == parts[1]), None)
+            if index is None:
+                continue
+            holder, base = items[index], (parts[0], index)
+        target: Any = holder
+        path: DocPath = base
+        for step in rest[:-1]:
+            key: str | int = int(step) if step.isdigit() and isinstance(target, list) else step
+            try:
+                target = target[key]
+            except (KeyError, IndexError, TypeError):
+                return _unknown_target(override, f"'{'.'.join(item_parts + rest)}' has no '{step}'")
+            path = path + (key,)
+        last: str | int = int(rest[-1]) if rest[-1].isdigit() and isinstance(target, list) else rest[-1]
+        if isinstance(target, list) and not (isinstance(last, int) and last < len(target)):
+            return _unknown_target(override, f"index {rest[-1]} is out of range")
+        if not isinstance(target, (dict, list)):
+            return _unknown_target(override, f"cannot set '{rest[-1]}' inside a plain value")
+        old = target[last] if (isinstance(target, list) or last in target) else "(default)"
+        target[last] = override.value
+        full = path + (last,)
+        previous = document.at(full)
+        document.overridden[full] = override.location
+        applied.append(f"{override.path} = {override.value!r} ({override.layer}, {override.location}) "
+                       f"replaces {old!r} ({previous})")
+        return None
+    return _unknown_target(override, f"no {parts[0]} object with id '{parts[1]}'" if not section.single
+                           else f"no '{parts[0]}' section")
+
+
+def _unknown_target(override: Override, why: str) -> Finding:
+    return finding(OVERRIDE_UNKNOWN_TARGET, f"override '{override.path}': {why}", override.location,
+                   fix="name an existing object and field: section.id.field (see docs/scenarios.md)")

@@ -1,0 +1,80 @@
+"""`planner validate`: load rule files and scenarios, run every check, and summarise.
+
+Paths may be rule files, rules folders, scenario files or scenario folders. Rule files (any YAML file without a
+top-level `scenario:` key) are merged into one rule set and checked; every scenario file is resolved against its
+own rules folder and checked too, and findings that only appear under a scenario say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from planner.check import run_checks
+from planner.rules.findings import NO_RULE_FILES, Finding, Location, Severity, finding, sort_findings
+from planner.rules.load import build_rule_set, display_name, load_documents, rule_files
+from planner.rules.scenario import is_scenario, resolve
+from planner.rules.source import Limits, DEFAULT_LIMITS
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    files: list[str] = field(default_factory=list)
+    rule_count: int = 0
+    scenarios: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity is Severity.WARNING for f in self.findings)
+
+    def exit_code(self, fail_on_warn: bool = False) -> int:
+        return 1 if self.errors or (fail_on_warn and self.warnings) else 0
+
+
+def validate(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Report:
+    files: list[Path] = []
+    findings: list[Finding] = []
+    for path in paths:
+        if path.is_dir():
+            found, problems = rule_files(path)
+            files.extend(found)
+            findings.extend(problems)
+        else:
+            files.append(path)
+    documents, problems = load_documents(files, limits)
+    findings.extend(problems)
+    scenario_docs = [d for d in documents if is_scenario(d)]
+    rule_docs = [d for d in documents if not is_scenario(d)]
+    rule_count = 0
+    if rule_docs or not scenario_docs:
+        if not files:
+            where = display_name(paths[0]) if paths else "."
+            findings.append(finding(NO_RULE_FILES, f"no rule files (*.yaml) in {where}", Location(where, 1, 1),
+                                    fix="point at a rules folder or at .yaml files"))
+        rules, problems = build_rule_set(rule_docs)
+        findings.extend(problems)
+        if rule_docs:
+            findings.extend(run_checks(rules))
+        rule_count = rules.rule_count
+    seen = {(f.code, f.location, f.message) for f in findings}
+    for document in scenario_docs:
+        resolved = resolve(Path(document.file))
+        scenario_findings = list(resolved.findings)
+        if resolved.ok:
+            scenario_findings.extend(run_checks(resolved.rules))
+        for item in scenario_findings:
+            key = (item.code, item.location, item.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            if item.location.file != document.file:
+                item = Finding(item.code, item.severity, f"{item.message} (under scenario {resolved.id})",
+                               item.location, item.related + (Location(document.file, 1, 1),), item.example, item.fix)
+            findings.append(item)
+    return Report(sort_findings(findings), [d.file for d in documents], rule_count,
+                  [d.file for d in scenario_docs])
