@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner.check import run_checks
-from planner.rules.findings import NO_RULE_FILES, Finding, Location, Severity, finding, sort_findings
+from planner.rules.findings import FILE_UNREADABLE, NO_RULE_FILES, Finding, Location, Severity, finding, sort_findings
 from planner.rules.load import build_rule_set, display_name, load_documents, rule_files
 from planner.rules.scenario import is_scenario, resolve
 from planner.rules.source import Limits, DEFAULT_LIMITS
@@ -33,6 +33,9 @@ class Report:
         return sum(f.severity is Severity.WARNING for f in self.findings)
 
     def exit_code(self, fail_on_warn: bool = False) -> int:
+        """0 clean, 1 findings at error level (or warnings with fail_on_warn), 2 a file could not be read."""
+        if any(f.code == FILE_UNREADABLE.code for f in self.findings):
+            return 2
         return 1 if self.errors or (fail_on_warn and self.warnings) else 0
 
 

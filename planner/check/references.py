@@ -11,8 +11,9 @@ import typing
 from functools import cache
 from typing import Any
 
+from planner.check.context import CheckContext
 from planner.rules.findings import DUPLICATE_ID, UNKNOWN_REFERENCE, Finding, finding
-from planner.rules.schema import ID_SECTIONS, RuleSet
+from planner.rules.schema import ID_SECTIONS
 from planner.rules.schema.common import RefTo, RuleModel
 
 Shape = typing.Literal["one", "many", "keys"]
@@ -59,7 +60,8 @@ def _mentions_model(annotation: Any) -> bool:
     return any(_mentions_model(arg) for arg in typing.get_args(annotation))
 
 
-def check_references(rules: RuleSet) -> list[Finding]:
+def check_references(context: CheckContext) -> list[Finding]:
+    rules = context.rules
     findings: list[Finding] = []
     for section in ID_SECTIONS:
         seen: dict[str, RuleModel] = {}

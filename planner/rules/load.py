@@ -152,7 +152,8 @@ def build_rule_set(documents: list[Document]) -> tuple[RuleSet, list[Finding]]:
         if len(places) > 1:
             findings.append(finding(SINGLETON_TWICE, f"'{name}' is defined in {len(places)} places", places[1],
                                     related=places[:1], fix=f"keep one '{name}' section and delete the others"))
-        singles[name] = merged.pop(name)[0] if merged[name] else None
+        items = merged.pop(name)
+        singles[name] = items[0] if items else None
     rules = RuleSet(**singles, **{name: tuple(items) for name, items in merged.items()},
                     files=tuple(d.file for d in documents))
     return rules, findings

@@ -1,0 +1,192 @@
+"""Calendar checks: weeks outside the year, events that break calendar rules, shallow featured mechanics, and
+minimum event counts that blackouts, run limits, gaps and locked events make impossible.
+
+Feasibility, per account x product group and per `event_count` rule with a minimum: a dynamic programme over
+the weeks with state (current run length, unpromoted weeks since the last run, events counted in the current
+period, capped at the minimum) decides whether some schedule meets the minimum in every period while obeying
+blackouts, `max_consecutive`, `min_gap`, mechanic availability and the locked events. It is exact for one
+counting rule at a time together with those structural rules; conflicts that need two counting rules at once, or
+a deep-discount window, are left to the optimizer's infeasibility diagnosis (docs/checks.md).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from planner.check.context import CheckContext
+from planner.compile.calendar import binds, counted, mechanic_allowed, periods, violations
+from planner.rules.findings import (
+    CALENDAR_INFEASIBLE,
+    FEATURE_DEPTH,
+    LOCKED_EVENT_BREAKS_RULE,
+    WEEK_OUT_OF_YEAR,
+    Finding,
+    Severity,
+    finding,
+)
+from planner.rules.schema import Blackout, EventCount, FeatureMinDepth, MaxConsecutive, MinGap
+
+
+def check_weeks(context: CheckContext) -> list[Finding]:
+    weeks = context.index.calendar.weeks
+    findings = []
+    holders = [(h, "holiday") for h in (context.rules.calendar.holidays if context.rules.calendar else ())]
+    holders += [(e, "event") for e in context.rules.events] + [(d, "display") for d in context.rules.displays]
+    holders += [(r, "blackout") for r in context.rules.calendar_rules if isinstance(r, Blackout)]
+    for item, what in holders:
+        outside = [w for w in item.weeks if w > weeks]
+        if outside:
+            findings.append(finding(
+                WEEK_OUT_OF_YEAR, f"{what} '{item.id}' names week(s) {outside}; the fiscal year has {weeks} weeks",
+                item.field_location("weeks"), example={"id": item.id, "weeks": outside},
+                fix=f"use weeks 1 to {weeks}"))
+    return findings
+
+
+def check_feature_depth(context: CheckContext) -> list[Finding]:
+    index = context.index
+    findings = []
+    for rule in context.rules.calendar_rules:
+        if not isinstance(rule, FeatureMinDepth):
+            continue
+        accounts = index.account_mask(rule.applies_to)
+        for mechanic in context.rules.mechanics:
+            if not mechanic.is_featured_or_displayed or mechanic.effective_depth >= rule.min_depth - 1e-12:
+                continue
+            both = accounts & index.account_mask(mechanic.applies_to)
+            if both.any():
+                account = index.accounts[int(both.nonzero()[0][0])].id
+                findings.append(finding(
+                    FEATURE_DEPTH, f"mechanic '{mechanic.id}' is featured/displayed at {mechanic.effective_depth:.0%} "
+                    f"effective depth, but '{rule.id}' asks for at least {rule.min_depth:.0%}",
+                    mechanic.location, related=[rule.location],
+                    example={"mechanic": mechanic.id, "account": account, "effective_depth": mechanic.effective_depth},
+                    fix=f"deepen '{mechanic.id}' to {rule.min_depth:.0%}, drop its feature/display, or narrow its scope"))
+    return findings
+
+
+def _plan(context: CheckContext, locked_only: bool) -> dict[tuple[str, str], dict[int, str]]:
+    plan: dict[tuple[str, str], dict[int, str]] = {}
+    for event in context.rules.events:
+        if locked_only and not event.locked:
+            continue
+        for week in event.weeks:
+            plan.setdefault((event.account, event.product_group), {})[week] = event.mechanic
+    return plan
+
+
+def check_events(context: CheckContext) -> list[Finding]:
+    """Locked events must obey every calendar rule (error); planned events too (warning: the optimizer may
+    move them, but the plan as written breaks the rule)."""
+    index, rules = context.index, context.rules
+    events_at = {}
+    for event in rules.events:
+        for week in event.weeks:
+            events_at[(event.account, event.product_group, week)] = event
+    findings = []
+    seen = set()
+    for locked_only in (True, False):
+        for broken in violations(rules, index, _plan(context, locked_only), complete=False):
+            involved = [events_at[(broken.account, g, w)] for g in broken.groups for w in broken.weeks
+                        if (broken.account, g, w) in events_at]
+            locked = any(e.locked for e in involved)
+            key = (broken.rule.id if broken.rule else "", broken.account, broken.groups, broken.weeks)
+            if key in seen or (locked_only != locked) or not involved:
+                continue
+            seen.add(key)
+            rule_id = broken.rule.id if broken.rule else "?"
+            findings.append(finding(
+                LOCKED_EVENT_BREAKS_RULE,
+                f"{'locked' if locked else 'planned'} event(s) {', '.join(sorted({e.id for e in involved}))} at "
+                f"{broken.account} break calendar rule '{rule_id}': {broken.message}",
+                involved[0].location, related=[e.location for e in involved[1:]]
+                + ([broken.rule.location] if broken.rule else []),
+                example={"account": broken.account, "product_groups": list(broken.groups), "weeks": list(broken.weeks),
+                         "rule": rule_id},
+                fix="move or unlock the event, or change the rule",
+                severity=Severity.ERROR if locked else Severity.WARNING))
+    return findings
+
+
+def check_feasibility(context: CheckContext) -> list[Finding]:
+    index, rules = context.index, context.rules
+    weeks = index.calendar.weeks
+    locked = _plan(context, locked_only=True)
+    findings = []
+    groups = {g.id: g for g in rules.product_groups}
+    for rule in rules.calendar_rules:
+        if not isinstance(rule, EventCount) or rule.min == 0:
+            continue
+        for account in index.accounts:
+            for group_id, group in groups.items():
+                if not binds(rule, index, account.id, group_id):
+                    continue
+                products = tuple(index.product_mask(group.products).nonzero()[0])
+                structure = [r for r in rules.calendar_rules if binds(r, index, account.id, group_id)]
+                max_run = min((r.weeks for r in structure if isinstance(r, MaxConsecutive)), default=weeks)
+                gap = max((r.weeks for r in structure if isinstance(r, MinGap)), default=0)
+                blackouts = [r for r in structure if isinstance(r, Blackout)]
+                forced = locked.get((account.id, group_id), {})
+                countable = []
+                for week in range(1, weeks + 1):
+                    usable = [m.id for m in rules.mechanics
+                              if mechanic_allowed(m, index, account.id, products, week)
+                              and not any(week in b.weeks and counted(b.mechanics, m.id) for b in blackouts)]
+                    countable.append(any(counted(rule.mechanics, m) for m in usable))
+                windows = tuple((name, span.start, span.stop) for name, span in periods(rule, index))
+                forced_key = tuple(sorted((w, counted(rule.mechanics, m)) for w, m in forced.items()))
+                verdict = feasible(weeks, windows, tuple(countable), forced_key, max_run, gap, rule.min)
+                if verdict is None or verdict == "":
+                    continue
+                findings.append(finding(
+                    CALENDAR_INFEASIBLE,
+                    f"'{rule.id}' asks for at least {rule.min} event weeks per {rule.period} at {account.id} x "
+                    f"{group_id}, but {verdict}",
+                    rule.location, related=[r.location for r in structure if r is not rule
+                                            and isinstance(r, (MaxConsecutive, MinGap, Blackout))],
+                    example={"account": account.id, "product_group": group_id, "rule": rule.id, "min": rule.min,
+                             "explanation": verdict},
+                    fix="lower the minimum, shorten the gap, allow longer runs, or lift a blackout"))
+    return findings
+
+
+@lru_cache(maxsize=65536)
+def feasible(weeks: int, windows: tuple[tuple[str, int, int], ...], countable: tuple[bool, ...],
+             forced: tuple[tuple[int, bool], ...], max_run: int, gap: int, minimum: int) -> str | None:
+    """'' when a schedule meets `minimum` counted weeks in every window; otherwise why not (None: the locked
+    events alone already break the structure, which check_events reports)."""
+    forced_at = dict(forced)
+    window_end = {stop - 1: name for name, _, stop in windows}
+    window_of = {w: name for name, start, stop in windows for w in range(start, stop)}
+    best = {name: 0 for name, _, _ in windows}
+    states = {(0, gap, 0)}  # (run length, unpromoted weeks since the last run, count in the current window)
+    for week in range(1, weeks + 1):
+        nxt: set[tuple[int, int, int]] = set()
+        in_window = week in window_of
+        for run, since, count in states:
+            if week not in forced_at:
+                nxt.add((0, min(gap, since + 1) if run == 0 else min(gap, 1), count))
+            can_start = run > 0 and run < max_run or run == 0 and since >= gap
+            if not can_start:
+                continue
+            if week in forced_at:
+                gain = forced_at[week]
+            elif countable[week - 1]:
+                gain = True
+            else:
+                continue
+            nxt.add((run + 1, 0, min(minimum, count + (1 if gain and in_window else 0))))
+        if not nxt:
+            return None
+        if week in window_end:
+            name = window_end[week]
+            best[name] = max(c for _, _, c in nxt)
+            nxt = {(r, s, 0) for r, s, c in nxt if c >= minimum}
+            if not nxt:
+                if best[name] < minimum:
+                    earlier = " and the earlier periods' minimums" if name != windows[0][0] else ""
+                    return (f"at most {best[name]} are possible in {name} given the blackouts, run limits, gaps, "
+                            f"mechanic availability and locked events{earlier}")
+                return f"the minimums of {name} and earlier periods cannot all be met together"
+        states = nxt
+    return ""

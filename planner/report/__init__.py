@@ -1,0 +1,1 @@
+"""Reports: how results and findings are written for people, CI annotations and code-scanning tools."""
