@@ -109,8 +109,14 @@ def json_schema(scenario: bool = False) -> dict[str, Any]:
 
 @main.command()
 @click.option("--scenario", is_flag=True, help="Print the schema of scenario files instead of rule files.")
-def schema(scenario: bool) -> None:
+@click.option("--markdown", is_flag=True, help="Print the field-by-field reference that docs/rules.md embeds.")
+def schema(scenario: bool, markdown: bool) -> None:
     """Print the JSON Schema of rule files (point yaml-language-server at it for completion and checks)."""
+    if markdown:
+        from planner.rules.reference import reference_markdown
+
+        click.echo(reference_markdown())
+        return
     click.echo(json.dumps(json_schema(scenario), indent=2, ensure_ascii=False))
 
 

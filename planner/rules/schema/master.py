@@ -75,10 +75,13 @@ class Product(RuleModel):
     id: Id
     name: str = ""
     brand: Ref("brands")
+    """Brand id."""
     category: Ref("categories")
+    """Category id."""
     pack: str = ""
     """Pack description, e.g. '330ml can x24'."""
     units_per_case: int = Field(default=24, ge=1)
+    """Consumer units in one case."""
     list_price: Money
     """List price per case before any band, discount or rebate."""
     cogs: Money
@@ -92,12 +95,15 @@ class Account(RuleModel):
     id: Id
     name: str = ""
     channel: Ref("channels")
+    """Channel id."""
     tier: Tier
     """A (strategic), B or C."""
     region: Ref("regions")
+    """Region id."""
     partner_since: int = Field(ge=1900, le=2100)
     """Year the partnership started; partnership years feed price bands."""
     market_position: Literal["leader", "challenger", "follower"] = "challenger"
+    """The account's position in its market; feeds market-position price bands."""
     shelf_share: dict[Annotated[str, RefTo("categories")], Share] = Field(default_factory=dict)
     """Current share of the category shelf held by our products, per category."""
     last_year_volume: Cases
@@ -116,6 +122,7 @@ class Holiday(RuleModel):
     id: Id
     name: str = ""
     weeks: tuple[Week, ...] = Field(min_length=1)
+    """Fiscal weeks (1-based) of the holiday."""
     uplift: float = Field(gt=0, le=10)
     """Demand multiplier in those weeks, e.g. 1.35."""
     applies_to: Scope = EVERYWHERE
@@ -126,12 +133,15 @@ class Calendar(RuleModel):
 
     section = "calendar"
     year: int = Field(ge=2000, le=2100)
+    """Fiscal year being planned (e.g. 2027)."""
     start: dt.date
     """First day of fiscal week 1."""
     weeks: int = Field(default=52, ge=1, le=53)
+    """Weeks in the fiscal year."""
     quarters: tuple[int, ...] = (13, 13, 13, 13)
     """Weeks in each quarter, in order; they must add up to `weeks`."""
     holidays: tuple[Holiday, ...] = ()
+    """Holidays and events with a demand uplift."""
 
     @model_validator(mode="after")
     def _quarters_fill_year(self) -> Calendar:
@@ -166,6 +176,7 @@ class Seasonality(RuleModel):
     section = "seasonality"
     id: Id
     weights: tuple[Annotated[float, Field(gt=0, le=20)], ...]
+    """Demand multipliers: per quarter (4), per four-week period (13) or per week (52)."""
 
     @model_validator(mode="after")
     def _length(self) -> Seasonality:
@@ -180,8 +191,11 @@ class Baseline(RuleModel):
     section = "baselines"
     id: Id
     account: Ref("accounts")
+    """Account id."""
     seasonality: Ref("seasonality") | None = None
+    """Seasonality profile id (flat when absent)."""
     cases_per_week: dict[Annotated[str, RefTo("products")], Cases] = Field(min_length=1)
+    """Baseline cases per week by product id; products not listed are not carried by the account."""
 
 
 class ProductGroup(RuleModel):
@@ -191,6 +205,7 @@ class ProductGroup(RuleModel):
     id: Id
     name: str = ""
     products: ProductScope
+    """Which products belong to the group."""
 
 
 class Response(RuleModel):

@@ -37,6 +37,7 @@ class MarginFloor(RuleModel):
     per: Literal["account", "channel", "total"] = "account"
     """Each account, each channel, or the accounts in scope together."""
     min_gross_margin: Share
+    """Minimum gross profit / net sales."""
 
 
 class PriceFloor(RuleModel):
@@ -46,6 +47,7 @@ class PriceFloor(RuleModel):
     id: Id
     applies_to: Scope = EVERYWHERE
     min_markup: Fraction = Field(ge=-1, le=10)
+    """Required markup of dead-net over COGS (5% means dead-net >= 1.05 x COGS)."""
 
 
 class TradeSpendCap(RuleModel):
@@ -55,7 +57,9 @@ class TradeSpendCap(RuleModel):
     id: Id
     applies_to: AccountScope = ALL_ACCOUNTS
     per: Literal["account", "channel", "total"] = "total"
+    """Each account, each channel, or the accounts in scope together."""
     max_share: Share
+    """Maximum trade spend / gross sales."""
 
 
 class Budget(RuleModel):
@@ -66,9 +70,13 @@ class Budget(RuleModel):
     id: Id
     applies_to: Scope = EVERYWHERE
     period: Period = "year"
+    """The year, or one quarter (Q1..Q4)."""
     per: Literal["total", "account"] = "total"
+    """total: one amount for everything in scope; account: the bounds apply to each account in scope."""
     max: Money | None = None
+    """Maximum promotion spend."""
     min: Money | None = None
+    """Minimum promotion spend (e.g. contractually committed support)."""
 
     @model_validator(mode="after")
     def _bounds(self) -> Budget:
@@ -94,8 +102,11 @@ class EventCount(_CalendarRule):
     mechanics: Refs("mechanics") | None = None
     """Count only these mechanics (all when absent)."""
     period: Literal["year", "quarter"] = "year"
+    """Count per year, or per quarter (the bounds apply to each quarter)."""
     min: int = Field(default=0, ge=0)
+    """Minimum event weeks per period."""
     max: int | None = Field(default=None, ge=0)
+    """Maximum event weeks per period."""
 
     @model_validator(mode="after")
     def _bounds(self) -> EventCount:

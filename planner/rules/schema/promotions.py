@@ -35,6 +35,7 @@ class Mechanic(RuleModel):
     id: Id
     name: str = ""
     kind: MechanicKind
+    """price_cut, bogo (买一送一), multi_buy, spend_save (满减), coupon, feature, display or tasting."""
     depth: Share | None = None
     """price_cut: shelf-price reduction; coupon: face value as a share of the shelf price."""
     buy: int | None = Field(default=None, ge=2)
@@ -60,6 +61,7 @@ class Mechanic(RuleModel):
     applies_to: Scope = EVERYWHERE
     """Where the mechanic may run."""
     valid: DateRange | None = None
+    """When the mechanic may run."""
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Mechanic:
@@ -96,9 +98,13 @@ class Event(RuleModel):
     section = "events"
     id: Id
     account: Ref("accounts")
+    """Account id."""
     product_group: Ref("product_groups")
+    """Product group id."""
     mechanic: Ref("mechanics")
+    """Mechanic id."""
     weeks: tuple[Week, ...] = Field(min_length=1)
+    """Fiscal weeks (1-based) the event runs."""
     locked: bool = False
     """Pinned: the optimizer must keep it (agreed with the account)."""
 
@@ -110,9 +116,11 @@ class ShelfTarget(RuleModel):
     id: Id
     applies_to: AccountScope = ALL_ACCOUNTS
     category: Ref("categories")
+    """Category whose shelf is measured."""
     brand: Refs("brands") | None = None
     """Brands the target counts (all of ours when absent)."""
     share: Share
+    """Target share of the category shelf."""
     cost_per_point: Money = 0.0
     """Yearly fee per share point above the account's current shelf share."""
 
@@ -124,11 +132,15 @@ class Display(RuleModel):
     id: Id
     applies_to: AccountScope = ALL_ACCOUNTS
     products: ProductScope = ALL_PRODUCTS
+    """Products on the display."""
     area_m2: float = Field(gt=0, le=10_000)
+    """Display area in square metres."""
     fee_per_week: Money
+    """Fee paid to the account per display week."""
     weeks: tuple[Week, ...] = ()
     """Weeks the display stands (all weeks when empty)."""
     lift: float = Field(default=1.05, ge=1.0, le=5.0)
+    """Volume multiplier for the products on display."""
 
 
 class Cooler(RuleModel):
@@ -138,7 +150,9 @@ class Cooler(RuleModel):
     id: Id
     applies_to: AccountScope = ALL_ACCOUNTS
     products: ProductScope = ALL_PRODUCTS
+    """Products sold from the coolers."""
     units: int = Field(ge=1)
+    """Coolers placed at each account in scope."""
     cost_per_unit: Money
     """Yearly cost per cooler (depreciation, power, service)."""
     cases_per_unit_week: Cases

@@ -33,6 +33,8 @@ Threshold = Annotated[Fraction, Field(ge=0, allow_inf_nan=False)]
 
 
 class BandTier(RuleModel):
+    """One band of a price-band table."""
+
     from_: Threshold = Field(alias="from")
     """Lower bound (inclusive): cases of last year's volume, or years of partnership."""
     adjustment: Fraction = Field(ge=-0.5, le=0.5)
@@ -46,6 +48,7 @@ class PriceBand(RuleModel):
     id: Id
     applies_to: Scope = EVERYWHERE
     basis: Literal["last_year_volume", "partnership_years", "market_position"]
+    """What sets the band: last year's cases, years since partner_since, or market position."""
     tiers: tuple[BandTier, ...] = ()
     """For a numeric basis: bands by lower bound; the highest band reached applies."""
     positions: dict[Literal["leader", "challenger", "follower"], Annotated[Fraction, Field(ge=-0.5, le=0.5)]] = (
@@ -78,6 +81,7 @@ class Discount(RuleModel):
     valid: DateRange | None = None
     """When the discount is live; a week is covered when its first day is."""
     stacking: Literal["stack", "exclusive", "best_of"] = "stack"
+    """stack: combine with others; exclusive: apply alone; best_of: only the best of its group applies."""
     group: Id | None = None
     """Stacking group for best_of (defaults to the discount's own id)."""
     priority: int = Field(default=100, ge=0, le=1_000_000)
@@ -98,6 +102,8 @@ class Discount(RuleModel):
 
 
 class RebateTier(RuleModel):
+    """One tier of a rebate table."""
+
     from_: Threshold = Field(alias="from")
     """Tier threshold: cases (volume), money (revenue) or growth vs last year (write 25% for +25%)."""
     to: Threshold | None = None
@@ -114,12 +120,16 @@ class Rebate(RuleModel):
     name: str = ""
     applies_to: Scope = EVERYWHERE
     period: Literal["quarter", "year"]
+    """Settlement period: each fiscal quarter separately, or the whole year."""
     basis: Literal["volume", "revenue", "growth"]
     """volume: cases; revenue: invoice revenue; growth: volume vs last year's volume of the same period."""
     method: Literal["retroactive", "incremental"]
     """retroactive: the reached tier's rate on every unit; incremental: each rate only on units in its band."""
     tiers: tuple[RebateTier, ...] = Field(min_length=1)
+    """Tiers in ascending order of 'from'."""
     cap: Money | None = None
     """Maximum rebate per account and period."""
     settlement: Literal["paid", "accrued"] = "accrued"
+    """paid: settled in cash at period end; accrued: booked each week as volume accrues."""
     valid: DateRange | None = None
+    """When the rebate is live (its volume counts)."""
