@@ -108,6 +108,8 @@ class Account(RuleModel):
     """Current share of the category shelf held by our products, per category."""
     last_year_volume: Cases
     """Last year's volume in cases (all products), the basis of growth rebates and volume price bands."""
+    growth_target: Fraction | None = Field(default=None, ge=-1, le=10)
+    """The plan's volume growth target vs last year (e.g. 25%); the simulator reports the chance of reaching it."""
     pass_through: Share = 0.6
     """Share of a trade price change the account passes on to its shelf price."""
     retail_markup: Fraction = Field(default=0.3, ge=0, le=5)

@@ -107,6 +107,10 @@ class Event(RuleModel):
     """Fiscal weeks (1-based) the event runs."""
     locked: bool = False
     """Pinned: the optimizer must keep it (agreed with the account)."""
+    depth: Share | None = None
+    """Effective depth for this event, replacing the mechanic's (e.g. a negotiated 25% instead of 20%)."""
+    funding: Share | None = None
+    """Funding share for this event, replacing the mechanic's."""
 
 
 class ShelfTarget(RuleModel):

@@ -1,0 +1,269 @@
+"""Compile a rule set into dense arrays over account x product x week: everything the economics core needs.
+
+Every scope is resolved once here (planner.compile.index); the economics core then runs without per-cell Python.
+Account-level amounts (fixed discounts, shelf fees, display fees, coolers) are spread over the cells they cover in
+proportion to expected baseline volume, so every total is the sum of its cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.compile.index import PlanIndex, block, positions
+from planner.compile.terms import band_prices, compile_discounts
+from planner.economics.discounts import FloatArray, stack_discounts
+from planner.rules.schema import Rebate, RuleSet
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Demand inputs per cell. Baseline volume is measured at the undiscounted shelf price."""
+
+    baseline: FloatArray
+    """(A, P) cases per week; 0 where the account does not carry the product."""
+    seasonality: FloatArray
+    """(A, W) multiplier."""
+    holiday: FloatArray
+    """(A, P, W) multiplier."""
+    shelf: FloatArray
+    """(A, P) multiplier from shelf-share targets: (target / current) ** shelf_elasticity."""
+    display: FloatArray
+    """(A, P, W) multiplier from bought display space."""
+    cooler_cases: FloatArray
+    """(A, P) extra cases per week from coolers."""
+    elasticity: FloatArray
+    """(A, P) shelf-price elasticity."""
+    post_promo_dip: FloatArray
+    """(A, P) share of incremental volume lost after a promotion."""
+    dip_weeks: IntArray
+    """(A, P) weeks the dip is spread over."""
+    cannibalization: FloatArray
+    """(A, P) share of incremental volume taken from unpromoted products of the same category."""
+    baseline_noise: FloatArray
+    """(A, P) coefficient of variation of weekly baseline volume."""
+    elasticity_sd: FloatArray
+    """(A, P) standard deviation of the elasticity."""
+
+    @property
+    def expected_base(self) -> FloatArray:
+        """(A, P, W) expected unpromoted volume before price response: the weight for spreading fees."""
+        return self.baseline[:, :, None] * self.seasonality[:, None, :] * self.holiday * self.shelf[:, :, None] \
+            * self.display
+
+
+@dataclass(frozen=True)
+class Fees:
+    """Fixed amounts per cell (money), already spread over the cells they cover."""
+
+    fixed_discounts: FloatArray
+    shelf: FloatArray
+    display: FloatArray
+    cooler: FloatArray
+
+    @property
+    def vividness(self) -> FloatArray:
+        return self.shelf + self.display + self.cooler
+
+
+@dataclass(frozen=True)
+class CompiledRebate:
+    rebate: Rebate
+    accounts: IntArray
+    products: npt.NDArray[np.bool_]
+    """(P,) products whose volume counts."""
+    weeks: slice
+    periods: tuple[range, ...]
+    """0-based week ranges of each settlement period (quarters, or the year)."""
+    last_year: FloatArray
+    """(len(accounts),) last year's volume per period, for growth rebates."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    index: PlanIndex
+    list_price: FloatArray
+    """(P,) list price per case."""
+    cogs: FloatArray
+    """(P,) COGS per case."""
+    band_price: FloatArray
+    """(A, P) list price after price bands."""
+    invoice: FloatArray
+    """(A, P, W) invoice price after off-invoice discounts."""
+    markup: FloatArray
+    """(A,) retail markup."""
+    pass_through: FloatArray
+    """(A,) pass-through of trade discounts to the shelf."""
+    demand: Demand
+    fees: Fees
+    rebates: tuple[CompiledRebate, ...]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.index.shape
+
+
+def _spread(amount: FloatArray, cover: npt.NDArray[np.bool_], weight: FloatArray, per_week: bool = False) -> FloatArray:
+    """Spread amounts over covered cells in proportion to `weight`: per account (amount (A,)) over its products
+    and weeks, or with `per_week` per account and week (amount (A,)) over its products."""
+    weighted = np.where(cover, weight, 0.0)
+    axes = (1,) if per_week else (1, 2)
+    total = weighted.sum(axis=axes, keepdims=True)
+    share = np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0)
+    return share * np.asarray(amount, dtype=float)[:, None, None]
+
+
+def _cover(index: PlanIndex, account_scope: object, product_scope: object, weeks: slice) -> npt.NDArray[np.bool_]:
+    cover = np.zeros(index.shape, dtype=bool)
+    cover[block(positions(index.account_mask(account_scope)), positions(index.product_mask(product_scope)),  # type: ignore[arg-type]
+                weeks)] = True
+    return cover
+
+
+def _by_specificity(rules: RuleSet, index: PlanIndex, field: str, default: float) -> FloatArray:
+    """A response parameter per account x product: the most specific matching profile wins."""
+    out = np.full((len(index.accounts), len(index.products)), default, dtype=float)
+    level = np.full(out.shape, -1)
+    for profile in sorted(rules.response, key=lambda r: r.applies_to.specificity):
+        cells = index.account_mask(profile.applies_to)[:, None] & index.product_mask(profile.applies_to)[None, :]
+        out[cells] = getattr(profile, field)
+        level[cells] = profile.applies_to.specificity
+    return out
+
+
+def _seasonality(rules: RuleSet, index: PlanIndex) -> FloatArray:
+    weeks = index.calendar.weeks
+    profiles = rules.ids("seasonality")
+    out = np.ones((len(index.accounts), weeks))
+    quarter_of = np.array([index.calendar.quarter_of(w) - 1 for w in range(1, weeks + 1)])
+    for baseline in rules.baselines:
+        a = index.account_position.get(baseline.account)
+        profile = profiles.get(baseline.seasonality) if baseline.seasonality else None
+        if a is None or profile is None:
+            continue
+        weights = np.array(profile.weights, dtype=float)
+        if len(weights) == 4:
+            out[a] = weights[np.minimum(quarter_of, 3)]
+        elif len(weights) == 13:
+            out[a] = weights[np.minimum(np.arange(weeks) // 4, 12)]
+        else:
+            out[a] = np.resize(weights, weeks)
+    return out
+
+
+def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
+    accounts, products, weeks = index.shape
+    baseline = np.zeros((accounts, products))
+    for entry in rules.baselines:
+        a = index.account_position.get(entry.account)
+        for product, cases in entry.cases_per_week.items():
+            p = index.product_position.get(product)
+            if a is not None and p is not None:
+                baseline[a, p] += cases
+    holiday = np.ones(index.shape)
+    for day in rules.calendar.holidays if rules.calendar else ():
+        live = [w - 1 for w in day.weeks if w <= weeks]
+        cells = index.account_mask(day.applies_to)[:, None] & index.product_mask(day.applies_to)[None, :]
+        holiday[:, :, live] *= np.where(cells, day.uplift, 1.0)[:, :, None]
+    shelf_elasticity = _by_specificity(rules, index, "shelf_elasticity", 0.3)
+    shelf = np.ones((accounts, products))
+    for target in rules.shelf_targets:
+        for a in np.flatnonzero(index.account_mask(target.applies_to)):
+            current = index.accounts[a].shelf_share.get(target.category)
+            if not current or target.share <= current:
+                continue
+            cells = np.array([p.category == target.category and (target.brand is None or p.brand in target.brand)
+                              for p in index.products])
+            shelf[a, cells] *= (target.share / current) ** shelf_elasticity[a, cells]
+    display = np.ones(index.shape)
+    for item in rules.displays:
+        weeks_live = [w - 1 for w in item.weeks if w <= weeks] if item.weeks else list(range(weeks))
+        cells = index.account_mask(item.applies_to)[:, None] & index.product_mask(item.products)[None, :]
+        display[:, :, weeks_live] *= np.where(cells, item.lift, 1.0)[:, :, None]
+    cooler_cases = np.zeros((accounts, products))
+    for cooler in rules.coolers:
+        cells = index.account_mask(cooler.applies_to)[:, None] & index.product_mask(cooler.products)[None, :] \
+            & (baseline > 0)
+        weight = np.where(cells, baseline, 0.0)
+        total = weight.sum(axis=1, keepdims=True)
+        cooler_cases += np.divide(weight, total, out=np.zeros_like(weight), where=total > 0) \
+            * cooler.units * cooler.cases_per_unit_week
+    return Demand(
+        baseline=baseline, seasonality=_seasonality(rules, index), holiday=holiday, shelf=shelf, display=display,
+        cooler_cases=cooler_cases, elasticity=_by_specificity(rules, index, "elasticity", -2.0),
+        post_promo_dip=_by_specificity(rules, index, "post_promo_dip", 0.0),
+        dip_weeks=_by_specificity(rules, index, "dip_weeks", 1).astype(np.int64),
+        cannibalization=_by_specificity(rules, index, "cannibalization", 0.0),
+        baseline_noise=_by_specificity(rules, index, "baseline_noise", 0.1),
+        elasticity_sd=_by_specificity(rules, index, "elasticity_sd", 0.2),
+    )
+
+
+def compile_fees(rules: RuleSet, index: PlanIndex, demand: Demand) -> Fees:
+    weight = demand.expected_base
+    everything = slice(0, index.calendar.weeks)
+    fixed = np.zeros(index.shape)
+    for discount in (d for d in rules.discounts if d.fixed is not None):
+        cover = _cover(index, discount.applies_to, discount.applies_to, index.week_range(discount.valid))
+        fixed += _spread(np.where(index.account_mask(discount.applies_to), discount.fixed, 0.0), cover, weight)
+    shelf = np.zeros(index.shape)
+    for target in rules.shelf_targets:
+        accounts = index.account_mask(target.applies_to)
+        points = np.array([max(0.0, target.share - a.shelf_share.get(target.category, target.share)) * 100
+                           for a in index.accounts])
+        cover = np.zeros(index.shape, dtype=bool)
+        in_category = np.array([p.category == target.category and (target.brand is None or p.brand in target.brand)
+                                for p in index.products])
+        cover[np.ix_(accounts, in_category, np.ones(index.calendar.weeks, dtype=bool))] = True
+        shelf += _spread(np.where(accounts, points * target.cost_per_point, 0.0), cover, weight)
+    display = np.zeros(index.shape)
+    for item in rules.displays:
+        cover = _cover(index, item.applies_to, item.products, everything)
+        if item.weeks:
+            live = np.zeros(index.calendar.weeks, dtype=bool)
+            live[[w - 1 for w in item.weeks if w <= index.calendar.weeks]] = True
+            cover &= live[None, None, :]
+        display += _spread(np.where(index.account_mask(item.applies_to), item.fee_per_week, 0.0), cover, weight,
+                           per_week=True)
+    cooler = np.zeros(index.shape)
+    for unit in rules.coolers:
+        cover = _cover(index, unit.applies_to, unit.products, everything)
+        cooler += _spread(np.where(index.account_mask(unit.applies_to), unit.units * unit.cost_per_unit, 0.0),
+                          cover, weight)
+    return Fees(fixed_discounts=fixed, shelf=shelf, display=display, cooler=cooler)
+
+
+def compile_rebates(rules: RuleSet, index: PlanIndex) -> tuple[CompiledRebate, ...]:
+    quarters = [range(r.start - 1, r.stop - 1) for r in
+                (index.calendar.quarter_weeks(q) for q in range(1, len(index.calendar.quarters) + 1))]
+    year = (range(0, index.calendar.weeks),)
+    out = []
+    for rebate in rules.rebates:
+        accounts = np.flatnonzero(index.account_mask(rebate.applies_to))
+        periods = tuple(quarters) if rebate.period == "quarter" else year
+        last_year = np.array([index.accounts[a].last_year_volume / len(periods) for a in accounts])
+        out.append(CompiledRebate(rebate, accounts, index.product_mask(rebate.applies_to),
+                                  index.week_range(rebate.valid), periods, last_year))
+    return tuple(out)
+
+
+def compile_rules(rules: RuleSet) -> Compiled:
+    """Everything but the promotion calendar, which `planner.compile.promotions` compiles separately (the
+    optimizer builds its own)."""
+    index = PlanIndex.of(rules)
+    band = band_prices(rules, index)
+    stack = stack_discounts(band, compile_discounts(rules, index), index.calendar.weeks)
+    demand = compile_demand(rules, index)
+    return Compiled(
+        index=index,
+        list_price=np.array([p.list_price for p in index.products], dtype=float),
+        cogs=np.array([p.cogs for p in index.products], dtype=float),
+        band_price=band, invoice=stack.invoice,
+        markup=np.array([a.retail_markup for a in index.accounts], dtype=float),
+        pass_through=np.array([a.pass_through for a in index.accounts], dtype=float),
+        demand=demand, fees=compile_fees(rules, index, demand), rebates=compile_rebates(rules, index),
+    )

@@ -1,0 +1,87 @@
+"""Compile a promotion calendar (events) into per-cell arrays: depth, lift, funding share, fixed cost.
+
+The simulator compiles the scenario's events or a plan file; the optimizer compiles the plan it chose. One event
+runs one mechanic for one account x product group in each of its weeks; it covers every product of the group.
+Two events covering the same account x product x week are a conflict (the later one would silently win), reported
+by `conflicts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.compile.index import PlanIndex
+from planner.economics.discounts import FloatArray
+from planner.rules.schema import Event, Mechanic, ProductGroup
+
+
+@dataclass(frozen=True)
+class Promotions:
+    depth: FloatArray
+    """(A, P, W) effective depth of the shopper's saving (0: no promotion)."""
+    lift: FloatArray
+    """(A, P, W) volume multiplier on top of the price response (1: none)."""
+    funding: FloatArray
+    """(A, P, W) bottler's share of the shopper's saving."""
+    fixed_cost: FloatArray
+    """(A, P, W) event fixed cost (money), spread over the group's products by expected volume."""
+    promoted: npt.NDArray[np.bool_]
+    """(A, P, W) a promotion runs in the cell."""
+
+    @classmethod
+    def none(cls, shape: tuple[int, int, int]) -> Promotions:
+        return cls(np.zeros(shape), np.ones(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool))
+
+
+def group_products(group: ProductGroup, index: PlanIndex) -> npt.NDArray[np.bool_]:
+    return index.product_mask(group.products)
+
+
+def compile_promotions(events: Sequence[Event], mechanics: dict[str, Mechanic], groups: dict[str, ProductGroup],
+                       index: PlanIndex, weight: FloatArray) -> Promotions:
+    """`weight`: (A, P, W) expected unpromoted volume, used to spread each event's fixed cost over its products."""
+    promotions = Promotions.none(index.shape)
+    weeks = index.calendar.weeks
+    for event in events:
+        a = index.account_position.get(event.account)
+        mechanic, group = mechanics.get(event.mechanic), groups.get(event.product_group)
+        if a is None or mechanic is None or group is None:
+            continue
+        products = group_products(group, index)
+        live = [w - 1 for w in event.weeks if 1 <= w <= weeks]
+        if not live or not products.any():
+            continue
+        depth = event.depth if event.depth is not None else mechanic.effective_depth
+        funding = event.funding if event.funding is not None else mechanic.funding
+        cells = np.ix_([a], np.flatnonzero(products), live)
+        promotions.depth[cells] = depth
+        promotions.lift[cells] = mechanic.lift
+        promotions.funding[cells] = funding
+        promotions.promoted[cells] = True
+        share = weight[cells]
+        total = share.sum(axis=1, keepdims=True)
+        count = products.sum()
+        share = np.divide(share, total, out=np.full_like(share, 1.0 / count), where=total > 0)
+        promotions.fixed_cost[cells] += share * mechanic.fixed_cost
+    return promotions
+
+
+def conflicts(events: Sequence[Event], groups: dict[str, ProductGroup], index: PlanIndex) -> list[tuple[Event, Event, str, int]]:
+    """Pairs of events that cover the same account x product x week: (first, second, product, week)."""
+    seen: dict[tuple[str, int, int], Event] = {}
+    out = []
+    for event in events:
+        group = groups.get(event.product_group)
+        if group is None:
+            continue
+        for p in np.flatnonzero(group_products(group, index)):
+            for week in event.weeks:
+                key = (event.account, int(p), week)
+                if key in seen and seen[key] is not event:
+                    out.append((seen[key], event, index.products[p].id, week))
+                seen.setdefault(key, event)
+    return out

@@ -1,0 +1,63 @@
+"""Rebate accrual: tiers reached on a period's totals, paid as a rate of invoice revenue, spread back to cells.
+
+Per rebate, account in scope and settlement period (each quarter, or the year), with V the period's cases and R its
+invoice revenue over the products in scope:
+
+    measure   = V (volume), R (revenue), or V / last_year_period - 1 (growth)
+    tier k    applies on [from_k, to_k), to_k defaulting to the next tier's from (the last tier: no end)
+    retroactive:  rebate = rate_k x R                      for the tier k containing the measure (0 below tier 1)
+    incremental:  rebate = sum_k rate_k x (revenue of the units inside tier k's band)
+                  (volume and growth bands are in cases, priced at R / V; revenue bands are money)
+    rebate    = min(rebate, cap)
+
+The period's rebate is spread over the period's cells in proportion to their invoice revenue, so the per-cell P&L
+adds up exactly to the totals. The tiers make the rebate a non-linear function of volume; the optimizer models
+the same function with one binary per tier (docs/economics.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.economics.discounts import FloatArray
+from planner.rules.schema import Rebate
+
+
+def tier_bands(rebate: Rebate) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(lower bounds, upper bounds, rates) in the rebate's own measure, tiers sorted by lower bound."""
+    tiers = sorted(rebate.tiers, key=lambda t: t.from_)
+    lower = np.array([t.from_ for t in tiers], dtype=float)
+    upper = np.array([t.to if t.to is not None else (tiers[k + 1].from_ if k + 1 < len(tiers) else np.inf)
+                      for k, t in enumerate(tiers)], dtype=float)
+    rates = np.array([t.rate for t in tiers], dtype=float)
+    return lower, upper, rates
+
+
+def payout(rebate: Rebate, volume: FloatArray, revenue: FloatArray, last_year: FloatArray) -> FloatArray:
+    """Rebate per account for one period (arrays over accounts)."""
+    lower, upper, rates = tier_bands(rebate)
+    price = np.divide(revenue, volume, out=np.zeros_like(revenue), where=volume > 0)
+    if rebate.basis == "volume":
+        measure, scale = volume, lambda units: units * price
+    elif rebate.basis == "revenue":
+        measure, scale = revenue, lambda money: money
+    else:
+        growth = np.divide(volume, last_year, out=np.zeros_like(volume), where=last_year > 0) - 1.0
+        measure = np.where(last_year > 0, growth, -np.inf)
+        scale = None
+    if rebate.method == "retroactive":
+        inside = (measure[:, None] >= lower[None, :]) & (measure[:, None] < upper[None, :])
+        rate = (inside * rates[None, :]).max(axis=1, initial=0.0)
+        amount = rate * revenue
+    elif scale is not None:
+        units = np.clip(measure[:, None] - lower[None, :], 0.0, (upper - lower)[None, :])
+        amount = scale((units * rates[None, :]).sum(axis=1)) if rebate.basis == "volume" \
+            else (units * rates[None, :]).sum(axis=1)
+    else:  # incremental growth rebate: bands in cases at last_year x (1 + growth threshold)
+        low_cases = last_year[:, None] * (1.0 + lower[None, :])
+        high_cases = last_year[:, None] * (1.0 + upper[None, :])
+        units = np.clip(volume[:, None] - low_cases, 0.0, np.maximum(high_cases - low_cases, 0.0))
+        amount = (units * rates[None, :]).sum(axis=1) * price
+    if rebate.cap is not None:
+        amount = np.minimum(amount, rebate.cap)
+    return np.asarray(amount, dtype=float)
