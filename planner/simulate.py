@@ -1,0 +1,202 @@
+"""Simulate a scenario: compile, evaluate with the economics core, aggregate KPIs, check policy, and (optionally)
+run Monte Carlo over baseline noise and response parameters.
+
+A simulation is a pure function of (rule set, options, events): the same inputs and seed give identical results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from planner.compile.calendar import violations
+from planner.compile.model import Compiled, compile_rules
+from planner.compile.promotions import Promotions, compile_promotions
+from planner.economics.core import Cells, evaluate
+from planner.results import Kpis, PolicyCheck, Simulation, Spread, Uncertainty
+from planner.rules.scenario import ScenarioOptions
+from planner.rules.schema import DisplayMinRevenue, Event, RuleSet
+
+Progress = Callable[[int, int], None]
+WEEKLY = ("volume", "gross_sales", "trade_spend", "net_sales", "gross_profit", "budget_spend")
+UNCERTAIN = ("volume", "gross_sales", "trade_spend", "net_sales", "gross_profit", "gross_margin", "trade_spend_pct",
+             "budget_used")
+ORDER_UP_TO = 1.5
+"""The rep's order brings the outlet's stock to 1.5x safety stock (1.5倍安全库存)."""
+
+
+def promotions_for(rules: RuleSet, compiled: Compiled, events: Sequence[Event]) -> Promotions:
+    return compile_promotions(events, rules.ids("mechanics"), rules.ids("product_groups"), compiled.index,
+                              compiled.demand.expected_base)
+
+
+def order_suggestion(volume: np.ndarray, safety_weeks: np.ndarray) -> np.ndarray:
+    """Cases to order per account x week: this week's sales plus the change in the stock target, where the target
+    is 1.5 x safety stock and safety stock is `safety_weeks` of next week's forecast. Stock starts at target."""
+    following = np.concatenate([volume[:, 1:], volume[:, -1:]], axis=1)
+    target = ORDER_UP_TO * safety_weeks[:, None] * following
+    before = np.concatenate([ORDER_UP_TO * safety_weeks[:, None] * volume[:, :1], target[:, :-1]], axis=1)
+    return np.maximum(volume + target - before, 0.0)
+
+
+def _policy(rules: RuleSet, compiled: Compiled, cells: Cells, events: Sequence[Event]) -> list[PolicyCheck]:
+    index = compiled.index
+    checks: list[PolicyCheck] = []
+    budget_spend = cells.budget_spend
+    for budget in rules.budgets:
+        weeks = (range(0, index.calendar.weeks) if budget.period == "year"
+                 else range(*(lambda r: (r.start - 1, r.stop - 1))(index.calendar.quarter_weeks(int(budget.period[1])))))
+        accounts = index.account_mask(budget.applies_to)
+        products = index.product_mask(budget.applies_to)
+        spend = budget_spend[:, products][:, :, weeks.start:weeks.stop].sum(axis=(1, 2))
+        groups = ([(index.accounts[a].id, spend[a:a + 1]) for a in np.flatnonzero(accounts)]
+                  if budget.per == "account" else [("total", spend[accounts])])
+        for scope, amounts in groups:
+            used = float(amounts.sum())
+            if budget.max is not None:
+                checks.append(PolicyCheck(budget.id, "budget_max", f"{scope} {budget.period}", used, budget.max,
+                                          used <= budget.max + 1e-6))
+            if budget.min is not None:
+                checks.append(PolicyCheck(budget.id, "budget_min", f"{scope} {budget.period}", used, budget.min,
+                                          used >= budget.min - 1e-6))
+    per_account = cells.sums((1, 2))
+    channel = np.array([a.channel for a in index.accounts])
+    for floor in list(rules.margin_floors) + list(rules.trade_spend_caps):
+        accounts = index.account_mask(floor.applies_to)
+        if floor.per == "account":
+            groups = [(index.accounts[a].id, accounts & (np.arange(len(accounts)) == a)) for a in np.flatnonzero(accounts)]
+        elif floor.per == "channel":
+            groups = [(c, accounts & (channel == c)) for c in sorted(set(channel[accounts]))]
+        else:
+            groups = [("total", accounts)]
+        for scope, members in groups:
+            if hasattr(floor, "min_gross_margin"):
+                net, profit = per_account["net_sales"][members].sum(), per_account["gross_profit"][members].sum()
+                actual = float(profit / net) if net else 0.0
+                checks.append(PolicyCheck(floor.id, "margin_floor", scope, actual, floor.min_gross_margin,
+                                          actual >= floor.min_gross_margin - 1e-9))
+            else:
+                gross, trade = per_account["gross_sales"][members].sum(), per_account["trade_spend"][members].sum()
+                actual = float(trade / gross) if gross else 0.0
+                checks.append(PolicyCheck(floor.id, "trade_spend_cap", scope, actual, floor.max_share,
+                                          actual <= floor.max_share + 1e-9))
+    checks.extend(_display_revenue(rules, compiled, cells, events))
+    plan: dict[tuple[str, str], dict[int, str]] = {}
+    carried = compiled.demand.baseline > 0
+    for group in rules.product_groups:  # every line the account sells, promoted or not: minimums apply to all
+        products = index.product_mask(group.products)
+        for a in np.flatnonzero((carried & products[None, :]).any(axis=1)):
+            plan[(index.accounts[a].id, group.id)] = {}
+    for event in events:
+        for week in event.weeks:
+            plan.setdefault((event.account, event.product_group), {})[week] = event.mechanic
+    for broken in violations(rules, index, plan, complete=True):
+        rule_id = broken.rule.id if broken.rule else "calendar"
+        checks.append(PolicyCheck(rule_id, "calendar", f"{broken.account} x {'/'.join(broken.groups)}", 0.0, 0.0,
+                                  False, broken.message))
+    return checks
+
+
+def _display_revenue(rules: RuleSet, compiled: Compiled, cells: Cells, events: Sequence[Event]) -> list[PolicyCheck]:
+    index, mechanics, groups = compiled.index, rules.ids("mechanics"), rules.ids("product_groups")
+    out = []
+    for rule in (r for r in rules.calendar_rules if isinstance(r, DisplayMinRevenue)):
+        accounts = index.account_mask(rule.applies_to)
+        for event in events:
+            mechanic, a = mechanics.get(event.mechanic), index.account_position.get(event.account)
+            if mechanic is None or a is None or not accounts[a] or not (mechanic.display or mechanic.kind == "display"):
+                continue
+            if rule.product_groups is not None and event.product_group not in rule.product_groups:
+                continue
+            products = index.product_mask(groups[event.product_group].products)
+            for week in event.weeks:
+                revenue = float(cells.net_sales[a, products, week - 1].sum())
+                out.append(PolicyCheck(rule.id, "display_min_revenue", f"{event.account} week {week}", revenue,
+                                       rule.min_revenue, revenue >= rule.min_revenue - 1e-6, event.id))
+    return out
+
+
+def _kpis(compiled: Compiled, cells: Cells, none: Cells) -> tuple[Kpis, dict[str, Kpis]]:
+    totals = Kpis.of(cells.sums((0, 1, 2)), float(none.gross_profit.sum()))
+    per_account = cells.sums((1, 2))
+    baseline_profit = none.gross_profit.sum(axis=(1, 2))
+    accounts = {account.id: Kpis.of({k: v[a] for k, v in per_account.items()}, float(baseline_profit[a]))
+                for a, account in enumerate(compiled.index.accounts)}
+    return totals, accounts
+
+
+def _growth(compiled: Compiled, volume_by_account: np.ndarray) -> np.ndarray:
+    """Volume growth vs last year; `volume_by_account` has accounts on its last axis."""
+    last_year = np.array([a.last_year_volume for a in compiled.index.accounts])
+    return np.divide(volume_by_account, last_year, out=np.zeros_like(volume_by_account), where=last_year > 0) - 1.0
+
+
+def monte_carlo(rules: RuleSet, compiled: Compiled, promotions: Promotions, draws: int, seed: int,
+                progress: Progress | None = None) -> Uncertainty:
+    """Draw baseline noise (log-normal, mean 1, CV baseline_noise per cell) and elasticities (normal, sd
+    elasticity_sd, capped at 0) and re-evaluate the plan; seeded and reproducible."""
+    rng = np.random.default_rng(seed)
+    demand = compiled.demand
+    sigma = np.sqrt(np.log1p(demand.baseline_noise**2))[:, :, None]
+    index = compiled.index
+    totals = {key: np.zeros(draws) for key in UNCERTAIN}
+    accounts = {key: np.zeros((draws, len(index.accounts))) for key in ("volume", "gross_profit", "net_sales")}
+    for draw in range(draws):
+        noise = np.exp(rng.standard_normal(index.shape) * sigma - sigma**2 / 2)
+        elasticity = np.minimum(demand.elasticity + rng.standard_normal(demand.elasticity.shape) * demand.elasticity_sd,
+                                0.0)
+        cells = evaluate(compiled, promotions, elasticity=elasticity, noise=noise)
+        kpis = Kpis.of(cells.sums((0, 1, 2)), 0.0).as_dict()
+        for key in UNCERTAIN:
+            totals[key][draw] = kpis[key]
+        per_account = cells.sums((1, 2))
+        for key in accounts:
+            accounts[key][draw] = per_account[key]
+        if progress:
+            progress(draw + 1, draws)
+    result = Uncertainty(draws, seed, {key: Spread.of(values) for key, values in totals.items()})
+    growth = _growth(compiled, accounts["volume"])
+    for a, account in enumerate(index.accounts):
+        result.accounts[account.id] = {key: Spread.of(values[:, a]) for key, values in accounts.items()}
+        if account.growth_target is not None:
+            result.target_probability[account.id] = float((growth[:, a] >= account.growth_target - 1e-12).mean())
+    return result
+
+
+def simulate(rules: RuleSet, options: ScenarioOptions, *, scenario: str = "", name: str = "",
+             events: Sequence[Event] | None = None, plan_source: str = "rules", applied: Sequence[str] = (),
+             progress: Progress | None = None) -> Simulation:
+    compiled = compile_rules(rules)
+    events = list(rules.events if events is None else events)
+    promotions = promotions_for(rules, compiled, events)
+    cells = evaluate(compiled, promotions)
+    none = evaluate(compiled, Promotions.none(compiled.shape))
+    totals, accounts = _kpis(compiled, cells, none)
+    by_week = cells.sums((1,))
+    safety = np.array([a.safety_stock_weeks for a in compiled.index.accounts])
+    orders = order_suggestion(by_week["volume"], safety)
+    account_weeks = {
+        account.id: {**{key: by_week[key][a].tolist() for key in WEEKLY}, "order_suggestion": orders[a].tolist()}
+        for a, account in enumerate(compiled.index.accounts)
+    }
+    growth = _growth(compiled, cells.volume.sum(axis=(1, 2)))
+    shelf = []
+    for target in rules.shelf_targets:
+        for a in np.flatnonzero(compiled.index.account_mask(target.applies_to)):
+            account = compiled.index.accounts[a]
+            current = account.shelf_share.get(target.category, 0.0)
+            shelf.append({"target": target.id, "account": account.id, "category": target.category,
+                          "current": current, "share": target.share, "met_without_investment": current >= target.share,
+                          "fee": max(0.0, target.share - current) * 100 * target.cost_per_point})
+    uncertainty = monte_carlo(rules, compiled, promotions, options.draws, options.seed, progress) \
+        if options.draws else None
+    calendar = rules.calendar
+    return Simulation(
+        scenario=scenario, name=name, year=calendar.year if calendar else 0,
+        currency=rules.company.currency if rules.company else "", totals=totals, accounts=accounts,
+        weeks=compiled.index.calendar.weeks, account_weeks=account_weeks,
+        policy=_policy(rules, compiled, cells, events),
+        growth={account.id: float(growth[a]) for a, account in enumerate(compiled.index.accounts)},
+        shelf_targets=shelf, uncertainty=uncertainty, applied_overrides=list(applied), plan_source=plan_source,
+    )
