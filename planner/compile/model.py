@@ -8,6 +8,7 @@ proportion to expected baseline volume, so every total is the sum of its cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +16,7 @@ import numpy.typing as npt
 from planner.compile.index import PlanIndex, block, positions
 from planner.compile.terms import band_prices, compile_discounts
 from planner.economics.discounts import FloatArray, stack_discounts
+from planner.economics.waterfall import shelf_price
 from planner.rules.schema import Rebate, RuleSet
 
 IntArray = npt.NDArray[np.int64]
@@ -49,7 +51,7 @@ class Demand:
     elasticity_sd: FloatArray
     """(A, P) standard deviation of the elasticity."""
 
-    @property
+    @cached_property
     def expected_base(self) -> FloatArray:
         """(A, P, W) expected unpromoted volume before price response: the weight for spreading fees."""
         return self.baseline[:, :, None] * self.seasonality[:, None, :] * self.holiday * self.shelf[:, :, None] \
@@ -65,9 +67,14 @@ class Fees:
     display: FloatArray
     cooler: FloatArray
 
-    @property
+    @cached_property
     def vividness(self) -> FloatArray:
         return self.shelf + self.display + self.cooler
+
+    @cached_property
+    def total(self) -> FloatArray:
+        """Every fixed amount: fixed discounts and vividness fees."""
+        return self.fixed_discounts + self.vividness
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,32 @@ class Compiled:
     @property
     def shape(self) -> tuple[int, int, int]:
         return self.index.shape
+
+    @cached_property
+    def shelf_regular(self) -> FloatArray:
+        """(A, P, W) regular shelf price: the trade discounts passed through (economics.waterfall)."""
+        return shelf_price(self.band_price, self.invoice, self.markup, self.pass_through)
+
+    @cached_property
+    def price_ratio(self) -> FloatArray:
+        """(A, P, W) regular shelf price / undiscounted shelf price (band x (1 + markup))."""
+        reference = self.band_price[:, :, None] * (1.0 + self.markup[:, None, None])
+        return np.divide(self.shelf_regular, reference, out=np.ones(self.shape), where=reference > 0)
+
+    @cached_property
+    def price_factor(self) -> FloatArray:
+        """(A, P, W) volume response to the regular shelf price at the expected elasticity."""
+        return np.power(self.price_ratio, self.demand.elasticity[:, :, None])
+
+    @cached_property
+    def off_invoice_per_case(self) -> FloatArray:
+        """(A, P, W) list price - invoice price: bands and off-invoice discounts per case."""
+        return self.list_price[None, :, None] - self.invoice
+
+    @cached_property
+    def category(self) -> npt.NDArray[np.intp]:
+        """(P,) category number of each product."""
+        return np.unique([p.category for p in self.index.products], return_inverse=True)[1]
 
 
 def _spread(amount: FloatArray, cover: npt.NDArray[np.bool_], weight: FloatArray, per_week: bool = False) -> FloatArray:

@@ -34,7 +34,7 @@ from planner.compile.model import Compiled
 from planner.compile.promotions import Promotions
 from planner.economics.discounts import FloatArray
 from planner.economics.rebates import payout
-from planner.economics.waterfall import funding_per_case, shelf_price
+from planner.economics.waterfall import funding_per_case
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,16 @@ class Cells:
 def _dip(incremental: FloatArray, dip: FloatArray, weeks: np.ndarray) -> FloatArray:
     """Volume lost after promotions: dip x incremental spread evenly over the following `weeks` weeks."""
     lost = np.zeros_like(incremental)
-    horizon = int(weeks.max(initial=0))
-    if horizon == 0 or not dip.any():
+    horizon = min(int(weeks.max(initial=0)), incremental.shape[2] - 1)
+    if horizon <= 0 or not dip.any():
         return lost
-    per_week = np.maximum(incremental, 0.0) * (dip / np.maximum(weeks, 1))[:, :, None]
-    for k in range(1, min(horizon, incremental.shape[2] - 1) + 1):
-        active = (weeks >= k)[:, :, None]
-        lost[:, :, k:] += np.where(active, per_week[:, :, :-k], 0.0)
+    per_week = np.maximum(incremental, 0.0)
+    per_week *= (dip / np.maximum(weeks, 1))[:, :, None]
+    for k in range(1, horizon + 1):
+        if (weeks >= k).all():
+            lost[:, :, k:] += per_week[:, :, :-k]
+        else:
+            lost[:, :, k:] += per_week[:, :, :-k] * (weeks >= k)[:, :, None]
     return lost
 
 
@@ -88,62 +91,82 @@ def _cannibalization(incremental: FloatArray, share: FloatArray, volume_np: Floa
         return np.zeros_like(incremental)
     taken = np.maximum(incremental, 0.0) * share[:, :, None]
     donors = np.where(promoted, 0.0, volume_np)
-    categories = category.max() + 1
-    onehot = np.eye(categories)[category]  # (P, C)
-    taken_by_category = np.einsum("apw,pc->acw", taken, onehot)
-    donor_total = np.einsum("apw,pc->acw", donors, onehot)
-    ratio = np.divide(taken_by_category, donor_total, out=np.zeros_like(taken_by_category), where=donor_total > 0)
-    return donors * np.einsum("acw,pc->apw", ratio, onehot)
+    lost = np.zeros_like(incremental)
+    for c in range(int(category.max()) + 1):
+        members = category == c
+        taken_c = taken[:, members, :].sum(axis=1)
+        donors_c = donors[:, members, :]
+        total = donors_c.sum(axis=1)
+        ratio = np.divide(taken_c, total, out=np.zeros_like(taken_c), where=total > 0)
+        lost[:, members, :] = donors_c * ratio[:, None, :]
+    return lost
 
 
-def accrue_rebates(compiled: Compiled, volume: FloatArray, revenue: FloatArray) -> FloatArray:
-    """Rebates per cell: each period's payout spread over its cells by invoice revenue."""
-    out = np.zeros_like(volume)
+def rebate_rates(compiled: Compiled, volume: FloatArray, revenue: FloatArray) -> FloatArray:
+    """(A, P, W) rebate as a share of each cell's invoice revenue: each period's payout spread by revenue.
+
+    For rebate r, account a and period q: rate = payout(V_aq, R_aq) / R_aq on the cells r covers in q, so that
+    rebate = revenue x rate sums to the payout exactly."""
+    rates = np.zeros_like(volume)
     for item in compiled.rebates:
-        products = np.flatnonzero(item.products)
-        if not len(item.accounts) or not len(products):
+        products = item.products
+        if not len(item.accounts) or not products.any():
             continue
+        weight = products.astype(float)
+        volume_aw = np.einsum("apw,p->aw", volume[item.accounts], weight)
+        revenue_aw = np.einsum("apw,p->aw", revenue[item.accounts], weight)
+        per_week = np.zeros((len(item.accounts), volume.shape[2]))
         for period in item.periods:
             start, stop = max(period.start, item.weeks.start), min(period.stop, item.weeks.stop)
             if stop <= start:
                 continue
-            cells = np.ix_(item.accounts, products, np.arange(start, stop))
-            cell_revenue = revenue[cells]
-            amount = payout(item.rebate, volume[cells].sum(axis=(1, 2)), cell_revenue.sum(axis=(1, 2)), item.last_year)
-            total = cell_revenue.sum(axis=(1, 2), keepdims=True)
-            share = np.divide(cell_revenue, total, out=np.zeros_like(cell_revenue), where=total > 0)
-            out[cells] += share * amount[:, None, None]
-    return out
+            total_revenue = revenue_aw[:, start:stop].sum(axis=1)
+            amount = payout(item.rebate, volume_aw[:, start:stop].sum(axis=1), total_revenue, item.last_year)
+            per_week[:, start:stop] = np.divide(amount, total_revenue, out=np.zeros_like(amount),
+                                                where=total_revenue > 0)[:, None]
+        if products.all():
+            rates[item.accounts] += per_week[:, None, :]
+        else:
+            rates[np.ix_(item.accounts, np.flatnonzero(products))] += per_week[:, None, :]
+    return rates
 
 
 def evaluate(compiled: Compiled, promotions: Promotions, *, elasticity: FloatArray | None = None,
              noise: FloatArray | None = None) -> Cells:
     """Volume and P&L of every cell for one promotion calendar (and, in Monte Carlo, one draw)."""
     demand = compiled.demand
-    base = demand.expected_base if noise is None else demand.expected_base * noise
-    elasticity = demand.elasticity if elasticity is None else elasticity
-    shelf_reg = shelf_price(compiled.band_price, compiled.invoice, compiled.markup, compiled.pass_through)
-    shelf_ref = compiled.band_price[:, :, None] * (1.0 + compiled.markup[:, None, None])
-    ratio = np.divide(shelf_reg, shelf_ref, out=np.ones_like(shelf_reg), where=shelf_ref > 0)
-    exponent = elasticity[:, :, None]
-    factor_np = np.power(ratio, exponent)
-    factor_promo = np.power(ratio * (1.0 - promotions.depth), exponent) * promotions.lift
+    if elasticity is None:
+        elasticity, factor = demand.elasticity, compiled.price_factor
+    else:
+        factor = np.power(compiled.price_ratio, elasticity[:, :, None])
+    base = demand.expected_base * factor
+    if noise is not None:
+        base *= noise
     cooler = demand.cooler_cases[:, :, None]
-    volume_np = base * factor_np + cooler
-    volume_pre = base * factor_promo + cooler
-    incremental = volume_pre - volume_np
-    category = np.unique([p.category for p in compiled.index.products], return_inverse=True)[1]
-    lost = _dip(incremental, demand.post_promo_dip, demand.dip_weeks) + _cannibalization(
-        incremental, demand.cannibalization, volume_np, promotions.promoted, category)
-    volume = np.maximum(volume_pre - lost, 0.0)
-    list_price = compiled.list_price[None, :, None]
-    gross_sales = volume * list_price
-    off_invoice = volume * (list_price - compiled.invoice)
-    funding = volume * funding_per_case(shelf_reg, promotions.depth, promotions.funding)
+    volume_np = base + cooler
+    promoted = promotions.promoted
+    funding = np.zeros(compiled.shape)
+    if promoted.any():
+        cells = promoted.nonzero()
+        exponent = np.broadcast_to(elasticity[:, :, None], compiled.shape)[cells]
+        depth = promotions.depth[cells]
+        incremental = np.zeros(compiled.shape)
+        incremental[cells] = base[cells] * (np.power(1.0 - depth, exponent) * promotions.lift[cells] - 1.0)
+        lost = _dip(incremental, demand.post_promo_dip, demand.dip_weeks)
+        lost += _cannibalization(incremental, demand.cannibalization, volume_np, promoted, compiled.category)
+        volume = np.maximum(volume_np + incremental - lost, 0.0)
+        funding[cells] = volume[cells] * funding_per_case(compiled.shelf_regular[cells], depth, promotions.funding[cells])
+    else:
+        volume = volume_np
+    gross_sales = volume * compiled.list_price[None, :, None]
+    off_invoice = volume * compiled.off_invoice_per_case
     revenue = volume * compiled.invoice
-    rebates = accrue_rebates(compiled, volume, revenue)
+    rebates = revenue * rebate_rates(compiled, volume, revenue)
     fees = compiled.fees
-    trade_spend = off_invoice + funding + promotions.fixed_cost + fees.fixed_discounts + fees.vividness + rebates
+    trade_spend = off_invoice + funding
+    trade_spend += promotions.fixed_cost
+    trade_spend += fees.total
+    trade_spend += rebates
     net_sales = gross_sales - trade_spend
     cogs = volume * compiled.cogs[None, :, None]
     return Cells(
