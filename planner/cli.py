@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from planner.results import Simulation
+    from planner.rules.findings import Finding
+    from planner.rules.plan import Plan
+    from planner.rules.scenario import Resolved
 
 CANNOT_RUN = 2
 SCHEMA_IDS = {
@@ -118,6 +128,205 @@ def schema(scenario: bool, markdown: bool) -> None:
         click.echo(reference_markdown())
         return
     click.echo(json.dumps(json_schema(scenario), indent=2, ensure_ascii=False))
+
+
+# --- simulate and compare ---------------------------------------------------------------------------------
+
+PROGRESS_MIN_DRAWS = 50
+SHORTHANDS = ("draws", "seed", "plan")
+
+
+@dataclass
+class Prepared:
+    """A scenario ready to simulate: resolved rules and options, the plan (if any), and what blocks it."""
+
+    resolved: Resolved
+    plan: Plan | None
+    findings: list[Finding]
+    files: list[str]
+    applied: list[str]
+
+
+def _command_line(sets: Sequence[str], draws: int | None, seed: int | None, plan: Path | None) -> list[str]:
+    """--draws/--seed/--plan are shorthands for `--set options.X=...` (the command-line layer, highest precedence)."""
+    entries = list(sets)
+    if draws is not None:
+        entries.append(f"options.draws={draws}")
+    if seed is not None:
+        entries.append(f"options.seed={seed}")
+    if plan is not None:
+        entries.append(f"options.plan={json.dumps(str(plan))}")  # a JSON string is YAML: '123' or 'yes' stay text
+    return entries
+
+
+def _set_keys(entries: Sequence[str]) -> set[str]:
+    return {entry.split("=", 1)[0].strip() for entry in entries if "=" in entry}
+
+
+def _prepare(scenario: Path, entries: list[str]) -> Prepared:
+    """Resolve, check what a simulation needs, and load and check the plan file if one is named.
+
+    Blocking: load, schema and override errors, unknown references and weeks outside the year (the simulation
+    would be meaningless). Not blocking: consistency findings such as account minimums over a budget or a price
+    floor a worst-case stack breaks; a what-if may be exactly that, and the policy checks show the consequences
+    (`planner validate` reports them). A plan named on the command line is relative to the working directory; one
+    named in the scenario is relative to the scenario file. Option overrides are not in resolve's log, so the
+    command-line ones are logged here.
+    """
+    from planner.check.calendar import check_weeks
+    from planner.check.context import CheckContext
+    from planner.check.references import check_references
+    from planner.rules.load import display_name
+    from planner.rules.plan import check_plan, load_plan
+    from planner.rules.scenario import resolve
+
+    resolved = resolve(scenario, entries)
+    findings = list(resolved.findings)
+    if resolved.ok:
+        context = CheckContext(resolved.rules)
+        findings.extend(check_references(context) or check_weeks(context))
+    files = list(resolved.chain) + list(resolved.rules.files)
+    options = resolved.options
+    applied = list(resolved.applied)
+    keys = _set_keys(entries)
+    applied += [f"{key} = {getattr(options, key.removeprefix('options.'))!r} (command line)"
+                for key in sorted(keys)
+                if key.startswith("options.") and key.removeprefix("options.") in type(options).model_fields]
+    plan = None
+    if options.plan is not None and resolved.ok:
+        base = Path.cwd() if "options.plan" in keys else scenario.parent
+        plan = load_plan(base / options.plan)
+        files.append(display_name(base / options.plan))
+        findings.extend(plan.findings)
+        if not plan.findings:
+            findings.extend(check_plan(plan, resolved.rules))
+            findings.extend(check_weeks(CheckContext(resolved.rules.replace(events=tuple(plan.events)))))
+    return Prepared(resolved, plan, findings, files, applied)
+
+
+def _refuse_if_broken(ctx: click.Context, prepared: Sequence[Prepared]) -> None:
+    """Error findings stop the run before anything is simulated or written: findings as text on stderr, exit 1
+    (2 when a file could not be read), exactly as `planner validate` would judge them."""
+    from planner.report.findings import render
+    from planner.rules.findings import Severity, sort_findings
+    from planner.validate import Report
+
+    findings = [item for run in prepared for item in run.findings]
+    if not any(item.severity is Severity.ERROR for item in findings):
+        return
+    files = list(dict.fromkeys(name for run in prepared for name in run.files))
+    unique = list({(item.code, item.location, item.message): item for item in findings}.values())
+    report = Report(sort_findings(unique), files,
+                    max(run.resolved.rules.rule_count for run in prepared))
+    click.echo(render(report, "text"), err=True)
+    ctx.exit(report.exit_code())
+
+
+@contextmanager
+def _progress(draws: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long Monte Carlo runs, only on a terminal (logs and pipes stay clean)."""
+    if draws < PROGRESS_MIN_DRAWS or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=draws)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _simulate(run: Prepared, draws: int | None = None) -> Simulation:
+    from planner.simulate import simulate as run_simulation
+
+    resolved = run.resolved
+    options = resolved.options if draws is None else resolved.options.model_copy(update={"draws": draws})
+    with _progress(options.draws, f"{resolved.id}: Monte Carlo") as progress:
+        return run_simulation(
+            resolved.rules, options, scenario=resolved.id, name=resolved.name,
+            events=run.plan.events if run.plan else None, plan_source=run.plan.file if run.plan else "rules",
+            applied=run.applied, progress=progress)
+
+
+def _text_style() -> dict[str, Any]:
+    """Colour and the terminal's width on a terminal; plain, wide, stable text anywhere else."""
+    if sys.stdout.isatty():
+        return {"color": True, "width": shutil.get_terminal_size().columns}
+    return {"color": False}
+
+
+def _check_out(out: Path | None) -> None:
+    from planner.report.files import unsafe_target
+
+    problem = unsafe_target(out) if out is not None else None
+    if problem:
+        raise CannotRun(problem)
+
+
+SET_HELP = ("Override a value by dotted path, e.g. budgets.bud-total-2027.max=4500000 or options.draws=500 "
+            "(repeatable; highest precedence).")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--draws", type=click.IntRange(min=0),
+              help="Monte Carlo draws (0 = deterministic). Shorthand for options.draws.")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed for the draws. Shorthand for options.seed.")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path),
+              help="Evaluate this plan file (e.g. from planner optimize) instead of the rules' events; it must keep "
+                   "every locked event. Shorthand for options.plan.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write totals, accounts, account_weeks, policy and uncertainty CSV files, overrides.txt and "
+                   "simulation.xlsx into this folder, plus account_weeks.parquet if pyarrow is installed (skipped "
+                   "silently otherwise). A new folder, or one holding only earlier results, which is replaced "
+                   "only once every file is written.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Tables for people, or one JSON object for scripts.")
+@click.pass_context
+def simulate(ctx: click.Context, scenario: Path, draws: int | None, seed: int | None, plan_file: Path | None,
+             sets: tuple[str, ...], out: Path | None, fmt: str) -> None:
+    """Simulate a scenario: volume, trade spend, margin and policy checks per account, P10/P50/P90 with draws."""
+    from planner.report.simulation import render_simulation
+
+    _check_readable([scenario])
+    _check_out(out)
+    prepared = _prepare(scenario, _command_line(sets, draws, seed, plan_file))
+    _refuse_if_broken(ctx, [prepared])
+    simulation = _simulate(prepared)
+    if out is not None:
+        from planner.report.files import write_results
+
+        try:
+            written = write_results(simulation, out)
+        except OSError as error:
+            raise CannotRun(f"cannot write results to {out}: {error.strerror or error}") from error
+        click.echo(f"wrote {len(written)} files to {out}: {', '.join(written)}", err=True)
+    click.echo(render_simulation(simulation, fmt, **_text_style()))
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--draws", type=click.IntRange(min=0), help="Monte Carlo draws for every scenario (default: none).")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed for the draws.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " Applies to every scenario.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Tables for people, or one JSON object for scripts.")
+@click.pass_context
+def compare(ctx: click.Context, scenarios: tuple[Path, ...], draws: int | None, seed: int | None,
+            sets: tuple[str, ...], fmt: str) -> None:
+    """Simulate scenarios side by side, with deltas against the first one (deterministic unless --draws)."""
+    from planner.report.simulation import render_comparison
+
+    if len(scenarios) < 2:
+        raise click.UsageError("compare needs at least two scenarios")
+    _check_readable(scenarios)
+    entries = _command_line(sets, draws, seed, None)
+    prepared = [_prepare(scenario, entries) for scenario in scenarios]
+    _refuse_if_broken(ctx, prepared)
+    deterministic = 0 if "options.draws" not in _set_keys(entries) else None
+    simulations = [_simulate(run, deterministic) for run in prepared]
+    click.echo(render_comparison(simulations, fmt, **_text_style()))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ SEMANTIC_CHECKS: list[Check] = [
 def run_checks(rules: RuleSet) -> list[Finding]:
     context = CheckContext(rules)
     findings = check_references(context)
-    if findings:  # the semantic checks assume every reference resolves
+    if findings or rules.calendar is None:  # the semantic checks need resolved references and a valid calendar
         return findings
     for check in SEMANTIC_CHECKS:
         try:

@@ -21,20 +21,26 @@ Shape = typing.Literal["one", "many", "keys"]
 
 @cache
 def reference_fields(model: type[RuleModel]) -> tuple[tuple[str, str, Shape], ...]:
-    """(field, referenced section, shape) for every reference field of a model class."""
+    """(field, referenced section, shape) for every reference field of a model class, optional ones included."""
     out: list[tuple[str, str, Shape]] = []
     for name, info in model.model_fields.items():
-        for marker in info.metadata:
-            if isinstance(marker, RefTo):
-                annotation = _strip_optional(info.annotation)
-                out.append((name, marker.kind, "many" if typing.get_origin(annotation) is tuple else "one"))
         annotation = _strip_optional(info.annotation)
-        if typing.get_origin(annotation) is dict:
-            key_type = typing.get_args(annotation)[0]
+        markers = list(info.metadata) + list(getattr(annotation, "__metadata__", ()))
+        for marker in markers:
+            if isinstance(marker, RefTo):
+                shape: Shape = "many" if typing.get_origin(_bare(annotation)) is tuple else "one"
+                out.append((name, marker.kind, shape))
+        if typing.get_origin(_bare(annotation)) is dict:
+            key_type = typing.get_args(_bare(annotation))[0]
             for marker in getattr(key_type, "__metadata__", ()):
                 if isinstance(marker, RefTo):
                     out.append((name, marker.kind, "keys"))
     return tuple(out)
+
+
+def _bare(annotation: Any) -> Any:
+    """The type inside Annotated[...]."""
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
 
 
 @cache

@@ -53,11 +53,10 @@ def payout(rebate: Rebate, volume: FloatArray, revenue: FloatArray, last_year: F
         units = np.clip(measure[:, None] - lower[None, :], 0.0, (upper - lower)[None, :])
         amount = scale((units * rates[None, :]).sum(axis=1)) if rebate.basis == "volume" \
             else (units * rates[None, :]).sum(axis=1)
-    else:  # incremental growth rebate: bands in cases at last_year x (1 + growth threshold)
-        low_cases = last_year[:, None] * (1.0 + lower[None, :])
-        high_cases = last_year[:, None] * (1.0 + upper[None, :])
-        units = np.clip(volume[:, None] - low_cases, 0.0, np.maximum(high_cases - low_cases, 0.0))
-        amount = (units * rates[None, :]).sum(axis=1) * price
+    else:  # incremental growth rebate: a band of g growth points is g x last_year cases, priced at R / V
+        # (without last year's volume the measure is -inf: no band is reached, as for the retroactive method)
+        points = np.clip(measure[:, None] - lower[None, :], 0.0, (upper - lower)[None, :])
+        amount = (points * rates[None, :]).sum(axis=1) * last_year * price
     if rebate.cap is not None:
         amount = np.minimum(amount, rebate.cap)
     return np.asarray(amount, dtype=float)

@@ -7,6 +7,7 @@ everything that is wrong (Calliope's "collect, then report once").
 from __future__ import annotations
 
 import difflib
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -45,8 +46,9 @@ class Loaded:
 
 def display_name(path: Path) -> str:
     """Paths are reported relative to the working directory when they are below it (as CI annotations need)."""
+    absolute = Path(os.path.abspath(path))  # not resolve(): a link is reported where it stands, not its target
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(absolute.relative_to(Path(os.path.abspath(Path.cwd()))))
     except ValueError:
         return str(path)
 
@@ -187,8 +189,10 @@ def locate(item: Any, document: Document, path: DocPath) -> None:
     item.locate(document.at(path), fields)
 
 
-def schema_findings(error: ValidationError, raw: Any, document: Document, path: DocPath) -> list[Finding]:
-    """Turn pydantic's errors into located findings with a did-you-mean for unknown keys."""
+def schema_findings(error: ValidationError, raw: Any, document: Document, path: DocPath,
+                    root: type[BaseModel] | None = None) -> list[Finding]:
+    """Turn pydantic's errors into located findings with a did-you-mean for unknown keys. `root` is the model
+    validated at `path` when it is not a rule-file section (scenario and plan files)."""
     out = []
     kind = raw.get("kind") if isinstance(raw, dict) else None
     for problem in error.errors(include_url=False):
@@ -199,7 +203,7 @@ def schema_findings(error: ValidationError, raw: Any, document: Document, path: 
         where = path + loc
         kind_of = problem["type"]
         if kind_of == "extra_forbidden":
-            model = _model_at(path[0], kind, loc[:-1])
+            model = model_at(path[0], kind, loc[:-1], root)
             names = _field_names(model) if model else []
             out.append(_unknown_key(document, where, str(loc[-1]), names))
         elif kind_of == "missing":
@@ -217,7 +221,9 @@ def schema_findings(error: ValidationError, raw: Any, document: Document, path: 
         else:
             message = problem["msg"].removeprefix("Value error, ")
             field_name = ".".join(str(p) for p in loc) or path[0]
-            out.append(finding(SCHEMA_INVALID, f"{field_name}: {message} (got {_short(problem.get('input'))})",
+            got = _short(problem.get("input"))
+            shown = message if got in message else f"{message} (got {got})"
+            out.append(finding(SCHEMA_INVALID, f"{field_name}: {shown}",
                                document.at(where), fix=_fix_for(kind_of, message)))
     return out
 
@@ -246,11 +252,14 @@ def _fix_for(kind: str, message: str) -> str:
     return "see docs/rules.md for what this key accepts"
 
 
-def _model_at(section: Any, kind: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def model_at(section: Any, kind: Any, loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> type[BaseModel] | None:
     spec = SECTIONS.get(str(section))
-    if spec is None:
+    if root is not None:
+        model: Any = root
+    elif spec is None:
         return None
-    model: Any = CALENDAR_RULE_KINDS.get(kind) if section == "calendar_rules" else _unwrap(spec.adapter._type)
+    else:
+        model = CALENDAR_RULE_KINDS.get(kind) if section == "calendar_rules" else _unwrap(spec.adapter._type)
     for part in loc:
         if isinstance(part, int) or model is None:
             continue

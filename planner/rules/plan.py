@@ -57,7 +57,7 @@ def load_plan(path: Path) -> Plan:
     try:
         spec = PlanSpec.model_validate(data["plan"])
     except ValidationError as error:
-        return Plan(name, [], findings=schema_findings(error, data["plan"], document, ("plan",)))
+        return Plan(name, [], findings=schema_findings(error, data["plan"], document, ("plan",), root=PlanSpec))
     locate(spec, document, ("plan",))
     return Plan(name, list(spec.events), spec.scenario, spec.source)
 

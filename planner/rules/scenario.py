@@ -14,6 +14,7 @@ key set by a lower layer wins and is logged with both locations. Evaluating a sc
 from __future__ import annotations
 
 import copy
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,11 +26,13 @@ from planner.rules.findings import (
     OVERRIDE_CONFLICT,
     OVERRIDE_UNKNOWN_TARGET,
     SCHEMA_INVALID,
+    SCHEMA_UNKNOWN_KEY,
     Finding,
     Location,
     finding,
 )
 from planner.rules.load import (
+    model_at,
     build_rule_set,
     check_inside,
     display_name,
@@ -216,11 +219,18 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
         run_options = ScenarioOptions.model_validate({key: value for key, (value, _) in options.items()})
     except ValidationError as error:
         run_options = ScenarioOptions()
+        allowed = list(ScenarioOptions.model_fields)
         for problem in error.errors(include_url=False):
             key = str(problem["loc"][0]) if problem["loc"] else "options"
             at = options.get(key, (None, Location(display_name(scenario_path), 1, 1)))[1]
+            if problem["type"] == "extra_forbidden":
+                near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"; did you mean '{near[0]}'?" if near else ""
+                findings.append(finding(SCHEMA_UNKNOWN_KEY, f"unknown option '{key}'{hint}", at,
+                                        fix=f"allowed options: {', '.join(allowed)}"))
+                continue
             findings.append(finding(SCHEMA_INVALID, f"options.{key}: {problem['msg']}", at,
-                                    fix=f"allowed options: {', '.join(ScenarioOptions.model_fields)}"))
+                                    fix=f"allowed options: {', '.join(allowed)}"))
     return Resolved(top_id, name, display_name(scenario_path), rules, run_options, findings, applied,
                     [display_name(p) for p in reversed(chain)])
 
@@ -234,7 +244,7 @@ def _spec(document: Document, findings: list[Finding]) -> ScenarioSpec | None:
     try:
         spec = ScenarioSpec.model_validate(data["scenario"])
     except ValidationError as error:
-        findings.extend(schema_findings(error, data["scenario"], document, ("scenario",)))
+        findings.extend(schema_findings(error, data["scenario"], document, ("scenario",), root=ScenarioSpec))
         return None
     locate(spec, document, ("scenario",))
     return spec
@@ -289,13 +299,25 @@ def _apply(documents: list[Document], override: Override, applied: list[str]) ->
             holder, base = items[index], (parts[0], index)
         target: Any = holder
         path: DocPath = base
-        for step in rest[:-1]:
+        kind = holder.get("kind") if isinstance(holder, dict) else None
+        steps: list[str | int] = []
+        for position, step in enumerate(rest):
             key: str | int = int(step) if step.isdigit() and isinstance(target, list) else step
+            if isinstance(target, dict):
+                problem = _check_field(parts[0], kind, tuple(steps), str(key), override)
+                if problem:
+                    return problem
+            last_step = position == len(rest) - 1
+            if last_step:
+                break
+            if isinstance(target, dict) and key not in target:
+                target[key] = {}  # a nested field left at its default, e.g. `valid` of a discount
             try:
                 target = target[key]
             except (KeyError, IndexError, TypeError):
                 return _unknown_target(override, f"'{'.'.join(item_parts + rest)}' has no '{step}'")
             path = path + (key,)
+            steps.append(key)
         last: str | int = int(rest[-1]) if rest[-1].isdigit() and isinstance(target, list) else rest[-1]
         if isinstance(target, list) and not (isinstance(last, int) and last < len(target)):
             return _unknown_target(override, f"index {rest[-1]} is out of range")
@@ -311,6 +333,19 @@ def _apply(documents: list[Document], override: Override, applied: list[str]) ->
         return None
     return _unknown_target(override, f"no {parts[0]} object with id '{parts[1]}'" if not section.single
                            else f"no '{parts[0]}' section")
+
+
+def _check_field(section: str, kind: Any, parents: tuple[str | int, ...], key: str, override: Override) -> Finding | None:
+    """An override may only name fields the schema has (with a did-you-mean when it does not)."""
+    model = model_at(section, kind, parents)
+    if model is None:
+        return None
+    names = [info.alias or name for name, info in model.model_fields.items()]
+    if key in names:
+        return None
+    near = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    return _unknown_target(override, f"{model.__name__} has no field '{key}'{hint}")
 
 
 def _unknown_target(override: Override, why: str) -> Finding:

@@ -319,8 +319,11 @@ def parse_yaml(raw: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> tuple[
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        return None, [finding(YAML_SYNTAX, f"file is not UTF-8 text (byte {error.start})", start,
-                              fix="save the file as UTF-8")]
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")) + 1
+        return None, [finding(YAML_SYNTAX, f"file is not UTF-8 text (byte {error.start}: 0x{raw[error.start]:02x})",
+                              Location(name, line, column), fix="save the file as UTF-8")]
     if "\x00" in text:
         return None, [finding(YAML_SYNTAX, "file contains a NUL character", start, fix="save the file as UTF-8 text")]
     builder = _Builder(name, limits)
