@@ -11,13 +11,14 @@ example. Symbols per cell (a, p, t):
     volume_pre  = base x (shelf_promo / shelf_ref) ** elasticity x lift + cooler cases
     incremental = volume_pre - volume_np
     dip         = each promoted cell loses post_promo_dip x incremental, spread evenly over the next dip_weeks
-    cannibal.   = per account, category and week, sum(cannibalization x incremental) is taken from the category's
-                  unpromoted products in proportion to their volume_np
+    cannibal.   = per account, category and week, cannibalization_p x incremental_p is taken from the other products
+                  of p's category in proportion to their volume_np
     volume      = max(volume_pre - dip - cannibalization, 0)
 
     gross_sales = volume x list_price
     off_invoice = volume x (list_price - invoice)          (price bands and off-invoice discounts)
-    funding     = volume x funding_share x depth x shelf_reg
+    funding     = volume_pre x funding_share x depth x shelf_reg   (paid on the event's promoted volume, before
+                  the dips and cannibalization other events cause: every term stays linear in the calendar)
     fees        = event fixed costs + fixed discounts + shelf-share, display and cooler fees
     rebates     = economics.rebates, on the period's totals, spread by invoice revenue
     trade_spend = off_invoice + funding + fees + rebates
@@ -84,21 +85,26 @@ def _dip(incremental: FloatArray, dip: FloatArray, weeks: np.ndarray) -> FloatAr
     return lost
 
 
-def _cannibalization(incremental: FloatArray, share: FloatArray, volume_np: FloatArray, promoted: np.ndarray,
+def _cannibalization(incremental: FloatArray, share: FloatArray, volume_np: FloatArray,
                      category: np.ndarray) -> FloatArray:
-    """Volume the promoted products take from their unpromoted siblings (same account, category, week)."""
-    if not share.any():
-        return np.zeros_like(incremental)
-    taken = np.maximum(incremental, 0.0) * share[:, :, None]
-    donors = np.where(promoted, 0.0, volume_np)
+    """Volume promoted products take from their siblings (same account, category and week).
+
+    Product p gives up s_p = cannibalization_p x incremental_p, taken from every other product q of its category in
+    proportion to q's unpromoted volume: loss_q = sum_{p != q} s_p x volume_np_q / (T - volume_np_p), with T the
+    category's unpromoted volume. Linear in the promotions, so the optimizer's event values add up exactly."""
     lost = np.zeros_like(incremental)
+    if not share.any():
+        return lost
     for c in range(int(category.max()) + 1):
-        members = category == c
-        taken_c = taken[:, members, :].sum(axis=1)
-        donors_c = donors[:, members, :]
-        total = donors_c.sum(axis=1)
-        ratio = np.divide(taken_c, total, out=np.zeros_like(taken_c), where=total > 0)
-        lost[:, members, :] = donors_c * ratio[:, None, :]
+        members = np.flatnonzero(category == c)
+        if len(members) < 2:
+            continue
+        donors = volume_np[:, members, :]
+        total = donors.sum(axis=1, keepdims=True)
+        others = total - donors
+        taken = np.maximum(incremental[:, members, :], 0.0) * share[:, members, None]
+        per_donor = np.divide(taken, others, out=np.zeros_like(taken), where=others > 0)
+        lost[:, members, :] = donors * (per_donor.sum(axis=1, keepdims=True) - per_donor)
     return lost
 
 
@@ -153,9 +159,10 @@ def evaluate(compiled: Compiled, promotions: Promotions, *, elasticity: FloatArr
         incremental = np.zeros(compiled.shape)
         incremental[cells] = base[cells] * (np.power(1.0 - depth, exponent) * promotions.lift[cells] - 1.0)
         lost = _dip(incremental, demand.post_promo_dip, demand.dip_weeks)
-        lost += _cannibalization(incremental, demand.cannibalization, volume_np, promoted, compiled.category)
+        lost += _cannibalization(incremental, demand.cannibalization, volume_np, compiled.category)
         volume = np.maximum(volume_np + incremental - lost, 0.0)
-        funding[cells] = volume[cells] * funding_per_case(compiled.shelf_regular[cells], depth, promotions.funding[cells])
+        promoted_volume = volume_np[cells] + incremental[cells]
+        funding[cells] = promoted_volume * funding_per_case(compiled.shelf_regular[cells], depth, promotions.funding[cells])
     else:
         volume = volume_np
     gross_sales = volume * compiled.list_price[None, :, None]
