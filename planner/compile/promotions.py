@@ -41,6 +41,24 @@ def group_products(group: ProductGroup, index: PlanIndex) -> npt.NDArray[np.bool
     return index.product_mask(group.products)
 
 
+def place(promotions: Promotions, accounts: npt.NDArray[np.intp], products: npt.NDArray[np.intp],
+          weeks: npt.NDArray[np.intp], mechanic: Mechanic, weight: FloatArray, depth: float | None = None,
+          funding: float | None = None) -> None:
+    """Run `mechanic` at every account x week given, on the products given (one event per account x week, whose
+    fixed cost is spread over the products by `weight`)."""
+    if not (len(accounts) and len(products) and len(weeks)):
+        return
+    cells = np.ix_(accounts, products, weeks)
+    promotions.depth[cells] = mechanic.effective_depth if depth is None else depth
+    promotions.lift[cells] = mechanic.lift
+    promotions.funding[cells] = mechanic.funding if funding is None else funding
+    promotions.promoted[cells] = True
+    share = weight[cells]
+    total = share.sum(axis=1, keepdims=True)
+    share = np.divide(share, total, out=np.full_like(share, 1.0 / len(products)), where=total > 0)
+    promotions.fixed_cost[cells] += share * mechanic.fixed_cost
+
+
 def compile_promotions(events: Sequence[Event], mechanics: dict[str, Mechanic], groups: dict[str, ProductGroup],
                        index: PlanIndex, weight: FloatArray) -> Promotions:
     """`weight`: (A, P, W) expected unpromoted volume, used to spread each event's fixed cost over its products."""
@@ -51,22 +69,9 @@ def compile_promotions(events: Sequence[Event], mechanics: dict[str, Mechanic], 
         mechanic, group = mechanics.get(event.mechanic), groups.get(event.product_group)
         if a is None or mechanic is None or group is None:
             continue
-        products = group_products(group, index)
-        live = [w - 1 for w in event.weeks if 1 <= w <= weeks]
-        if not live or not products.any():
-            continue
-        depth = event.depth if event.depth is not None else mechanic.effective_depth
-        funding = event.funding if event.funding is not None else mechanic.funding
-        cells = np.ix_([a], np.flatnonzero(products), live)
-        promotions.depth[cells] = depth
-        promotions.lift[cells] = mechanic.lift
-        promotions.funding[cells] = funding
-        promotions.promoted[cells] = True
-        share = weight[cells]
-        total = share.sum(axis=1, keepdims=True)
-        count = products.sum()
-        share = np.divide(share, total, out=np.full_like(share, 1.0 / count), where=total > 0)
-        promotions.fixed_cost[cells] += share * mechanic.fixed_cost
+        live = np.array([w - 1 for w in event.weeks if 1 <= w <= weeks], dtype=np.intp)
+        place(promotions, np.array([a]), np.flatnonzero(group_products(group, index)), live, mechanic, weight,
+              event.depth, event.funding)
     return promotions
 
 

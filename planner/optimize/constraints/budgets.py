@@ -1,0 +1,48 @@
+"""Promotion budgets: total, per quarter, per fund pool (a product scope), per account (min and max).
+
+    base_spend_b + sum_o spend_o,b x_o  <=  max_b     (and >= min_b)
+
+spend_o,b is option o's change of budget spend (consumer funding, event fixed cost) on the cells of budget b's
+scope and period, measured by the economics core; base_spend_b holds the fixed vividness fees in scope. With
+`per: account` there is one row per account in scope. The dual of the total budget's row is the marginal profit
+of one more unit of budget (solve.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.optimize.model import Model, RowLabel
+from planner.rules.schema import Budget
+
+
+def period_weeks(model: Model, budget: Budget) -> np.ndarray:
+    calendar = model.compiled.index.calendar
+    weeks = np.zeros(calendar.weeks, dtype=bool)
+    if budget.period == "year":
+        weeks[:] = True
+    else:
+        span = calendar.quarter_weeks(int(budget.period[1]))
+        weeks[span.start - 1 : span.stop - 1] = True
+    return weeks
+
+
+def add(model: Model) -> None:
+    index, options = model.compiled.index, model.options
+    account_of_option = np.array([options.lines[line][0] for line in options.line.tolist()], dtype=np.intp)
+    for budget in model.rules.budgets:
+        accounts = index.account_mask(budget.applies_to)
+        products = index.product_mask(budget.applies_to)
+        weeks = period_weeks(model, budget)
+        spend = options.scoped("budget_spend", products, weeks)
+        base = options.base.budget_spend[:, products][:, :, weeks].sum(axis=(1, 2))
+        groups = ([(index.accounts[a].id, accounts & (np.arange(len(accounts)) == a)) for a in np.flatnonzero(accounts)]
+                  if budget.per == "account" else [("", accounts)])
+        for account, members in groups:
+            chosen = np.flatnonzero(members[account_of_option] & (spend != 0))
+            expression = model.linear(chosen, spend[chosen], float(base[members].sum()))
+            label = RowLabel("budget", budget.id, account, budget.period)
+            model.row(label, expression, lower=budget.min, upper=budget.max)
+            if budget.per == "total" and budget.max is not None and not budget.applies_to.specificity \
+                    and budget.period == "year":
+                model.budget_rows.append(len(model.labels) - 1)

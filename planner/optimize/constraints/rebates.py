@@ -1,0 +1,158 @@
+"""Rebate tiers, exact in the tier reached: which tier each account reaches in each period is decided by its
+volume, through binaries.
+
+For rebate r, account a and settlement period q, all linear in the options x:
+
+    M = M0 + sum_o measure_o x_o     (cases, invoice revenue, or cases against LY_q (1 + growth threshold))
+    price = R0 / V0                  (the period's no-promotion average invoice price; 1 for revenue bands)
+
+The tier table is cut into bands s = [lo_s, hi_s) covering [0, inf) with rate r_s (0 below the first tier and
+in gaps); only bands M can reach are modelled. Retroactive, in convex-hull form (one copy of M per band):
+
+    sum_s z_s = 1,   lo_s z_s <= M_s <= hi_s z_s,   sum_s M_s = M,   rebate >= sum_s r_s x price x M_s
+
+Incremental: with rates that never fall the payout is convex in M, so rebate >= payout(lo_s) + r_s price (M - lo_s)
+for every reachable band (no binaries); otherwise units fill the bands in order through binaries w_s.
+A cap adds a binary c: rebate >= payout - big_M c and rebate >= cap - big_M (1 - c), so rebate = min(payout, cap).
+The rebate only ever costs the bottler, so its lower bounds are tight at the optimum.
+
+Approximation: the simulator pays volume and growth rebates on the period's actual revenue (rate x R), the
+model on price x volume with the no-promotion average price: they differ by rate x volume x (change of average
+price), the mix shift a plan causes — a few hundredths of a percent of profit on the demo (tested; the
+tolerance is stated in docs/optimizer.md). Revenue-basis rebates are exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.economics.rebates import tier_bands
+from planner.optimize.model import Model, RowLabel
+
+
+def bands(lower: np.ndarray, upper: np.ndarray, rates: np.ndarray) -> list[tuple[float, float, float]]:
+    """The tier table as bands covering [0, inf): (low, high, rate), rate 0 below the first tier and in gaps."""
+    out: list[tuple[float, float, float]] = []
+    edge = 0.0
+    for low, high, rate in zip(lower.tolist(), upper.tolist(), rates.tolist()):
+        if low > edge:
+            out.append((edge, low, 0.0))
+        out.append((low, high, rate))
+        edge = high
+    if edge < np.inf:
+        out.append((edge, np.inf, 0.0))
+    return out
+
+
+def add(model: Model) -> None:
+    options, index = model.options, model.compiled.index
+    weeks_total = index.calendar.weeks
+    for item in model.compiled.rebates:
+        lower, upper, rates = tier_bands(item.rebate)
+        for period in item.periods:
+            start, stop = max(period.start, item.weeks.start), min(period.stop, item.weeks.stop)
+            if stop <= start:
+                continue
+            weeks = np.zeros(weeks_total, dtype=bool)
+            weeks[start:stop] = True
+            volume = options.scoped("volume", item.products, weeks)
+            revenue = options.scoped("revenue", item.products, weeks)
+            base_volume = options.base.volume[:, item.products][:, :, weeks].sum(axis=(1, 2))
+            base_revenue = options.base.revenue[:, item.products][:, :, weeks].sum(axis=(1, 2))
+            account_of = np.array([options.lines[line][0] for line in options.line.tolist()], dtype=np.intp)
+            for position, a in enumerate(item.accounts.tolist()):
+                mine = np.flatnonzero((account_of == a) & ((volume != 0) | (revenue != 0)))
+                _one(model, item, a, position, period.start, mine, volume, revenue,
+                     float(base_volume[a]), float(base_revenue[a]), lower, upper, rates)
+
+
+def _one(model: Model, item: object, a: int, position: int, period_start: int, mine: np.ndarray,
+         volume: np.ndarray, revenue: np.ndarray, v0: float, r0: float, lower: np.ndarray, upper: np.ndarray,
+         rates: np.ndarray) -> None:
+    rebate = item.rebate  # type: ignore[attr-defined]
+    account = model.compiled.index.accounts[a].id
+    label = RowLabel("rebate", rebate.id, account, f"period starting week {period_start + 1}")
+    r_hi = r0 + float(np.clip(revenue[mine], 0, None).sum())
+    if rebate.basis == "growth":
+        last_year = float(item.last_year[position])  # type: ignore[attr-defined]
+        lower, upper = last_year * (1 + lower), last_year * (1 + upper)
+    coefficients, base = (revenue, r0) if rebate.basis == "revenue" else (volume, v0)
+    measure = model.linear(mine, coefficients[mine], base)
+    measure_lo = base + float(np.clip(coefficients[mine], None, 0).sum())
+    measure_hi = base + float(np.clip(coefficients[mine], 0, None).sum())
+    every = bands(lower, upper, rates)
+    paid_at = np.concatenate([[0.0], np.cumsum([rate * (hi - lo) if hi < np.inf else 0.0 for lo, hi, rate in every])])
+    reachable = [s for s, (lo, hi, _) in enumerate(every) if hi > measure_lo and lo <= measure_hi]
+    segments = [every[s] for s in reachable]
+    if r_hi <= 0 or (not any(rate for _, _, rate in segments) and not paid_at[reachable[0]]):
+        return
+    constant = 0.0
+    price = r0 / v0 if v0 > 0 and rebate.basis != "revenue" else 1.0
+    if rebate.method == "retroactive":
+        payout_coefs, payout_vars = _retroactive(model, label, segments, measure, measure_hi, price)
+    else:
+        payout_coefs, payout_vars, constant = _incremental(model, label, segments, measure, measure_hi, price,
+                                                           [float(paid_at[s]) for s in reachable])
+    paid = model.new_var(0.0, None)
+    payout = model.expression(payout_coefs, payout_vars, constant)
+    if rebate.cap is not None:
+        big = r_hi * float(rates.max(initial=0.0)) + rebate.cap
+        capped = model.new_var(binary=True)
+        model.row(label, paid - payout + model.expression([big], [capped]), lower=0.0, hard=True)
+        model.row(label, paid - model.expression([big], [capped], rebate.cap - big), lower=0.0, hard=True)
+    else:
+        model.row(label, paid - payout, lower=0.0, hard=True)
+    model.rebates.setdefault(a, []).append(paid)
+
+
+def _retroactive(model: Model, label: RowLabel, segments: list[tuple[float, float, float]], measure: object,
+                 measure_hi: float, price: float) -> tuple[list[float], list[object]]:
+    """The reachable bands as a disjunction in convex-hull form: the measure is split into one copy per band,
+    live only in the band the measure lies in (z_s), and the rebate is sum_s rate_s x price x copy_s. The hull of
+    this one-dimensional disjunction is the tightest linear relaxation there is. One band left: a fixed rate."""
+    if len(segments) == 1:
+        whole = model.new_var(0.0, None)
+        model.row(label, whole - measure, 0.0, 0.0, hard=True)
+        return [segments[0][2] * price], [whole]
+    z = [model.new_var(binary=True) for _ in segments]
+    model.row(label, model.expression([1.0] * len(z), z), 1.0, 1.0, hard=True)
+    parts = []
+    for (lo, hi, _), zs in zip(segments, z):
+        part = model.new_var(0.0, None)
+        model.row(label, part - model.expression([lo], [zs]), lower=0.0, hard=True)
+        model.row(label, part - model.expression([min(hi, measure_hi + 1.0)], [zs]), upper=0.0, hard=True)
+        parts.append(part)
+    model.row(label, model.expression([1.0] * len(parts), parts) - measure, 0.0, 0.0, hard=True)
+    return [rate * price for _, _, rate in segments], parts
+
+
+def _incremental(model: Model, label: RowLabel, segments: list[tuple[float, float, float]], measure: object,
+                 measure_hi: float, price: float, paid_before: list[float]) -> tuple[list[float], list[object], float]:
+    """Units in each reachable band; `paid_before[s]` is the payout at band s's lower edge. Rates that never fall
+    make the payout convex in the measure: it is then the largest of one affine piece per band, no binaries.
+    Otherwise bands fill in order through binaries. Returns (coefficients, variables, constant)."""
+    rates = [rate for _, _, rate in segments]
+    if all(b >= a for a, b in zip(rates, rates[1:])):
+        paid = model.new_var(0.0, None)
+        for (lo, _, rate), before in zip(segments, paid_before):
+            # payout(M) >= payout(lo) + rate x (M - lo): the largest piece is the payout
+            model.row(label, paid - measure * (rate * price), lower=(before - rate * lo) * price, hard=True)
+        return [1.0], [paid], 0.0
+    reached = [model.new_var(binary=True) for _ in segments]
+    units = []
+    coefs: list[float] = []
+    variables: list[object] = []
+    for s, (lo, hi, rate) in enumerate(segments):
+        width = min(hi, measure_hi + 1.0) - lo
+        u = model.new_var(0.0, max(width, 0.0))
+        units.append(u)
+        model.row(label, u - model.expression([width], [reached[s]]), upper=0.0, hard=True)
+        if s + 1 < len(segments):
+            model.row(label, u - model.expression([width], [reached[s + 1]]), lower=0.0, hard=True)
+            model.row(label, model.expression([1.0, -1.0], [reached[s + 1], reached[s]]), upper=0.0, hard=True)
+        if rate:
+            coefs.append(rate * price)
+            variables.append(u)
+    first = segments[0][0]
+    model.row(label, model.expression([1.0] * len(units), units) - measure, lower=-first, upper=-first, hard=True)
+    return coefs, variables, paid_before[0] * price
