@@ -19,13 +19,11 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError
 
-from planner.rules.findings import SCHEMA_INVALID, Finding, Location, finding
+from planner.rules.findings import LOCKED_EVENT_DROPPED, SCHEMA_INVALID, Finding, Location, finding
 from planner.rules.load import display_name, locate, schema_findings
 from planner.rules.schema import Event, RuleSet
 from planner.rules.schema.common import RuleModel
 from planner.rules.source import load_yaml
-
-LOCKED_EVENT_MISSING = SCHEMA_INVALID
 
 
 class PlanSpec(RuleModel):
@@ -72,7 +70,7 @@ def check_plan(plan: Plan, rules: RuleSet) -> list[Finding]:
     for event in rules.events:
         if event.locked and (event.account, event.product_group, event.mechanic, tuple(sorted(event.weeks))) not in kept:
             findings.append(finding(
-                LOCKED_EVENT_MISSING, f"the plan drops locked event '{event.id}' ({event.account}, "
+                LOCKED_EVENT_DROPPED, f"the plan drops locked event '{event.id}' ({event.account}, "
                 f"{event.product_group}, {event.mechanic}, weeks {list(event.weeks)})",
                 Location(plan.file, 1, 1), related=[event.location], example={"event": event.id},
                 fix="add the locked event to the plan unchanged, or unlock it in the rules"))

@@ -51,7 +51,7 @@ class ScenarioOptions(RuleModel):
 
     draws: int = Field(default=0, ge=0, le=1_000_000)
     """Monte Carlo draws (0 = deterministic)."""
-    seed: int = 2027
+    seed: int = Field(default=2027, ge=0)
     """Random seed: the same seed gives identical results."""
     plan: str | None = None
     """A plan file (promotion calendar) to evaluate instead of the rules' own events."""
@@ -202,13 +202,17 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
     if problems:
         return empty
     documents = [Document(d.file, copy.deepcopy(d.data), d.values, d.keys, dict(d.overridden)) for d in documents]
-    applied: list[str] = []
+    applied: list[str] = [f"options.{key} = {value!r} (scenario, {where})" for key, (value, where) in options.items()]
     for layer, overrides in layers:
         findings.extend(_conflicts(overrides))
         rule_overrides = [o for o in overrides if not o.path.startswith("options.")]
         for override in overrides:
             if override.path.startswith("options."):
-                options[override.path.removeprefix("options.")] = (override.value, override.location)
+                key = override.path.removeprefix("options.")
+                before = options.get(key)
+                options[key] = (override.value, override.location)
+                replaced = f"replaces {before[0]!r} ({before[1]})" if before else "replaces the default"
+                applied.append(f"{override.path} = {override.value!r} ({layer}, {override.location}) {replaced}")
         for override in rule_overrides:
             problem = _apply(documents, override, applied)
             if problem:
