@@ -76,7 +76,8 @@ def test_json_holds_the_contract_keys(base: dict[str, Any]) -> None:
         assert set(base["totals"]) <= set(item)
     assert {"rule", "kind", "scope", "actual", "limit", "ok", "detail"} == set(base["policy"][0])
     assert base["uncertainty"] is None
-    assert base["applied_overrides"] == ["options.draws = 0 (command line)"]
+    assert [line for line in base["applied_overrides"] if "(command line" in line] == [
+        "options.draws = 0 (command line, <command line>:1:1) replaces 200 (scenarios/base.yaml:11:12)"]
 
 
 def test_the_p_and_l_adds_up_for_the_total_and_every_account(base: dict[str, Any]) -> None:
@@ -163,7 +164,8 @@ def test_out_writes_every_file_and_a_workbook_with_every_view(tmp_path: Path) ->
     assert len((out / "account_weeks.csv").read_text().splitlines()) == accounts * 52 + 1
     assert (out / "account_weeks.csv").read_text().splitlines()[0] == (
         "account,week,volume,gross_sales,trade_spend,net_sales,gross_profit,budget_spend,order_suggestion")
-    assert (out / "overrides.txt").read_text() == "options.draws = 20 (command line)\n"
+    assert (out / "overrides.txt").read_text().splitlines()[-1] == (
+        "options.draws = 20 (command line, <command line>:1:1) replaces 200 (scenarios/base.yaml:11:12)")
     workbook = openpyxl.load_workbook(out / "simulation.xlsx")
     assert workbook.sheetnames == ["totals", "accounts", "account x week", "policy", "uncertainty"]
     assert workbook["accounts"].max_row == accounts + 1
