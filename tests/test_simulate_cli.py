@@ -216,7 +216,7 @@ def test_a_plan_that_drops_a_locked_event_exits_1(tmp_path: Path) -> None:
     plan.write_text(plan_yaml([e for e in events if e is not dropped], "base-2027", "planner"), encoding="utf-8")
     result = run("simulate", BASE, "--plan", plan)
     assert result.exit_code == 1
-    assert f"the plan drops locked event '{dropped.id}'" in result.stderr
+    assert f"PP424 the plan drops locked event '{dropped.id}'" in result.stderr
     assert result.stdout == ""
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
+
 from planner.check.context import CheckContext
 from planner.compile.calendar import binds, counted, mechanic_allowed, periods, violations
 from planner.rules.findings import (
@@ -109,42 +111,62 @@ def check_events(context: CheckContext) -> list[Finding]:
 
 
 def check_feasibility(context: CheckContext) -> list[Finding]:
+    """Every scope is resolved once to arrays (mechanics x accounts, x products, x weeks; rules x accounts), so the
+    work per account x product group is a few array operations plus a cached dynamic programme."""
     index, rules = context.index, context.rules
+    minimums = [r for r in rules.calendar_rules if isinstance(r, EventCount) and r.min > 0]
+    if not minimums:
+        return []
     weeks = index.calendar.weeks
     locked = _plan(context, locked_only=True)
+    mechanics = list(rules.mechanics)
+    mechanic_ids = [m.id for m in mechanics]
+    shape = (len(mechanics), len(index.accounts))
+    mechanic_accounts = np.array([index.account_mask(m.applies_to) for m in mechanics], dtype=bool).reshape(shape)
+    mechanic_products = np.array([index.product_mask(m.applies_to) for m in mechanics], dtype=bool).reshape(
+        len(mechanics), len(index.products))
+    mechanic_weeks = np.array([index.week_mask(m.valid) for m in mechanics], dtype=bool).reshape(len(mechanics), weeks)
+    rule_accounts = {id(r): index.account_mask(r.applies_to) for r in rules.calendar_rules}
+    binding_matrix = np.array([rule_accounts[id(r)] for r in rules.calendar_rules], dtype=bool).reshape(
+        len(rules.calendar_rules), len(index.accounts))
+    binding = [[rules.calendar_rules[k] for k in np.flatnonzero(binding_matrix[:, a])]
+               for a in range(len(index.accounts))]
+    blackout_cells = {id(r): (np.array([counted(r.mechanics, m) for m in mechanic_ids], dtype=bool),
+                              [w - 1 for w in r.weeks if w <= weeks])
+                      for r in rules.calendar_rules if isinstance(r, Blackout)}
+    groups = list(rules.product_groups)
+    on_group = {g.id: (mechanic_products & index.product_mask(g.products)[None, :]).any(axis=1) for g in groups}
     findings = []
-    groups = {g.id: g for g in rules.product_groups}
-    for rule in rules.calendar_rules:
-        if not isinstance(rule, EventCount) or rule.min == 0:
-            continue
-        for account in index.accounts:
-            for group_id, group in groups.items():
-                if not binds(rule, index, account.id, group_id):
+    for rule in minimums:
+        counts = np.array([counted(rule.mechanics, m) for m in mechanic_ids], dtype=bool)
+        windows = tuple((name, span.start, span.stop) for name, span in periods(rule, index))
+        for a, account in enumerate(index.accounts):
+            if not rule_accounts[id(rule)][a]:
+                continue
+            for group in groups:
+                if rule.product_groups is not None and group.id not in rule.product_groups:
                     continue
-                products = tuple(index.product_mask(group.products).nonzero()[0])
-                structure = [r for r in rules.calendar_rules if binds(r, index, account.id, group_id)]
+                structure = [r for r in binding[a] if r.product_groups is None or group.id in r.product_groups]
                 max_run = min((r.weeks for r in structure if isinstance(r, MaxConsecutive)), default=weeks)
                 gap = max((r.weeks for r in structure if isinstance(r, MinGap)), default=0)
-                blackouts = [r for r in structure if isinstance(r, Blackout)]
-                forced = locked.get((account.id, group_id), {})
-                countable = []
-                for week in range(1, weeks + 1):
-                    usable = [m.id for m in rules.mechanics
-                              if mechanic_allowed(m, index, account.id, products, week)
-                              and not any(week in b.weeks and counted(b.mechanics, m.id) for b in blackouts)]
-                    countable.append(any(counted(rule.mechanics, m) for m in usable))
-                windows = tuple((name, span.start, span.stop) for name, span in periods(rule, index))
+                usable = mechanic_weeks & (mechanic_accounts[:, a] & on_group[group.id])[:, None]
+                for blackout in (r for r in structure if isinstance(r, Blackout)):
+                    hit, dark = blackout_cells[id(blackout)]
+                    usable[np.ix_(hit, dark)] = False
+                countable = tuple((usable & counts[:, None]).any(axis=0).tolist())
+                fillers = tuple((usable & ~counts[:, None]).any(axis=0).tolist())
+                forced = locked.get((account.id, group.id), {})
                 forced_key = tuple(sorted((w, counted(rule.mechanics, m)) for w, m in forced.items()))
-                verdict = feasible(weeks, windows, tuple(countable), forced_key, max_run, gap, rule.min)
+                verdict = feasible(weeks, windows, countable, forced_key, max_run, gap, rule.min, rule.max, fillers)
                 if verdict is None or verdict == "":
                     continue
                 findings.append(finding(
                     CALENDAR_INFEASIBLE,
                     f"'{rule.id}' asks for at least {rule.min} event weeks per {rule.period} at {account.id} x "
-                    f"{group_id}, but {verdict}",
+                    f"{group.id}, but {verdict}",
                     rule.location, related=[r.location for r in structure if r is not rule
                                             and isinstance(r, (MaxConsecutive, MinGap, Blackout))],
-                    example={"account": account.id, "product_group": group_id, "rule": rule.id, "min": rule.min,
+                    example={"account": account.id, "product_group": group.id, "rule": rule.id, "min": rule.min,
                              "explanation": verdict},
                     fix="lower the minimum, shorten the gap, allow longer runs, or lift a blackout"))
     return findings
@@ -152,9 +174,14 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
 
 @lru_cache(maxsize=65536)
 def feasible(weeks: int, windows: tuple[tuple[str, int, int], ...], countable: tuple[bool, ...],
-             forced: tuple[tuple[int, bool], ...], max_run: int, gap: int, minimum: int) -> str | None:
-    """'' when a schedule meets `minimum` counted weeks in every window; otherwise why not (None: the locked
-    events alone already break the structure, which check_events reports)."""
+             forced: tuple[tuple[int, bool], ...], max_run: int, gap: int, minimum: int,
+             maximum: int | None = None, fillers: tuple[bool, ...] = ()) -> str | None:
+    """'' when a schedule meets `minimum` (and at most `maximum`) counted weeks in every window; otherwise why not
+    (None: the locked events alone already break the structure, which check_events reports).
+
+    Per week, `countable`: a usable mechanic counts; `fillers`: a usable mechanic does not count. A filler still
+    matters: it can join two runs that would otherwise be too close, without using up the maximum. Counts are
+    tracked exactly up to the maximum (capped at the minimum when there is none)."""
     forced_at = dict(forced)
     window_end = {stop - 1: name for name, _, stop in windows}
     window_of = {w: name for name, start, stop in windows for w in range(start, stop)}
@@ -170,13 +197,17 @@ def feasible(weeks: int, windows: tuple[tuple[str, int, int], ...], countable: t
             if not can_start:
                 continue
             if week in forced_at:
-                gain = forced_at[week]
-            elif countable[week - 1]:
-                gain = True
+                gains: tuple[bool, ...] = (forced_at[week],)
             else:
-                continue
-            nxt.add((run + 1, 0, min(minimum, count + (1 if gain and in_window else 0))))
+                gains = (True,) * countable[week - 1] + (False,) * bool(fillers and fillers[week - 1])
+            for gain in gains:
+                total = count + (1 if gain and in_window else 0)
+                if maximum is None or total <= maximum:
+                    nxt.add((run + 1, 0, min(minimum if maximum is None else maximum, total)))
         if not nxt:
+            if minimum and feasible(weeks, windows, countable, forced, max_run, gap, 0, maximum, fillers) == "":
+                return (f"no schedule that meets the minimum in the periods before week {week} leaves room for the "
+                        f"locked event in week {week} under the run limits and gaps")
             return None
         if week in window_end:
             name = window_end[week]

@@ -32,19 +32,29 @@ class WorstCase:
                            np.array([a.retail_markup for a in accounts]), np.array([a.pass_through for a in accounts]))
 
     @cached_property
-    def funding(self) -> tuple[FloatArray, np.ndarray]:
-        """Largest funding per case any allowed mechanic costs, and which mechanic (-1: none)."""
+    def funding_share(self) -> FloatArray:
+        """Per cell, the largest funding share x effective depth of any mechanic allowed there."""
         index = self.context.index
         worst = np.zeros(index.shape)
-        which = np.full(index.shape, -1, dtype=np.int32)
-        for m, mechanic in enumerate(self.context.rules.mechanics):
+        for mechanic in self.context.rules.mechanics:
             at = block(positions(index.account_mask(mechanic.applies_to)),
                        positions(index.product_mask(mechanic.applies_to)), index.week_range(mechanic.valid))
-            cost = funding_per_case(self.shelf[at], mechanic.effective_depth, mechanic.funding)
-            better = cost > worst[at]
-            worst[at] = np.where(better, cost, worst[at])
-            which[at] = np.where(better, m, which[at])
-        return worst, which
+            worst[at] = np.maximum(worst[at], mechanic.funding * mechanic.effective_depth)
+        return worst
+
+    @cached_property
+    def funding(self) -> FloatArray:
+        """Largest funding per case any allowed mechanic costs (funding is share x depth x shelf price)."""
+        return funding_per_case(self.shelf, self.funding_share, 1.0)
+
+    def deepest_mechanic(self, cell: Cell) -> str | None:
+        index, best, chosen = self.context.index, 0.0, None
+        for mechanic in self.context.rules.mechanics:
+            share = mechanic.funding * mechanic.effective_depth
+            if share > best and index.account_mask(mechanic.applies_to)[cell.account] \
+                    and index.product_mask(mechanic.applies_to)[cell.product] and index.week_mask(mechanic.valid)[cell.week]:
+                best, chosen = share, mechanic.id
+        return chosen
 
     @cached_property
     def rebate_rate(self) -> FloatArray:
@@ -59,12 +69,11 @@ class WorstCase:
 
     @cached_property
     def dead_net(self) -> FloatArray:
-        return dead_net_price(self.context.stack.invoice, self.funding[0], self.rebate_rate)
+        return dead_net_price(self.context.stack.invoice, self.funding, self.rebate_rate)
 
     def explain(self, cell: Cell) -> dict[str, Any]:
         context, index = self.context, self.context.index
         a, p, w = cell.account, cell.product, cell.week
-        mechanic = self.funding[1][a, p, w]
         rebates = [r.id for r in context.rules.rebates
                    if index.account_mask(r.applies_to)[a] and index.product_mask(r.applies_to)[p]
                    and index.week_mask(r.valid)[w]]
@@ -73,8 +82,8 @@ class WorstCase:
             "list_price": round(float(index.products[p].list_price), 2),
             "invoice_price": round(float(context.stack.invoice[a, p, w]), 2),
             "discounts": context.stack.applied_at(context.discounts, cell),
-            "mechanic": context.rules.mechanics[mechanic].id if mechanic >= 0 else None,
-            "funding_per_case": round(float(self.funding[0][a, p, w]), 2),
+            "mechanic": self.deepest_mechanic(cell),
+            "funding_per_case": round(float(self.funding[a, p, w]), 2),
             "rebates": rebates,
             "rebate_rate": round(float(self.rebate_rate[a, p, w]), 4),
             "dead_net": round(float(self.dead_net[a, p, w]), 2),
@@ -94,7 +103,7 @@ def _worst_cell(gap: FloatArray, where: np.ndarray) -> Cell | None:
 
 def check_floors(context: CheckContext) -> list[Finding]:
     index, rules = context.index, context.rules
-    if not (rules.mechanics or rules.discounts or rules.rebates) or 0 in index.shape:
+    if 0 in index.shape:  # no cell; with no terms at all the dead-net is the banded list price, still checked
         return []
     worst = WorstCase(context)
     cogs = np.array([p.cogs for p in index.products])[None, :, None]

@@ -17,6 +17,7 @@ from planner.rules.findings import (
     Finding,
     finding,
 )
+from planner.rules.schema import Calendar
 from planner.rules.schema.common import AccountScope, ProductScope
 
 
@@ -84,6 +85,15 @@ def check_stacking_groups(context: CheckContext) -> list[Finding]:
     return findings
 
 
+def _last_day(calendar: Calendar) -> object:
+    """The fiscal year's last day; '...' when a start near 9999-12-31 puts it past the last date Python knows
+    (the schema accepts any start, and a message must not crash the checker)."""
+    try:
+        return calendar.end
+    except OverflowError:
+        return "..."
+
+
 APPLICABILITY_SECTIONS = (
     "price_bands", "discounts", "rebates", "mechanics", "shelf_targets", "displays", "coolers", "margin_floors",
     "price_floors", "trade_spend_caps", "budgets", "calendar_rules", "response",
@@ -109,7 +119,7 @@ def check_never_applicable(context: CheckContext) -> list[Finding]:
                 weeks = index.week_range(valid)
                 if weeks.stop <= weeks.start:
                     reason = (f"its dates {valid.from_ or '...'} to {valid.to or '...'} cover no week of fiscal "
-                              f"{calendar.year} ({calendar.start} to {calendar.end})")
+                              f"{calendar.year} ({calendar.start} to {_last_day(calendar)})")
             if reason:
                 findings.append(finding(
                     NEVER_APPLICABLE, f"{section} '{item.id}' never applies: {reason}", item.location,

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from planner.compile.index import PlanIndex
 from planner.rules.schema import (
     Blackout,
@@ -162,15 +164,29 @@ def mechanic_allowed(mechanic: Mechanic, index: PlanIndex, account: str, product
 def violations(rules: RuleSet, index: PlanIndex, plan: Mapping[Line, Schedule], complete: bool) -> list[Violation]:
     """Everything a plan (line -> schedule) breaks of the rule set's calendar rules."""
     mechanics = rules.ids("mechanics")
+    across = (ProductClash, PairedProducts)
+    per_line = [r for r in rules.calendar_rules if not isinstance(r, across)]
+    per_account = [r for r in rules.calendar_rules if isinstance(r, across)]
+    accounts = len(index.accounts)
+    line_matrix = np.array([index.account_mask(r.applies_to) for r in per_line], dtype=bool).reshape(len(per_line), accounts)
     out: list[Violation] = []
     for (account, group), schedule in plan.items():
-        for rule in rules.calendar_rules:
-            if not isinstance(rule, (ProductClash, PairedProducts)) and binds(rule, index, account, group):
+        a = index.account_position.get(account)
+        if a is None or (not schedule and not complete):
+            continue
+        for k in np.flatnonzero(line_matrix[:, a]):
+            rule = per_line[k]
+            if rule.product_groups is None or group in rule.product_groups:
                 out.extend(line_violations(rule, schedule, mechanics, index, (account, group), complete))
-    accounts = sorted({account for account, _ in plan})
-    for account in accounts:
-        schedules = {group: schedule for (a, group), schedule in plan.items() if a == account}
-        for rule in rules.calendar_rules:
-            if isinstance(rule, (ProductClash, PairedProducts)) and binds(rule, index, account, None):
-                out.extend(account_violations(rule, schedules, account))
+    if per_account:
+        account_matrix = np.array([index.account_mask(r.applies_to) for r in per_account], dtype=bool)
+        by_account: dict[str, dict[str, Schedule]] = {}
+        for (account, group), schedule in plan.items():
+            by_account.setdefault(account, {})[group] = schedule
+        for account in sorted(by_account):
+            a = index.account_position.get(account)
+            if a is None:
+                continue
+            for k in np.flatnonzero(account_matrix[:, a]):
+                out.extend(account_violations(per_account[k], by_account[account], account))
     return out

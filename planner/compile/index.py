@@ -75,15 +75,18 @@ class PlanIndex:
     def _mask(self, scope: Any, keys: tuple[str, ...], attributes: dict[str, npt.NDArray[Any]], size: int) -> Mask:
         if scope is None:
             return np.ones(size, dtype=bool)
+        by_object = self._cache.get((id(scope), keys))  # rule objects are frozen: one resolution per object
+        if by_object is not None:
+            return by_object[1]  # type: ignore[no-any-return]
         wanted = (keys, tuple((key, getattr(scope, key)) for key in keys if getattr(scope, key, None) is not None))
-        cached = self._cache.get(wanted)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        mask = np.ones(size, dtype=bool)
-        for key, values in wanted[1]:
-            mask &= np.isin(attributes[key], np.array(values, dtype=object))
-        mask.flags.writeable = False
-        self._cache[wanted] = mask
+        mask = self._cache.get(wanted)
+        if mask is None:
+            mask = np.ones(size, dtype=bool)
+            for key, values in wanted[1]:
+                mask &= np.isin(attributes[key], np.array(values, dtype=object))
+            mask.flags.writeable = False
+            self._cache[wanted] = mask
+        self._cache[(id(scope), keys)] = (scope, mask)  # keeps the scope alive, so its id is never reused
         return mask
 
     def week_range(self, valid: DateRange | None) -> slice:
@@ -96,8 +99,13 @@ class PlanIndex:
         return slice(start, max(start, stop))
 
     def week_mask(self, valid: DateRange | None) -> Mask:
+        cached = self._cache.get((id(valid), "weeks"))
+        if cached is not None:
+            return cached[1]  # type: ignore[no-any-return]
         mask = np.zeros(self.calendar.weeks, dtype=bool)
         mask[self.week_range(valid)] = True
+        mask.flags.writeable = False
+        self._cache[(id(valid), "weeks")] = (valid, mask)
         return mask
 
     def cell_names(self, cell: Cell) -> dict[str, Any]:

@@ -175,18 +175,15 @@ def locate(item: Any, document: Document, path: DocPath) -> None:
     """Give a validated object (and its nested objects) the file:line:column of its source."""
     if not isinstance(item, RuleModel):
         return
-    fields: dict[str, Location] = {}
     for name, info in type(item).model_fields.items():
-        key = info.alias or name
-        child = path + (key,)
-        fields[name] = document.at(child)
         value = getattr(item, name)
         if isinstance(value, RuleModel):
-            locate(value, document, child)
+            locate(value, document, path + (info.alias or name,))
         elif isinstance(value, tuple) and value and isinstance(value[0], RuleModel):
+            child = path + (info.alias or name,)
             for index, element in enumerate(value):
                 locate(element, document, child + (index,))
-    item.locate(document.at(path), fields)
+    item.locate(document.at(path), document, path)
 
 
 def schema_findings(error: ValidationError, raw: Any, document: Document, path: DocPath,

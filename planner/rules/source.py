@@ -119,7 +119,10 @@ def _scalar(value: str, plain: bool, tag: str | None) -> Any:
     if value in _FALSE:
         return False
     if _INT.match(value):
-        return int(value.replace("_", ""))
+        try:
+            return int(value.replace("_", ""))
+        except ValueError:  # over Python's 4,300-digit limit for int(str): keep the text, the schema rejects it
+            return value
     if _FLOAT.match(value) and any(ch.isdigit() for ch in value):
         return float(value.replace("_", ""))
     if value in {".inf", "+.inf", ".Inf"}:

@@ -89,8 +89,9 @@ class RuleModel(BaseModel):
     """Base of every rule object: strict, frozen, and located in its file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, str_strip_whitespace=True)
-    _location: Location = PrivateAttr(default=UNKNOWN_LOCATION)
-    _field_locations: dict[str, Location] = PrivateAttr(default_factory=dict)
+    _location: Location = PrivateAttr(default_factory=lambda: UNKNOWN_LOCATION)
+    _source: Any = PrivateAttr(default=None)
+    """(document, path) the object was read from: field locations are looked up only when a finding needs one."""
 
     section: ClassVar[str] = ""
 
@@ -99,11 +100,16 @@ class RuleModel(BaseModel):
         return self._location
 
     def field_location(self, name: str) -> Location:
-        return self._field_locations.get(name, self._location)
+        if self._source is None:
+            return self._location
+        document, path = self._source
+        info = type(self).model_fields.get(name)
+        return document.at(path + ((info.alias or name) if info else name,))  # type: ignore[no-any-return]
 
-    def locate(self, location: Location, fields: dict[str, Location]) -> None:
+    def locate(self, location: Location, document: Any = None, path: tuple[Any, ...] = ()) -> None:
+        """Remember where the object was read from (`document` is a planner.rules.source.Document)."""
         self._location = location
-        self._field_locations = fields
+        self._source = (document, path) if document is not None else None
 
 
 Tier = Literal["A", "B", "C"]

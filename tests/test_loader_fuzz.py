@@ -1,0 +1,179 @@
+"""The loader and the checker on hostile input: whatever bytes a pull request puts in a rule file, `planner validate`
+answers with located findings, never a traceback.
+
+Inputs: random bytes, random YAML-ish text, random structured rule data, and mutations of the real fixture and
+demo rule files (lines deleted, duplicated or swapped, characters flipped, tabs, anchors, aliases and tags
+inserted, truncation). Each goes through `parse_yaml` -> `build_rule_set` (merged with the other files of its
+folder, so the semantic checks run on nearly valid rule sets) -> `run_checks`. Plus the safety limits: an alias
+bomb and a 50 MB file are refused in well under a second, and 100,000 levels of nesting do not crash the
+interpreter.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import fixture_sources, mutated_yaml, rule_documents, yaml_text
+
+from planner.check import run_checks
+from planner.rules.findings import Finding
+from planner.rules.load import build_rule_set
+from planner.rules.source import Document, load_yaml, parse_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = fixture_sources(ROOT)
+BASE = [(name, text) for name, text in SOURCES if name.startswith("tests/fixtures/base/")]
+DEMO = [(name, text) for name, text in SOURCES if name.startswith("rules/")]
+
+
+def siblings_of(name: str) -> list[tuple[str, str]]:
+    """The files a rule file is validated with: its own folder (a broken fixture: the base rule set)."""
+    if name.startswith("rules/"):
+        return DEMO
+    return BASE
+
+
+def assert_well_formed(findings: list[Finding]) -> None:
+    for item in findings:
+        assert item.code != "PP999", item
+        assert item.message.strip(), item
+        for location in (item.location, *item.related):
+            assert location.line >= 1 and location.column >= 1, item
+            assert location.file, item
+
+
+def parse(raw: bytes, name: str) -> tuple[Document | None, list[Finding]]:
+    document, findings = parse_yaml(raw, name)
+    assert (document is None) == bool(findings), "a document, or the findings that explain why there is none"
+    assert_well_formed(findings)
+    return document, findings
+
+
+def validate(raw: bytes, name: str = "fuzz.yaml", siblings: list[tuple[str, str]] | None = None) -> list[Finding]:
+    """What `planner validate` does with this file (and the other files of its folder): every finding."""
+    document, findings = parse(raw, name)
+    documents = [document] if document is not None else []
+    for other, text in siblings or []:
+        sibling, _ = parse_yaml(text.encode("utf-8"), other)
+        if other != name and sibling is not None:
+            documents.append(sibling)
+    rules, problems = build_rule_set(documents)
+    findings += problems
+    findings += run_checks(rules)
+    assert_well_formed(findings)
+    return findings
+
+
+def test_the_fuzzed_sources_exist_and_are_clean() -> None:
+    assert BASE, "tests/fixtures/base holds the valid rule set the fuzzer mutates"
+    assert validate(b"", "empty.yaml", BASE) == []
+
+
+@given(st.binary(max_size=600))
+def test_random_bytes(raw: bytes) -> None:
+    validate(raw)
+
+
+@given(yaml_text)
+def test_random_yaml_punctuation(text: str) -> None:
+    validate(text.encode("utf-8", errors="surrogatepass"))
+
+
+@given(rule_documents())
+def test_random_rule_data(data: dict[str, Any]) -> None:
+    raw = yaml.safe_dump(data, allow_unicode=True).encode("utf-8")
+    validate(raw, "rules.yaml", BASE)
+
+
+@given(mutated_yaml(SOURCES))
+def test_mutated_rule_files(mutation: tuple[str, bytes]) -> None:
+    name, raw = mutation
+    validate(raw, name, siblings_of(name))
+
+
+MASTER = ("company: {name: x}\nchannels: [{id: ch}]\nregions: [{id: r}]\nbrands: [{id: b}]\ncategories: [{id: c}]\n"
+          "products: [{id: p, brand: b, category: c, list_price: 10, cogs: 5}]\n"
+          "accounts: [{id: a, channel: ch, tier: A, region: r, partner_since: 2000, last_year_volume: 1}]\n")
+
+
+@pytest.mark.parametrize("text", [
+    "products:\n  - {id: big, brand: b, category: c, list_price: " + "9" * 5000 + ", cogs: 1}\n",
+    MASTER + "calendar: {year: 2027, start: 9999-12-27}\ndiscounts:\n  - {id: gone, percent: 3%, valid: {to: 9999-12-20}}\n",
+    MASTER + "calendar: {year: 2027, start: 0001-01-01}\ndiscounts:\n  - {id: old, percent: 3%, valid: {to: 0001-01-01}}\n",
+    "x: &a [1, 2]\ny: {*a : 1}\n",
+    "? [a, b]\n: c\n",
+    "a: 1\na: 2\n",
+    "!!python/object/apply:os.system ['true']\n",
+    "--- 1\n--- 2\n",
+    "\ufeffcompany: {name: bom}\n",
+    "\t- tab\n",
+])
+def test_known_hostile_inputs(text: str) -> None:
+    validate(text.encode("utf-8"))
+
+
+def _alias_bomb(levels: int = 12, width: int = 10) -> bytes:
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * width) + "]")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_alias_bomb_refused_fast() -> None:
+    """10^12 values after expansion: refused from the alias count, without expanding anything."""
+    raw = _alias_bomb()
+    started = time.perf_counter()
+    document, findings = parse_yaml(raw, "bomb.yaml")
+    elapsed = time.perf_counter() - started
+    assert document is None and [f.code for f in findings] == ["PP104"]
+    assert elapsed < 1.0, f"alias bomb took {elapsed:.2f} s to refuse"
+
+
+def test_fifty_megabytes_refused_fast(tmp_path: Path) -> None:
+    raw = b"discounts:\n" + b"  - {id: d, percent: 1%}\n" * (50_000_000 // 25)
+    started = time.perf_counter()
+    document, findings = parse_yaml(raw, "huge.yaml")
+    elapsed = time.perf_counter() - started
+    assert document is None and [f.code for f in findings] == ["PP104"]
+    assert elapsed < 1.0, f"a 50 MB document took {elapsed:.2f} s to refuse"
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(raw)
+    started = time.perf_counter()
+    document, findings = load_yaml(path, "huge.yaml")
+    elapsed = time.perf_counter() - started
+    assert document is None and [f.code for f in findings] == ["PP104"]
+    assert elapsed < 1.0, f"a 50 MB file took {elapsed:.2f} s to refuse"
+
+
+@pytest.mark.parametrize("shape", ["flow_sequences", "flow_mappings", "block_sequences"])
+def test_deep_nesting_does_not_crash_the_interpreter(shape: str) -> None:
+    """100,000 levels, in a subprocess: a C-stack overflow would kill the interpreter, not raise."""
+    script = textwrap.dedent(f"""
+        from planner.check import run_checks
+        from planner.rules.load import build_rule_set
+        from planner.rules.source import parse_yaml
+
+        depth = 100_000
+        raw = {{
+            "flow_sequences": "a: " + "[" * depth + "]" * depth,
+            "flow_mappings": "a: " + "{{b: " * depth + "1" + "}}" * depth,
+            "block_sequences": "a:\\n" + "- " * depth + "x",
+        }}[{shape!r}]
+        document, findings = parse_yaml(raw.encode(), "deep.yaml")
+        rules, problems = build_rule_set([document] if document else [])
+        findings += problems + run_checks(rules)
+        assert document is None, "refused"
+        print(" ".join(sorted({{f.code for f in findings}})))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "PP104" in result.stdout.split()
