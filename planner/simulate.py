@@ -16,7 +16,7 @@ from planner.compile.promotions import Promotions, compile_promotions
 from planner.economics.core import Cells, evaluate
 from planner.results import Kpis, PolicyCheck, Simulation, Spread, Uncertainty
 from planner.rules.scenario import ScenarioOptions
-from planner.rules.schema import DisplayMinRevenue, Event, RuleSet
+from planner.rules.schema import Calendar, DisplayMinRevenue, Event, RuleSet
 
 Progress = Callable[[int, int], None]
 WEEKLY = ("volume", "gross_sales", "trade_spend", "net_sales", "gross_profit", "budget_spend")
@@ -40,16 +40,29 @@ def order_suggestion(volume: np.ndarray, safety_weeks: np.ndarray) -> np.ndarray
     return np.maximum(volume + target - before, 0.0)
 
 
-def _policy(rules: RuleSet, compiled: Compiled, cells: Cells, events: Sequence[Event]) -> list[PolicyCheck]:
+def _period_weeks(calendar: Calendar, period: str) -> range:
+    """0-based weeks of a budget period; a quarter the calendar does not have (Q4 of a two-quarter year) has none."""
+    if period == "year":
+        return range(calendar.weeks)
+    quarter = int(period[1])
+    if quarter > len(calendar.quarters):
+        return range(0)
+    weeks = calendar.quarter_weeks(quarter)
+    return range(weeks.start - 1, weeks.stop - 1)
+
+
+def _policy(rules: RuleSet, compiled: Compiled, cells: Cells, events: Sequence[Event],
+            per_account: dict[str, np.ndarray]) -> list[PolicyCheck]:
     index = compiled.index
     checks: list[PolicyCheck] = []
     budget_spend = cells.budget_spend
     for budget in rules.budgets:
-        weeks = (range(0, index.calendar.weeks) if budget.period == "year"
-                 else range(*(lambda r: (r.start - 1, r.stop - 1))(index.calendar.quarter_weeks(int(budget.period[1])))))
+        weeks = _period_weeks(index.calendar, budget.period)
         accounts = index.account_mask(budget.applies_to)
         products = index.product_mask(budget.applies_to)
-        spend = budget_spend[:, products][:, :, weeks.start:weeks.stop].sum(axis=(1, 2))
+        in_weeks = np.zeros(index.calendar.weeks)
+        in_weeks[weeks.start:weeks.stop] = 1.0
+        spend = np.einsum("apw,p,w->a", budget_spend, products.astype(float), in_weeks)
         groups = ([(index.accounts[a].id, spend[a:a + 1]) for a in np.flatnonzero(accounts)]
                   if budget.per == "account" else [("total", spend[accounts])])
         for scope, amounts in groups:
@@ -60,7 +73,6 @@ def _policy(rules: RuleSet, compiled: Compiled, cells: Cells, events: Sequence[E
             if budget.min is not None:
                 checks.append(PolicyCheck(budget.id, "budget_min", f"{scope} {budget.period}", used, budget.min,
                                           used >= budget.min - 1e-6))
-    per_account = cells.sums((1, 2))
     channel = np.array([a.channel for a in index.accounts])
     for floor in list(rules.margin_floors) + list(rules.trade_spend_caps):
         accounts = index.account_mask(floor.applies_to)
@@ -117,9 +129,8 @@ def _display_revenue(rules: RuleSet, compiled: Compiled, cells: Cells, events: S
     return out
 
 
-def _kpis(compiled: Compiled, cells: Cells, none: Cells) -> tuple[Kpis, dict[str, Kpis]]:
-    totals = Kpis.of(cells.sums((0, 1, 2)), float(none.gross_profit.sum()))
-    per_account = cells.sums((1, 2))
+def _kpis(compiled: Compiled, per_account: dict[str, np.ndarray], none: Cells) -> tuple[Kpis, dict[str, Kpis]]:
+    totals = Kpis.of({key: value.sum() for key, value in per_account.items()}, float(none.gross_profit.sum()))
     baseline_profit = none.gross_profit.sum(axis=(1, 2))
     accounts = {account.id: Kpis.of({k: v[a] for k, v in per_account.items()}, float(baseline_profit[a]))
                 for a, account in enumerate(compiled.index.accounts)}
@@ -172,23 +183,25 @@ def simulate(rules: RuleSet, options: ScenarioOptions, *, scenario: str = "", na
     promotions = promotions_for(rules, compiled, events)
     cells = evaluate(compiled, promotions)
     none = evaluate(compiled, Promotions.none(compiled.shape))
-    totals, accounts = _kpis(compiled, cells, none)
     by_week = cells.sums((1,))
+    per_account = {key: value.sum(axis=1) for key, value in by_week.items()}
+    totals, accounts = _kpis(compiled, per_account, none)
     safety = np.array([a.safety_stock_weeks for a in compiled.index.accounts])
     orders = order_suggestion(by_week["volume"], safety)
     account_weeks = {
         account.id: {**{key: by_week[key][a].tolist() for key in WEEKLY}, "order_suggestion": orders[a].tolist()}
         for a, account in enumerate(compiled.index.accounts)
     }
-    growth = _growth(compiled, cells.volume.sum(axis=(1, 2)))
+    growth = _growth(compiled, per_account["volume"])
     shelf = []
     for target in rules.shelf_targets:
         for a in np.flatnonzero(compiled.index.account_mask(target.applies_to)):
             account = compiled.index.accounts[a]
-            current = account.shelf_share.get(target.category, 0.0)
+            current = account.shelf_share.get(target.category)  # None: not recorded, no fee (as the P&L books it)
+            gap = 0.0 if current is None else max(0.0, target.share - current)
             shelf.append({"target": target.id, "account": account.id, "category": target.category,
-                          "current": current, "share": target.share, "met_without_investment": current >= target.share,
-                          "fee": max(0.0, target.share - current) * 100 * target.cost_per_point})
+                          "current": current, "share": target.share, "met_without_investment": gap == 0.0,
+                          "fee": gap * 100 * target.cost_per_point})
     uncertainty = monte_carlo(rules, compiled, promotions, options.draws, options.seed, progress) \
         if options.draws else None
     calendar = rules.calendar
@@ -196,7 +209,7 @@ def simulate(rules: RuleSet, options: ScenarioOptions, *, scenario: str = "", na
         scenario=scenario, name=name, year=calendar.year if calendar else 0,
         currency=rules.company.currency if rules.company else "", totals=totals, accounts=accounts,
         weeks=compiled.index.calendar.weeks, account_weeks=account_weeks,
-        policy=_policy(rules, compiled, cells, events),
+        policy=_policy(rules, compiled, cells, events, per_account),
         growth={account.id: float(growth[a]) for a, account in enumerate(compiled.index.accounts)},
         shelf_targets=shelf, uncertainty=uncertainty, applied_overrides=list(applied), plan_source=plan_source,
     )

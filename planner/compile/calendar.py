@@ -59,6 +59,12 @@ def counted(mechanics: tuple[str, ...] | None, mechanic: str) -> bool:
     return mechanics is None or mechanic in mechanics
 
 
+def deep_enough(mechanic: Mechanic, min_depth: float) -> bool:
+    """Is the mechanic at least `min_depth` deep? With a float tolerance, so that 4-for-1 at 60% redemption is 45%
+    deep although it computes to 0.44999999999999996 (deep_discount_window and feature_min_depth both ask this)."""
+    return mechanic.effective_depth >= min_depth - 1e-12
+
+
 def runs(weeks: Iterable[int]) -> list[tuple[int, int]]:
     """Maximal runs of consecutive weeks as (first, last)."""
     out: list[tuple[int, int]] = []
@@ -102,7 +108,7 @@ def line_violations(rule: CalendarRule, schedule: Schedule, mechanics: Mapping[s
                 broke((end, start), f"only {start - end - 1} unpromoted week(s) between runs ending week {end} "
                       f"and starting week {start} (at least {rule.weeks})")
     elif isinstance(rule, DeepDiscountWindow):
-        deep = sorted(w for w, m in schedule.items() if m in mechanics and mechanics[m].effective_depth >= rule.min_depth)
+        deep = sorted(w for w, m in schedule.items() if m in mechanics and deep_enough(mechanics[m], rule.min_depth))
         for i, first in enumerate(deep):
             inside = [w for w in deep[i:] if w < first + rule.window_weeks]
             if len(inside) > rule.at_most:
@@ -126,7 +132,7 @@ def line_violations(rule: CalendarRule, schedule: Schedule, mechanics: Mapping[s
                       f"(not within {rule.within_weeks} weeks)")
     elif isinstance(rule, FeatureMinDepth):
         shallow = [w for w, m in schedule.items() if m in mechanics and mechanics[m].is_featured_or_displayed
-                   and mechanics[m].effective_depth < rule.min_depth - 1e-12]
+                   and not deep_enough(mechanics[m], rule.min_depth)]
         if shallow:
             broke(shallow, f"featured/displayed event shallower than {rule.min_depth:.0%}")
     return out

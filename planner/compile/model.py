@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from planner.compile.index import PlanIndex, block, positions
+from planner.compile.index import PlanIndex
 from planner.compile.terms import band_prices, compile_discounts
 from planner.economics.discounts import FloatArray, stack_discounts
 from planner.economics.waterfall import shelf_price
@@ -54,8 +54,10 @@ class Demand:
     @cached_property
     def expected_base(self) -> FloatArray:
         """(A, P, W) expected unpromoted volume before price response: the weight for spreading fees."""
-        return self.baseline[:, :, None] * self.seasonality[:, None, :] * self.holiday * self.shelf[:, :, None] \
-            * self.display
+        base = self.holiday * self.display
+        base *= self.seasonality[:, None, :]
+        base *= (self.baseline * self.shelf)[:, :, None]
+        return base
 
 
 @dataclass(frozen=True)
@@ -69,12 +71,15 @@ class Fees:
 
     @cached_property
     def vividness(self) -> FloatArray:
-        return self.shelf + self.display + self.cooler
+        total = self.shelf + self.display
+        total += self.cooler
+        return total
 
     @cached_property
     def total(self) -> FloatArray:
         """Every fixed amount: fixed discounts and vividness fees."""
-        return self.fixed_discounts + self.vividness
+        total = self.fixed_discounts + self.vividness
+        return total
 
 
 @dataclass(frozen=True)
@@ -140,21 +145,18 @@ class Compiled:
         return np.unique([p.category for p in self.index.products], return_inverse=True)[1]
 
 
-def _spread(amount: FloatArray, cover: npt.NDArray[np.bool_], weight: FloatArray, per_week: bool = False) -> FloatArray:
-    """Spread amounts over covered cells in proportion to `weight`: per account (amount (A,)) over its products
-    and weeks, or with `per_week` per account and week (amount (A,)) over its products."""
-    weighted = np.where(cover, weight, 0.0)
-    axes = (1,) if per_week else (1, 2)
-    total = weighted.sum(axis=axes, keepdims=True)
-    share = np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0)
-    return share * np.asarray(amount, dtype=float)[:, None, None]
-
-
-def _cover(index: PlanIndex, account_scope: object, product_scope: object, weeks: slice) -> npt.NDArray[np.bool_]:
-    cover = np.zeros(index.shape, dtype=bool)
-    cover[block(positions(index.account_mask(account_scope)), positions(index.product_mask(product_scope)),  # type: ignore[arg-type]
-                weeks)] = True
-    return cover
+def _spread(out: FloatArray, amount: float, accounts: npt.NDArray[np.bool_], products: npt.NDArray[np.bool_],
+            weeks: npt.NDArray[np.bool_], weight: FloatArray, per_week: bool = False) -> None:
+    """Add `amount` per account in `accounts` (or per account and week with `per_week`), spread over the block
+    accounts x products x weeks in proportion to `weight`. Only the block is touched."""
+    if not (accounts.any() and products.any() and weeks.any()):
+        return
+    cells = np.ix_(np.flatnonzero(accounts), np.flatnonzero(products), np.flatnonzero(weeks))
+    weighted = weight[cells]
+    total = weighted.sum(axis=(1,) if per_week else (1, 2), keepdims=True)
+    even = 1.0 / (weighted.shape[1] if per_week else weighted.shape[1] * weighted.shape[2])
+    share = np.divide(weighted, total, out=np.full_like(weighted, even), where=total > 0)
+    out[cells] += share * amount
 
 
 def _by_specificity(rules: RuleSet, index: PlanIndex, field: str, default: float) -> FloatArray:
@@ -238,42 +240,39 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
 
 def compile_fees(rules: RuleSet, index: PlanIndex, demand: Demand) -> Fees:
     weight = demand.expected_base
-    everything = slice(0, index.calendar.weeks)
+    every_week = np.ones(index.calendar.weeks, dtype=bool)
     fixed = np.zeros(index.shape)
     for discount in (d for d in rules.discounts if d.fixed is not None):
-        cover = _cover(index, discount.applies_to, discount.applies_to, index.week_range(discount.valid))
-        fixed += _spread(np.where(index.account_mask(discount.applies_to), discount.fixed, 0.0), cover, weight)
+        _spread(fixed, discount.fixed, index.account_mask(discount.applies_to), index.product_mask(discount.applies_to),
+                index.week_mask(discount.valid), weight)
     shelf = np.zeros(index.shape)
     for target in rules.shelf_targets:
-        accounts = index.account_mask(target.applies_to)
-        points = np.array([max(0.0, target.share - a.shelf_share.get(target.category, target.share)) * 100
-                           for a in index.accounts])
-        cover = np.zeros(index.shape, dtype=bool)
         in_category = np.array([p.category == target.category and (target.brand is None or p.brand in target.brand)
-                                for p in index.products])
-        cover[np.ix_(accounts, in_category, np.ones(index.calendar.weeks, dtype=bool))] = True
-        shelf += _spread(np.where(accounts, points * target.cost_per_point, 0.0), cover, weight)
+                                for p in index.products], dtype=bool)
+        for a in np.flatnonzero(index.account_mask(target.applies_to)):
+            points = max(0.0, target.share - index.accounts[a].shelf_share.get(target.category, target.share)) * 100
+            if points:
+                _spread(shelf, points * target.cost_per_point, np.arange(len(index.accounts)) == a, in_category,
+                        every_week, weight)
     display = np.zeros(index.shape)
     for item in rules.displays:
-        cover = _cover(index, item.applies_to, item.products, everything)
+        live = every_week.copy()
         if item.weeks:
-            live = np.zeros(index.calendar.weeks, dtype=bool)
+            live[:] = False
             live[[w - 1 for w in item.weeks if w <= index.calendar.weeks]] = True
-            cover &= live[None, None, :]
-        display += _spread(np.where(index.account_mask(item.applies_to), item.fee_per_week, 0.0), cover, weight,
-                           per_week=True)
+        _spread(display, item.fee_per_week, index.account_mask(item.applies_to), index.product_mask(item.products),
+                live, weight, per_week=True)
     cooler = np.zeros(index.shape)
     for unit in rules.coolers:
-        cover = _cover(index, unit.applies_to, unit.products, everything)
-        cooler += _spread(np.where(index.account_mask(unit.applies_to), unit.units * unit.cost_per_unit, 0.0),
-                          cover, weight)
+        _spread(cooler, unit.units * unit.cost_per_unit, index.account_mask(unit.applies_to),
+                index.product_mask(unit.products), every_week, weight)
     return Fees(fixed_discounts=fixed, shelf=shelf, display=display, cooler=cooler)
 
 
 def compile_rebates(rules: RuleSet, index: PlanIndex) -> tuple[CompiledRebate, ...]:
     quarters = [range(r.start - 1, r.stop - 1) for r in
                 (index.calendar.quarter_weeks(q) for q in range(1, len(index.calendar.quarters) + 1))]
-    year = (range(0, index.calendar.weeks),)
+    year = (range(index.calendar.weeks),)
     out = []
     for rebate in rules.rebates:
         accounts = np.flatnonzero(index.account_mask(rebate.applies_to))

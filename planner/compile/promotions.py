@@ -61,17 +61,45 @@ def place(promotions: Promotions, accounts: npt.NDArray[np.intp], products: npt.
 
 def compile_promotions(events: Sequence[Event], mechanics: dict[str, Mechanic], groups: dict[str, ProductGroup],
                        index: PlanIndex, weight: FloatArray) -> Promotions:
-    """`weight`: (A, P, W) expected unpromoted volume, used to spread each event's fixed cost over its products."""
+    """All events placed at once: their cells are gathered first, then written in one pass (a later event wins a
+    cell two events cover; `conflicts` reports those). `weight`: (A, P, W) expected unpromoted volume, used to
+    spread each event week's fixed cost over the group's products."""
     promotions = Promotions.none(index.shape)
     weeks = index.calendar.weeks
+    members = {g: np.flatnonzero(group_products(group, index)) for g, group in groups.items()}
+    parts: list[tuple[np.ndarray, ...]] = []
+    event_weeks = 0
     for event in events:
         a = index.account_position.get(event.account)
-        mechanic, group = mechanics.get(event.mechanic), groups.get(event.product_group)
-        if a is None or mechanic is None or group is None:
+        mechanic, products = mechanics.get(event.mechanic), members.get(event.product_group)
+        if a is None or mechanic is None or products is None or not len(products):
             continue
         live = np.array([w - 1 for w in event.weeks if 1 <= w <= weeks], dtype=np.intp)
-        place(promotions, np.array([a]), np.flatnonzero(group_products(group, index)), live, mechanic, weight,
-              event.depth, event.funding)
+        if not len(live):
+            continue
+        product_of = np.tile(products, len(live))
+        week_of = np.repeat(live, len(products))
+        depth = mechanic.effective_depth if event.depth is None else event.depth
+        funding = mechanic.funding if event.funding is None else event.funding
+        values = np.array([depth, mechanic.lift, funding, mechanic.fixed_cost])
+        key = event_weeks + np.repeat(np.arange(len(live)), len(products))
+        event_weeks += len(live)
+        parts.append((np.full(len(product_of), a), product_of, week_of, np.tile(values, (len(product_of), 1)), key))
+    if not parts:
+        return promotions
+    a, p, w, values, key = (np.concatenate(column) for column in zip(*parts))
+    cells = (a, p, w)
+    promotions.depth[cells] = values[:, 0]
+    promotions.lift[cells] = values[:, 1]
+    promotions.funding[cells] = values[:, 2]
+    promotions.promoted[cells] = True
+    share = weight[cells]
+    total = np.bincount(key, weights=share, minlength=event_weeks)[key]
+    count = np.bincount(key, minlength=event_weeks)[key]
+    share = np.divide(share, total, out=1.0 / count, where=total > 0)
+    flat = np.ravel_multi_index(cells, index.shape)
+    promotions.fixed_cost[...] = np.bincount(flat, weights=share * values[:, 3], minlength=weight.size).reshape(
+        index.shape)
     return promotions
 
 

@@ -69,42 +69,48 @@ class Cells:
         return out
 
 
-def _dip(incremental: FloatArray, dip: FloatArray, weeks: np.ndarray) -> FloatArray:
-    """Volume lost after promotions: dip x incremental spread evenly over the following `weeks` weeks."""
-    lost = np.zeros_like(incremental)
-    horizon = min(int(weeks.max(initial=0)), incremental.shape[2] - 1)
+Cells3 = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _dip(shape: tuple[int, int, int], cells: Cells3, incremental: FloatArray, dip: FloatArray,
+         weeks: np.ndarray) -> FloatArray:
+    """Volume lost after promotions: dip x incremental spread evenly over the following `weeks` weeks.
+    `cells` are the promoted cells and `incremental` their extra volume (promotions are sparse)."""
+    lost = np.zeros(shape)
+    a, p, w = cells
+    horizon = min(int(weeks.max(initial=0)), shape[2] - 1)
     if horizon <= 0 or not dip.any():
         return lost
-    per_week = np.maximum(incremental, 0.0)
-    per_week *= (dip / np.maximum(weeks, 1))[:, :, None]
-    for k in range(1, horizon + 1):
-        if (weeks >= k).all():
-            lost[:, :, k:] += per_week[:, :, :-k]
-        else:
-            lost[:, :, k:] += per_week[:, :, :-k] * (weeks >= k)[:, :, None]
+    spread = weeks[a, p]
+    amount = np.maximum(incremental, 0.0) * dip[a, p] / np.maximum(spread, 1)
+    for k in range(1, horizon + 1):  # promoted cells are distinct, so their k-week-later cells are too
+        live = (spread >= k) & (w + k < shape[2])
+        lost[a[live], p[live], w[live] + k] += amount[live]
     return lost
 
 
-def _cannibalization(incremental: FloatArray, share: FloatArray, volume_np: FloatArray,
+def _cannibalization(volume_np: FloatArray, cells: Cells3, incremental: FloatArray, share: FloatArray,
                      category: np.ndarray) -> FloatArray:
     """Volume promoted products take from their siblings (same account, category and week).
 
     Product p gives up s_p = cannibalization_p x incremental_p, taken from every other product q of its category in
     proportion to q's unpromoted volume: loss_q = sum_{p != q} s_p x volume_np_q / (T - volume_np_p), with T the
     category's unpromoted volume. Linear in the promotions, so the optimizer's event values add up exactly."""
-    lost = np.zeros_like(incremental)
     if not share.any():
-        return lost
-    for c in range(int(category.max()) + 1):
-        members = np.flatnonzero(category == c)
-        if len(members) < 2:
-            continue
-        donors = volume_np[:, members, :]
-        total = donors.sum(axis=1, keepdims=True)
-        others = total - donors
-        taken = np.maximum(incremental[:, members, :], 0.0) * share[:, members, None]
-        per_donor = np.divide(taken, others, out=np.zeros_like(taken), where=others > 0)
-        lost[:, members, :] = donors * (per_donor.sum(axis=1, keepdims=True) - per_donor)
+        return np.zeros(volume_np.shape)
+    a, p, w = cells
+    categories = int(category.max()) + 1
+    totals = np.zeros((volume_np.shape[0], categories, volume_np.shape[2]))
+    for c in np.unique(category[p]):
+        totals[:, c, :] = volume_np[:, category == c, :].sum(axis=1)
+    own = volume_np[a, p, w]
+    others = totals[a, category[p], w] - own
+    taken = np.maximum(incremental, 0.0) * share[a, p]
+    per_donor = np.divide(taken, others, out=np.zeros_like(taken), where=others > 0)
+    where = np.ravel_multi_index((a, category[p], w), totals.shape)
+    pooled = np.bincount(where, weights=per_donor, minlength=totals.size).reshape(totals.shape)
+    lost = volume_np * pooled[:, category, :]
+    lost[a, p, w] -= own * per_donor  # a product takes nothing from itself
     return lost
 
 
@@ -156,12 +162,12 @@ def evaluate(compiled: Compiled, promotions: Promotions, *, elasticity: FloatArr
         cells = promoted.nonzero()
         exponent = np.broadcast_to(elasticity[:, :, None], compiled.shape)[cells]
         depth = promotions.depth[cells]
-        incremental = np.zeros(compiled.shape)
-        incremental[cells] = base[cells] * (np.power(1.0 - depth, exponent) * promotions.lift[cells] - 1.0)
-        lost = _dip(incremental, demand.post_promo_dip, demand.dip_weeks)
-        lost += _cannibalization(incremental, demand.cannibalization, volume_np, compiled.category)
-        volume = np.maximum(volume_np + incremental - lost, 0.0)
-        promoted_volume = volume_np[cells] + incremental[cells]
+        extra = base[cells] * (np.power(1.0 - depth, exponent) * promotions.lift[cells] - 1.0)
+        lost = _dip(compiled.shape, cells, extra, demand.post_promo_dip, demand.dip_weeks)
+        lost += _cannibalization(volume_np, cells, extra, demand.cannibalization, compiled.category)
+        lost[cells] -= extra
+        volume = np.maximum(volume_np - lost, 0.0)
+        promoted_volume = volume_np[cells] + extra
         funding[cells] = promoted_volume * funding_per_case(compiled.shelf_regular[cells], depth, promotions.funding[cells])
     else:
         volume = volume_np

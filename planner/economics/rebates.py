@@ -7,7 +7,8 @@ invoice revenue over the products in scope:
     tier k    applies on [from_k, to_k), to_k defaulting to the next tier's from (the last tier: no end)
     retroactive:  rebate = rate_k x R                      for the tier k containing the measure (0 below tier 1)
     incremental:  rebate = sum_k rate_k x (revenue of the units inside tier k's band)
-                  (volume and growth bands are in cases, priced at R / V; revenue bands are money)
+                  (volume bands are cases priced at R / V; growth bands are growth x last_year_period cases,
+                  priced at R / V; revenue bands are money; no growth tier is reached without last year's volume)
     rebate    = min(rebate, cap)
 
 The period's rebate is spread over the period's cells in proportion to their invoice revenue, so the per-cell P&L
@@ -38,25 +39,19 @@ def payout(rebate: Rebate, volume: FloatArray, revenue: FloatArray, last_year: F
     lower, upper, rates = tier_bands(rebate)
     price = np.divide(revenue, volume, out=np.zeros_like(revenue), where=volume > 0)
     if rebate.basis == "volume":
-        measure, scale = volume, lambda units: units * price
+        measure, money_per_unit = volume, price
     elif rebate.basis == "revenue":
-        measure, scale = revenue, lambda money: money
-    else:
+        measure, money_per_unit = revenue, np.ones_like(revenue)
+    else:  # one unit of growth (+100%) is last_year cases; without last year's volume no tier is reached
         growth = np.divide(volume, last_year, out=np.zeros_like(volume), where=last_year > 0) - 1.0
-        measure = np.where(last_year > 0, growth, -np.inf)
-        scale = None
+        measure, money_per_unit = np.where(last_year > 0, growth, -np.inf), last_year * price
     if rebate.method == "retroactive":
         inside = (measure[:, None] >= lower[None, :]) & (measure[:, None] < upper[None, :])
         rate = (inside * rates[None, :]).max(axis=1, initial=0.0)
         amount = rate * revenue
-    elif scale is not None:
+    else:
         units = np.clip(measure[:, None] - lower[None, :], 0.0, (upper - lower)[None, :])
-        amount = scale((units * rates[None, :]).sum(axis=1)) if rebate.basis == "volume" \
-            else (units * rates[None, :]).sum(axis=1)
-    else:  # incremental growth rebate: a band of g growth points is g x last_year cases, priced at R / V
-        # (without last year's volume the measure is -inf: no band is reached, as for the retroactive method)
-        points = np.clip(measure[:, None] - lower[None, :], 0.0, (upper - lower)[None, :])
-        amount = (points * rates[None, :]).sum(axis=1) * last_year * price
+        amount = (units * rates[None, :]).sum(axis=1) * money_per_unit
     if rebate.cap is not None:
         amount = np.minimum(amount, rebate.cap)
     return np.asarray(amount, dtype=float)

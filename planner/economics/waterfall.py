@@ -20,11 +20,16 @@ from planner.economics.discounts import FloatArray
 
 
 def shelf_price(band_price: FloatArray, invoice: FloatArray, markup: FloatArray, pass_through: FloatArray) -> FloatArray:
-    """Regular shelf price per case (accounts x products x weeks); markup and pass_through are per account."""
+    """Regular shelf price per case (accounts x products x weeks); markup and pass_through are per account.
+
+    Written in place on one array: band x (1 + markup) x (1 - pass_through x (1 - invoice / band))."""
     band = band_price[:, :, None]
-    safe_band = np.where(band > 0, band, 1.0)
-    passed = pass_through[:, None, None] * (1.0 - invoice / safe_band)
-    return band * (1.0 + markup[:, None, None]) * (1.0 - passed)
+    shelf = np.divide(invoice, band, out=np.ones_like(invoice), where=band > 0)
+    shelf -= 1.0
+    shelf *= pass_through[:, None, None]
+    shelf += 1.0
+    shelf *= band * (1.0 + markup[:, None, None])
+    return shelf
 
 
 def funding_per_case(shelf: FloatArray, effective_depth: float | FloatArray, funding_share: float | FloatArray) -> FloatArray:
