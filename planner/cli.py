@@ -326,7 +326,6 @@ def compare(ctx: click.Context, scenarios: tuple[Path, ...], draws: int | None, 
     click.echo(render_comparison(simulations, fmt, **_text_style()))
 
 
-
 # --- plan store: versions, approvals, audit trail ---------------------------------------------------------
 # SQLAlchemy and alembic are imported inside planner.store's database modules, which only these commands load.
 

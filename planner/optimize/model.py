@@ -20,6 +20,7 @@ can say which rules conflict (diagnose.py relaxes the rows elastically).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,12 @@ class Model:
 
     def options_at(self, line: int, week: int) -> list[int]:
         return self._by_line_week.get((line, week), [])
+
+    @cached_property
+    def account_of(self) -> np.ndarray:
+        """Account position of each option."""
+        accounts = np.array([account for account, _ in self.options.lines], dtype=np.intp)
+        return accounts[self.options.line] if len(accounts) else np.zeros(0, dtype=np.intp)
 
     def linear(self, options: list[int] | np.ndarray, coefficients: list[float] | np.ndarray | None = None,
                constant: float = 0.0) -> LinearExpression:

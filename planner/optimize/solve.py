@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from planner.compile.calendar import runs as calendar_runs
 from planner.compile.model import Compiled
 from planner.optimize.model import Model, RowLabel
 from planner.optimize.options import Options
 from planner.rules.schema import Event, RuleSet
-
 
 SOLVER_OPTIONS: dict[str, Any] = {}
 
@@ -77,11 +77,19 @@ def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str =
     return model
 
 
-def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool = True) -> Solution:
+def highs() -> Any:
+    """A persistent HiGHS interface: solving the same model again sends HiGHS only what changed."""
     from pyomo.contrib.solver.common.factory import SolverFactory
 
+    return SolverFactory("highs")
+
+
+def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool = True,
+          solver: Any = None) -> Solution:
+    """Solve; `solver` (from `highs()`) is reused when given, e.g. by the frontier, which re-solves one model
+    whose only change is a budget's bound."""
     started = time.perf_counter()
-    solver = SolverFactory("highs")
+    solver = highs() if solver is None else solver
     result = solver.solve(model.pyomo, time_limit=time_limit, rel_gap=gap, load_solutions=False, solver_options=SOLVER_OPTIONS,
                           raise_exception_on_nonoptimal_result=False)
     seconds = time.perf_counter() - started
@@ -98,7 +106,7 @@ def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool
     solution = Solution(status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
                         float(pyo.value(model.pyomo.profit)), float(rebates))
     if duals:
-        _relaxation_duals(model, solution)
+        relaxation_duals(model, solution, time_limit)
     return solution
 
 
@@ -116,47 +124,64 @@ def _status(result: Any) -> Status:
     return Status.TIME_LIMIT
 
 
-def _relaxation_duals(model: Model, solution: Solution) -> None:
-    """Duals of the LP relaxation: the marginal objective of each business row's bound (budget, floors)."""
-    from pyomo.contrib.solver.common.factory import SolverFactory
+@dataclass
+class Relaxation:
+    """The LP relaxation of a model: status, objective and the dual of every row (aligned with Model.labels)."""
 
+    status: Status
+    objective: float
+    duals: list[float]
+
+
+def relaxation(model: Model, time_limit: float | None = None) -> Relaxation:
+    """Solve the LP relaxation (binaries in [0, 1]) of a copy of the model; the model itself is not touched."""
     relaxed = model.pyomo.clone()
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(relaxed)
-    result = SolverFactory("highs").solve(relaxed, load_solutions=False, raise_exception_on_nonoptimal_result=False)
-    if _status(result) is not Status.OPTIMAL:
-        return
+    result = highs().solve(relaxed, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                           time_limit=time_limit)
+    status = _status(result)
+    if status is not Status.OPTIMAL:
+        return Relaxation(status, float("nan"), [])
     try:
         duals = result.solution_loader.get_duals()
     except Exception:  # noqa: BLE001 - duals are a report extra; a solver that cannot give them gives none
+        duals = {}
+    return Relaxation(status, float(result.incumbent_objective),
+                      [float(duals.get(row, 0.0)) for row in relaxed.rows.values()])
+
+
+def relaxation_duals(model: Model, solution: Solution, time_limit: float | None = None) -> None:
+    """Duals of the LP relaxation: the marginal objective of each business row's bound (budget, floors)."""
+    relaxed = relaxation(model, time_limit)
+    if not relaxed.duals:
         return
-    rows = list(relaxed.rows.values())
-    for row, label in zip(rows, model.labels):
-        value = float(duals.get(row, 0.0))
+    for value, label in zip(relaxed.duals, model.labels):
         if abs(value) > 1e-9 and label.family not in ("choice", "rebate"):
             solution.row_duals[label] = value
-    budget = [abs(float(duals.get(rows[i], 0.0))) for i in model.budget_rows]
+    budget = [abs(relaxed.duals[i]) for i in model.budget_rows]
     solution.budget_dual = max(budget) if budget else None
 
 
 def plan_events(model: Model, chosen: np.ndarray) -> list[Event]:
-    """The chosen options as plan events: consecutive weeks of one mechanic on one line form one event."""
+    """The chosen options as plan events. A locked event of the rules whose weeks were all chosen is kept as
+    written (its id, depth and funding), so the plan passes `check_plan` even when the optimizer promotes the
+    same line in the weeks around it; the other chosen weeks form one event per run of consecutive weeks of one
+    mechanic on one line."""
     options, index = model.options, model.compiled.index
-    locked = {(e.account, e.product_group, e.mechanic, w) for e in model.rules.events if e.locked for w in e.weeks}
-    runs: dict[tuple[int, int], list[int]] = {}
-    for o in chosen.tolist():
-        runs.setdefault((int(options.line[o]), int(options.mechanic[o])), []).append(int(options.week[o]))
-    events = []
-    for (line, m), weeks in sorted(runs.items()):
-        account, group = options.lines[line]
-        mechanic = options.mechanics[m].id
-        weeks.sort()
-        start = 0
-        for i in range(1, len(weeks) + 1):
-            if i == len(weeks) or weeks[i] != weeks[i - 1] + 1:
-                span = tuple(w + 1 for w in weeks[start:i])
-                account_id = index.accounts[account].id
-                is_locked = all((account_id, group, mechanic, w) in locked for w in span)
-                events.append(Event(id=f"opt-{account_id}-{group}-{mechanic}-w{span[0]}", account=account_id,
-                                    product_group=group, mechanic=mechanic, weeks=span, locked=is_locked))
-                start = i
+    year = index.calendar.weeks
+    taken = {(index.accounts[options.lines[int(options.line[o])][0]].id, options.lines[int(options.line[o])][1],
+              options.mechanics[int(options.mechanic[o])].id, int(options.week[o]) + 1) for o in chosen.tolist()}
+    events: list[Event] = []
+    for event in model.rules.events:
+        kept = {(event.account, event.product_group, event.mechanic, w) for w in event.weeks if w <= year}
+        if event.locked and kept and kept <= taken:
+            events.append(event)
+            taken -= kept
+    runs: dict[tuple[str, str, str], list[int]] = {}
+    for account, group, mechanic, week in taken:
+        runs.setdefault((account, group, mechanic), []).append(week)
+    for (account, group, mechanic), weeks in sorted(runs.items()):
+        for first, last in calendar_runs(weeks):
+            events.append(Event(id=f"opt-{account}-{group}-{mechanic}-w{first}", account=account,
+                                product_group=group, mechanic=mechanic, weeks=tuple(range(first, last + 1))))
     return events

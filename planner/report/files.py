@@ -14,7 +14,7 @@ import csv
 import math
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,9 @@ WORKBOOK = "simulation.xlsx"
 PARQUET = "account_weeks.parquet"
 RESULT_FILES = frozenset({"totals.csv", "accounts.csv", "account_weeks.csv", "policy.csv", "uncertainty.csv",
                           "overrides.txt", WORKBOOK, PARQUET})
-"""Everything a results folder may hold; only such a folder may be replaced by a new run."""
+"""Everything a results folder of `planner simulate` may hold; only such a folder may be replaced by a new run."""
+OPTIMIZATION_FILES = RESULT_FILES | {"plan.yaml", "optimization.json", "frontier.csv"}
+"""What `planner optimize` writes: the plan, its report, the frontier and the plan's simulation files."""
 
 
 @dataclass(frozen=True)
@@ -174,21 +176,23 @@ def overrides_text(simulation: Simulation) -> str:
     return "".join(f"{line}\n" for line in simulation.applied_overrides)
 
 
-def unsafe_target(out: Path) -> str | None:
+def unsafe_target(out: Path, allowed: frozenset[str] = RESULT_FILES) -> str | None:
     """Why `out` must not be replaced, or None. Replacing deletes the old folder, so only a folder that holds
-    nothing but results files (an earlier run's) may be replaced: `--out .` must never wipe a project."""
+    nothing but results files (an earlier run's, of the `allowed` names) may be replaced: `--out .` must never
+    wipe a project."""
     if not out.exists():
         return None
     if not out.is_dir():
         return f"{out} is a file; --out names a results folder"
-    others = sorted(item.name for item in out.iterdir() if item.name not in RESULT_FILES)
+    others = sorted(item.name for item in out.iterdir() if item.name not in allowed)
     if others:
         return (f"{out} holds files that are not results ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
                 "choose a new folder or empty it")
     return None
 
 
-def _write_all(simulation: Simulation, folder: Path) -> list[str]:
+def write_simulation_files(simulation: Simulation, folder: Path) -> list[str]:
+    """Every results file of a simulation, straight into `folder` (callers stage it: `write_folder`)."""
     items = views(simulation)
     written = []
     for view in items:
@@ -203,12 +207,18 @@ def _write_all(simulation: Simulation, folder: Path) -> list[str]:
 
 
 def write_results(simulation: Simulation, out: Path) -> list[str]:
-    """Write every results file into `out`, replacing an existing `out` only after all were written.
+    """Write every results file of a simulation into `out`, replacing an existing `out` only after all were
+    written. Returns the file names written."""
+    return write_folder(out, lambda folder: write_simulation_files(simulation, folder))
 
-    Returns the file names written. The staging folder is a sibling of `out` (same file system, so the final move
-    is a rename) and is removed if anything fails.
+
+def write_folder(out: Path, write: Callable[[Path], list[str]], allowed: frozenset[str] = RESULT_FILES) -> list[str]:
+    """Let `write` fill a staging folder, then put it in place of `out` (which may only hold `allowed` files).
+
+    Returns what `write` returns (the file names written). The staging folder is a sibling of `out` (same file
+    system, so the final move is a rename) and is removed if anything fails.
     """
-    problem = unsafe_target(out)
+    problem = unsafe_target(out, allowed)
     if problem:
         raise FileExistsError(problem)
     out = out.absolute()
@@ -217,7 +227,7 @@ def write_results(simulation: Simulation, out: Path) -> list[str]:
     staging = out.with_name(f".{out.name}.partial-{tag}")
     staging.mkdir()
     try:
-        written = _write_all(simulation, staging)
+        written = write(staging)
         _move_into_place(staging, out, out.with_name(f".{out.name}.previous-{tag}"))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

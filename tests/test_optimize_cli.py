@@ -1,0 +1,271 @@
+"""`planner optimize` on a tiny world: the JSON contract, the plan file round trip through `planner simulate
+--plan`, the MILP's profit against the simulator's, the re-check of every rule, the diagnosis of an infeasible
+scenario, the budget frontier and time limits.
+
+The world is 2 accounts x 2 product groups x 12 weeks (96 options), so every solve takes well under a second;
+the demo's numbers (docs/optimizer.md) are measured by the commands given there, not here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from planner.cli import main
+from planner.optimize.constraints import FAMILIES
+from planner.optimize.run import OptimizeResult
+from planner.optimize.solve import Status
+from planner.report.optimization import render_optimization, status_line
+
+WORLD = """\
+company: {name: Tiny Bottler, currency: CNY}
+calendar: {year: 2027, start: 2027-01-04, weeks: 12, quarters: [3, 3, 3, 3]}
+channels: [{id: hypermarket}, {id: convenience}]
+regions: [{id: east}]
+categories: [{id: sparkling}, {id: water}]
+brands: [{id: cola}, {id: aqua}]
+products:
+  - {id: cola-can, brand: cola, category: sparkling, pack: 330ml can x24, list_price: 60, cogs: 30}
+  - {id: aqua-pet, brand: aqua, category: water, pack: 550ml PET x24, list_price: 30, cogs: 14}
+accounts:
+  - {id: hyper-a, channel: hypermarket, tier: A, region: east, partner_since: 2015, last_year_volume: 9000}
+  - {id: conv-b, channel: convenience, tier: B, region: east, partner_since: 2021, last_year_volume: 3000}
+baselines:
+  - {id: hyper-a-base, account: hyper-a, cases_per_week: {cola-can: 500, aqua-pet: 300}}
+  - {id: conv-b-base, account: conv-b, cases_per_week: {cola-can: 150, aqua-pet: 100}}
+product_groups:
+  - {id: cola, products: {brand: cola}}
+  - {id: water, products: {category: water}}
+response:
+  - {id: default, elasticity: -2.5, post_promo_dip: 20%, cannibalization: 10%}
+budgets:
+  - {id: total, max: 20000}
+  - {id: per-account, per: account, min: 2000}
+rebates:
+  - id: hyper-volume
+    applies_to: {account: hyper-a}
+    period: year
+    basis: volume
+    method: retroactive
+    tiers:
+      - {from: 9000, rate: 1%}
+      - {from: 10500, rate: 2%}
+mechanics:
+  - {id: tpr-15, kind: price_cut, depth: 15%, funding: 80%}
+  - {id: tpr-25-feature, kind: price_cut, depth: 25%, feature: true, lift: 1.3, funding: 70%, fixed_cost: 800}
+calendar_rules:
+  - {id: run-2, kind: max_consecutive, weeks: 2}
+"""
+SCENARIO = """\
+scenario:
+  id: tiny
+  name: Tiny world
+  rules: ../rules
+  options: {time_limit: 30, gap: 0.0001}
+"""
+CONTRACT = {"scenario", "status", "objective", "bound", "gap", "time", "budget_dual", "duals", "predicted_profit",
+            "simulated_profit", "difference", "plan", "accounts", "versus", "violations", "frontier", "conflicts"}
+TOLERANCE = 1e-3
+"""Predicted (MILP) vs simulated gross profit: the stated tolerance (docs/optimizer.md). The tiny world measures
+-0.021% (its volume rebate), the demo 0.065%."""
+INFEASIBLE = ("--set", "budgets.total.max=3000")
+"""Two accounts must each spend at least 2,000 while the total may not pass 3,000."""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "rules").mkdir()
+    (root / "rules" / "world.yaml").write_text(WORLD, encoding="utf-8")
+    (root / "scenarios").mkdir()
+    (root / "scenarios" / "tiny.yaml").write_text(SCENARIO, encoding="utf-8")
+    return root / "scenarios" / "tiny.yaml"
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def optimized(*args: str | Path, code: int = 0) -> dict[str, Any]:
+    result = run("optimize", *args, "--format", "json")
+    assert result.exit_code == code, result.output
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+@pytest.fixture(scope="module")
+def plan(world: Path) -> dict[str, Any]:
+    return optimized(world)
+
+
+# --- the JSON contract --------------------------------------------------------------------------------------
+
+
+def test_json_holds_the_contract(plan: dict[str, Any]) -> None:
+    assert CONTRACT <= set(plan)
+    assert (plan["scenario"], plan["status"], plan["exit_code"]) == ("tiny", "optimal", 0)
+    assert plan["bound"] >= plan["objective"] - 1e-6 * abs(plan["objective"])
+    assert plan["gap"] <= plan["gap_target"] + 1e-9
+    assert {"build", "solve"} <= set(plan["time"])
+    assert plan["plan"] and {"id", "account", "product_group", "mechanic", "weeks"} <= set(plan["plan"][0])
+    assert [item["id"] for item in plan["accounts"]] == ["hyper-a", "conv-b"]
+    assert {"id", "promo_spend", "promo_roi", "gross_profit"} <= set(plan["accounts"][0])
+    assert set(plan["versus"]) == {"no_promotions", "scenario_calendar"}
+    assert (plan["violations"], plan["frontier"], plan["conflicts"]) == ([], [], [])
+
+
+def test_the_plan_beats_doing_nothing_by_what_the_simulator_says(plan: dict[str, Any]) -> None:
+    nothing = plan["versus"]["no_promotions"]
+    assert nothing["gain"] == pytest.approx(plan["simulated_profit"] - nothing["gross_profit"])
+    assert nothing["gain"] > 0
+    assert nothing["budget_used"] == 0
+
+
+def test_predicted_profit_matches_the_simulator_within_the_stated_tolerance(plan: dict[str, Any]) -> None:
+    assert plan["tolerance"] == TOLERANCE and plan["prediction_ok"]
+    assert abs(plan["predicted_profit"] - plan["simulated_profit"]) <= TOLERANCE * abs(plan["simulated_profit"])
+    assert plan["difference"] == pytest.approx((plan["predicted_profit"] - plan["simulated_profit"])
+                                               / abs(plan["simulated_profit"]))
+
+
+def test_budget_duals_in_the_users_terms(plan: dict[str, Any]) -> None:
+    """The total budget binds: one more unit of it is worth a positive profit, reported on its row as a max."""
+    assert plan["budget_dual"] > 0
+    total = [dual for dual in plan["duals"] if dual["rule"] == "total"]
+    assert total and total[0]["limit"] == "max" and total[0]["family"] == "budget"
+    assert total[0]["dual"] == pytest.approx(plan["budget_dual"])
+    for dual in plan["duals"]:
+        assert (dual["dual"] > 0) == (dual["limit"] == "max")
+
+
+def test_text_report_says_status_and_recheck(world: Path) -> None:
+    result = run("optimize", world)
+    assert result.exit_code == 0, result.output
+    assert "status: optimal" in result.stdout
+    assert "the plan keeps every rule" in result.stdout
+    assert "Predicted (MILP) vs simulated gross profit" in result.stdout
+
+
+# --- files and the round trip -------------------------------------------------------------------------------
+
+
+def test_plan_file_round_trips_through_simulate(world: Path, tmp_path: Path) -> None:
+    out = tmp_path / "optimized"
+    result = run("optimize", world, "--out", out, "--format", "json", "--frontier", "2")
+    assert result.exit_code == 0, result.output
+    reported = json.loads(result.stdout)
+    assert {"plan.yaml", "optimization.json", "frontier.csv", "totals.csv", "accounts.csv", "policy.csv",
+            "simulation.xlsx"} <= {item.name for item in out.iterdir()}
+    assert json.loads((out / "optimization.json").read_text(encoding="utf-8")) == reported
+    simulated = run("simulate", world, "--plan", out / "plan.yaml", "--format", "json")
+    assert simulated.exit_code == 0, simulated.output
+    totals = json.loads(simulated.stdout)["totals"]
+    assert math.isclose(totals["gross_profit"], reported["simulated_profit"], rel_tol=1e-12)
+    assert not any(check["ok"] is False for check in json.loads(simulated.stdout)["policy"])
+
+
+def test_out_refuses_a_folder_with_other_files(world: Path, tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("mine", encoding="utf-8")
+    result = run("optimize", world, "--out", tmp_path)
+    assert result.exit_code == 2
+    assert "notes.md" in result.output
+    assert (tmp_path / "notes.md").read_text(encoding="utf-8") == "mine"
+
+
+# --- infeasible: which rules conflict -----------------------------------------------------------------------
+
+
+def test_infeasible_names_the_conflicting_rules(world: Path, tmp_path: Path) -> None:
+    out = tmp_path / "nothing"
+    report = optimized(world, *INFEASIBLE, "--out", out, code=1)
+    assert report["status"] == "infeasible" and report["plan"] == []
+    conflicts = {item["rule"]: item for item in report["conflicts"]}
+    assert set(conflicts) == {"total", "per-account"}
+    assert {item["family"] for item in conflicts.values()} == {"budget"}
+    relaxed = [item for item in report["conflicts"] if item["role"] == "relaxed"]
+    assert relaxed and all(item["violated_by"] > 0 for item in relaxed)
+    assert {row["account"] for row in conflicts["per-account"]["rows"]} == {"hyper-a", "conv-b"}
+    assert {row["limit"] for row in conflicts["per-account"]["rows"]} == {"min"}
+    assert conflicts["total"]["rows"][0]["limit"] == "max" and conflicts["total"]["rows"][0]["bound"] == 3000
+    assert not out.exists()
+
+
+def test_infeasible_text_explains_itself(world: Path) -> None:
+    result = run("optimize", world, *INFEASIBLE)
+    assert result.exit_code == 1
+    assert "INFEASIBLE" in result.stdout
+    assert "total" in result.stdout and "per-account" in result.stdout and "relaxed" in result.stdout
+
+
+# --- honesty: a rule the model leaves out is caught by the re-check -----------------------------------------
+
+
+def test_a_rule_missing_from_the_model_is_reported_loudly(world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the budgets family the MILP spends what pays (about 26,000); the simulator's re-check must catch
+    the 10,000 budget it overspends."""
+    monkeypatch.delitem(FAMILIES, "budgets")
+    report = optimized(world, "--set", "budgets.total.max=10000", code=1)
+    broken = {(item["rule"], item["kind"]) for item in report["violations"]}
+    assert ("total", "budget_max") in broken
+    result = run("optimize", world, "--set", "budgets.total.max=10000")
+    assert result.exit_code == 1 and "RULES BROKEN" in result.stdout
+
+
+# --- the frontier -------------------------------------------------------------------------------------------
+
+
+def test_frontier_never_falls_as_the_budget_grows(world: Path) -> None:
+    report = optimized(world, "--frontier", "5")
+    points = report["frontier"]
+    assert [point["share"] for point in points] == pytest.approx([0.5, 0.75, 1.0, 1.25, 1.5])
+    assert [point["budget"] for point in points] == pytest.approx([10000, 15000, 20000, 25000, 30000])
+    assert report["frontier_check"]["monotone"] and report["frontier_check"]["budget"] == "total"
+    for lower, higher in itertools.pairwise(points):
+        assert higher["objective"] >= lower["objective"] * (1 - report["gap_target"]) - 1e-6
+    for point in points:
+        assert point["spend"] <= point["budget"] + 1e-6
+        assert abs(point["profit"] - point["simulated_profit"]) <= TOLERANCE * abs(point["simulated_profit"])
+    middle = points[2]
+    assert middle["objective"] == pytest.approx(report["objective"], rel=report["gap_target"])
+
+
+# --- options and time limits --------------------------------------------------------------------------------
+
+
+def test_a_tiny_time_limit_never_crashes(world: Path) -> None:
+    result = run("optimize", world, "--time-limit", "0.001", "--format", "json")
+    report = json.loads(result.stdout)
+    assert report["status"] in ("optimal", "time_limit", "no_solution"), report["status"]
+    assert result.exit_code == (2 if report["status"] == "no_solution" else 0), result.output
+    if report["status"] == "time_limit":
+        assert "STOPPED AT THE TIME LIMIT" in report["status_text"] and report["plan"]
+
+
+def test_volume_objective_keeps_the_profit_floor(world: Path, plan: dict[str, Any]) -> None:
+    report = optimized(world, "--objective", "volume")
+    assert report["objective_kind"] == "volume"
+    nothing = report["versus"]["no_promotions"]
+    assert report["totals"]["volume"] >= plan["totals"]["volume"] - 1e-6
+    assert report["simulated_profit"] >= nothing["gross_profit"] * (1 - TOLERANCE)
+
+
+def test_scenario_errors_stop_before_solving(world: Path) -> None:
+    result = run("optimize", world, "--set", "budgets.no-such-budget.max=1")
+    assert result.exit_code == 1
+    assert "no-such-budget" in result.output and result.stdout == ""
+
+
+def test_a_time_limited_plan_is_marked_clearly() -> None:
+    """Whatever the solver does with a tiny limit on a loaded machine, the status a time-limited plan gets reads
+    as such in both formats."""
+    result = OptimizeResult("s", "", "CNY", "profit", 5.0, 0.001, Status.TIME_LIMIT, 100.0, 103.0, 0.03)
+    assert status_line(result).startswith("STOPPED AT THE TIME LIMIT (5 s): best plan found, gap 3.00%")
+    assert result.has_plan and result.exit_code == 0
+    assert json.loads(render_optimization(result, "json"))["status"] == "time_limit"
+    assert "STOPPED AT THE TIME LIMIT" in render_optimization(result, "text")
