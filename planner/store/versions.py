@@ -1,0 +1,280 @@
+"""Plan versions: what a submission freezes, how it is stored, and how a report reads it back.
+
+A version is immutable. It freezes the scenario (id, file, resolved options, the applied-override log), the sha256
+of every file it was built from (the scenario and the scenarios it extends, every rule file, the plan file), the
+plan's events, the simulated totals, per-account results and policy checks, who submitted it and when. Its
+`content_sha256` covers all of that; the submit audit row records it, so `planner audit verify` notices a version
+edited in the database. A change is a new version, numbered per scenario (1, 2, ...); submitting one supersedes
+the scenario's version still waiting for a decision.
+
+`load()` gives a report (the approval pack) everything it needs: `Version.totals`, `Version.accounts` (account ->
+KPIs), `Version.details` (growth and uncertainty per account), `Version.policy`, `Version.uncertainty` and the
+decisions taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select, update
+
+from planner.store import audit, roles
+from planner.store.database import Store
+from planner.store.errors import Conflict, NotFound, Refused
+from planner.store.hashing import content_hash, file_sha256
+from planner.store.schema import plan_account_results, plan_decisions, plan_rule_files, plan_versions
+
+if TYPE_CHECKING:
+    from planner.results import Simulation
+    from planner.rules.scenario import Resolved
+
+SUBMITTED, APPROVED, REJECTED, SUPERSEDED = "submitted", "approved", "rejected", "superseded"
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """Everything a version freezes except its number and who submitted it when."""
+
+    scenario: str
+    name: str
+    scenario_file: str
+    workdir: str
+    year: int
+    currency: str
+    options: dict[str, Any]
+    applied: list[str]
+    plan_source: str
+    events: list[dict[str, Any]]
+    rule_files: dict[str, tuple[str, str]]
+    """path (as submitted, relative to the working directory) -> (kind: scenario|rules|plan, sha256)."""
+    totals: dict[str, float]
+    accounts: dict[str, dict[str, float]]
+    details: dict[str, dict[str, Any]]
+    policy: list[dict[str, Any]]
+    uncertainty: dict[str, Any] | None
+
+    def basis(self) -> dict[str, Any]:
+        """The terms a decision is taken on: same basis, same plan (the work directory does not count)."""
+        data = asdict(self)
+        data.pop("workdir")
+        data["rule_files"] = {path: list(value) for path, value in self.rule_files.items()}
+        return data
+
+
+@dataclass(frozen=True)
+class Decision:
+    actor: str
+    decision: str
+    comment: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Version:
+    """One stored version, as a report reads it."""
+
+    id: int
+    number: int
+    frozen: Frozen
+    content_sha256: str
+    submitted_by: str
+    submitted_at: str
+    status: str
+    revision: int
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def scenario(self) -> str:
+        return self.frozen.scenario
+
+    @property
+    def label(self) -> str:
+        return f"{self.scenario} version {self.number}"
+
+    @property
+    def totals(self) -> dict[str, float]:
+        return self.frozen.totals
+
+    @property
+    def accounts(self) -> dict[str, dict[str, float]]:
+        return self.frozen.accounts
+
+    @property
+    def budget_used(self) -> float:
+        return float(self.frozen.totals.get("budget_used", 0.0))
+
+    def content(self) -> dict[str, Any]:
+        return content_of(self.frozen, self.number, self.submitted_by, self.submitted_at)
+
+    def approvals(self) -> list[Decision]:
+        return [d for d in self.decisions if d.decision == "approve"]
+
+
+def content_of(frozen: Frozen, number: int, submitted_by: str, submitted_at: str) -> dict[str, Any]:
+    """What `content_sha256` is taken over."""
+    return {**frozen.basis(), "workdir": frozen.workdir, "number": number, "submitted_by": submitted_by,
+            "submitted_at": submitted_at}
+
+
+def freeze(resolved: Resolved, simulation: Simulation, files: Sequence[str], events: Sequence[Any],
+           workdir: Path | None = None) -> Frozen:
+    """Freeze a resolved scenario and its simulation. `files` are the display names of every file used (scenario
+    chain, rule files, plan file) and `events` the plan's events (rule objects)."""
+    chain = set(resolved.chain)
+    plan = {simulation.plan_source} if simulation.plan_source != "rules" else set()
+    hashes = {}
+    for name in dict.fromkeys(files):
+        kind = "scenario" if name in chain else "plan" if name in plan else "rules"
+        hashes[name] = (kind, file_sha256(Path(name)))
+    details: dict[str, dict[str, Any]] = {account: {"growth": simulation.growth.get(account)}
+                                          for account in simulation.accounts}
+    uncertainty = None
+    if simulation.uncertainty is not None:
+        spread = simulation.uncertainty
+        uncertainty = {"draws": spread.draws, "seed": spread.seed,
+                       "totals": {key: asdict(value) for key, value in spread.totals.items()}}
+        for account, values in spread.accounts.items():
+            details.setdefault(account, {})["uncertainty"] = {key: asdict(v) for key, v in values.items()}
+        for account, probability in spread.target_probability.items():
+            details.setdefault(account, {})["target_probability"] = probability
+    return Frozen(
+        scenario=resolved.id, name=resolved.name, scenario_file=resolved.file,
+        workdir=str((workdir or Path.cwd()).absolute()), year=simulation.year, currency=simulation.currency,
+        options=resolved.options.model_dump(mode="json"), applied=list(simulation.applied_overrides),
+        plan_source=simulation.plan_source, events=[event.model_dump(mode="json") for event in events],
+        rule_files=hashes, totals=simulation.totals.as_dict(),
+        accounts={account: kpis.as_dict() for account, kpis in simulation.accounts.items()},
+        details=details, policy=[asdict(check) for check in simulation.policy], uncertainty=uncertainty)
+
+
+def submit(store: Store, access: roles.Access, frozen: Frozen, actor: str) -> Version:
+    """Store `frozen` as the scenario's next version, submitted by `actor`, in one transaction with its audit row."""
+    with store.write() as connection:
+        roles.sync(connection, access, actor)
+        roles.require(connection, access, actor, "planner", "submit plans")
+        previous = [version_at(connection, frozen.scenario, number)
+                    for number in numbers(connection, frozen.scenario)]
+        for earlier in reversed(previous):
+            if earlier.status in (SUBMITTED, APPROVED) and earlier.frozen.basis() == frozen.basis():
+                raise Refused(f"{earlier.label} ({earlier.status}, by {earlier.submitted_by} at "
+                              f"{earlier.submitted_at}) already holds exactly this plan: nothing new to submit")
+        number = previous[-1].number + 1 if previous else 1
+        at = audit.utc_now()
+        version_id = _insert(connection, frozen, number, actor, at)
+        superseded = [earlier for earlier in previous if earlier.status == SUBMITTED]
+        for earlier in superseded:
+            set_status(connection, earlier, SUPERSEDED)
+        stored = version_at(connection, frozen.scenario, number)
+        audit.append(connection, actor, "submit", {
+            "status": SUBMITTED, "content_sha256": stored.content_sha256, "version_id": version_id,
+            "rule_files": {path: sha for path, (_, sha) in sorted(frozen.rule_files.items())},
+            "budget_used": stored.budget_used, "supersedes": [earlier.number for earlier in superseded],
+        }, scenario=frozen.scenario, version=number)
+        return stored
+
+
+def _insert(connection: Connection, frozen: Frozen, number: int, actor: str, at: str) -> int:
+    """The version row, then its files, then its accounts: a failure between them rolls all of them back."""
+    digest = content_hash(content_of(frozen, number, actor, at))
+    inserted = connection.execute(plan_versions.insert().values(
+        scenario=frozen.scenario, number=number, name=frozen.name, scenario_file=frozen.scenario_file,
+        workdir=frozen.workdir, year=frozen.year, currency=frozen.currency, options=frozen.options,
+        applied=frozen.applied, plan_source=frozen.plan_source, events=frozen.events, totals=frozen.totals,
+        policy=frozen.policy, uncertainty=frozen.uncertainty, content_sha256=digest, submitted_by=actor,
+        submitted_at=at, status=SUBMITTED, revision=0))
+    key = inserted.inserted_primary_key
+    assert key is not None, "the version row has no id"
+    version_id = int(key[0])
+    _insert_files(connection, version_id, frozen)
+    _insert_accounts(connection, version_id, frozen)
+    return version_id
+
+
+def _insert_files(connection: Connection, version_id: int, frozen: Frozen) -> None:
+    rows = [{"version_id": version_id, "path": path, "kind": kind, "sha256": sha}
+            for path, (kind, sha) in frozen.rule_files.items()]
+    if rows:
+        connection.execute(plan_rule_files.insert(), rows)
+
+
+def _insert_accounts(connection: Connection, version_id: int, frozen: Frozen) -> None:
+    rows = [{"version_id": version_id, "account": account, "kpis": kpis, "details": frozen.details.get(account, {})}
+            for account, kpis in frozen.accounts.items()]
+    if rows:
+        connection.execute(plan_account_results.insert(), rows)
+
+
+def set_status(connection: Connection, version: Version, status: str) -> Version:
+    """Move a version to `status` if nobody changed it since it was read (the optimistic revision counter)."""
+    moved = connection.execute(update(plan_versions)
+                               .where(plan_versions.c.id == version.id, plan_versions.c.revision == version.revision)
+                               .values(status=status, revision=version.revision + 1))
+    if moved.rowcount != 1:
+        raise Conflict(f"{version.label} was changed by another action at the same time; look again with "
+                       f"'planner plan show {version.scenario} --version {version.number}'")
+    return replace(version, status=status, revision=version.revision + 1)
+
+
+def numbers(connection: Connection, scenario: str) -> list[int]:
+    query = select(plan_versions.c.number).order_by(plan_versions.c.number)
+    return [n for (n,) in connection.execute(query.where(plan_versions.c.scenario == scenario))]
+
+
+def scenarios(connection: Connection) -> list[str]:
+    return list(connection.scalars(select(plan_versions.c.scenario).distinct().order_by(plan_versions.c.scenario)))
+
+
+def version_at(connection: Connection, scenario: str, number: int | None = None, *, lock: bool = False) -> Version:
+    """One version (the latest when `number` is None); `lock` takes its row lock for a decision."""
+    query = select(plan_versions).where(plan_versions.c.scenario == scenario)
+    query = query.where(plan_versions.c.number == number) if number is not None else \
+        query.order_by(plan_versions.c.number.desc()).limit(1)
+    row = connection.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        known = numbers(connection, scenario)
+        if not known:
+            others = ", ".join(scenarios(connection)) or "none yet"
+            raise NotFound(f"no versions of scenario '{scenario}' in the plan store (scenarios: {others})")
+        raise NotFound(f"scenario '{scenario}' has no version {number} (versions: "
+                       f"{', '.join(str(n) for n in known)})")
+    return _version(connection, row._mapping)
+
+
+def _version(connection: Connection, row: Any) -> Version:
+    version_id = row["id"]
+    files = {path: (kind, sha) for path, kind, sha in connection.execute(
+        select(plan_rule_files.c.path, plan_rule_files.c.kind, plan_rule_files.c.sha256)
+        .where(plan_rule_files.c.version_id == version_id).order_by(plan_rule_files.c.path))}
+    accounts, details = {}, {}
+    for account, kpis, extra in connection.execute(
+            select(plan_account_results.c.account, plan_account_results.c.kpis, plan_account_results.c.details)
+            .where(plan_account_results.c.version_id == version_id).order_by(plan_account_results.c.account)):
+        accounts[account], details[account] = kpis, extra
+    decisions = [Decision(actor, decision, comment, at) for actor, decision, comment, at in connection.execute(
+        select(plan_decisions.c.actor, plan_decisions.c.decision, plan_decisions.c.comment,
+               plan_decisions.c.decided_at)
+        .where(plan_decisions.c.version_id == version_id).order_by(plan_decisions.c.id))]
+    frozen = Frozen(
+        scenario=row["scenario"], name=row["name"], scenario_file=row["scenario_file"], workdir=row["workdir"],
+        year=row["year"], currency=row["currency"], options=row["options"], applied=row["applied"],
+        plan_source=row["plan_source"], events=row["events"], rule_files=files, totals=row["totals"],
+        accounts=accounts, details=details, policy=row["policy"], uncertainty=row["uncertainty"])
+    return Version(version_id, row["number"], frozen, row["content_sha256"], row["submitted_by"],
+                   row["submitted_at"], row["status"], row["revision"], decisions)
+
+
+def load(store: Store, scenario: str, number: int | None = None) -> Version:
+    """Read one version (the latest when `number` is None) for a report."""
+    with store.read() as connection:
+        return version_at(connection, scenario, number)
+
+
+def list_versions(store: Store, scenario: str | None = None) -> list[Version]:
+    with store.read() as connection:
+        names = [scenario] if scenario is not None else scenarios(connection)
+        if scenario is not None and not numbers(connection, scenario):
+            version_at(connection, scenario)  # raises NotFound with the known scenarios
+        return [version_at(connection, name, number) for name in names for number in numbers(connection, name)]
