@@ -13,7 +13,9 @@ in gaps); only bands M can reach are modelled. Retroactive, in convex-hull form 
 
 Incremental: with rates that never fall the payout is convex in M, so rebate >= payout(lo_s) + r_s price (M - lo_s)
 for every reachable band (no binaries); otherwise units fill the bands in order through binaries w_s.
-A cap adds a binary c: rebate >= payout - big_M c and rebate >= cap - big_M (1 - c), so rebate = min(payout, cap).
+A cap adds a binary c: rebate >= payout - (P - cap) c and rebate >= cap c, so rebate = min(payout, cap), with
+P = top rate x price x the largest reachable measure, an upper bound of the payout (the smallest big-M, for the
+tightest relaxation); a cap the payout can never reach adds nothing.
 The rebate only ever costs the bottler, so its lower bounds are tight at the optimum.
 
 Approximation: the simulator pays volume and growth rebates on the period's actual revenue (rate x R), the
@@ -95,11 +97,11 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
                                                            [float(paid_at[s]) for s in reachable])
     paid = model.new_var(0.0, None)
     payout = model.expression(payout_coefs, payout_vars, constant)
-    if rebate.cap is not None:
-        big = r_hi * float(rates.max(initial=0.0)) + rebate.cap
+    most = float(rates.max(initial=0.0)) * price * max(measure_hi, 0.0) + constant  # no payout can exceed it
+    if rebate.cap is not None and most > rebate.cap:
         capped = model.new_var(binary=True)
-        model.row(label, paid - payout + model.expression([big], [capped]), lower=0.0, hard=True)
-        model.row(label, paid - model.expression([big], [capped], rebate.cap - big), lower=0.0, hard=True)
+        model.row(label, paid - payout + model.expression([most - rebate.cap], [capped]), lower=0.0, hard=True)
+        model.row(label, paid - model.expression([rebate.cap], [capped]), lower=0.0, hard=True)
     else:
         model.row(label, paid - payout, lower=0.0, hard=True)
     model.rebates.setdefault(a, []).append(paid)
