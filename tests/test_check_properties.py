@@ -601,6 +601,28 @@ def mechanic_allowed_here(mechanic: Mechanic, rules: RuleSet, account: Account, 
             and week_live(mechanic.valid, rules, week - 1))
 
 
+def one_line(quarters: tuple[int, ...], calendar_rules: list[dict[str, Any]],
+             mechanics: tuple[dict[str, Any], ...] = ({"kind": "price_cut", "depth": 0.2},),
+             locked: dict[int, str] | None = None) -> RuleSet:
+    """A hand-written calendar world: one account, one product, one product group 'line', mechanics mech0, ..."""
+    return build_world(
+        calendar=Calendar(year=2027, start=START, weeks=sum(quarters), quarters=quarters),
+        accounts=(Account.model_validate({"id": "acc0", "channel": "hypermarket", "tier": "A", "region": "east",
+                                          "partner_since": 2015, "last_year_volume": 1000}),),
+        products=(Product.model_validate({"id": "sku0", "brand": "cola", "category": "sparkling", "list_price": 10,
+                                          "cogs": 5}),),
+        product_groups=(ProductGroup.model_validate({"id": "line", "products": {}}),),
+        mechanics=tuple(Mechanic.model_validate({"id": f"mech{i}", **spec}) for i, spec in enumerate(mechanics)),
+        calendar_rules=tuple(SECTIONS["calendar_rules"].adapter.validate_python(r) for r in calendar_rules),
+        events=tuple(Event.model_validate({"id": f"ev{w}", "account": "acc0", "product_group": "line", "mechanic": m,
+                                           "weeks": [w], "locked": True}) for w, m in (locked or {}).items()),
+    )
+
+
+@example((  # buy 4 pay 1 at 60% redemption is exactly 45% deep (0.44999999999999996 in floating point)
+    one_line((1, 1, 1, 1), [{"id": "deep", "kind": "deep_discount_window", "min_depth": 0.45, "window_weeks": 2,
+                             "at_most": 0}], mechanics=({"kind": "multi_buy", "buy": 4, "pay": 1, "redemption": 0.6},)),
+    {("acc0", "line"): {1: "mech0"}}))
 @given(line_rule_worlds())
 def test_calendar_violations_match_every_rule_docstring(world: tuple[RuleSet, dict[Any, dict[int, str]]]) -> None:
     rules, plan = world
@@ -619,7 +641,7 @@ def test_calendar_violations_match_every_rule_docstring(world: tuple[RuleSet, di
                     got = any(v.rule is rule and v.account == account.id for v in found)
                     assert got == expected, (rule, account.id, schedules)
                     continue
-                for group in ("g1", "g2"):
+                for group in (g.id for g in rules.product_groups):
                     if (account.id, group) not in plan:
                         continue
                     schedule = plan[(account.id, group)]
@@ -642,25 +664,6 @@ def schedules_of(rules: RuleSet, account: Account, group: Any, locked: dict[int,
         yield {w: m for w, m in enumerate(picked, start=1) if m is not None}
 
 
-def one_line(quarters: tuple[int, ...], calendar_rules: list[dict[str, Any]], mechanics: int = 1,
-             valid: dict[str, Any] | None = None, locked: dict[int, str] | None = None) -> RuleSet:
-    """One account, one product, one product group: a hand-written calendar world."""
-    return build_world(
-        calendar=Calendar(year=2027, start=START, weeks=sum(quarters), quarters=quarters),
-        accounts=(Account.model_validate({"id": "acc0", "channel": "hypermarket", "tier": "A", "region": "east",
-                                          "partner_since": 2015, "last_year_volume": 1000}),),
-        products=(Product.model_validate({"id": "sku0", "brand": "cola", "category": "sparkling", "list_price": 10,
-                                          "cogs": 5}),),
-        product_groups=(ProductGroup.model_validate({"id": "line", "products": {}}),),
-        mechanics=tuple(Mechanic.model_validate({"id": f"mech{i}", "kind": "price_cut", "depth": 0.2,
-                                                 **({"valid": valid} if valid and i == 0 else {})})
-                        for i in range(mechanics)),
-        calendar_rules=tuple(SECTIONS["calendar_rules"].adapter.validate_python(r) for r in calendar_rules),
-        events=tuple(Event.model_validate({"id": f"ev{w}", "account": "acc0", "product_group": "line", "mechanic": m,
-                                           "weeks": [w], "locked": True}) for w, m in (locked or {}).items()),
-    )
-
-
 @example(one_line(  # the minimum of Q1 forces a run of two weeks that leaves no room for the locked week 3
     (2, 1, 1, 1), [{"id": "count", "kind": "event_count", "period": "quarter", "min": 2},
                    {"id": "run", "kind": "max_consecutive", "weeks": 2}], locked={3: "mech0"}))
@@ -671,7 +674,8 @@ def one_line(quarters: tuple[int, ...], calendar_rules: list[dict[str, Any]], me
     (1, 1, 1, 1), [{"id": "count", "kind": "event_count", "min": 2, "mechanics": "mech0"},
                    {"id": "gap", "kind": "min_gap", "weeks": 2},
                    {"id": "dark", "kind": "blackout", "weeks": [2], "mechanics": "mech0"}],
-    mechanics=2, valid={"to": START + dt.timedelta(days=14)}))
+    mechanics=({"kind": "price_cut", "depth": 0.2, "valid": {"to": START + dt.timedelta(days=14)}},
+               {"kind": "price_cut", "depth": 0.2})))
 @given(calendar_worlds())
 def test_calendar_infeasible_iff_no_schedule_meets_every_rule(rules: RuleSet) -> None:
     context = assert_loads_clean(rules)
