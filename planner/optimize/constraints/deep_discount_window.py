@@ -6,7 +6,7 @@
 Symbols:
 
     promoted_l,s,D  sum of x_o over the options of line l in week s whose mechanic is deep (constraints/_calendar)
-    D               mechanics with effective_depth >= min_depth (the same comparison as compile.calendar)
+    D               mechanics at least min_depth deep (compile.calendar.deep_enough, the same comparison)
     N, A            the rule's `window_weeks` and `at_most`; W the weeks of the year
 
 compile.calendar counts the deep weeks in the N weeks starting at each deep week, cut at the year's end. Those
@@ -18,6 +18,7 @@ break the rule and get no row.
 
 from __future__ import annotations
 
+from planner.compile.calendar import deep_enough
 from planner.optimize.constraints._calendar import bound, label, promoted, weeks_text
 from planner.optimize.model import Model
 from planner.rules.schema import DeepDiscountWindow
@@ -28,7 +29,7 @@ def add(model: Model) -> None:
     for rule in model.rules.calendar_rules:
         if not isinstance(rule, DeepDiscountWindow):
             continue
-        deep = {m for m, mechanic in enumerate(model.options.mechanics) if mechanic.effective_depth >= rule.min_depth}
+        deep = {m for m, mechanic in enumerate(model.options.mechanics) if deep_enough(mechanic, rule.min_depth)}
         if not deep:
             continue
         span = min(rule.window_weeks, weeks)
