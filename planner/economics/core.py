@@ -119,14 +119,17 @@ def rebate_rates(compiled: Compiled, volume: FloatArray, revenue: FloatArray) ->
 
     For rebate r, account a and period q: rate = payout(V_aq, R_aq) / R_aq on the cells r covers in q, so that
     rebate = revenue x rate sums to the payout exactly."""
-    rates = np.zeros_like(volume)
+    rates = np.zeros(volume.shape)
+    by_scope: dict[bytes, tuple[FloatArray, FloatArray]] = {}  # account x week sums, once per product scope
     for item in compiled.rebates:
         products = item.products
         if not len(item.accounts) or not products.any():
             continue
-        weight = products.astype(float)
-        volume_aw = np.einsum("apw,p->aw", volume[item.accounts], weight)
-        revenue_aw = np.einsum("apw,p->aw", revenue[item.accounts], weight)
+        key = products.tobytes()
+        if key not in by_scope:
+            weight = products.astype(float)
+            by_scope[key] = (np.einsum("apw,p->aw", volume, weight), np.einsum("apw,p->aw", revenue, weight))
+        volume_aw, revenue_aw = (table[item.accounts] for table in by_scope[key])
         per_week = np.zeros((len(item.accounts), volume.shape[2]))
         for period in item.periods:
             start, stop = max(period.start, item.weeks.start), min(period.stop, item.weeks.stop)
