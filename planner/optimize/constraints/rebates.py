@@ -77,6 +77,8 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
     r_hi = r0 + float(np.clip(revenue[mine], 0, None).sum())
     if rebate.basis == "growth":
         last_year = float(item.last_year[position])  # type: ignore[attr-defined]
+        if last_year <= 0:  # no last-year volume: no growth tier is reached (as economics.rebates.payout)
+            return
         lower, upper = last_year * (1 + lower), last_year * (1 + upper)
     coefficients, base = (revenue, r0) if rebate.basis == "revenue" else (volume, v0)
     measure = model.linear(mine, coefficients[mine], base)
