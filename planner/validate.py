@@ -11,10 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner.check import run_checks
-from planner.rules.findings import FILE_UNREADABLE, NO_RULE_FILES, Finding, Location, Severity, finding, sort_findings
-from planner.rules.load import build_rule_set, display_name, load_documents, rule_files
+from planner.rules.findings import (
+    FILE_UNREADABLE,
+    NO_RULE_FILES,
+    Finding,
+    Location,
+    Severity,
+    finding,
+    sort_findings,
+)
+from planner.rules.load import build_rule_set, collect_files, display_name, load_documents
 from planner.rules.scenario import is_scenario, resolve
-from planner.rules.source import Limits, DEFAULT_LIMITS
+from planner.rules.source import DEFAULT_LIMITS, Limits
 
 
 @dataclass
@@ -40,15 +48,7 @@ class Report:
 
 
 def validate(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Report:
-    files: list[Path] = []
-    findings: list[Finding] = []
-    for path in paths:
-        if path.is_dir():
-            found, problems = rule_files(path)
-            files.extend(found)
-            findings.extend(problems)
-        else:
-            files.append(path)
+    files, findings = collect_files(paths)
     documents, problems = load_documents(files, limits)
     findings.extend(problems)
     scenario_docs = [d for d in documents if is_scenario(d)]

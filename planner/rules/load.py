@@ -30,7 +30,7 @@ from planner.rules.findings import (
 )
 from planner.rules.schema import CALENDAR_RULE_KINDS, SECTIONS, RuleSet
 from planner.rules.schema.common import RuleModel
-from planner.rules.source import DocPath, Document, Limits, DEFAULT_LIMITS, load_yaml
+from planner.rules.source import DEFAULT_LIMITS, DocPath, Document, Limits, load_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -89,8 +89,8 @@ def load_documents(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> tuple[
     return documents, findings
 
 
-def load_rules(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Loaded:
-    """Load rule files and folders (folders are searched recursively for *.yaml / *.yml)."""
+def collect_files(paths: list[Path]) -> tuple[list[Path], list[Finding]]:
+    """The YAML files named by `paths`: files as given, folders searched recursively."""
     files: list[Path] = []
     findings: list[Finding] = []
     for path in paths:
@@ -100,6 +100,12 @@ def load_rules(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Loaded:
             findings.extend(problems)
         else:
             files.append(path)
+    return files, findings
+
+
+def load_rules(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Loaded:
+    """Load rule files and folders (folders are searched recursively for *.yaml / *.yml)."""
+    files, findings = collect_files(paths)
     if not files:
         where = display_name(paths[0]) if paths else "."
         findings.append(finding(NO_RULE_FILES, f"no rule files (*.yaml) in {where}", Location(where, 1, 1),
