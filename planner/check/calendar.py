@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from planner.check.context import CheckContext
-from planner.compile.calendar import binds, counted, mechanic_allowed, periods, violations
+from planner.compile.calendar import counted, periods, violations
 from planner.rules.findings import (
     CALENDAR_INFEASIBLE,
     FEATURE_DEPTH,

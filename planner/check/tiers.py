@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from planner.check.context import CheckContext
+from planner.economics.discounts import FloatArray
 from planner.rules.findings import (
     RATE_FALLS,
     RETROACTIVE_CLIFF,
@@ -24,7 +25,6 @@ from planner.rules.findings import (
     Finding,
     finding,
 )
-from planner.economics.discounts import FloatArray
 from planner.rules.schema import Rebate
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,7 +249,7 @@ def _fix_for(kind: str, message: str) -> str:
         return "bring the value into the allowed range (see docs/rules.md)"
     if "pattern" in kind:
         return "ids use letters, digits, '-' and '_' only"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
+    if kind.endswith(("_type", "_parsing")):
         return "give a value of the type docs/rules.md lists for this key"
     return "see docs/rules.md for what this key accepts"
 
@@ -284,7 +283,7 @@ def _unwrap(annotation: Any) -> Any:
         found = _unwrap(arg)
         if found is not None:
             return found
-    return None if origin not in (typing.Union, types.UnionType, tuple, list, typing.Annotated) else None
+    return None
 
 
 def _field_names(model: type[BaseModel]) -> list[str]:

@@ -105,7 +105,7 @@ def _models() -> list[tuple[str, type[BaseModel]]]:
             for kind, model in CALENDAR_RULE_KINDS.items():
                 visit(model, f"calendar_rules: {kind}")
             continue
-        visit(section.adapter._type, name)  # noqa: SLF001 - the adapter's declared type
+        visit(section.adapter._type, name)
     return [(title, model) for model, title in seen.items()]
 
 

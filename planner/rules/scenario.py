@@ -32,12 +32,12 @@ from planner.rules.findings import (
     finding,
 )
 from planner.rules.load import (
-    model_at,
     build_rule_set,
     check_inside,
     display_name,
     load_documents,
     locate,
+    model_at,
     rule_files,
     schema_findings,
 )

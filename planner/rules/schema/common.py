@@ -11,7 +11,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StringConstraints, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from planner.rules.findings import UNKNOWN_LOCATION, Location
 
@@ -33,12 +42,12 @@ def _one_or_many(value: Any) -> Any:
     return value
 
 
-def Ref(kind: str) -> Any:  # noqa: N802 - reads as a type in field declarations
+def Ref(kind: str) -> Any:
     """Type of a field holding one id of `kind`."""
     return Annotated[str, RefTo(kind), StringConstraints(pattern=ID_PATTERN)]
 
 
-def Refs(kind: str) -> Any:  # noqa: N802
+def Refs(kind: str) -> Any:
     """Type of a field holding one id or a list of ids of `kind` (normalised to a tuple)."""
     return Annotated[
         tuple[Annotated[str, StringConstraints(pattern=ID_PATTERN)], ...],

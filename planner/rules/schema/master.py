@@ -242,10 +242,10 @@ __all__ = [
     "Channel",
     "Company",
     "Holiday",
+    "Money",
     "Product",
     "ProductGroup",
     "Region",
     "Response",
     "Seasonality",
-    "Money",
 ]

@@ -7,7 +7,7 @@ an *event week* is one promoted week of one account x product group; consecutive
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -184,18 +184,7 @@ class PairedProducts(_CalendarRule):
 
 
 CalendarRule = Annotated[
-    Union[
-        EventCount,
-        MaxConsecutive,
-        MinGap,
-        DeepDiscountWindow,
-        Blackout,
-        ForbiddenSequence,
-        FeatureMinDepth,
-        DisplayMinRevenue,
-        ProductClash,
-        PairedProducts,
-    ],
+    EventCount | MaxConsecutive | MinGap | DeepDiscountWindow | Blackout | ForbiddenSequence | FeatureMinDepth | DisplayMinRevenue | ProductClash | PairedProducts,
     Field(discriminator="kind"),
 ]
 CALENDAR_RULE_KINDS = {
@@ -214,4 +203,4 @@ CALENDAR_RULE_KINDS = {
     )
 }
 
-__all__ = ["Week", "Fraction"]
+__all__ = ["Fraction", "Week"]

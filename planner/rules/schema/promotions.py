@@ -163,4 +163,4 @@ class Cooler(RuleModel):
     """Extra cases per cooler per week, spread over the products in scope by baseline."""
 
 
-__all__ = ["Cooler", "Display", "Event", "Mechanic", "ShelfTarget", "PRICE_KINDS", "Refs"]
+__all__ = ["PRICE_KINDS", "Cooler", "Display", "Event", "Mechanic", "Refs", "ShelfTarget"]
