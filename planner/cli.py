@@ -386,7 +386,7 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
     ctx.exit(result.exit_code)
 
 
-from planner import cli_store  # noqa: F401 - registers the plan-store commands on `main`
+from planner import cli_report, cli_store  # noqa: F401 - register the plan-store and report commands on `main`
 
 if __name__ == "__main__":
     main(prog_name="planner")

@@ -136,28 +136,35 @@ def _width(view: View, column: int) -> float:
 
 
 def write_workbook(items: Sequence[View], path: Path) -> None:
-    """One sheet per view: bold frozen header row, a filter, number formats for money and percentages."""
+    """One sheet per view (`add_sheet`)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
     workbook.remove(workbook.active)
-    bold = Font(bold=True)
     for view in items:
-        sheet = workbook.create_sheet(view.sheet)
-        sheet.append(list(view.columns))
-        for cell in sheet[1]:
-            cell.font = bold
-        for number, row in enumerate(view.rows):
-            sheet.append([_cell(value) for value in row])
-            for column, cell in enumerate(sheet[number + 2]):
-                cell.number_format = EXCEL_FORMATS[view.kind(number, column)]
-        sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = sheet.dimensions
-        for column in range(len(view.columns)):
-            sheet.column_dimensions[get_column_letter(column + 1)].width = _width(view, column)
+        add_sheet(workbook, view)
     workbook.save(path)
+
+
+def add_sheet(workbook: Any, view: View) -> Any:
+    """A worksheet for `view`: bold frozen header row, a filter, number formats for money and percentages."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(view.sheet)
+    sheet.append(list(view.columns))
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+    for number, row in enumerate(view.rows):
+        sheet.append([_cell(value) for value in row])
+        for column, cell in enumerate(sheet[number + 2]):
+            cell.number_format = EXCEL_FORMATS[view.kind(number, column)]
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for column in range(len(view.columns)):
+        sheet.column_dimensions[get_column_letter(column + 1)].width = _width(view, column)
+    return sheet
 
 
 def write_parquet(view: View, path: Path) -> bool:

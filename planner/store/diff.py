@@ -1,4 +1,4 @@
-"""What changed between two versions: accounts' totals, rule files, plan events, options and overrides.
+"""What changed between two versions: accounts' totals and terms, rule files, plan events, options and overrides.
 
 The answer to finance's question "what changed since the last approved version": `between(old, new)` returns plain
 data (JSON-ready); `planner plan diff` prints it. Money and volume changes are absolute deltas; ratios (margin,
@@ -58,6 +58,93 @@ def _files(before: Version, after: Version) -> dict[str, Any]:
     }
 
 
+TERMS = {"shelf": "target", "displays": "display", "coolers": "cooler"}
+"""Vividness terms in an account's plan summary, and the field that names each item."""
+
+
+def _terms(old: Version, new: Version) -> list[dict[str, Any]]:
+    """Per account in both versions: shelf, display and cooler terms and KPI targets added, removed or changed
+    (only where both versions froze an annual plan summary)."""
+    out = []
+    for account in sorted(set(old.accounts) & set(new.accounts)):
+        before = (old.frozen.details.get(account) or {}).get("plan")
+        after = (new.frozen.details.get(account) or {}).get("plan")
+        if not before or not after:
+            continue
+        changes: dict[str, Any] = {}
+        for section, key in TERMS.items():
+            was = {item[key]: item for item in before.get(section, [])}
+            now = {item[key]: item for item in after.get(section, [])}
+            found = {"added": sorted(set(now) - set(was)), "removed": sorted(set(was) - set(now)),
+                     "changed": [{key: name, "fields": _changes(was[name], now[name])}
+                                 for name in sorted(set(was) & set(now)) if _changes(was[name], now[name])]}
+            if any(found.values()):
+                changes[section] = found
+        targets = _changes(before.get("targets", {}), after.get("targets", {}), ("growth",))
+        if targets:
+            changes["targets"] = targets
+        if changes:
+            out.append({"id": account, **changes})
+    return out
+
+
+def _policy(old: Version, new: Version) -> list[dict[str, Any]]:
+    """Policy checks whose limit changed, that started or stopped failing, or that exist in one version only."""
+    def key(check: dict[str, Any]) -> tuple[str, str, str]:
+        return check["rule"], check["kind"], str(check["scope"])
+
+    was = {key(check): check for check in old.frozen.policy}
+    now = {key(check): check for check in new.frozen.policy}
+    out = []
+    for rule, kind, scope in sorted(set(was) | set(now)):
+        before, after = was.get((rule, kind, scope)), now.get((rule, kind, scope))
+        if before and after and before["limit"] == after["limit"] and before["ok"] == after["ok"]:
+            continue
+        out.append({"rule": rule, "kind": kind, "scope": scope,
+                    "limit": {"before": before and before["limit"], "after": after and after["limit"]},
+                    "ok": {"before": before and before["ok"], "after": after and after["ok"]}})
+    return out
+
+
+def describe_policy(change: dict[str, Any]) -> str:
+    """One changed policy check (an item of `between(...)["policy"]`) as a short sentence."""
+    limit, ok = change["limit"], change["ok"]
+    subject = f"{change['rule']} ({change['kind']}, {change['scope']})"
+    if limit["before"] is None:
+        return f"{subject} new" + ("" if ok["after"] else ", FAILS")
+    if limit["after"] is None:
+        return f"{subject} no longer checked"
+    parts = [f"limit {_plain(limit['before'])} -> {_plain(limit['after'])}"] if limit["before"] != limit["after"] \
+        else []
+    if ok["before"] != ok["after"]:
+        parts.append("now FAILS" if not ok["after"] else "now holds")
+    return f"{subject}: " + ", ".join(parts)
+
+
+def describe_terms(entry: dict[str, Any]) -> list[str]:
+    """One account's term changes (an item of `between(...)["terms"]`) as short sentences."""
+    out = []
+    for section, key in TERMS.items():
+        found = entry.get(section)
+        if not found:
+            continue
+        out += [f"{key} {name} added" for name in found["added"]]
+        out += [f"{key} {name} removed" for name in found["removed"]]
+        out += [f"{key} {change[key]}: " + ", ".join(f"{field} {_plain(c['before'])} -> {_plain(c['after'])}"
+                                                      for field, c in change["fields"].items())
+                for change in found["changed"]]
+    if "targets" in entry:
+        growth = entry["targets"]["growth"]
+        out.append(f"growth target {_plain(growth['before'])} -> {_plain(growth['after'])}")
+    return out
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1%}" if abs(value) <= 1 else f"{value:,.0f}"
+    return "none" if value is None else str(value)
+
+
 def between(old: Version, new: Version) -> dict[str, Any]:
     """Every difference between two versions, as plain data."""
     accounts: list[dict[str, Any]] = []
@@ -75,6 +162,8 @@ def between(old: Version, new: Version) -> dict[str, Any]:
         "accounts": accounts,
         "rule_files": _files(old, new),
         "events": _events(old.frozen.events, new.frozen.events),
+        "terms": _terms(old, new),
+        "policy": _policy(old, new),
         "options": _changes(old.frozen.options, new.frozen.options),
         "overrides": {"added": [o for o in new.frozen.applied if o not in old.frozen.applied],
                       "removed": [o for o in old.frozen.applied if o not in new.frozen.applied]},
@@ -87,6 +176,7 @@ def _ref(version: Version) -> dict[str, Any]:
 
 
 def is_empty(difference: dict[str, Any]) -> bool:
-    return not any([difference["totals"], difference["accounts"], difference["options"],
+    return not any([difference["totals"], difference["accounts"], difference["options"], difference["terms"],
+                    difference["policy"],
                     *difference["rule_files"].values(), *difference["events"].values(),
                     *difference["overrides"].values()])

@@ -8,7 +8,8 @@ edited in the database. A change is a new version, numbered per scenario (1, 2, 
 the scenario's version still waiting for a decision.
 
 `load()` gives a report (the approval pack) everything it needs: `Version.totals`, `Version.accounts` (account ->
-KPIs), `Version.details` (growth and uncertainty per account), `Version.policy`, `Version.uncertainty` and the
+KPIs), `Version.details` (growth, uncertainty and the
+annual plan summary of `planner.account_plans` per account), `Version.policy`, `Version.uncertainty` and the
 decisions taken.
 """
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select, update
 
+from planner.account_plans import account_plans
 from planner.store import audit, roles
 from planner.store.database import Store
 from planner.store.errors import Conflict, NotFound, Refused
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from planner.results import Simulation
     from planner.rules.scenario import Resolved
 
-SUBMITTED, APPROVED, REJECTED, SUPERSEDED = "submitted", "approved", "rejected", "superseded"
+DRAFT, SUBMITTED, APPROVED, REJECTED, SUPERSEDED = "draft", "submitted", "approved", "rejected", "superseded"
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ class Version:
 
     @property
     def label(self) -> str:
-        return f"{self.scenario} version {self.number}"
+        return f"{self.scenario} (draft, not submitted)" if self.status == DRAFT else \
+            f"{self.scenario} version {self.number}"
 
     @property
     def totals(self) -> dict[str, float]:
@@ -129,7 +132,9 @@ def freeze(resolved: Resolved, simulation: Simulation, files: Sequence[str], eve
     for name in dict.fromkeys(files):
         kind = "scenario" if name in chain else "plan" if name in plan else "rules"
         hashes[name] = (kind, file_sha256(Path(name)))
-    details: dict[str, dict[str, Any]] = {account: {"growth": simulation.growth.get(account)}
+    plans = account_plans(resolved.rules, events, simulation)
+    details: dict[str, dict[str, Any]] = {account: {"growth": simulation.growth.get(account),
+                                                    "plan": plans.get(account)}
                                           for account in simulation.accounts}
     uncertainty = None
     if simulation.uncertainty is not None:
@@ -148,6 +153,12 @@ def freeze(resolved: Resolved, simulation: Simulation, files: Sequence[str], eve
         rule_files=hashes, totals=simulation.totals.as_dict(),
         accounts={account: kpis.as_dict() for account, kpis in simulation.accounts.items()},
         details=details, policy=[asdict(check) for check in simulation.policy], uncertainty=uncertainty)
+
+
+def draft(frozen: Frozen) -> Version:
+    """A simulated plan that is not in the store (number 0, status draft): what a report of a scenario file shows
+    before anyone submits it."""
+    return Version(0, 0, frozen, content_hash(content_of(frozen, 0, "", "")), "", "", DRAFT, 0)
 
 
 def submit(store: Store, access: roles.Access, frozen: Frozen, actor: str) -> Version:

@@ -12,7 +12,7 @@ from typing import Any
 
 from planner.report.simulation import delta, kind_of, number
 from planner.store.audit import AuditRow
-from planner.store.diff import HEADLINE
+from planner.store.diff import HEADLINE, describe_policy, describe_terms
 from planner.store.verify import Verification
 from planner.store.versions import Version
 
@@ -116,6 +116,12 @@ def diff_text(difference: dict[str, Any]) -> str:
             continue
         changes = ", ".join(f"{LABELS[key]} {delta(c['delta'], kind_of(key))}" for key, c in account["changes"].items())
         lines.append(f"  {account['id']}: {changes}")
+    terms = difference["terms"]
+    lines += ["", f"Account terms changed: {len(terms)}"]
+    lines += [f"  {entry['id']}: " + "; ".join(describe_terms(entry)) for entry in terms]
+    policy = difference["policy"]
+    lines += ["", f"Policy checks changed: {len(policy)}"]
+    lines += [f"  {describe_policy(change)}" for change in policy]
     files = difference["rule_files"]
     lines += ["", "Rule files" + ("" if any(files.values()) else ": unchanged")]
     lines += [f"  changed  {c['path']} ({c['before'][:12]} -> {c['after'][:12]})" for c in files["changed"]]

@@ -1,0 +1,118 @@
+"""`planner report`: the approval pack of a plan version (from the plan store) or of a scenario file (a draft).
+
+Kept apart from planner/cli.py and planner/cli_store.py so each command module stays small; it registers on the
+same `planner` group. matplotlib, Jinja2 and openpyxl are imported only when the pack is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from planner.cli import (
+    SET_HELP,
+    CannotRun,
+    _check_readable,
+    _command_line,
+    _prepare,
+    _refuse_if_broken,
+    _simulate,
+    main,
+)
+from planner.cli_store import _db_option, _plan_store, _split_ref
+
+if TYPE_CHECKING:
+    from planner.store.versions import Version
+
+PACK_FILES = frozenset({"approval-pack.html", "approval-pack.xlsx"})
+"""What a pack folder holds; only such a folder may be replaced by a new pack."""
+
+
+def _draft(ctx: click.Context, scenario: Path, sets: tuple[str, ...], draws: int | None) -> Any:
+    """Simulate a scenario file and freeze it without storing it: the version a submission would create."""
+    from planner.store.versions import draft, freeze
+
+    _check_readable([scenario])
+    prepared = _prepare(scenario, _command_line(sets, draws, None, None))
+    _refuse_if_broken(ctx, [prepared])
+    simulation = _simulate(prepared)
+    events = prepared.plan.events if prepared.plan else list(prepared.resolved.rules.events)
+    return draft(freeze(prepared.resolved, simulation, prepared.files, events))
+
+
+def _store_exists(db: str | None) -> bool:
+    """Whether there is a plan store to compare with, without creating the default SQLite file as a side effect."""
+    from planner.store.database import database_url
+
+    url = database_url(db)
+    return url.get_backend_name() != "sqlite" or Path(url.database or "").exists()
+
+
+@main.command("report")
+@click.argument("target")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder for approval-pack.html and approval-pack.xlsx (new, or holding only an earlier pack; "
+                   "replaced only once both files are written).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help=SET_HELP + " Only with a scenario file.")
+@click.option("--draws", type=click.IntRange(min=0),
+              help="Monte Carlo draws for the risk section. Only with a scenario file (a stored version keeps its own).")
+@_db_option
+@click.pass_context
+def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], draws: int | None,
+           db: str | None) -> None:
+    """Write the approval pack of TARGET: a stored version (SCENARIO or SCENARIO@VERSION, default the latest) or a
+    scenario file (simulated now, as a draft). The pack is one self-contained HTML page and an Excel workbook:
+    policy checks green/red, spend and ROI by account, gross-to-dead-net waterfall, P10/P50/P90 risk, each
+    account's annual plan and the changes since the last approved version."""
+    from planner.report import pack_html, pack_workbook
+    from planner.report.files import unsafe_target, write_folder
+    from planner.report.pack import build
+    from planner.store import diff
+    from planner.store.audit import utc_now
+    from planner.store.roles import two_approvers_above
+    from planner.store.versions import APPROVED, list_versions, load
+
+    problem = unsafe_target(out, PACK_FILES)
+    if problem:
+        raise CannotRun(problem)
+    is_file = Path(target).suffix in (".yaml", ".yml") or Path(target).is_file()
+    if not is_file and (sets or draws is not None):
+        raise click.UsageError("--set and --draws apply to a scenario file, not to a stored version")
+    threshold = None
+    if is_file:
+        version = _draft(ctx, Path(target), sets, draws)
+        baseline: Version | None = None
+        if _store_exists(db):
+            with _plan_store(db) as store:
+                earlier = [v for v in list_versions(store) if v.scenario == version.scenario]
+                with store.read() as connection:
+                    threshold = two_approvers_above(connection)
+            candidates = [v for v in earlier if v.status == APPROVED] or earlier
+            baseline = candidates[-1] if candidates else None
+    else:
+        scenario, number = _split_ref(target)
+        with _plan_store(db) as store:
+            version = load(store, scenario, number)
+            baseline = diff.baseline(list_versions(store, scenario), version)
+            with store.read() as connection:
+                threshold = two_approvers_above(connection)
+    pack = build(version, baseline, utc_now(), threshold)
+
+    def write(folder: Path) -> list[str]:
+        (folder / pack_html.PAGE).write_text(pack_html.render(pack), encoding="utf-8")
+        pack_workbook.write(pack, folder / pack_workbook.WORKBOOK)
+        return [pack_html.PAGE, pack_workbook.WORKBOOK]
+
+    try:
+        written = write_folder(out, write, PACK_FILES)
+    except OSError as error:
+        raise CannotRun(f"cannot write the approval pack to {out}: {error.strerror or error}") from error
+    failed = len(pack.failed)
+    status = "" if version.status == "draft" else f" ({version.status})"
+    click.echo(f"approval pack of {version.label}{status}: "
+               + (f"{failed} policy check(s) FAIL" if failed else f"all {len(pack.policy)} policy checks hold")
+               + (f", compared with {baseline.label}" if baseline else ", no earlier version to compare with"))
+    click.echo(f"wrote {', '.join(str(out / name) for name in written)}")

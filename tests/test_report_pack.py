@@ -1,0 +1,157 @@
+"""`planner report`: the approval pack (HTML page + Excel workbook) of a stored version or a scenario file."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from test_store_support import World, base_frozen_fixture, db_url_fixture, world_fixture  # noqa: F401 - fixtures
+
+from planner.cli import main
+from planner.report.pack import WATERFALL, build
+from planner.store.versions import Frozen, draft
+
+PNG = b"\x89PNG\r\n\x1a\n"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def run(world: World, *args: str) -> Result:
+    return CliRunner().invoke(main, [*args, "--db", world.url])
+
+
+def page(folder: Path) -> str:
+    return (folder / "approval-pack.html").read_text(encoding="utf-8")
+
+
+def workbook(folder: Path) -> object:
+    from openpyxl import load_workbook
+
+    return load_workbook(folder / "approval-pack.xlsx")
+
+
+def test_the_waterfall_adds_up_to_the_frozen_totals(base_frozen: Frozen) -> None:
+    pack = build(draft(base_frozen), None, "now")
+    totals = base_frozen.totals
+    steps = {row["step"]: row["amount"] for row in pack.waterfall}
+    deductions = [row["amount"] for row in pack.waterfall[1:len(WATERFALL) + 1]]
+    assert sum(deductions) == pytest.approx(totals["trade_spend"], rel=1e-12)
+    assert steps["Gross sales"] - sum(deductions) == pytest.approx(steps["Dead-net sales"], rel=1e-12)
+    assert steps["Dead-net sales"] - steps["Cost of goods"] == pytest.approx(steps["Gross profit"], rel=1e-12)
+    assert sum(row["budget_used"] for row in pack.accounts) == pytest.approx(totals["budget_used"], rel=1e-9)
+    assert {row["id"] for row in pack.plans} == set(base_frozen.accounts)
+    assert all(row["plan"]["strategy"]["events"] == len(row["plan"]["events"]) for row in pack.plans)
+    assert sorted(pack.charts) == ["accounts", "budgets", "waterfall"]  # no draws: no risk chart
+    assert all(png.startswith(PNG) for png in pack.charts.values())
+
+
+def test_a_draft_pack_is_self_contained_and_complete(world: World, tmp_path: Path) -> None:
+    out = tmp_path / "pack"
+    result = run(world, "report", "scenarios/base.yaml", "--out", str(out), "--draws", "20")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("approval pack of base-2027 (draft, not submitted): all 51 policy checks hold, "
+                                    "no earlier version to compare with")
+    html = page(out)
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", html), "the page must not load anything"
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == 4 and all(base64.b64decode(image).startswith(PNG) for image in images)
+    for heading in ("Policy checks", "Spend and ROI by account", "Gross to dead net", "Risk: P10 / P50 / P90",
+                    "Account annual plans", "Changes since"):
+        assert f"<h2>{heading}" in html
+    assert "20 Monte Carlo draws (seed 2027)" in html
+    assert "Carrefour China - East" in html and "Spring Festival" in html and "locked by contract" in html
+    assert "No earlier version of base-2027 to compare with" in html
+    book = workbook(out)
+    assert book.sheetnames == ["summary", "policy checks", "spend and ROI", "gross to dead net", "risk P10-P90",
+                               "account plans", "changes"]
+    assert len(book["summary"]._images) == 4
+
+
+def test_a_failing_check_is_red_in_both_files(world: World, tmp_path: Path) -> None:
+    out = tmp_path / "pack"
+    result = run(world, "report", "scenarios/base.yaml", "--out", str(out), "--draws", "0",
+                 "--set", "budgets.bud-total-2027.max=3400000")
+    assert result.exit_code == 0, result.output
+    assert "1 policy check(s) FAIL" in result.stdout
+    html = page(out)
+    assert re.search(r'<tr class="failrow"><td><span class="badge fail">FAILS</span></td>\s*<td>bud-total-2027', html)
+    assert "carries no risk range" in html
+    sheet = workbook(out)["policy checks"]
+    first = [cell.value for cell in sheet[2]]
+    assert first[:2] == ["FAILS", "bud-total-2027"] and first[4] > first[5] == 3_400_000
+    assert sheet["A2"].fill.fgColor.rgb.endswith("FFCDD2") and sheet["A3"].fill.fgColor.rgb.endswith("C8E6C9")
+
+
+def test_a_stored_version_is_compared_with_the_last_approved_one(world: World, tmp_path: Path) -> None:
+    assert run(world, "plan", "submit", "scenarios/base.yaml", "--as", "alice", "--set", "options.draws=0",
+               ).exit_code == 0
+    assert run(world, "plan", "approve", "base-2027", "--version", "1", "--as", "bob").exit_code == 0
+    changed = run(world, "plan", "submit", "scenarios/base.yaml", "--as", "alice", "--set", "options.draws=0",
+                  "--set", "displays.disp-carrefour-summer-cola.fee_per_week=5000",
+                  "--set", "accounts.carrefour.growth_target=30%", "--set", "budgets.bud-total-2027.max=3400000")
+    assert changed.exit_code == 0, changed.output
+    out = tmp_path / "pack"
+    result = run(world, "report", "base-2027", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "base-2027 version 2 (submitted): 1 policy check(s) FAIL, compared with base-2027 version 1" in result.stdout
+    html = page(out)
+    assert "Changes since base-2027 version 1" in html and "submitted by <b>alice</b>" in html
+    assert "display disp-carrefour-summer-cola: fee 32,000 -&gt; 40,000; growth target 25.0% -&gt; 30.0%" in html
+    assert "bud-total-2027 (budget_max, total year): limit 5,000,000 -&gt; 3,400,000, now FAILS" in html
+    changes = [[cell.value for cell in row] for row in workbook(out)["changes"].iter_rows(min_row=2)]
+    assert ["totals", "total", "budget_used", pytest.approx(world.frozen.totals["budget_used"]),
+            pytest.approx(world.frozen.totals["budget_used"] + 8000), pytest.approx(8000)] in changes
+    assert any(row[:2] == ["terms", "carrefour"] and "fee 32,000 -> 40,000" in row[2] for row in changes)
+    earlier = run(world, "report", "base-2027@1", "--out", str(tmp_path / "first"))
+    assert earlier.exit_code == 0 and "version 1 (approved)" in earlier.stdout
+    assert "approved by <b>bob</b>" in page(tmp_path / "first")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("report", "no-such-scenario"), "no versions of scenario 'no-such-scenario'"),
+    (("report", "base-2027@x"), "write SCENARIO or SCENARIO@VERSION"),
+    (("report", "missing.yaml"), "missing.yaml"),
+    (("report", "base-2027", "--draws", "5"), "apply to a scenario file"),
+])
+def test_bad_targets_exit_with_a_message_and_write_nothing(world: World, tmp_path: Path, args: tuple[str, ...],
+                                                           message: str) -> None:
+    out = tmp_path / "pack"
+    result = run(world, *args, "--out", str(out))
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob(".pack.*"))
+
+
+def test_a_folder_with_other_files_is_never_replaced(world: World, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    result = run(world, "report", "scenarios/base.yaml", "--out", str(mine), "--draws", "0")
+    assert result.exit_code == 2 and "notes.txt" in result.output
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt install chromium; .ci/run installs it)")
+def test_the_page_renders_in_a_headless_browser(world: World, tmp_path: Path) -> None:
+    """Chromium opens the file with networking off and draws a page whose charts decoded (their pixels are not
+    the page's white)."""
+    from PIL import Image
+
+    out = tmp_path / "pack"
+    assert run(world, "report", "scenarios/base.yaml", "--out", str(out), "--draws", "0").exit_code == 0
+    shot = tmp_path / "page.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,3000",
+                    f"--screenshot={shot}", (out / "approval-pack.html").as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1200, 3000)
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    blue = sum(count for count, (r, g, b) in colours if b > 150 and r < 60 and g < 130)  # the waterfall's bars
+    green = sum(count for count, (r, g, b) in colours if g > 100 and r < 80 and b < 80)  # holds badges, bars
+    assert blue > 1000 and green > 1000
