@@ -48,9 +48,10 @@ import numpy as np
 from benchmarks.worlds import synthetic_world
 from planner.compile.model import Compiled, compile_rules
 from planner.compile.promotions import Promotions
-from planner.economics.core import Cells, _cannibalization, _dip, evaluate, rebate_rates
+from planner.economics.core import Cells, evaluate, rebates_per_cell
 from planner.economics.discounts import FloatArray
 from planner.economics.rebates import payout
+from planner.economics.response import volume_lost
 from planner.rules.scenario import ScenarioOptions
 from planner.simulate import WEEKLY, _kpis, _policy, monte_carlo, order_suggestion, promotions_for, simulate
 
@@ -361,16 +362,18 @@ def evaluate_phases(row: dict[str, Any], repeat: int) -> str:
     compiled, promotions = row["compiled"], row["promotions_plan"]
     cells = evaluate(compiled, promotions)
     demand = compiled.demand
-    base = demand.expected_base * compiled.price_factor  # evaluate's inputs to _dip and _cannibalization
+    base = demand.expected_base * compiled.price_factor  # evaluate's inputs to volume_lost
     volume_np = base + demand.cooler_cases[:, :, None]
-    at = promotions.promoted.nonzero()
-    extra = base[at] * (np.power(1.0 - promotions.depth[at], demand.elasticity[at[0], at[1]])
-                        * promotions.lift[at] - 1.0)
+    promoted = np.flatnonzero(promotions.promoted)
+    line = promoted // compiled.shape[2]
+    extra = base.reshape(-1)[promoted] * (np.power(1.0 - promotions.depth.reshape(-1)[promoted],
+                                                   demand.elasticity.reshape(-1)[line])
+                                          * promotions.lift.reshape(-1)[promoted] - 1.0)
     parts = {
-        f"_dip ({where(_dip)})": lambda: _dip(compiled.shape, at, extra, demand.post_promo_dip, demand.dip_weeks),
-        f"_cannibalization ({where(_cannibalization)})": lambda: _cannibalization(
-            volume_np, at, extra, demand.cannibalization, compiled.category),
-        f"rebate_rates ({where(rebate_rates)})": lambda: rebate_rates(compiled, cells.volume, cells.revenue),
+        f"volume_lost ({where(volume_lost)})": lambda: volume_lost(volume_np, promoted, extra, demand,
+                                                                   compiled.category),
+        f"rebates_per_cell ({where(rebates_per_cell)})": lambda: rebates_per_cell(compiled, cells.volume,
+                                                                                  cells.revenue),
         f"Cells.sums((0, 1, 2)) ({where(Cells.sums)})": lambda: cells.sums((0, 1, 2)),
     }
     lines = [f"evaluate phases at {_size(row)}, s wall (CPU), warm, best of {repeat}; evaluate itself {row['evaluate']}:"]

@@ -35,6 +35,7 @@ from planner.compile.model import Compiled
 from planner.compile.promotions import Promotions
 from planner.economics.discounts import FloatArray
 from planner.economics.rebates import payout
+from planner.economics.response import volume_lost
 from planner.economics.waterfall import funding_per_case
 
 
@@ -69,68 +70,26 @@ class Cells:
         return out
 
 
-Cells3 = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def _dip(shape: tuple[int, int, int], cells: Cells3, incremental: FloatArray, dip: FloatArray,
-         weeks: np.ndarray) -> FloatArray:
-    """Volume lost after promotions: dip x incremental spread evenly over the following `weeks` weeks.
-    `cells` are the promoted cells and `incremental` their extra volume (promotions are sparse)."""
-    lost = np.zeros(shape)
-    a, p, w = cells
-    horizon = min(int(weeks.max(initial=0)), shape[2] - 1)
-    if horizon <= 0 or not dip.any():
-        return lost
-    spread = weeks[a, p]
-    amount = np.maximum(incremental, 0.0) * dip[a, p] / np.maximum(spread, 1)
-    for k in range(1, horizon + 1):  # promoted cells are distinct, so their k-week-later cells are too
-        live = (spread >= k) & (w + k < shape[2])
-        lost[a[live], p[live], w[live] + k] += amount[live]
-    return lost
-
-
-def _cannibalization(volume_np: FloatArray, cells: Cells3, incremental: FloatArray, share: FloatArray,
-                     category: np.ndarray) -> FloatArray:
-    """Volume promoted products take from their siblings (same account, category and week).
-
-    Product p gives up s_p = cannibalization_p x incremental_p, taken from every other product q of its category in
-    proportion to q's unpromoted volume: loss_q = sum_{p != q} s_p x volume_np_q / (T - volume_np_p), with T the
-    category's unpromoted volume. Linear in the promotions, so the optimizer's event values add up exactly."""
-    if not share.any():
-        return np.zeros(volume_np.shape)
-    a, p, w = cells
-    categories = int(category.max()) + 1
-    totals = np.zeros((volume_np.shape[0], categories, volume_np.shape[2]))
-    for c in np.unique(category[p]):
-        totals[:, c, :] = volume_np[:, category == c, :].sum(axis=1)
-    own = volume_np[a, p, w]
-    others = totals[a, category[p], w] - own
-    taken = np.maximum(incremental, 0.0) * share[a, p]
-    per_donor = np.divide(taken, others, out=np.zeros_like(taken), where=others > 0)
-    where = np.ravel_multi_index((a, category[p], w), totals.shape)
-    pooled = np.bincount(where, weights=per_donor, minlength=totals.size).reshape(totals.shape)
-    lost = volume_np * pooled[:, category, :]
-    lost[a, p, w] -= own * per_donor  # a product takes nothing from itself
-    return lost
-
-
-def rebate_rates(compiled: Compiled, volume: FloatArray, revenue: FloatArray) -> FloatArray:
-    """(A, P, W) rebate as a share of each cell's invoice revenue: each period's payout spread by revenue.
+def rebates_per_cell(compiled: Compiled, volume: FloatArray, revenue: FloatArray) -> FloatArray:
+    """(A, P, W) rebate per cell: each period's payout spread over the cells it covers by invoice revenue.
 
     For rebate r, account a and period q: rate = payout(V_aq, R_aq) / R_aq on the cells r covers in q, so that
-    rebate = revenue x rate sums to the payout exactly."""
-    rates = np.zeros(volume.shape)
+    rebate = revenue x rate sums to the payout exactly. A cell's rate is the sum of the rates of the rebates that
+    cover it, so it depends on the product only through which rebates' product scopes include it: the rates are
+    kept per account x week for each such set of rebates and multiplied into the revenue once."""
+    accounts, products, weeks = volume.shape
+    live = [item for item in compiled.rebates if len(item.accounts) and item.products.any()]
+    coverage = np.array([item.products for item in live], dtype=bool).reshape(len(live), products)
+    covered_by, rebate_set = np.unique(coverage.T, axis=0, return_inverse=True)  # (sets, rebates), (P,)
+    rates = np.zeros((len(covered_by), accounts, weeks))
     by_scope: dict[bytes, tuple[FloatArray, FloatArray]] = {}  # account x week sums, once per product scope
-    for item in compiled.rebates:
-        products = item.products
-        if not len(item.accounts) or not products.any():
-            continue
-        key = products.tobytes()
+    for r, item in enumerate(live):
+        key = item.products.tobytes()
         if key not in by_scope:
-            weight = products.astype(float)
+            weight = item.products.astype(float)
             by_scope[key] = (np.einsum("apw,p->aw", volume, weight), np.einsum("apw,p->aw", revenue, weight))
         volume_aw, revenue_aw = (table[item.accounts] for table in by_scope[key])
-        per_week = np.zeros((len(item.accounts), volume.shape[2]))
+        per_week = np.zeros((len(item.accounts), weeks))
         for period in item.periods:
             start, stop = max(period.start, item.weeks.start), min(period.stop, item.weeks.stop)
             if stop <= start:
@@ -139,54 +98,57 @@ def rebate_rates(compiled: Compiled, volume: FloatArray, revenue: FloatArray) ->
             amount = payout(item.rebate, volume_aw[:, start:stop].sum(axis=1), total_revenue, item.last_year)
             per_week[:, start:stop] = np.divide(amount, total_revenue, out=np.zeros_like(amount),
                                                 where=total_revenue > 0)[:, None]
-        if products.all():
-            rates[item.accounts] += per_week[:, None, :]
-        else:
-            rates[np.ix_(item.accounts, np.flatnonzero(products))] += per_week[:, None, :]
-    return rates
+        rates[np.ix_(covered_by[:, r], item.accounts)] += per_week
+    main = int(np.bincount(rebate_set).argmax())  # the set most products share: one dense pass
+    rebates: FloatArray = revenue * rates[main][:, None, :]
+    for s, rate in enumerate(rates):
+        differ = np.flatnonzero((rate != rates[main]).any(axis=1))  # accounts whose rate is not the main one
+        if len(differ):
+            block = np.ix_(differ, np.flatnonzero(rebate_set == s))
+            rebates[block] = revenue[block] * rate[differ][:, None, :]
+    return rebates
 
 
 def evaluate(compiled: Compiled, promotions: Promotions, *, elasticity: FloatArray | None = None,
              noise: FloatArray | None = None) -> Cells:
-    """Volume and P&L of every cell for one promotion calendar (and, in Monte Carlo, one draw)."""
-    demand = compiled.demand
+    """Volume and P&L of every cell for one promotion calendar (and, in Monte Carlo, one draw).
+
+    Every returned array is new (callers keep several results side by side), and no other array of the full size
+    is made: the two working arrays (volume_np, lost) become incremental_volume and volume. The promotion terms
+    are computed on the promoted cells and the cells they reach only (planner.economics.response)."""
+    demand, fees, weeks = compiled.demand, compiled.fees, compiled.shape[2]
     if elasticity is None:
-        elasticity, factor = demand.elasticity, compiled.price_factor
+        elasticity = demand.elasticity
+        volume_np = demand.expected_base * compiled.price_factor
     else:
-        factor = np.power(compiled.price_ratio, elasticity[:, :, None])
-    base = demand.expected_base * factor
+        volume_np = np.power(compiled.price_ratio, elasticity[:, :, None])
+        volume_np *= demand.expected_base
     if noise is not None:
-        base *= noise
-    cooler = demand.cooler_cases[:, :, None]
-    volume_np = base + cooler
-    promoted = promotions.promoted
+        volume_np *= noise
+    promoted = np.flatnonzero(promotions.promoted)
+    depth = np.take(promotions.depth, promoted)
+    response = np.power(1.0 - depth, np.take(elasticity, promoted // weeks)) * np.take(promotions.lift, promoted)
+    extra = np.take(volume_np, promoted) * (response - 1.0)  # base x (...) before the cooler cases are added
+    volume_np += demand.cooler_cases[:, :, None]
+    lost = volume_lost(volume_np, promoted, extra, demand, compiled.category)
+    volume = np.subtract(volume_np, lost, out=lost)  # lost is not needed any more: its array becomes volume
+    np.maximum(volume, 0.0, out=volume)
     funding = np.zeros(compiled.shape)
-    if promoted.any():
-        cells = promoted.nonzero()
-        exponent = np.broadcast_to(elasticity[:, :, None], compiled.shape)[cells]
-        depth = promotions.depth[cells]
-        extra = base[cells] * (np.power(1.0 - depth, exponent) * promotions.lift[cells] - 1.0)
-        lost = _dip(compiled.shape, cells, extra, demand.post_promo_dip, demand.dip_weeks)
-        lost += _cannibalization(volume_np, cells, extra, demand.cannibalization, compiled.category)
-        lost[cells] -= extra
-        volume = np.maximum(volume_np - lost, 0.0)
-        promoted_volume = volume_np[cells] + extra
-        funding[cells] = promoted_volume * funding_per_case(compiled.shelf_regular[cells], depth, promotions.funding[cells])
-    else:
-        volume = volume_np
+    per_case = funding_per_case(np.take(compiled.shelf_regular, promoted), depth, np.take(promotions.funding, promoted))
+    np.put(funding, promoted, (np.take(volume_np, promoted) + extra) * per_case)
     gross_sales = volume * compiled.list_price[None, :, None]
     off_invoice = volume * compiled.off_invoice_per_case
     revenue = volume * compiled.invoice
-    rebates = revenue * rebate_rates(compiled, volume, revenue)
-    fees = compiled.fees
+    rebates = rebates_per_cell(compiled, volume, revenue)
     trade_spend = off_invoice + funding
     trade_spend += promotions.fixed_cost
     trade_spend += fees.total
     trade_spend += rebates
     net_sales = gross_sales - trade_spend
     cogs = volume * compiled.cogs[None, :, None]
+    incremental = np.subtract(volume, volume_np, out=volume_np)  # volume_np is not needed any more
     return Cells(
-        volume=volume, incremental_volume=volume - volume_np, gross_sales=gross_sales, off_invoice=off_invoice,
+        volume=volume, incremental_volume=incremental, gross_sales=gross_sales, off_invoice=off_invoice,
         promo_funding=funding, event_costs=promotions.fixed_cost, fixed_discounts=fees.fixed_discounts,
         vividness=fees.vividness, rebates=rebates, trade_spend=trade_spend, net_sales=net_sales, cogs=cogs,
         gross_profit=net_sales - cogs, revenue=revenue,
