@@ -302,10 +302,10 @@ def test_locked_feasible_set(events: tuple[Event, ...]) -> None:
 # --------------------------------------------------------------------------------------------------------- solves
 
 
-def optimize(rules: RuleSet) -> tuple[Solution, Compiled, Options]:
+def optimize(rules: RuleSet, gap: float = 1e-6) -> tuple[Solution, Compiled, Options]:
     compiled = compile_rules(rules)
     options = build_options(rules, compiled)
-    return solve(build(rules, compiled, options), time_limit=30, gap=1e-6, duals=False), compiled, options
+    return solve(build(rules, compiled, options), time_limit=30, gap=gap, duals=False), compiled, options
 
 
 def promoted(solution: Solution, group: str = "cola") -> dict[int, str]:

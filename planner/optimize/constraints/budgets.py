@@ -17,11 +17,13 @@ from planner.rules.schema import Budget
 
 
 def period_weeks(model: Model, budget: Budget) -> np.ndarray:
+    """The budget's weeks; a quarter the calendar does not have (Q4 of a two-quarter year) has none, as in the
+    simulator."""
     calendar = model.compiled.index.calendar
     weeks = np.zeros(calendar.weeks, dtype=bool)
     if budget.period == "year":
         weeks[:] = True
-    else:
+    elif int(budget.period[1]) <= len(calendar.quarters):
         span = calendar.quarter_weeks(int(budget.period[1]))
         weeks[span.start - 1 : span.stop - 1] = True
     return weeks
