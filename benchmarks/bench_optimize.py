@@ -6,8 +6,8 @@ directly, and the Lagrangian decomposition (planner/optimize/decompose.py).
 
 Each size is the simulator benchmark's world (benchmarks/worlds.py) cut to the optimizer's benchmark model
 (`optimizer_world`): N accounts x 52 weeks x M mechanics allowed everywhere, one SKU and so one line per account,
-valued by the real economics core (`planner.optimize.options.build_options`), with a total annual budget and
-per-account budgets by tier, both binding (`with_budgets`, from the spend of the unconstrained best plan). The
+valued by the real economics core (`planner.optimize.options.build_options`), with per-account budgets by tier
+and a total annual budget, both binding (`with_budgets`, from the spend of the unconstrained best plan). The
 model is choice + budgets, the only families `planner.optimize.solve.build` adds for this world.
 
 Printed: the main table (Pyomo vs direct highspy vs decomposition, objectives and their agreement), then the
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,11 +55,12 @@ def optimizer_world(accounts: int, mechanics: int = 5, seed: int = 0, products: 
                          trade_spend_caps=(), events=(), budgets=())
 
 
-def with_budgets(rules: RuleSet, options: Options, total_share: float = 0.5, account_share: float = 0.8) -> RuleSet:
-    """Add budgets that bind: a total annual budget with room for `total_share` of the promotion spend of the
-    unconstrained best plan (each line-week's most profitable option), and per-account budgets by tier with room
-    for `account_share` of the tier's median account, both on top of the fixed spend in scope (vividness fees).
-    Budgets enter neither the compiled arrays nor the option values, so those stay valid."""
+def with_budgets(rules: RuleSet, options: Options, account_share: float = 0.8, total_share: float = 0.7) -> RuleSet:
+    """Add budgets that both bind: per-account budgets by tier with room for `account_share` of the promotion
+    spend of the tier's median account in the unconstrained best plan (each line-week's most profitable option),
+    and a total annual budget with room for `total_share` of what those account budgets let the best plan spend;
+    both on top of the fixed spend in scope (vividness fees). Budgets enter neither the compiled arrays nor the
+    option values, so those stay valid."""
     profit, spend = options.value["gross_profit"], options.value["budget_spend"]
     slot = options.line * 53 + options.week
     order = np.lexsort((profit, slot))
@@ -67,15 +69,17 @@ def with_budgets(rules: RuleSet, options: Options, total_share: float = 0.5, acc
     account_of = np.array([account for account, _ in options.lines], dtype=np.intp)[options.line]
     promotion = np.bincount(account_of[best], weights=spend[best], minlength=len(rules.accounts))
     fixed = options.base.budget_spend.sum(axis=(1, 2))
-    budgets: list[dict[str, Any]] = [
-        {"id": "bud-total", "max": round(float(fixed.sum()) + total_share * float(promotion.sum()))}]
     tiers = np.array([a.tier for a in rules.accounts])
+    budgets: list[dict[str, Any]] = []
+    allowed = promotion.copy()
     for tier in "ABC":
         members = tiers == tier
         if members.any():
             room = account_share * float(np.median(promotion[members]))
             budgets.append({"id": f"bud-account-{tier.lower()}", "per": "account", "applies_to": {"tier": tier},
                             "max": round(float(fixed[members].max()) + room)})
+            allowed[members] = np.minimum(promotion[members], room)
+    budgets.append({"id": "bud-total", "max": round(float(fixed.sum()) + total_share * float(allowed.sum()))})
     return rules.replace(budgets=tuple(SECTIONS["budgets"].adapter.validate_python(b) for b in budgets))
 
 
@@ -209,22 +213,26 @@ def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap
     matrices, direct_build = timed(lambda: direct_matrices(rules, compiled, options))
     h, pass_seconds = timed(lambda: matrices.highs(presolve=presolve))
     direct = run_highs(h, time_limit, gap)
+    say(accounts, f"direct MILP, presolve {presolve}", direct)
     row.update({"rows": matrices.rows, "direct build s": direct_build + pass_seconds, "direct solve s": direct.seconds,
                 "direct objective": direct.objective, "direct gap": direct.gap, "direct status": direct.status})
 
     table = option_table(rules, compiled, options)
     split = decompose(table)
+    say(accounts, "decomposition", Run(split.seconds, split.profit, split.bound))
     row.update({"decomposition s": split.seconds, "decomposition objective": split.profit,
                 "decomposition gap": split.gap})
 
     if pyomo:
         run, build_seconds, rows = pyomo_run(rules, compiled, options, time_limit, gap, presolve)
+        say(accounts, f"Pyomo MILP, presolve {presolve} (build {build_seconds:.1f} s)", run)
         row.update({"pyomo build s": build_seconds, "pyomo solve s": run.seconds, "pyomo objective": run.objective,
                     "pyomo bound": run.bound, "pyomo gap": run.gap, "pyomo status": run.status, "pyomo rows": rows})
     if not variants:
         return row, extra
 
     def variant(name: str, run: Run, build: float = math.nan) -> None:
+        say(accounts, name, run)
         extra.append({"accounts": accounts, "variant": name, "build s": build, "solve s": run.seconds,
                       "objective": run.objective, "bound": run.bound, "status": run.status})
 
@@ -252,6 +260,12 @@ def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap
                           f"gap {result.gap:.1e}; LP relaxation {result.relaxation:,.0f}; {result.capped} capped "
                           f"accounts, {result.capped - result.inexact} knapsacks solved"))
     return row, extra
+
+
+def say(accounts: int, what: str, run: Run) -> None:
+    """Progress on stderr, so a long run shows where it is (the tables come at the end on stdout)."""
+    print(f"# {accounts} accounts, {what}: {run.seconds:.1f} s, objective {_money(run.objective)}, "
+          f"{run.status}", file=sys.stderr, flush=True)
 
 
 def agreement(row: dict[str, Any]) -> float:
