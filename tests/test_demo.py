@@ -308,3 +308,15 @@ def test_infeasible_demo_is_schema_valid_but_starved(scenarios: dict[str, Resolv
     assert rule.kind == "event_count" and rule.period == "quarter" and rule.min >= 1
     minimums = [b.min for b in demo.rules.budgets if b.per == "account" and b.min]
     assert minimums == []
+
+
+def test_a_budget_for_a_quarter_the_calendar_lacks_is_located(rules: RuleSet) -> None:
+    from planner.check.calendar import check_weeks
+    from planner.check.context import CheckContext
+
+    assert rules.calendar is not None
+    halves = rules.replace(calendar=rules.calendar.model_copy(update={"quarters": (26, 26)}))
+    found = check_weeks(CheckContext(halves))
+    assert [(f.code, f.example["id"]) for f in found] == [("PP423", "bud-q3"), ("PP423", "bud-q4")]
+    assert [str(f.location) for f in found] == ["rules/policy.yaml:72:13", "rules/policy.yaml:75:13"], describe(found)
+    assert check_weeks(CheckContext(rules)) == []

@@ -30,6 +30,7 @@ from planner.rules.schema import Blackout, EventCount, FeatureMinDepth, MaxConse
 
 
 def check_weeks(context: CheckContext) -> list[Finding]:
+    """Weeks past the fiscal year's end, and budgets for a quarter the calendar does not have."""
     weeks = context.index.calendar.weeks
     findings = []
     holders = [(h, "holiday") for h in (context.rules.calendar.holidays if context.rules.calendar else ())]
@@ -42,6 +43,14 @@ def check_weeks(context: CheckContext) -> list[Finding]:
                 WEEK_OUT_OF_YEAR, f"{what} '{item.id}' names week(s) {outside}; the fiscal year has {weeks} weeks",
                 item.field_location("weeks"), example={"id": item.id, "weeks": outside},
                 fix=f"use weeks 1 to {weeks}"))
+    quarters = len(context.index.calendar.quarters)
+    for budget in context.rules.budgets:
+        if budget.period != "year" and int(budget.period[1]) > quarters:
+            findings.append(finding(
+                WEEK_OUT_OF_YEAR, f"budget '{budget.id}' is for {budget.period}; the fiscal year has {quarters} "
+                f"quarter{'s' if quarters != 1 else ''}", budget.field_location("period"),
+                example={"id": budget.id, "period": budget.period, "quarters": quarters},
+                fix=f"use year or Q1 to Q{quarters}, or split the calendar's weeks into more quarters"))
     return findings
 
 

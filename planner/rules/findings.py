@@ -114,7 +114,7 @@ BUDGET_MINIMUMS_EXCEED = _kind("PP410", E, "account budget minimums exceed the b
 CALENDAR_INFEASIBLE = _kind("PP420", E, "calendar rules cannot all hold")
 LOCKED_EVENT_BREAKS_RULE = _kind("PP421", E, "a locked event breaks a calendar rule")
 FEATURE_DEPTH = _kind("PP422", E, "feature/display mechanic shallower than the calendar rule allows")
-WEEK_OUT_OF_YEAR = _kind("PP423", E, "week outside the fiscal year")
+WEEK_OUT_OF_YEAR = _kind("PP423", E, "week or quarter outside the fiscal year")
 LOCKED_EVENT_DROPPED = _kind("PP424", E, "a plan drops a locked event")
 # Scenarios (PP5xx)
 OVERRIDE_CONFLICT = _kind("PP500", E, "two overrides of one key in one layer")
