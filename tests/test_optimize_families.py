@@ -512,3 +512,15 @@ def test_every_family_has_a_test() -> None:
     modules = {p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}
     providing = {add.__module__.rsplit(".", 1)[-1] for add in FAMILIES.values()}
     assert modules <= providing, f"modules with no family in FAMILIES: {sorted(modules - providing)}"
+
+
+def test_rebate_measure_range_takes_one_option_per_line_and_week() -> None:
+    """Only one mechanic runs per line and week, so the reachable measure is the sum of each slot's extremes,
+    not of every option (which would make tiers look reachable that no plan reaches)."""
+    from planner.optimize.constraints.rebates import slot_range
+
+    line = np.array([0, 0, 0, 1, 1, 0])
+    week = np.array([3, 3, 3, 3, 3, 4])
+    values = np.array([5.0, -2.0, 7.0, 1.0, 4.0, -3.0])
+    assert slot_range(line, week, values) == (-2.0 + 0.0 - 3.0, 7.0 + 4.0 + 0.0)
+    assert slot_range(line[:0], week[:0], values[:0]) == (0.0, 0.0)

@@ -7,7 +7,7 @@ For rebate r, account a and settlement period q, all linear in the options x:
     price = R0 / V0                  (the period's no-promotion average invoice price; 1 for revenue bands)
 
 The tier table is cut into bands s = [lo_s, hi_s) covering [0, inf) with rate r_s (0 below the first tier and
-in gaps); only bands M can reach are modelled. Retroactive, in convex-hull form (one copy of M per band):
+in gaps); only bands M can reach are modelled (with at most one option per line and week: `slot_range`). Retroactive, in convex-hull form (one copy of M per band):
 
     sum_s z_s = 1,   lo_s z_s <= M_s <= hi_s z_s,   sum_s M_s = M,   rebate >= sum_s r_s x price x M_s
 
@@ -46,6 +46,22 @@ def bands(lower: np.ndarray, upper: np.ndarray, rates: np.ndarray) -> list[tuple
     return out
 
 
+def slot_range(line: np.ndarray, week: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """The least and the most `values` can add up to when at most one option is chosen per line and week (the
+    choice rows): the sum over slots of each slot's smallest negative and largest positive value. Summing over
+    every option instead would let the model think all mechanics of a week run at once, making bands reachable
+    that are not and the cap's big-M needlessly large."""
+    if not len(values):
+        return 0.0, 0.0
+    slot = line.astype(np.int64) * (int(week.max()) + 1) + week
+    _, position = np.unique(slot, return_inverse=True)
+    most = np.zeros(position.max() + 1)
+    least = np.zeros(position.max() + 1)
+    np.maximum.at(most, position, values)
+    np.minimum.at(least, position, values)
+    return float(least.sum()), float(most.sum())
+
+
 def add(model: Model) -> None:
     options, index = model.options, model.compiled.index
     weeks_total = index.calendar.weeks
@@ -74,7 +90,8 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
     rebate = item.rebate  # type: ignore[attr-defined]
     account = model.compiled.index.accounts[a].id
     label = RowLabel("rebate", rebate.id, account, f"period starting week {period_start + 1}")
-    r_hi = r0 + float(np.clip(revenue[mine], 0, None).sum())
+    options = model.options
+    r_hi = r0 + slot_range(options.line[mine], options.week[mine], revenue[mine])[1]
     if rebate.basis == "growth":
         last_year = float(item.last_year[position])  # type: ignore[attr-defined]
         if last_year <= 0:  # no last-year volume: no growth tier is reached (as economics.rebates.payout)
@@ -82,8 +99,8 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
         lower, upper = last_year * (1 + lower), last_year * (1 + upper)
     coefficients, base = (revenue, r0) if rebate.basis == "revenue" else (volume, v0)
     measure = model.linear(mine, coefficients[mine], base)
-    measure_lo = base + float(np.clip(coefficients[mine], None, 0).sum())
-    measure_hi = base + float(np.clip(coefficients[mine], 0, None).sum())
+    least, most_added = slot_range(options.line[mine], options.week[mine], coefficients[mine])
+    measure_lo, measure_hi = base + least, base + most_added
     every = bands(lower, upper, rates)
     paid_at = np.concatenate([[0.0], np.cumsum([rate * (hi - lo) if hi < np.inf else 0.0 for lo, hi, rate in every])])
     reachable = [s for s, (lo, hi, _) in enumerate(every) if hi > measure_lo and lo <= measure_hi]
