@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyomo.repn import generate_standard_repn
 from strategies import build_world
@@ -524,3 +524,22 @@ def test_rebate_measure_range_takes_one_option_per_line_and_week() -> None:
     values = np.array([5.0, -2.0, 7.0, 1.0, 4.0, -3.0])
     assert slot_range(line, week, values) == (-2.0 + 0.0 - 3.0, 7.0 + 4.0 + 0.0)
     assert slot_range(line[:0], week[:0], values[:0]) == (0.0, 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-5, 9), min_size=12, max_size=12), st.integers(0, 4), st.integers(0, 3))
+def test_rebate_measure_range_keeps_event_count_maxima(values: list[int], year_max: int, half_max: int) -> None:
+    """With event_count maxima (a year and its halves), the range is the best any real schedule reaches:
+    compared with every schedule of one line over 6 weeks, 2 options a week."""
+    from planner.optimize.constraints.rebates import slot_range
+
+    week = np.repeat(np.arange(6), 2)
+    line = np.zeros(12, dtype=np.intp)
+    value = np.array(values, dtype=float)
+    limits = {0: [(frozenset(range(6)), year_max), (frozenset(range(3)), half_max), (frozenset(range(3, 6)), half_max)]}
+    sums = []
+    for pick in itertools.product(range(3), repeat=6):  # per week: nothing, option 0 or option 1
+        weeks = [w for w in range(6) if pick[w]]
+        if len(weeks) <= year_max and sum(w < 3 for w in weeks) <= half_max and sum(w >= 3 for w in weeks) <= half_max:
+            sums.append(sum(value[2 * w + pick[w] - 1] for w in weeks))
+    assert slot_range(line, week, value, limits) == (min(sums), max(sums))

@@ -7,7 +7,8 @@ For rebate r, account a and settlement period q, all linear in the options x:
     price = R0 / V0                  (the period's no-promotion average invoice price; 1 for revenue bands)
 
 The tier table is cut into bands s = [lo_s, hi_s) covering [0, inf) with rate r_s (0 below the first tier and
-in gaps); only bands M can reach are modelled (with at most one option per line and week: `slot_range`). Retroactive, in convex-hull form (one copy of M per band):
+in gaps); only bands M can reach are modelled: with at most one option per line and week, and no more event
+weeks per line and period than the `event_count` maxima allow (`slot_range`). Retroactive, in convex-hull form (one copy of M per band):
 
     sum_s z_s = 1,   lo_s z_s <= M_s <= hi_s z_s,   sum_s M_s = M,   rebate >= sum_s r_s x price x M_s
 
@@ -28,8 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from planner.compile.calendar import periods
 from planner.economics.rebates import tier_bands
+from planner.optimize.constraints._calendar import bound
 from planner.optimize.model import Model, RowLabel
+from planner.rules.schema import EventCount
 
 
 def bands(lower: np.ndarray, upper: np.ndarray, rates: np.ndarray) -> list[tuple[float, float, float]]:
@@ -46,24 +50,66 @@ def bands(lower: np.ndarray, upper: np.ndarray, rates: np.ndarray) -> list[tuple
     return out
 
 
-def slot_range(line: np.ndarray, week: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+WeekLimits = dict[int, list[tuple[frozenset[int], int]]]
+"""Option line number -> (0-based weeks of a period, most event weeks allowed in them), from `event_count` maxima."""
+
+
+def week_limits(model: Model) -> WeekLimits:
+    """The `event_count` maxima that count every mechanic, per line: no plan promotes a line in more weeks of a
+    period than that. Their periods are the year and its quarters, so the sets of one line are laminar (any two
+    are nested or disjoint), which is what makes `slot_range`'s greedy selection exact."""
+    index = model.compiled.index
+    limits: WeekLimits = {}
+    for rule in model.rules.calendar_rules:
+        if not isinstance(rule, EventCount) or rule.max is None or rule.mechanics is not None:
+            continue
+        for line in bound(model, rule):
+            if line.number is not None:
+                limits.setdefault(line.number, []).extend(
+                    (frozenset(w - 1 for w in weeks), rule.max) for _, weeks in periods(rule, index))
+    return limits
+
+
+def _best_weeks(week_values: dict[int, float], limits: list[tuple[frozenset[int], int]]) -> float:
+    """The largest sum of `week_values` over weeks that keep every limit: greedy by value is optimal because
+    nested-or-disjoint cardinality limits form a (laminar) matroid."""
+    used = [0] * len(limits)
+    total = 0.0
+    for week, value in sorted(week_values.items(), key=lambda item: -item[1]):
+        if value <= 0:
+            break
+        hit = [k for k, (weeks, _) in enumerate(limits) if week in weeks]
+        if all(used[k] < limits[k][1] for k in hit):
+            for k in hit:
+                used[k] += 1
+            total += value
+    return total
+
+
+def slot_range(line: np.ndarray, week: np.ndarray, values: np.ndarray,
+               limits: WeekLimits | None = None) -> tuple[float, float]:
     """The least and the most `values` can add up to when at most one option is chosen per line and week (the
-    choice rows): the sum over slots of each slot's smallest negative and largest positive value. Summing over
-    every option instead would let the model think all mechanics of a week run at once, making bands reachable
-    that are not and the cap's big-M needlessly large."""
-    if not len(values):
-        return 0.0, 0.0
-    slot = line.astype(np.int64) * (int(week.max()) + 1) + week
-    _, position = np.unique(slot, return_inverse=True)
-    most = np.zeros(position.max() + 1)
-    least = np.zeros(position.max() + 1)
-    np.maximum.at(most, position, values)
-    np.minimum.at(least, position, values)
-    return float(least.sum()), float(most.sum())
+    choice rows) and no line is promoted in more weeks of a period than its `event_count` maxima allow (`limits`):
+    per line, the best weeks' largest positive (for the most) or most negative (for the least) option value.
+    Summing over every option instead would let the model think all mechanics of every week run at once, making
+    bands reachable that are not and the cap's big-M needlessly large."""
+    least = most = 0.0
+    for number in np.unique(line).tolist():
+        mine = line == number
+        ups: dict[int, float] = {}
+        downs: dict[int, float] = {}
+        for w, value in zip(week[mine].tolist(), values[mine].tolist()):
+            ups[w] = max(ups.get(w, 0.0), value)
+            downs[w] = max(downs.get(w, 0.0), -value)
+        rules = (limits or {}).get(number, [])
+        most += _best_weeks(ups, rules)
+        least -= _best_weeks(downs, rules)
+    return least, most
 
 
 def add(model: Model) -> None:
     options, index = model.options, model.compiled.index
+    limits = week_limits(model)
     weeks_total = index.calendar.weeks
     for item in model.compiled.rebates:
         lower, upper, rates = tier_bands(item.rebate)
@@ -81,17 +127,17 @@ def add(model: Model) -> None:
             for position, a in enumerate(item.accounts.tolist()):
                 mine = np.flatnonzero((account_of == a) & ((volume != 0) | (revenue != 0)))
                 _one(model, item, a, position, period.start, mine, volume, revenue,
-                     float(base_volume[a]), float(base_revenue[a]), lower, upper, rates)
+                     float(base_volume[a]), float(base_revenue[a]), lower, upper, rates, limits)
 
 
 def _one(model: Model, item: object, a: int, position: int, period_start: int, mine: np.ndarray,
          volume: np.ndarray, revenue: np.ndarray, v0: float, r0: float, lower: np.ndarray, upper: np.ndarray,
-         rates: np.ndarray) -> None:
+         rates: np.ndarray, limits: WeekLimits) -> None:
     rebate = item.rebate  # type: ignore[attr-defined]
     account = model.compiled.index.accounts[a].id
     label = RowLabel("rebate", rebate.id, account, f"period starting week {period_start + 1}")
     options = model.options
-    r_hi = r0 + slot_range(options.line[mine], options.week[mine], revenue[mine])[1]
+    r_hi = r0 + slot_range(options.line[mine], options.week[mine], revenue[mine], limits)[1]
     if rebate.basis == "growth":
         last_year = float(item.last_year[position])  # type: ignore[attr-defined]
         if last_year <= 0:  # no last-year volume: no growth tier is reached (as economics.rebates.payout)
@@ -99,7 +145,7 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
         lower, upper = last_year * (1 + lower), last_year * (1 + upper)
     coefficients, base = (revenue, r0) if rebate.basis == "revenue" else (volume, v0)
     measure = model.linear(mine, coefficients[mine], base)
-    least, most_added = slot_range(options.line[mine], options.week[mine], coefficients[mine])
+    least, most_added = slot_range(options.line[mine], options.week[mine], coefficients[mine], limits)
     measure_lo, measure_hi = base + least, base + most_added
     every = bands(lower, upper, rates)
     paid_at = np.concatenate([[0.0], np.cumsum([rate * (hi - lo) if hi < np.inf else 0.0 for lo, hi, rate in every])])
