@@ -188,13 +188,14 @@ def timed(work: Callable[[], Any]) -> tuple[Any, float]:
 def pyomo_run(rules: RuleSet, compiled: Compiled, options: Options, time_limit: float, gap: float,
               presolve: str) -> tuple[Run, float, int]:
     """Build with planner.optimize.solve.build and solve with its solve(): (run, build seconds, rows)."""
-    optimize_solve.SOLVER_OPTIONS.clear()
+    saved = dict(optimize_solve.SOLVER_OPTIONS)
     optimize_solve.SOLVER_OPTIONS.update({"presolve": presolve})
     try:
         model, build_seconds = timed(lambda: optimize_solve.build(rules, compiled, options))
         solution = optimize_solve.solve(model, time_limit=time_limit, gap=gap, duals=False)
     finally:
         optimize_solve.SOLVER_OPTIONS.clear()
+        optimize_solve.SOLVER_OPTIONS.update(saved)
     return Run(solution.solve_seconds, solution.objective, solution.bound, solution.status.value), build_seconds, \
         len(model.labels)
 
@@ -211,7 +212,7 @@ def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap
     extra: list[dict[str, Any]] = []
 
     matrices, direct_build = timed(lambda: direct_matrices(rules, compiled, options))
-    h, pass_seconds = timed(lambda: matrices.highs(presolve=presolve))
+    h, pass_seconds = timed(lambda: matrices.highs(**{**optimize_solve.SOLVER_OPTIONS, "presolve": presolve}))
     direct = run_highs(h, time_limit, gap)
     say(accounts, f"direct MILP, presolve {presolve}", direct)
     row.update({"rows": matrices.rows, "direct build s": direct_build + pass_seconds, "direct solve s": direct.seconds,
@@ -242,8 +243,8 @@ def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap
         variant(f"Pyomo MILP, presolve {presolve}",
                 Run(row["pyomo solve s"], row["pyomo objective"], row["pyomo bound"], row["pyomo status"]),
                 row["pyomo build s"])
-    variant(f"direct MILP, presolve {other}", run_highs(matrices.highs(presolve=other), time_limit, gap),
-            direct_build + pass_seconds)
+    other_highs = matrices.highs(**{**optimize_solve.SOLVER_OPTIONS, "presolve": other})
+    variant(f"direct MILP, presolve {other}", run_highs(other_highs, time_limit, gap), direct_build + pass_seconds)
     if pyomo:
         run, build_seconds, _ = pyomo_run(rules, compiled, options, time_limit, gap, other)
         variant(f"Pyomo MILP, presolve {other}", run, build_seconds)

@@ -499,6 +499,28 @@ def test_budgets_and_rebates_hold_on_the_simulated_plan() -> None:
     assert solution.rebates == pytest.approx(plan_cells(rules, compiled, solution).rebates.sum(), rel=1e-6)
 
 
+def test_rebate_margins_cover_the_simulators_volume_rebates() -> None:
+    """The model prices a volume rebate at the no-promotion average price; the simulator pays it on the actual
+    revenue. Promoting only cola, the dearest product, lifts the average price, so the simulator pays more than
+    the model; the margins the floors and caps add on top of the model's rebates cover the difference."""
+    from pyomo.environ import value
+
+    cola_only = RICH.replace(mechanics=(mechanic("deep", depth=0.3, funding=0.6, applies_to={"brand": "cola"}),))
+    base = evaluate(compile_rules(cola_only), Promotions.none(compile_rules(cola_only).shape))
+    quarter = float(base.volume[:, :, :2].sum(axis=(1, 2)).min())  # the smallest account's first quarter (2 weeks)
+    rebate = Rebate.model_validate({"id": "r", "period": "quarter", "basis": "volume", "method": "retroactive",
+                                    "tiers": [{"from": 0.9 * quarter, "rate": 0.03},
+                                              {"from": 1.05 * quarter, "rate": 0.06}]})
+    rules = cola_only.replace(rebates=(rebate,))
+    compiled = compile_rules(rules)
+    model = build(rules, compiled, build_options(rules, compiled))
+    solution = solve(model, time_limit=30, gap=1e-6, duals=False)
+    simulated = plan_cells(rules, compiled, solution).rebates.sum()
+    margins = sum(value(v) for group in model.rebate_margins.values() for v in group)
+    assert simulated > solution.rebates > 0 and margins > 0
+    assert simulated <= solution.rebates + margins + 1e-6
+
+
 # --------------------------------------------------------------------------------------------------------- guard
 
 

@@ -56,6 +56,9 @@ class Model:
     slacks: list[Any] = field(default_factory=list)
     rebates: dict[int, list[Any]] = field(default_factory=dict)
     """Account position -> rebate variables (money) of that account: subtracted from its gross profit."""
+    rebate_margins: dict[int, list[Any]] = field(default_factory=dict)
+    """Account position -> how much more than `rebates` the simulator can pay (its rebates on actual revenue, the
+    model's on volume at the no-promotion price): added to the rebates in the rows that must hold when simulated."""
     budget_rows: list[int] = field(default_factory=list)
     """Rows of the overall annual budget(s): their duals are the marginal profit of budget."""
 

@@ -12,8 +12,8 @@ Symbols:
     GP0_a, NS0_a    gross profit and net sales of account a in the no-promotion plan, rebates excluded
     gp_o, ns_o      option o's change of gross profit and net sales, rebates excluded (Options.value)
     rebates_a       the rebate variables of account a (Model.rebates, set by the `rebates` family, which must run
-                    first): exact in the tier reached, so the row holds on the simulator's numbers up to the
-                    rebates family's stated approximation for volume and growth bases
+                    first), exact in the tier reached, plus their margins (Model.rebate_margins): at least the
+                    simulator's rebates, so the row holds on the simulator's numbers
     m               the floor's `min_gross_margin`
 
 Linear because the margin GP / NS >= m is rewritten GP >= m NS, the same thing while net sales are positive (the
@@ -46,7 +46,7 @@ def account_groups(model: Model, rule: MarginFloor | TradeSpendCap) -> list[tupl
 def scope_sums(model: Model, members: np.ndarray,
                measures: dict[str, float]) -> tuple[np.ndarray, np.ndarray, float, list[Any]]:
     """For the accounts in `members`: their options, sum_k c_k value_o[k] per option, sum_k c_k base[k] (rebates
-    excluded), and their rebate variables."""
+    excluded), and their rebate variables with the margins that make them at least the simulator's rebates."""
     options = model.options
     chosen = np.flatnonzero(members[model.account_of])
     coefficients = sum((c * options.value[k][chosen] for k, c in measures.items()), np.zeros(len(chosen)))
@@ -57,7 +57,8 @@ def scope_sums(model: Model, members: np.ndarray,
              "trade_spend": base.trade_spend[members].sum() - rebates,
              "gross_sales": base.gross_sales[members].sum()}
     constant = float(sum(c * plain[k] for k, c in measures.items()))
-    variables = [v for a in np.flatnonzero(members).tolist() for v in model.rebates.get(a, [])]
+    variables = [v for a in np.flatnonzero(members).tolist()
+                 for v in (*model.rebates.get(a, []), *model.rebate_margins.get(a, []))]
     return chosen, coefficients, constant, variables
 
 

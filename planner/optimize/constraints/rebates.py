@@ -22,7 +22,10 @@ The rebate only ever costs the bottler, so its lower bounds are tight at the opt
 Approximation: the simulator pays volume and growth rebates on the period's actual revenue (rate x R), the
 model on price x volume with the no-promotion average price: they differ by rate x volume x (change of average
 price), the mix shift a plan causes — a few hundredths of a percent of profit on the demo (tested; the
-tolerance is stated in docs/optimizer.md). Revenue-basis rebates are exact.
+tolerance is stated in docs/optimizer.md). Revenue-basis rebates are exact. The rows that must hold on the
+simulator's numbers (margin floors, trade-spend caps) add the most that difference can be: with
+D = R - price x V = sum_o (dR_o - price x dV_o) x_o (R0 = price x V0 cancels), the simulator's rebate is at most
+the model's + e, where e >= 0 and e >= top rate x D (`Model.rebate_margins`; a cap only lowers both).
 """
 
 from __future__ import annotations
@@ -170,6 +173,12 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
     else:
         model.row(label, paid - payout, lower=0.0, hard=True)
     model.rebates.setdefault(a, []).append(paid)
+    if rebate.basis != "revenue":
+        top = max(rate for _, _, rate in segments)
+        margin = model.new_var(0.0, None)
+        drift = model.linear(mine, top * (revenue[mine] - price * volume[mine]))
+        model.row(label, margin - drift, lower=0.0, hard=True)
+        model.rebate_margins.setdefault(a, []).append(margin)
 
 
 def _retroactive(model: Model, label: RowLabel, segments: list[tuple[float, float, float]], measure: object,

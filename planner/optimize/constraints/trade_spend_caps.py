@@ -14,6 +14,7 @@ Symbols:
                     discounts, funding, event costs, fixed discounts and vividness fees
     ts_o, gs_o      option o's change of trade spend (rebates excluded) and of gross sales (Options.value)
     rebates_a       the rebate variables of account a (Model.rebates, from the `rebates` family, which runs first)
+                    plus their margins (Model.rebate_margins): at least the simulator's rebates
     s               the cap's `max_share`
 
 Groups of accounts are formed as for margin floors (constraints/margin_floors.py). The constant sits in the row's

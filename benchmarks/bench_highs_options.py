@@ -1,0 +1,60 @@
+"""HiGHS options on the demo's models: the planner's `SOLVER_OPTIONS` against HiGHS's own defaults.
+
+    python -m benchmarks.bench_highs_options [SCENARIO ...] [--time-limit 150] [--gap 0.001]
+
+Each scenario's MILP is built once (`planner.optimize.solve.build`) and solved twice through the same Pyomo HiGHS
+interface: with HiGHS's defaults and with `planner.optimize.solve.SOLVER_OPTIONS`. Printed as a table: seconds,
+status, objective, bound, gap, and the ratio of the two times. Default scenarios: every demo scenario that is
+feasible. No assertion on time (docs/STYLE.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from planner.compile.model import compile_rules
+from planner.optimize.options import build_options
+from planner.optimize.solve import SOLVER_OPTIONS, build, highs
+from planner.rules.scenario import resolve
+
+SCENARIOS = ("base", "summer-push", "budget-cut-10", "no-bogo-carrefour", "carrefour-plus-1pt-rebate")
+
+
+def run(model: Any, options: dict[str, Any], time_limit: float, gap: float) -> tuple[float, str, float, float]:
+    started = time.perf_counter()
+    result = highs().solve(model.pyomo, time_limit=time_limit, rel_gap=gap, load_solutions=False,
+                           solver_options=options, raise_exception_on_nonoptimal_result=False)
+    seconds = time.perf_counter() - started
+    objective = float(result.incumbent_objective) if result.incumbent_objective is not None else float("nan")
+    bound = float(result.objective_bound) if result.objective_bound is not None else float("nan")
+    return seconds, result.termination_condition.name, objective, bound
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_highs_options", description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenarios", nargs="*", default=[f"scenarios/{name}.yaml" for name in SCENARIOS])
+    parser.add_argument("--time-limit", type=float, default=150.0)
+    parser.add_argument("--gap", type=float, default=1e-3)
+    args = parser.parse_args(argv)
+    print(f"planner SOLVER_OPTIONS: {SOLVER_OPTIONS}; time limit {args.time_limit:g} s, gap target {args.gap:g}\n")
+    print("| scenario | options | seconds | status | objective | bound | gap | planner / HiGHS defaults |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.scenarios:
+        resolved = resolve(Path(name), [])
+        compiled = compile_rules(resolved.rules)
+        model = build(resolved.rules, compiled, build_options(resolved.rules, compiled), resolved.options.objective)
+        reference = None
+        for label, options in (("HiGHS defaults", {}), ("planner", dict(SOLVER_OPTIONS))):
+            seconds, status, objective, bound = run(model, options, args.time_limit, args.gap)
+            gap = abs(bound - objective) / max(1.0, abs(objective))
+            ratio = "" if reference is None else f"{seconds / reference:.2f}x"
+            reference = seconds if reference is None else reference
+            print(f"| {resolved.id} | {label} | {seconds:.1f} | {status} | {objective:,.0f} | {bound:,.0f} | "
+                  f"{gap:.3%} | {ratio} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
