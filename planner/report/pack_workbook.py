@@ -27,17 +27,17 @@ def _status_kind(ratio: bool) -> str:
 
 
 def summary_view(pack: Pack) -> View:
+    """The headline tiles, then the version's identity; each row's value and limit in the row's own unit."""
     version = pack.version
     rows: list[tuple[Any, ...]] = [(tile.title, tile.value, tile.limit, STATUS[tile.ok], tile.note)
                                    for tile in pack.tiles]
-    kinds = {(number, column): "count" if tile.kind == "count" else tile.kind
-             for number, tile in enumerate(pack.tiles) for column in (1, 2)}
-    rows += [("Plan version", version.label, None, version.status,
-              f"submitted by {version.submitted_by or '-'} at {version.submitted_at or '-'}"),
-             ("Approvals", len(version.approvals()), pack.approvals_needed, "", "approvals given / needed"),
-             ("Content sha256", version.content_sha256, None, "", f"generated {pack.generated_at}")]
-    for number in range(len(pack.tiles), len(rows)):
-        kinds[(number, 1)] = kinds[(number, 2)] = "text" if number != len(pack.tiles) + 1 else "count"
+    units = [tile.kind for tile in pack.tiles]
+    rows.append(("Plan version", version.label, None, version.status,
+                 f"submitted by {version.submitted_by or '-'} at {version.submitted_at or '-'}"))
+    rows.append(("Approvals", len(version.approvals()), pack.approvals_needed, "", "approvals given / needed"))
+    rows.append(("Content sha256", version.content_sha256, None, "", f"generated {pack.generated_at}"))
+    units += ["text", "count", "text"]
+    kinds = {(number, column): unit for number, unit in enumerate(units) for column in (1, 2)}
     return View("summary", "summary", ("headline", "value", "limit", "status", "note"),
                 ("text", "money", "money", "text", "text"), rows, kinds)
 
