@@ -7,39 +7,18 @@ same `planner` group. matplotlib, Jinja2 and openpyxl are imported only when the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from planner.cli import (
-    SET_HELP,
-    CannotRun,
-    _check_readable,
-    _command_line,
-    _prepare,
-    _refuse_if_broken,
-    _simulate,
-    main,
-)
-from planner.cli_store import _db_option, _plan_store, _split_ref
+from planner.cli import SET_HELP, CannotRun, _command_line, main
+from planner.cli_store import _db_option, _plan_store, _split_ref, simulate_and_freeze
 
 if TYPE_CHECKING:
     from planner.store.versions import Version
 
 PACK_FILES = frozenset({"approval-pack.html", "approval-pack.xlsx"})
 """What a pack folder holds; only such a folder may be replaced by a new pack."""
-
-
-def _draft(ctx: click.Context, scenario: Path, sets: tuple[str, ...], draws: int | None) -> Any:
-    """Simulate a scenario file and freeze it without storing it: the version a submission would create."""
-    from planner.store.versions import draft, freeze
-
-    _check_readable([scenario])
-    prepared = _prepare(scenario, _command_line(sets, draws, None, None))
-    _refuse_if_broken(ctx, [prepared])
-    simulation = _simulate(prepared)
-    events = prepared.plan.events if prepared.plan else list(prepared.resolved.rules.events)
-    return draft(freeze(prepared.resolved, simulation, prepared.files, events))
 
 
 def _store_exists(db: str | None) -> bool:
@@ -73,7 +52,7 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
     from planner.store import diff
     from planner.store.audit import utc_now
     from planner.store.roles import two_approvers_above
-    from planner.store.versions import APPROVED, list_versions, load
+    from planner.store.versions import APPROVED, draft, list_versions, load
 
     problem = unsafe_target(out, PACK_FILES)
     if problem:
@@ -83,7 +62,7 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
         raise click.UsageError("--set and --draws apply to a scenario file, not to a stored version")
     threshold = None
     if is_file:
-        version = _draft(ctx, Path(target), sets, draws)
+        version = draft(simulate_and_freeze(ctx, Path(target), _command_line(sets, draws, None, None)))
         baseline: Version | None = None
         if _store_exists(db):
             with _plan_store(db) as store:

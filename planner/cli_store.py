@@ -91,6 +91,19 @@ def _split_ref(ref: str) -> tuple[str, int | None]:
     return name, int(number) if number else None
 
 
+def simulate_and_freeze(ctx: click.Context, scenario: Path, entries: list[str]) -> Any:
+    """Resolve and simulate a scenario (refusing broken rules as `planner simulate` does) and freeze the result:
+    what a submission stores and what a draft approval pack shows."""
+    from planner.store.versions import freeze
+
+    _check_readable([scenario])
+    prepared = _prepare(scenario, entries)
+    _refuse_if_broken(ctx, [prepared])
+    simulation = _simulate(prepared)
+    events = prepared.plan.events if prepared.plan else list(prepared.resolved.rules.events)
+    return freeze(prepared.resolved, simulation, prepared.files, events)
+
+
 @main.group()
 def plan() -> None:
     """Frozen plan versions and their approval: submit, approve, reject, show, list, diff (docs/approval.md)."""
@@ -106,16 +119,11 @@ def plan() -> None:
 def plan_submit(ctx: click.Context, scenario: Path, plan_file: Path | None, sets: tuple[str, ...],
                 actor: str | None, roles_file: str | None, db: str | None) -> None:
     """Simulate a scenario and freeze it as its next version, submitted for approval."""
-    from planner.store.versions import freeze, submit
+    from planner.store.versions import submit
 
     access, user = _access(roles_file, actor)
-    _check_readable([scenario])
-    prepared = _prepare(scenario, _command_line(sets, None, None, plan_file))
-    _refuse_if_broken(ctx, [prepared])
-    simulation = _simulate(prepared)
-    events = prepared.plan.events if prepared.plan else list(prepared.resolved.rules.events)
+    frozen = simulate_and_freeze(ctx, scenario, _command_line(sets, None, None, plan_file))
     with _plan_store(db) as store:
-        frozen = freeze(prepared.resolved, simulation, prepared.files, events)
         version = submit(store, access, frozen, user)
     click.echo(f"submitted {version.label} by {user}: budget used {version.budget_used:,.0f} {frozen.currency}, "
                f"{len(frozen.rule_files)} files hashed, content sha256 {version.content_sha256}")
