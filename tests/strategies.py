@@ -269,6 +269,7 @@ def mechanics(draw: st.DrawFn, account_ids: list[str], product_ids: list[str], w
               min_size: int = 0, max_size: int = 3) -> tuple[Mechanic, ...]:
     count = draw(st.integers(min_size, max_size))
     share = st.integers(0, 20).map(lambda k: k * 5 / 100)
+    depth = st.integers(0, 19).map(lambda k: k * 5 / 100)  # a saving is below 100% (schema: Depth)
     out = []
     for i in range(count):
         kind = draw(st.sampled_from(("price_cut", "bogo", "multi_buy", "spend_save", "coupon", "feature", "display",
@@ -276,7 +277,7 @@ def mechanics(draw: st.DrawFn, account_ids: list[str], product_ids: list[str], w
         raw: dict[str, Any] = {"id": f"mech{i}", "kind": kind, "funding": draw(share),
                                "applies_to": draw(scopes(account_ids, product_ids))}
         if kind in ("price_cut", "coupon") or (kind in ("feature", "display", "tasting") and draw(st.booleans())):
-            raw["depth"] = draw(share)
+            raw["depth"] = draw(depth)
         if kind in ("coupon", "bogo", "multi_buy", "spend_save"):
             raw["redemption"] = draw(share)
         if kind == "multi_buy" or (kind == "bogo" and draw(st.booleans())):

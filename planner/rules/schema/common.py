@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -86,12 +87,36 @@ Fraction = Annotated[float, BeforeValidator(_fraction), _PERCENT_SCHEMA]
 """A share written as '2.5%' or 0.025."""
 Share = Annotated[float, BeforeValidator(_fraction), Field(ge=0, le=1), _PERCENT_SCHEMA]
 """A share between 0% and 100%."""
+
+
+def _below_whole(value: float) -> float:
+    if value >= 1:
+        raise ValueError("a 100% saving gives the product away, and demand at a zero price has no answer; "
+                         "use at most 99%")
+    return value
+
+
+Depth = Annotated[float, BeforeValidator(_fraction), Field(ge=0, le=1), AfterValidator(_below_whole), _PERCENT_SCHEMA]
+"""A shopper's saving as a share of the shelf price: 0% up to, not including, 100%."""
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 """An amount in the company's currency."""
 Cases = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 """A quantity in cases."""
 Week = Annotated[int, Field(ge=1, le=53)]
 """A fiscal week number, 1-based."""
+
+
+def _distinct_weeks(weeks: tuple[int, ...]) -> tuple[int, ...]:
+    twice = sorted({week for week in weeks if weeks.count(week) > 1})
+    if twice:
+        listed = ", ".join(str(week) for week in twice)
+        raise ValueError(f"week {listed} is listed twice; list each week once" if len(twice) == 1
+                         else f"weeks {listed} are listed twice; list each week once")
+    return weeks
+
+
+Weeks = Annotated[tuple[Week, ...], AfterValidator(_distinct_weeks), Field(json_schema_extra={"uniqueItems": True})]
+"""Fiscal weeks, each at most once (a week listed twice would be promoted or charged twice)."""
 
 
 class RuleModel(BaseModel):

@@ -22,7 +22,7 @@ from planner.rules.schema.common import (
     Scope,
     Share,
     Tier,
-    Week,
+    Weeks,
 )
 
 
@@ -123,7 +123,7 @@ class Holiday(RuleModel):
 
     id: Id
     name: str = ""
-    weeks: tuple[Week, ...] = Field(min_length=1)
+    weeks: Weeks = Field(min_length=1)
     """Fiscal weeks (1-based) of the holiday."""
     uplift: float = Field(gt=0, le=10)
     """Demand multiplier in those weeks, e.g. 1.35."""

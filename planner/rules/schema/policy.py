@@ -23,6 +23,7 @@ from planner.rules.schema.common import (
     Scope,
     Share,
     Week,
+    Weeks,
 )
 
 Period = Literal["year", "Q1", "Q2", "Q3", "Q4"]
@@ -142,7 +143,7 @@ class Blackout(_CalendarRule):
     """No promotion (of the listed mechanics, or any) in these weeks."""
 
     kind: Literal["blackout"]
-    weeks: tuple[Week, ...] = Field(min_length=1)
+    weeks: Weeks = Field(min_length=1)
     mechanics: Refs("mechanics") | None = None
 
 

@@ -13,6 +13,7 @@ from planner.rules.schema.common import (
     AccountScope,
     Cases,
     DateRange,
+    Depth,
     Id,
     Money,
     ProductScope,
@@ -21,7 +22,7 @@ from planner.rules.schema.common import (
     RuleModel,
     Scope,
     Share,
-    Week,
+    Weeks,
 )
 
 MechanicKind = Literal["price_cut", "bogo", "multi_buy", "spend_save", "coupon", "feature", "display", "tasting"]
@@ -36,8 +37,8 @@ class Mechanic(RuleModel):
     name: str = ""
     kind: MechanicKind
     """price_cut, bogo (买一送一), multi_buy, spend_save (满减), coupon, feature, display or tasting."""
-    depth: Share | None = None
-    """price_cut: shelf-price reduction; coupon: face value as a share of the shelf price."""
+    depth: Depth | None = None
+    """price_cut: shelf-price reduction; coupon: face value as a share of the shelf price (below 100%)."""
     buy: int | None = Field(default=None, ge=2)
     """bogo / multi_buy: units bought (bogo defaults to buy 2 pay 1)."""
     pay: int | None = Field(default=None, ge=1)
@@ -103,11 +104,11 @@ class Event(RuleModel):
     """Product group id."""
     mechanic: Ref("mechanics")
     """Mechanic id."""
-    weeks: tuple[Week, ...] = Field(min_length=1)
-    """Fiscal weeks (1-based) the event runs."""
+    weeks: Weeks = Field(min_length=1)
+    """Fiscal weeks (1-based) the event runs, each once."""
     locked: bool = False
     """Pinned: the optimizer must keep it (agreed with the account)."""
-    depth: Share | None = None
+    depth: Depth | None = None
     """Effective depth for this event, replacing the mechanic's (e.g. a negotiated 25% instead of 20%)."""
     funding: Share | None = None
     """Funding share for this event, replacing the mechanic's."""
@@ -141,7 +142,7 @@ class Display(RuleModel):
     """Display area in square metres."""
     fee_per_week: Money
     """Fee paid to the account per display week."""
-    weeks: tuple[Week, ...] = ()
+    weeks: Weeks = ()
     """Weeks the display stands (all weeks when empty)."""
     lift: float = Field(default=1.05, ge=1.0, le=5.0)
     """Volume multiplier for the products on display."""
