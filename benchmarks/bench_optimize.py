@@ -34,7 +34,8 @@ import numpy as np
 from benchmarks.worlds import synthetic_world
 from planner.compile.model import Compiled, compile_rules
 from planner.optimize import solve as optimize_solve
-from planner.optimize.decompose import MAX_STATES, decompose, option_table
+from planner.optimize.decompose import decompose, option_table
+from planner.optimize.knapsack import MAX_STATES
 from planner.optimize.options import Options, build_options
 from planner.rules.schema import SECTIONS, RuleSet
 from planner.rules.schema.common import EVERYWHERE
