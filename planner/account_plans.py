@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from planner.compile.calendar import runs
 from planner.compile.index import PlanIndex
 from planner.results import Simulation
 from planner.rules.schema import Event, RuleSet
@@ -26,13 +27,7 @@ KIND_NAMES = {"price_cut": "price cut", "bogo": "BOGO", "multi_buy": "multi-buy"
 
 def _weeks_text(weeks: Sequence[int]) -> str:
     """[3, 4, 5, 9] -> 'wk 3-5, 9'."""
-    runs: list[list[int]] = []
-    for week in sorted(set(weeks)):
-        if runs and week == runs[-1][-1] + 1:
-            runs[-1].append(week)
-        else:
-            runs.append([week])
-    return "wk " + ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else f"{run[0]}" for run in runs)
+    return "wk " + ", ".join(f"{first}-{last}" if last > first else f"{first}" for first, last in runs(set(weeks)))
 
 
 def _count(number: int, noun: str) -> str:
