@@ -1,11 +1,13 @@
-"""HiGHS options on the demo's models: the planner's `SOLVER_OPTIONS` against HiGHS's own defaults.
+"""HiGHS options on the demo's models: candidate option sets, the planner's `SOLVER_OPTIONS` among them, against
+HiGHS's own defaults.
 
     python -m benchmarks.bench_highs_options [SCENARIO ...] [--time-limit 150] [--gap 0.001]
+                                             [--vividness scenario|decide|keep]
 
-Each scenario's MILP is built once (`planner.optimize.solve.build`) and solved twice through the same Pyomo HiGHS
-interface: with HiGHS's defaults and with `planner.optimize.solve.SOLVER_OPTIONS`. Printed as a table: seconds,
-status, objective, bound, gap, and the ratio of the two times. Default scenarios: every demo scenario that is
-feasible. No assertion on time (docs/STYLE.md).
+Each scenario's MILP is built once (`planner.optimize.solve.build`; vividness decided or kept as the scenario
+says, or as `--vividness` forces) and solved once per candidate through the same Pyomo HiGHS interface.
+Printed as a table: seconds, status, objective, bound, gap, and the ratio of the time to HiGHS's defaults'.
+Default scenarios: every demo scenario that is feasible. No assertion on time (docs/STYLE.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from planner.optimize.solve import SOLVER_OPTIONS, build, highs
 from planner.rules.scenario import resolve
 
 SCENARIOS = ("base", "summer-push", "budget-cut-10", "no-bogo-carrefour", "carrefour-plus-1pt-rebate")
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "HiGHS defaults": {},
+    "no RINS/RENS": {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False},
+    "presolve off": {"presolve": "off"},
+}
 
 
 def run(model: Any, options: dict[str, Any], time_limit: float, gap: float) -> tuple[float, str, float, float]:
@@ -38,21 +45,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("scenarios", nargs="*", default=[f"scenarios/{name}.yaml" for name in SCENARIOS])
     parser.add_argument("--time-limit", type=float, default=150.0)
     parser.add_argument("--gap", type=float, default=1e-3)
+    parser.add_argument("--vividness", choices=("scenario", "decide", "keep"), default="scenario")
     args = parser.parse_args(argv)
     print(f"planner SOLVER_OPTIONS: {SOLVER_OPTIONS}; time limit {args.time_limit:g} s, gap target {args.gap:g}\n")
-    print("| scenario | options | seconds | status | objective | bound | gap | planner / HiGHS defaults |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| scenario | vividness | options | seconds | status | objective | bound | gap | / HiGHS defaults |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in args.scenarios:
         resolved = resolve(Path(name), [])
         compiled = compile_rules(resolved.rules)
-        model = build(resolved.rules, compiled, build_options(resolved.rules, compiled), resolved.options.objective)
+        vividness = resolved.options.vividness if args.vividness == "scenario" else args.vividness
+        values = build_options(resolved.rules, compiled, vividness == "decide")
+        model = build(resolved.rules, compiled, values, resolved.options.objective)
         reference = None
-        for label, options in (("HiGHS defaults", {}), ("planner", dict(SOLVER_OPTIONS))):
+        for label, options in CANDIDATES.items():
+            if options == SOLVER_OPTIONS:
+                label += " (planner)"
             seconds, status, objective, bound = run(model, options, args.time_limit, args.gap)
             gap = abs(bound - objective) / max(1.0, abs(objective))
             ratio = "" if reference is None else f"{seconds / reference:.2f}x"
             reference = seconds if reference is None else reference
-            print(f"| {resolved.id} | {label} | {seconds:.1f} | {status} | {objective:,.0f} | {bound:,.0f} | "
+            print(f"| {resolved.id} | {vividness} | {label} | {seconds:.1f} | {status} | {objective:,.0f} | {bound:,.0f} | "
                   f"{gap:.3%} | {ratio} |", flush=True)
 
 

@@ -207,7 +207,7 @@ def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap
     relaxation by simplex and by interior point, and the decomposition's variants."""
     rules = optimizer_world(accounts, mechanics, seed, products)
     compiled = compile_rules(rules)
-    options, options_seconds = timed(lambda: build_options(rules, compiled))
+    options, options_seconds = timed(lambda: build_options(rules, compiled, decide_vividness=False))
     rules = with_budgets(rules, options)
     row: dict[str, Any] = {"accounts": accounts, "options": len(options), "options s": options_seconds}
     extra: list[dict[str, Any]] = []

@@ -14,7 +14,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,6 +198,8 @@ def _prepare(scenario: Path, entries: list[str]) -> Prepared:
         if not plan.findings:
             findings.extend(check_plan(plan, resolved.rules))
             findings.extend(check_weeks(CheckContext(resolved.rules.replace(events=tuple(plan.events)))))
+            if plan.vividness:  # the plan's vividness purchases are part of the scenario from here on
+                resolved = replace(resolved, rules=plan.rules(resolved.rules))
     return Prepared(resolved, plan, findings, files, applied)
 
 

@@ -58,6 +58,8 @@ NOT_REQUIRED = {
     "PP116": "no rule files: a property of the command line, not of a file (generated: an empty folder)",
     "PP424": "a plan file dropping a locked event: plan files are checked by `planner simulate --plan`, not by "
              "`planner validate` (tests/test_simulate_cli.py covers it)",
+    "PP425": "a plan file buying vividness outside an item's scope: a plan-file check, as PP424 "
+             "(tests/test_simulate_cli.py covers it)",
 }
 
 

@@ -161,7 +161,7 @@ def test_brackets_the_planner_milp_on_a_synthetic_world() -> None:
     bound and its bound is no less than the MILP's plan (planner.optimize.solve, the same choice + budgets)."""
     rules = optimizer_world(accounts=4, mechanics=4, seed=1)
     compiled = compile_rules(rules)
-    options = build_options(rules, compiled)
+    options = build_options(rules, compiled, decide_vividness=False)
     rules = with_budgets(rules, options)
     table = option_table(rules, compiled, options)
     result = decompose(table)

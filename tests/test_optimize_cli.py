@@ -34,7 +34,8 @@ products:
   - {id: cola-can, brand: cola, category: sparkling, pack: 330ml can x24, list_price: 60, cogs: 30}
   - {id: aqua-pet, brand: aqua, category: water, pack: 550ml PET x24, list_price: 30, cogs: 14}
 accounts:
-  - {id: hyper-a, channel: hypermarket, tier: A, region: east, partner_since: 2015, last_year_volume: 9000}
+  - {id: hyper-a, channel: hypermarket, tier: A, region: east, partner_since: 2015, last_year_volume: 9000,
+     shelf_share: {sparkling: 30%, water: 20%}}
   - {id: conv-b, channel: convenience, tier: B, region: east, partner_since: 2021, last_year_volume: 3000}
 baselines:
   - {id: hyper-a-base, account: hyper-a, cases_per_week: {cola-can: 500, aqua-pet: 300}}
@@ -61,6 +62,12 @@ mechanics:
   - {id: tpr-25-feature, kind: price_cut, depth: 25%, feature: true, lift: 1.3, funding: 70%, fixed_cost: 800}
 calendar_rules:
   - {id: run-2, kind: max_consecutive, weeks: 2}
+shelf_targets:
+  - {id: st-sparkling, applies_to: {account: hyper-a}, category: sparkling, share: 40%, cost_per_point: 100}
+  - {id: st-water, applies_to: {account: hyper-a}, category: water, share: 25%, cost_per_point: 1500}
+coolers:
+  - {id: cooler-b, applies_to: {account: conv-b}, products: {brand: cola}, units: 2, cost_per_unit: 300,
+     cases_per_unit_week: 5}
 """
 SCENARIO = """\
 scenario:
@@ -70,10 +77,13 @@ scenario:
   options: {time_limit: 30, gap: 0.0001}
 """
 CONTRACT = {"scenario", "status", "objective", "bound", "gap", "time", "budget_dual", "duals", "predicted_profit",
-            "simulated_profit", "difference", "plan", "accounts", "versus", "violations", "frontier", "conflicts"}
+            "simulated_profit", "difference", "plan", "vividness", "accounts", "versus", "violations", "frontier",
+            "conflicts"}
 TOLERANCE = 1e-3
 """Predicted (MILP) vs simulated gross profit: the stated tolerance (docs/optimizer.md). The tiny world measures
 -0.021% (its volume rebate), the demo 0.065%."""
+VIVIDNESS_AS_WRITTEN = 10 * 100 + 5 * 1500 + 2 * 300
+"""Shelf targets (points above today's share x cost per point) and coolers, as the rules offer them."""
 INFEASIBLE = ("--set", "budgets.total.max=3000")
 """Two accounts must each spend at least 2,000 while the total may not pass 3,000."""
 
@@ -124,7 +134,7 @@ def test_the_plan_beats_doing_nothing_by_what_the_simulator_says(plan: dict[str,
     nothing = plan["versus"]["no_promotions"]
     assert nothing["gain"] == pytest.approx(plan["simulated_profit"] - nothing["gross_profit"])
     assert nothing["gain"] > 0
-    assert nothing["budget_used"] == 0
+    assert nothing["budget_used"] == pytest.approx(VIVIDNESS_AS_WRITTEN)  # no promotions, vividness as the rules say
 
 
 def test_predicted_profit_matches_the_simulator_within_the_stated_tolerance(plan: dict[str, Any]) -> None:
@@ -168,6 +178,10 @@ def test_plan_file_round_trips_through_simulate(world: Path, tmp_path: Path) -> 
     totals = json.loads(simulated.stdout)["totals"]
     assert math.isclose(totals["gross_profit"], reported["simulated_profit"], rel_tol=1e-12)
     assert not any(check["ok"] is False for check in json.loads(simulated.stdout)["policy"])
+    decided = {(p["item"], p["account"]): p["bought"] for p in reported["vividness"]}
+    assert decided == {("st-sparkling", "hyper-a"): True, ("st-water", "hyper-a"): False, ("cooler-b", "conv-b"): True}
+    assert "vividness:" in (out / "plan.yaml").read_text(encoding="utf-8")
+    assert math.isclose(totals["vividness"], sum(p["fee"] for p in reported["vividness"] if p["bought"]), rel_tol=1e-9)
 
 
 def test_out_refuses_a_folder_with_other_files(world: Path, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from planner.economics.core import Cells, evaluate
 from planner.optimize import constraints
 from planner.optimize.constraints import FAMILIES, choice
 from planner.optimize.constraints.display_min_revenue import own_week_net_sales
+from planner.optimize.investments import bought_in
 from planner.optimize.model import Model
 from planner.optimize.options import Options, build_options
 from planner.optimize.solve import Solution, Status, build, solve
@@ -42,7 +43,9 @@ from planner.rules.schema import (
     Baseline,
     Budget,
     Calendar,
+    Cooler,
     Discount,
+    Display,
     Event,
     MarginFloor,
     Mechanic,
@@ -53,8 +56,10 @@ from planner.rules.schema import (
     Response,
     RuleSet,
     Seasonality,
+    ShelfTarget,
     TradeSpendCap,
 )
+from planner.rules.vividness import buy
 
 # --------------------------------------------------------------------------------------------------------- worlds
 
@@ -519,6 +524,85 @@ def test_rebate_margins_cover_the_simulators_volume_rebates() -> None:
     margins = sum(value(v) for group in model.rebate_margins.values() for v in group)
     assert simulated > solution.rebates > 0 and margins > 0
     assert simulated <= solution.rebates + margins + 1e-6
+
+
+def vivid(shelf_fee: float, display_fee: float, cooler_cost: float, weeks: int = 5) -> RuleSet:
+    """One account with a cola price cut, a dip and cannibalization (so investments change what promotions
+    earn), offered three investments: a sparkling shelf target (40% -> 55%), a cola display in weeks 2-3, and
+    coolers for sparkling; the fees set which pay."""
+    base = world(weeks=weeks, quarters=(2, 1, 1, 1), mechanics=(mechanic("tpr", depth=0.25, funding=0.5,
+                                                                        applies_to={"brand": "cola"}),))
+    account = base.accounts[0].model_copy(update={"shelf_share": {"sparkling": 0.4}})
+    return base.replace(
+        accounts=(account,),
+        response=(Response(id="resp", elasticity=-3.0, post_promo_dip=0.4, dip_weeks=2, cannibalization=0.3,
+                           shelf_elasticity=0.8),),
+        shelf_targets=(ShelfTarget(id="st", category="sparkling", share=0.55, cost_per_point=shelf_fee),),
+        displays=(Display(id="disp", products={"brand": "cola"}, area_m2=4, fee_per_week=display_fee,
+                          weeks=(2, 3), lift=1.3),),
+        coolers=(Cooler(id="cool", products={"category": "sparkling"}, units=10, cost_per_unit=cooler_cost,
+                        cases_per_unit_week=20),))
+
+
+def core_profit(rules: RuleSet, package: int, investments: list[Any], weeks: tuple[int, ...]) -> float:
+    """Gross profit the economics core gives for buying `package` (slot bits) and promoting cola in `weeks`."""
+    bought = buy(rules, bought_in(investments, rules, package))
+    compiled = compile_rules(bought)
+    events = [Event(id=f"e{w}", account="acc0", product_group="cola", mechanic="tpr", weeks=(w,)) for w in weeks]
+    promotions = compile_promotions(events, bought.ids("mechanics"), bought.ids("product_groups"), compiled.index,
+                                    compiled.demand.expected_base)
+    return float(evaluate(compiled, promotions).gross_profit.sum())
+
+
+def column_profit(options: Options, package: int, weeks: tuple[int, ...]) -> float:
+    """The same plan read from the option table: base + packages + each chosen option's matching variant."""
+    gp = options.value["gross_profit"]
+    total = float(options.base.gross_profit.sum() + options.base.rebates.sum())
+    total += sum(gp[c] for c in options.packages.tolist() if options.column_bought[c] == package)
+    for o in (options.option_of[(0, 0, w - 1, 0)] for w in weeks):
+        matters = int(options.column_matters[o])
+        total += gp[o] if not matters else sum(gp[c] for c in options.variants.tolist()
+                                               if options.column_option[c] == o
+                                               and options.column_bought[c] == package & matters)
+    return total
+
+
+@pytest.mark.parametrize(("label", "fees"), [("free", (0.0, 0.0, 0.0)), ("mixed", (3000.0, 20000.0, 500.0)),
+                                             ("dear", (1e5, 1e5, 1e5))])
+def test_vividness_packages_are_valued_exactly_and_bought_optimally(label: str, fees: tuple[float, ...]) -> None:
+    """Every package x every cola calendar: the option table adds up to the economics core's gross profit, and
+    the MILP's optimum (investments and calendar together) is the best of all of them."""
+    rules = vivid(*fees)
+    compiled = compile_rules(rules)
+    options = build_options(rules, compiled)
+    assert {i.item for i in options.investments} == {"st", "disp", "cool"} and len(options.variants)
+    weeks = range(1, compiled.index.calendar.weeks + 1)
+    best = -np.inf
+    for package in range(8):
+        for size in range(len(weeks) + 1):
+            for chosen in itertools.combinations(weeks, size):
+                simulated = core_profit(rules, package, options.investments, chosen)
+                assert column_profit(options, package, chosen) == pytest.approx(simulated, rel=1e-9, abs=1e-6)
+                best = max(best, simulated)
+    solution = solve(build(rules, compiled, options), time_limit=30, gap=1e-9, duals=False)
+    assert solution.objective == pytest.approx(best, rel=1e-7)
+    simulated = core_profit(rules, sum(1 << i.slot for i in options.investments
+                                       if "acc0" in (solution.vividness or {})[i.item]),
+                            options.investments, tuple(w for e in solution.events for w in e.weeks))
+    assert simulated == pytest.approx(solution.predicted_profit, rel=1e-9)
+    bought = {item for item, accounts in (solution.vividness or {}).items() if accounts}
+    assert bought == {"free": {"st", "disp", "cool"}, "mixed": {"st", "cool"}, "dear": set()}[label]
+
+
+def test_vividness_kept_as_written_adds_no_decision() -> None:
+    rules = vivid(3000.0, 800.0, 500.0)
+    compiled = compile_rules(rules)
+    options = build_options(rules, compiled, decide_vividness=False)
+    assert not options.investments and options.columns == len(options)
+    solution = solve(build(rules, compiled, options), time_limit=30, gap=1e-9, duals=False)
+    assert solution.vividness is None
+    full = core_profit(rules, 0, [], tuple(w for e in solution.events for w in e.weeks))
+    assert full == pytest.approx(solution.predicted_profit, rel=1e-9)
 
 
 # --------------------------------------------------------------------------------------------------------- guard

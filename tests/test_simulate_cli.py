@@ -229,6 +229,39 @@ def test_a_plan_of_the_rules_own_events_reproduces_the_rules(base: dict[str, Any
         assert close(document["totals"][kpi], value), kpi
 
 
+def test_a_plan_buys_vividness_at_the_accounts_it_lists(base: dict[str, Any], tmp_path: Path) -> None:
+    """`vividness:` narrows each listed item to its accounts (none: not bought); the fees and the shelf-share
+    report follow, and listing every item as the rules offer it changes nothing."""
+    rules = resolve(BASE).rules
+    events = list(rules.events)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(plan_yaml(events, "base-2027", "planner", {"st-hyper-water": ("walmart",),
+                                                                 "cooler-familymart": ()}), encoding="utf-8")
+    document = simulated(BASE, "--draws", "0", "--plan", plan)
+    assert document["totals"]["vividness"] < base["totals"]["vividness"]
+    water = [t for t in document["shelf_targets"] if t["target"] == "st-hyper-water"]
+    assert [t["account"] for t in water] == ["walmart"]
+    familymart, before = ({a["id"]: a for a in d["accounts"]}["familymart"] for d in (document, base))
+    assert familymart["vividness"] < before["vividness"] and familymart["volume"] < before["volume"]
+    offered = {"st-hyper-water": ("carrefour", "rt-mart", "walmart"), "cooler-familymart": ("familymart",)}
+    plan.write_text(plan_yaml(events, "base-2027", "planner", offered), encoding="utf-8")
+    assert close(simulated(BASE, "--draws", "0", "--plan", plan)["totals"]["gross_profit"],
+                 base["totals"]["gross_profit"])
+
+
+def test_a_plan_buying_vividness_outside_its_scope_or_unknown_exits_1(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(plan_yaml(list(resolve(BASE).rules.events), "base-2027", "planner",
+                              {"cooler-lawson": ("familymart",), "st-nowhere": ("walmart",)}), encoding="utf-8")
+    lines = plan.read_text(encoding="utf-8").splitlines()
+    result = run("simulate", BASE, "--plan", plan)
+    assert result.exit_code == 1 and result.stdout == ""
+    lawson = next(n for n, line in enumerate(lines, 1) if "cooler-lawson" in line)
+    nowhere = next(n for n, line in enumerate(lines, 1) if "st-nowhere" in line)
+    assert re.search(rf"plan.yaml:{lawson}:\d+: .*PP425 'cooler-lawson' is bought at familymart", result.stderr)
+    assert re.search(rf"plan.yaml:{nowhere}:\d+: .*PP201 'st-nowhere' is not a shelf target", result.stderr)
+
+
 def test_a_plan_named_in_the_scenario_is_relative_to_the_scenario_file(workspace: Path) -> None:
     events = list(resolve(BASE).rules.events)
     dropped = next(event for event in events if not event.locked)

@@ -312,6 +312,8 @@ def option_table(rules: RuleSet, compiled: Compiled, options: Options) -> Option
     unsupported += [f"{kind} {item.id}" for kind in ("calendar_rules", "margin_floors", "price_floors",
                                                      "trade_spend_caps") for item in getattr(rules, kind)]
     unsupported += [f"locked event {e.id}" for e in rules.events if e.locked]
+    unsupported += ["vividness investment decisions (value the options with decide_vividness=False)"] \
+        if options.investments else []
     total, per_account = [], []
     for budget in rules.budgets:
         scope = budget.applies_to

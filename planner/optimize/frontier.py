@@ -27,6 +27,7 @@ from planner.optimize.model import Model
 from planner.optimize.solve import Status, highs, solve
 from planner.rules.scenario import ScenarioOptions
 from planner.rules.schema import RuleSet
+from planner.rules.vividness import buy
 from planner.simulate import simulate
 
 LOWEST, HIGHEST = 0.5, 1.5
@@ -109,7 +110,8 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
             if solution.status not in (Status.OPTIMAL, Status.TIME_LIMIT):
                 frontier.points.append(_infeasible(budget, share, seconds, solution.status))
                 continue
-            simulated = simulate(rules, deterministic, events=solution.events).totals.gross_profit
+            simulated = simulate(buy(rules, solution.vividness or {}), deterministic,
+                                 events=solution.events).totals.gross_profit
             frontier.points.append(FrontierPoint(budget, share, solution.status, solution.objective, solution.bound,
                                                  solution.gap, solution.predicted_profit, simulated,
                                                  float(pyo.value(row.body)), seconds))

@@ -4,12 +4,16 @@ Symbols (docs/optimizer.md):
 
     x_o            1 when option o (mechanic m, line l = account x product group, week t) runs
     promoted_lt    sum of x_o over the mechanics of line l in week t (0 or 1: the `choice` family)
-    value_o[k]     option o's change of measure k (gross profit, volume, revenue, net sales, gross sales, trade
+    w_a,S          1 when account a buys vividness package S (binary; exactly one per account)
+    v_o,T          option o run while the investments T of those that matter to it are bought (in [0, 1];
+                   sum_T v_o,T = x_o, constraints/vividness.py)
+    y_c            the variable of column c: x_o for an option, v_o,T for a variant, w_a,S for a package
+    value_c[k]     column c's change of measure k (gross profit, volume, revenue, net sales, gross sales, trade
                    spend, budget spend), rebates excluded: measured by the economics core (options.py)
-    base[k]        measure k of the no-promotion plan
+    base[k]        measure k of the no-promotion plan with no investment bought
     rebate_r,a,q   rebate r of account a in period q: exact tier binaries (constraints/rebates.py)
 
-    maximise   sum_o value_o[gross_profit] x_o - sum rebate        (objective `profit`; `volume` and
+    maximise   sum_c value_c[gross_profit] y_c - sum rebate        (objective `profit`; `volume` and
                                                                      `revenue` keep a profit floor)
 
 Every family is a small module in planner/optimize/constraints with its math in the docstring; each adds its
@@ -20,7 +24,6 @@ can say which rules conflict (diagnose.py relaxes the rows elastically).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -65,10 +68,14 @@ class Model:
     def __post_init__(self) -> None:
         m = pyo.ConcreteModel("promotion_plan")
         m.x = pyo.Var(range(len(self.options)), domain=pyo.Binary)
+        m.v = pyo.Var(range(len(self.options.variants)), bounds=(0.0, 1.0))
+        m.w = pyo.Var(range(len(self.options.packages)), domain=pyo.Binary)
         m.rows = pyo.ConstraintList()
         m.aux = pyo.VarList(domain=pyo.Reals)
         m.binaries = pyo.VarList(domain=pyo.Binary)
         self.pyomo = m
+        self.columns = [*m.x.values(), *m.v.values(), *m.w.values()]
+        """The variable of each column (Options: options, variants, packages)."""
         self._by_line_week: dict[tuple[int, int], list[int]] = {}
         for o, (line, week) in enumerate(zip(self.options.line.tolist(), self.options.week.tolist())):
             self._by_line_week.setdefault((line, week), []).append(o)
@@ -80,19 +87,19 @@ class Model:
     def options_at(self, line: int, week: int) -> list[int]:
         return self._by_line_week.get((line, week), [])
 
-    @cached_property
+    @property
     def account_of(self) -> np.ndarray:
-        """Account position of each option."""
-        accounts = np.array([account for account, _ in self.options.lines], dtype=np.intp)
-        return accounts[self.options.line] if len(accounts) else np.zeros(0, dtype=np.intp)
+        """Account position of each column."""
+        return self.options.column_account
 
-    def linear(self, options: list[int] | np.ndarray, coefficients: list[float] | np.ndarray | None = None,
+    def linear(self, columns: list[int] | np.ndarray, coefficients: list[float] | np.ndarray | None = None,
                constant: float = 0.0) -> LinearExpression:
-        """sum_o coefficient_o x_o + constant, built flat (Pyomo's fastest path for big sums)."""
-        options = [int(o) for o in options]
-        coefs = [1.0] * len(options) if coefficients is None else [float(c) for c in coefficients]
-        return LinearExpression(constant=float(constant), linear_coefs=coefs,
-                                linear_vars=[self.x[o] for o in options])
+        """sum_c coefficient_c y_c + constant over columns (an option number is its own column: x_o), built flat
+        (Pyomo's fastest path for big sums)."""
+        variables = self.columns
+        chosen = [variables[c] for c in np.asarray(columns, dtype=np.intp).tolist()]
+        coefs = [1.0] * len(chosen) if coefficients is None else np.asarray(coefficients, dtype=float).tolist()
+        return LinearExpression(constant=float(constant), linear_coefs=coefs, linear_vars=chosen)
 
     def expression(self, coefs: list[float], variables: list[Any], constant: float = 0.0) -> LinearExpression:
         return LinearExpression(constant=float(constant), linear_coefs=[float(c) for c in coefs],
@@ -124,7 +131,7 @@ class Model:
 
     def total(self, measure: str, options: np.ndarray | None = None, base: float | None = None) -> LinearExpression:
         """A measure of the whole plan (or of some options) as an expression, rebates excluded."""
-        chosen = np.arange(len(self.options)) if options is None else options
+        chosen = np.arange(self.options.columns) if options is None else options
         constant = float(getattr(self.options.base, measure).sum()) if base is None else base
         if measure in ("gross_profit", "net_sales"):
             constant += float(self.options.base.rebates.sum()) if base is None else 0.0

@@ -11,6 +11,16 @@ weeks r, r + K, r + 2K, ... with K longer than the longest dip: no two events of
 the change of a cell belongs to the event at the same account in the latest batch week at or before it. The
 values of any calendar therefore add up to the core's evaluation of that calendar, apart from rebates (modelled
 with exact tier binaries in `constraints/rebates.py`) and the clamp of volume at zero.
+
+Vividness investments (planner/optimize/investments.py) change what an option earns when they touch its cells
+(its products and their category siblings, in its week and its dip weeks). Such an option's value is measured
+once per state of the investments that matter to it: one *variant* column per subset T of them, valued in the
+configuration that buys T. The model runs exactly one variant, the one matching the account's package
+(constraints/vividness.py). Each account's packages are columns too: what buying them changes in the
+no-promotion plan.
+
+*Columns* are what carries money in the model: options (their x_o; value 0 when they have variants), variants
+and packages, in that order. `value`, `scoped` and the `column_*` arrays are per column.
 """
 
 from __future__ import annotations
@@ -25,16 +35,20 @@ from planner.compile.model import Compiled
 from planner.compile.promotions import Promotions, group_products, place
 from planner.economics.core import Cells, evaluate
 from planner.economics.discounts import FloatArray
+from planner.optimize.investments import Investment, configured, list_investments, slot_count
 from planner.rules.schema import Mechanic, RuleSet
 
 IntArray = npt.NDArray[np.intp]
 MEASURES = ("gross_profit", "volume", "revenue", "net_sales", "gross_sales", "trade_spend", "budget_spend")
 """What each option changes, per cell, rebates excluded (they depend on period totals)."""
+SCOPED = ("volume", "revenue", "net_sales", "budget_spend")
+"""Measures kept cell by cell, for sums over a scope of products and weeks (budgets, rebates, display weeks)."""
 
 
 @dataclass
 class Options:
-    """Every option, as flat arrays (one entry per option), plus the no-promotion starting point."""
+    """Every option, as flat arrays (one entry per option), the columns that carry their money, and the
+    no-promotion starting point."""
 
     lines: list[tuple[int, str]]
     """(account position, product group id) per line."""
@@ -45,32 +59,74 @@ class Options:
     """Position in `mechanics`."""
     mechanics: list[Mechanic]
     value: dict[str, FloatArray]
-    """Measure -> change per option (MEASURES), rebates excluded."""
+    """Measure -> change per column (MEASURES), rebates excluded."""
     base: Cells
-    """The no-promotion plan, evaluated by the core."""
-    deltas: dict[tuple[int, int, int], dict[str, FloatArray]] = field(default_factory=dict)
-    """(mechanic, group, batch) -> measure -> (A, P, W) cell changes; kept for scoped sums (budgets, rebates)."""
-    attribution: dict[tuple[int, int, int], IntArray] = field(default_factory=dict)
-    """(mechanic, group, batch) -> (W,) the batch week each week's change belongs to (-1: none)."""
+    """The no-promotion plan with no investment bought, evaluated by the core."""
+    stride: int = 1
+    """Weeks an option reaches: its own and the longest dip after it."""
+    reach: dict[str, FloatArray] = field(default_factory=dict)
+    """SCOPED measure -> (options + variants, P, stride) change at the column's account, product p, week t + k."""
     option_of: dict[tuple[int, int, int, int], int] = field(default_factory=dict)
     """(account, group position, week, mechanic) -> option number."""
     batch_options: dict[tuple[int, int, int], IntArray] = field(default_factory=dict)
     """(mechanic, group, batch) -> (A, W) option number of each account x batch week (-1: none)."""
     groups: list[str] = field(default_factory=list)
+    investments: list[Investment] = field(default_factory=list)
+    bases: list[Cells] = field(default_factory=list)
+    """The no-promotion plan in each configuration (configuration 0 is `base`)."""
+    column_option: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
+    """(C,) the option a column runs (-1: a package)."""
+    column_account: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
+    column_bought: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
+    """(C,) slots (bits) of the column's account it assumes bought: its configuration."""
+    column_matters: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
+    """(C,) slots whose state matters to the column (0 for an option without variants)."""
+    package_cells: dict[str, FloatArray] = field(default_factory=dict)
+    """SCOPED measure -> (packages, P, W) what each package changes at its account."""
 
     def __len__(self) -> int:
         return len(self.line)
 
+    @property
+    def columns(self) -> int:
+        return len(self.column_option)
+
+    @property
+    def as_written(self) -> Cells:
+        """The no-promotion plan with every investment bought, as the rules write it (the last configuration)."""
+        return self.bases[-1] if self.bases else self.base
+
+    @property
+    def packages(self) -> IntArray:
+        """Column numbers of the packages (the last columns)."""
+        return np.flatnonzero(self.column_option < 0)
+
+    @property
+    def variants(self) -> IntArray:
+        """Column numbers of the variants (after the options, before the packages)."""
+        return np.arange(len(self), self.columns - len(self.packages))
+
+    @property
+    def column_line(self) -> IntArray:
+        """(C,) line of each column; a package gets a line of its own per account (one package per account)."""
+        safe = np.maximum(self.column_option, 0)
+        return np.where(self.column_option >= 0, self.line[safe] if len(self) else 0,
+                        len(self.lines) + self.column_account)
+
+    @property
+    def column_week(self) -> IntArray:
+        safe = np.maximum(self.column_option, 0)
+        return np.where(self.column_option >= 0, self.week[safe] if len(self) else 0, 0)
+
     def scoped(self, measure: str, products: npt.NDArray[np.bool_], weeks: npt.NDArray[np.bool_]) -> FloatArray:
-        """Each option's change of `measure` summed over the cells in `products` x `weeks` only."""
-        out = np.zeros(len(self))
-        for key, delta in self.deltas.items():
-            per_week = delta[measure][:, products, :].sum(axis=1) * weeks[None, :]
-            summed = _attribute(per_week, self.attribution[key])
-            chosen = self.batch_options[key]
-            valid = chosen >= 0
-            np.add.at(out, chosen[valid], summed[valid])
-        return out
+        """Each column's change of `measure` summed over the cells in `products` x `weeks` only."""
+        cells = self.reach[measure]
+        per_offset = cells[:, products, :].sum(axis=1)
+        live = np.concatenate([weeks, np.zeros(self.stride, dtype=bool)])
+        reached = self.column_week[: len(cells), None] + np.arange(self.stride)[None, :]
+        out = (per_offset * live[reached]).sum(axis=1)
+        packages = self.package_cells[measure][:, products][:, :, weeks].sum(axis=(1, 2))
+        return np.concatenate([out, packages])
 
 
 def dip_horizon(compiled: Compiled) -> int:
@@ -97,21 +153,61 @@ def allowed_accounts(mechanic: Mechanic, products: npt.NDArray[np.bool_], index:
     return np.flatnonzero(in_scope & (carried[:, products].any(axis=1)) & overlaps)
 
 
-def build_options(rules: RuleSet, compiled: Compiled) -> Options:
+def submasks(mask: int) -> list[int]:
+    """Every subset of the bits of `mask`, 0 first."""
+    out, sub = [], mask
+    while True:
+        out.append(sub)
+        if sub == 0:
+            return sorted(out)
+        sub = (sub - 1) & mask
+
+
+@dataclass
+class _Columns:
+    """Columns as they are found: money per column, and the cells they reach."""
+
+    option: list[int] = field(default_factory=list)
+    account: list[int] = field(default_factory=list)
+    bought: list[int] = field(default_factory=list)
+    matters: list[int] = field(default_factory=list)
+    values: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in MEASURES})
+    reach: dict[str, list[FloatArray]] = field(default_factory=lambda: {key: [] for key in SCOPED})
+
+    def add(self, option: int, account: int, bought: int, matters: int, values: dict[str, float],
+            reach: dict[str, FloatArray]) -> None:
+        self.option.append(option)
+        self.account.append(account)
+        self.bought.append(bought)
+        self.matters.append(matters)
+        for key in MEASURES:
+            self.values[key].append(values[key])
+        for key in SCOPED:
+            self.reach[key].append(reach[key])
+
+
+def build_options(rules: RuleSet, compiled: Compiled, decide_vividness: bool = True) -> Options:
+    """Every option and its money. With `decide_vividness` the vividness investments are decisions (variants and
+    packages, above); without, they stay as the rules write them and every option is one column."""
     index = compiled.index
     weeks = index.calendar.weeks
-    horizon = dip_horizon(compiled)
-    stride = horizon + 1
-    base = evaluate(compiled, Promotions.none(compiled.shape))
-    base_measures = _measures(base)
-    weight = compiled.demand.expected_base
+    stride = dip_horizon(compiled) + 1
+    investments = list_investments(rules, compiled) if decide_vividness else []
+    configurations = [compiled] if not investments else \
+        [configured(rules, compiled, investments, c) for c in range(2 ** slot_count(investments))]
+    bases = [evaluate(c, Promotions.none(compiled.shape)) for c in configurations]
+    base_measures = [_measures(b) for b in bases]
     carried = compiled.demand.baseline > 0
     mechanics = list(rules.mechanics)
     groups = list(rules.product_groups)
     lines: dict[tuple[int, str], int] = {}
-    line, week, mech, values = [], [], [], {key: [] for key in MEASURES}
-    options = Options([], np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.intp), mechanics, {}, base,
-                      groups=[g.id for g in groups])
+    line: list[int] = []
+    week: list[int] = []
+    mech: list[int] = []
+    options = Options([], np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.intp), mechanics, {}, bases[0],
+                      stride=stride, groups=[g.id for g in groups], investments=investments, bases=bases)
+    plain, variants = _Columns(), _Columns()
+    offsets = np.arange(stride)
     for m, mechanic in enumerate(mechanics):
         live_weeks = np.flatnonzero(index.week_mask(mechanic.valid))
         for g, group in enumerate(groups):
@@ -119,45 +215,108 @@ def build_options(rules: RuleSet, compiled: Compiled) -> Options:
             accounts = allowed_accounts(mechanic, products, index, carried)
             if not len(accounts) or not len(live_weeks):
                 continue
+            matters = _matters(investments, compiled, products, stride)
             for batch in range(stride):
                 batch_weeks = live_weeks[live_weeks % stride == batch]
                 if not len(batch_weeks):
                     continue
-                promotions = Promotions.none(compiled.shape)
-                place(promotions, accounts, np.flatnonzero(products), batch_weeks, mechanic, weight)
-                measures = _measures(evaluate(compiled, promotions))
-                delta = {key: measures[key] - base_measures[key] for key in MEASURES}
-                attributed = np.full(weeks, -1, dtype=np.intp)
-                for t in batch_weeks:
-                    attributed[t : min(weeks, t + stride)] = t
-                options.deltas[(m, g, batch)] = delta
-                options.attribution[(m, g, batch)] = attributed
                 numbers = np.full((len(index.accounts), weeks), -1, dtype=np.intp)
                 options.batch_options[(m, g, batch)] = numbers
-                per_account_week = {key: _attribute(delta[key].sum(axis=1), attributed) for key in MEASURES}
-                for a in accounts:
-                    key_line = (int(a), group.id)
+                needed = sorted({sub for a in accounts.tolist() for t in batch_weeks.tolist()
+                                 for sub in submasks(int(matters[a, t]))})
+                measured = {c: _batch(configurations[c], base_measures[c], accounts, products, batch_weeks, mechanic,
+                                      offsets) for c in needed}
+                for i, a in enumerate(accounts.tolist()):
+                    key_line = (a, group.id)
                     if key_line not in lines:
                         lines[key_line] = len(lines)
-                    for t in batch_weeks:
-                        numbers[a, t] = len(line)
-                        options.option_of[(int(a), g, int(t), m)] = len(line)
+                    for j, t in enumerate(batch_weeks.tolist()):
+                        o = len(line)
+                        numbers[a, t] = o
+                        options.option_of[(a, g, t, m)] = o
                         line.append(lines[key_line])
-                        week.append(int(t))
+                        week.append(t)
                         mech.append(m)
-                        for key in MEASURES:
-                            values[key].append(per_account_week[key][a, t])
+                        relevant = int(matters[a, t])
+                        if not relevant:
+                            plain.add(o, a, 0, 0, *_at(measured[0], i, j))
+                            continue
+                        plain.add(o, a, 0, relevant, {key: 0.0 for key in MEASURES},
+                                  {key: np.zeros((len(index.products), stride)) for key in SCOPED})
+                        for sub in submasks(relevant):
+                            variants.add(o, a, sub, relevant, *_at(measured[sub], i, j))
     options.lines = list(lines)
     options.line = np.array(line, dtype=np.intp)
     options.week = np.array(week, dtype=np.intp)
     options.mechanic = np.array(mech, dtype=np.intp)
-    options.value = {key: np.array(v, dtype=float) for key, v in values.items()}
+    packages = _packages(investments, base_measures, compiled.shape)
+    options.column_option = np.array(plain.option + variants.option + [-1] * len(packages.option), dtype=np.intp)
+    options.column_account = np.array(plain.account + variants.account + packages.account, dtype=np.intp)
+    options.column_bought = np.array(plain.bought + variants.bought + packages.bought, dtype=np.intp)
+    options.column_matters = np.array(plain.matters + variants.matters + packages.matters, dtype=np.intp)
+    options.value = {key: np.array(plain.values[key] + variants.values[key] + packages.values[key], dtype=float)
+                     for key in MEASURES}
+    empty = np.zeros((0, len(index.products), stride))
+    options.reach = {key: np.stack(plain.reach[key] + variants.reach[key]) if plain.reach[key] or variants.reach[key]
+                     else empty for key in SCOPED}
+    options.package_cells = {key: np.stack(packages.reach[key]) if packages.reach[key] else
+                             np.zeros((0, len(index.products), weeks)) for key in SCOPED}
     return options
 
 
-def _attribute(per_week: FloatArray, attributed: IntArray) -> FloatArray:
-    """(A, W) cell changes summed by week -> (A, W) changes by the batch week they belong to."""
-    out = np.zeros_like(per_week)
-    valid = attributed >= 0
-    np.add.at(out, (slice(None), attributed[valid]), per_week[:, valid])
+def _matters(investments: list[Investment], compiled: Compiled, products: npt.NDArray[np.bool_],
+             stride: int) -> IntArray:
+    """(A, W) the slots of the investments that touch what an option of this group in week t reaches: the group's
+    products and their category siblings (cannibalization), in weeks t .. t + stride - 1 (the dip)."""
+    accounts, _, weeks = compiled.shape
+    out = np.zeros((accounts, weeks), dtype=np.intp)
+    siblings = np.isin(compiled.category, compiled.category[products])
+    for investment in investments:
+        hit = np.concatenate([investment.touches[siblings].any(axis=0), np.zeros(stride, dtype=bool)])
+        window = np.lib.stride_tricks.sliding_window_view(hit, stride)[:weeks].any(axis=1)
+        out[investment.account] |= window.astype(np.intp) << investment.slot
+    return out
+
+
+Measured = tuple[dict[str, FloatArray], dict[str, FloatArray]]
+"""Per measure: (accounts, batch weeks) totals, and (accounts, batch weeks, P, stride) reached cells."""
+
+
+def _batch(compiled: Compiled, base: dict[str, FloatArray], accounts: IntArray, products: npt.NDArray[np.bool_],
+           batch_weeks: IntArray, mechanic: Mechanic, offsets: IntArray) -> Measured:
+    """Run the mechanic at every account in every batch week and measure each event's change of every measure:
+    its total and, for the SCOPED measures, cell by cell over the weeks it reaches."""
+    promotions = Promotions.none(compiled.shape)
+    place(promotions, accounts, np.flatnonzero(products), batch_weeks, mechanic, compiled.demand.expected_base)
+    measures = _measures(evaluate(compiled, promotions))
+    stride = len(offsets)
+    reached = batch_weeks[:, None] + offsets[None, :]
+    totals, cells = {}, {}
+    for key in MEASURES:
+        delta = measures[key] - base[key]
+        padded = np.concatenate([delta[accounts], np.zeros(delta[accounts].shape[:2] + (stride,))], axis=2)
+        window = padded[:, :, reached]  # (accounts, P, batch weeks, stride)
+        totals[key] = window.sum(axis=(1, 3))
+        if key in SCOPED:
+            cells[key] = window.transpose(0, 2, 1, 3)
+    return totals, cells
+
+
+def _at(measured: Measured, i: int, j: int) -> tuple[dict[str, float], dict[str, FloatArray]]:
+    totals, cells = measured
+    return {key: float(totals[key][i, j]) for key in MEASURES}, {key: cells[key][i, j] for key in SCOPED}
+
+
+def _packages(investments: list[Investment], base: list[dict[str, FloatArray]], shape: tuple[int, int, int]) -> _Columns:
+    """One column per package of each account with investments: what buying it changes in the no-promotion plan
+    (configuration S buys package S at every account)."""
+    out = _Columns()
+    slots: dict[int, int] = {}
+    for investment in investments:
+        slots[investment.account] = slots.get(investment.account, 0) | 1 << investment.slot
+    for account, every in sorted(slots.items()):
+        for package in submasks(every):
+            change = {key: base[package][key][account] - base[0][key][account] for key in MEASURES}
+            out.add(-1, account, package, every, {key: float(change[key].sum()) for key in MEASURES},
+                    {key: change[key] for key in SCOPED})
     return out

@@ -24,13 +24,16 @@ from dataclasses import dataclass, field
 from planner.compile.model import compile_rules
 from planner.optimize.diagnose import Conflict, diagnose
 from planner.optimize.frontier import Frontier, trace
+from planner.optimize.investments import Investment
 from planner.optimize.model import RowLabel
 from planner.optimize.options import build_options
 from planner.optimize.solve import Solution, Status, build, solve
 from planner.results import PolicyCheck, Simulation
 from planner.rules.plan import Plan, check_plan
+from planner.rules.plan import Purchase as PlanPurchase
 from planner.rules.scenario import Resolved
 from planner.rules.schema import Event, RuleSet
+from planner.rules.vividness import Bought, buy
 from planner.simulate import simulate
 
 PREDICTION_TOLERANCE = 1e-3
@@ -79,6 +82,19 @@ class Versus:
     relative: float | None
 
 
+@dataclass(frozen=True)
+class Purchase:
+    """One vividness investment the optimizer decided: an item at an account, bought or not."""
+
+    item: str
+    kind: str
+    """'shelf target', 'display' or 'cooler'."""
+    account: str
+    fee: float
+    """Its cost at the account for the year."""
+    bought: bool
+
+
 @dataclass
 class OptimizeResult:
     scenario: str
@@ -113,6 +129,10 @@ class OptimizeResult:
     violations: list[PolicyCheck] = field(default_factory=list)
     """Every rule the plan breaks when re-checked; empty for a sound plan."""
     frontier: Frontier | None = None
+    bought: Bought | None = None
+    """Item id -> accounts bought at, for the vividness items the optimizer decided (None: kept as written)."""
+    vividness: list[Purchase] = field(default_factory=list)
+    """Every investment decided, bought or not."""
     conflicts: list[Conflict] = field(default_factory=list)
     """When infeasible: the rows the elastic model had to relax, and those binding against them, by rule."""
     diagnosis_status: Status | None = None
@@ -150,7 +170,7 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
     time_limit = options.time_limit if time_limit is None else time_limit
     gap = options.gap if gap is None else gap
     compiled = compile_rules(rules)
-    values = build_options(rules, compiled)
+    values = build_options(rules, compiled, decide_vividness=options.vividness == "decide")
     valued = time.perf_counter()
     model = build(rules, compiled, values, options.objective)
     built = time.perf_counter()
@@ -161,13 +181,14 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
         gap, solution.status, solution.objective, solution.bound, solution.gap,
         seconds={"options": valued - started, "build": built - valued, "solve": solution.solve_seconds,
                  "duals": solved - built - solution.solve_seconds},
-        size={"options": len(values), "rows": len(model.labels)})
+        size={"options": len(values), "investments": len(values.investments), "columns": values.columns,
+              "rows": len(model.labels)})
     if solution.status is Status.INFEASIBLE:
         diagnosis = diagnose(rules, compiled, values, options.objective, time_limit, gap)
         result.conflicts, result.diagnosis_status = diagnosis.conflicts, diagnosis.status
         result.seconds["diagnose"] = diagnosis.seconds
     elif result.has_plan:
-        _check(result, solution, resolved, calendar, applied)
+        _check(result, solution, resolved, calendar, applied, values.investments)
         if frontier_points:
             result.frontier = trace(model, rules, options, frontier_points, time_limit, gap)
             result.seconds["frontier"] = result.frontier.seconds
@@ -176,15 +197,20 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
 
 
 def _check(result: OptimizeResult, solution: Solution, resolved: Resolved, calendar: Sequence[Event] | None,
-           applied: Sequence[str]) -> None:
+           applied: Sequence[str], investments: Sequence[Investment]) -> None:
     """Evaluate the plan with the simulator, re-check every rule, and compare with the alternatives."""
     started = time.perf_counter()
     rules, options = resolved.rules, resolved.options
     result.events = list(solution.events)
+    result.bought = solution.vividness
+    result.vividness = [Purchase(i.item, i.kind, rules.accounts[i.account].id, i.fee,
+                                 rules.accounts[i.account].id in (solution.vividness or {}).get(i.item, ()))
+                        for i in investments]
+    planned = buy(rules, solution.vividness or {})
     result.budget_dual = solution.budget_dual
     result.duals = [Dual(label, value, "max" if value > 0 else "min")
                     for label, value in sorted(solution.row_duals.items(), key=lambda item: -abs(item[1]))]
-    simulation = simulate(rules, options, scenario=resolved.id, name=resolved.name, events=result.events,
+    simulation = simulate(planned, options, scenario=resolved.id, name=resolved.name, events=result.events,
                           plan_source="optimizer", applied=applied)
     result.simulation = simulation
     result.predicted_profit = solution.predicted_profit
@@ -207,7 +233,8 @@ def _check(result: OptimizeResult, solution: Solution, resolved: Resolved, calen
 
 def _plan_findings(result: OptimizeResult, rules: RuleSet) -> list[PolicyCheck]:
     """What `planner simulate --plan` would refuse the written plan for (a dropped locked event, a reference)."""
-    plan = Plan("optimizer", result.events, result.scenario, "optimizer")
+    purchases = tuple(PlanPurchase(id=item, accounts=accounts) for item, accounts in (result.bought or {}).items())
+    plan = Plan("optimizer", result.events, result.scenario, "optimizer", vividness=purchases)
     return [PolicyCheck(str(item.example.get("event", item.code)) if item.example else item.code, "plan_file", "plan",
                         0.0, 0.0, False, item.message)
             for item in check_plan(plan, rules)]

@@ -17,9 +17,11 @@ import pyomo.environ as pyo
 
 from planner.compile.calendar import runs as calendar_runs
 from planner.compile.model import Compiled
+from planner.optimize.investments import bought_in
 from planner.optimize.model import Model, RowLabel
 from planner.optimize.options import Options
 from planner.rules.schema import Event, RuleSet
+from planner.rules.vividness import Bought
 
 SOLVER_OPTIONS: dict[str, Any] = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
 """HiGHS options of every MILP solve. With the rebate tiers' tight relaxation the root bound is within a few tenths
@@ -52,6 +54,8 @@ class Solution:
     row_duals: dict[RowLabel, float] = field(default_factory=dict)
     """LP-relaxation duals of the binding business rows (marginal objective per unit of the row's bound)."""
     budget_dual: float | None = None
+    vividness: Bought | None = None
+    """Item id -> accounts it is bought at, for every vividness item the optimizer decided (None: none decided)."""
 
 
 def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str = "profit",
@@ -72,7 +76,7 @@ def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str =
     if objective == "profit":
         m.objective = pyo.Objective(expr=m.profit, sense=pyo.maximize)
     else:
-        floor = float(options.base.gross_profit.sum()) if min_profit is None else min_profit
+        floor = float(options.as_written.gross_profit.sum()) if min_profit is None else min_profit
         model.row(RowLabel("profit_floor", "min_profit", detail=f"{floor:,.0f}"), m.profit, lower=floor)
         measure = model.total("volume") if objective == "volume" else \
             model.total("net_sales") - model.expression([1.0] * len(rebate_vars), rebate_vars)
@@ -107,7 +111,7 @@ def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool
     chosen = np.array([o for o in range(len(model.options)) if (pyo.value(x[o], exception=False) or 0.0) > 0.5], dtype=np.intp)
     rebates = sum(pyo.value(v) for group in model.rebates.values() for v in group)
     solution = Solution(status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
-                        float(pyo.value(model.pyomo.profit)), float(rebates))
+                        float(pyo.value(model.pyomo.profit)), float(rebates), vividness=plan_vividness(model))
     if duals:
         relaxation_duals(model, solution, time_limit)
     return solution
@@ -163,6 +167,17 @@ def relaxation_duals(model: Model, solution: Solution, time_limit: float | None 
             solution.row_duals[label] = value
     budget = [abs(relaxed.duals[i]) for i in model.budget_rows]
     solution.budget_dual = max(budget) if budget else None
+
+
+def plan_vividness(model: Model) -> Bought | None:
+    """The package bought at each account, as item id -> accounts (None when no investment was a decision)."""
+    options = model.options
+    if not options.investments:
+        return None
+    w = model.pyomo.w
+    packages = {int(options.column_account[c]): int(options.column_bought[c])
+                for k, c in enumerate(options.packages.tolist()) if (pyo.value(w[k], exception=False) or 0.0) > 0.5}
+    return bought_in(options.investments, model.rules, packages)
 
 
 def plan_events(model: Model, chosen: np.ndarray) -> list[Event]:

@@ -127,6 +127,7 @@ def optimization_json(result: OptimizeResult) -> dict[str, Any]:
         "tolerance": PREDICTION_TOLERANCE,
         "prediction_ok": result.prediction_ok,
         "plan": [event_json(event) for event in result.events],
+        "vividness": [asdict(purchase) for purchase in result.vividness],
         "totals": simulation.totals.as_dict() if simulation else None,
         "accounts": [asdict(account) for account in result.accounts],
         "versus": {item.name: asdict(item) for item in result.versus},
@@ -203,6 +204,19 @@ def _versus(result: OptimizeResult) -> Table:
         table.add_row(item.name.replace("_", " "), number(item.gross_profit, "money"), number(item.volume, "volume"),
                       number(item.budget_used, "money"), str(item.policy_failures), number(item.gain, "money"),
                       relative(item.relative))
+    return table
+
+
+def _vividness(result: OptimizeResult) -> Table:
+    """The vividness investments the optimizer decided: bought or not, with their yearly cost."""
+    table = _table("Vividness the optimizer decided (shelf targets, displays, coolers)", "Item", "Kind", "Account",
+                   f"Cost ({result.currency})", "Bought")
+    for purchase in result.vividness:
+        table.add_row(purchase.item, purchase.kind, purchase.account, number(purchase.fee, "money"),
+                      "yes" if purchase.bought else "no")
+    bought = sum(p.fee for p in result.vividness if p.bought)
+    table.add_row("total", "", "", f"{number(bought, 'money')} of {number(sum(p.fee for p in result.vividness), 'money')}",
+                  f"{sum(p.bought for p in result.vividness)} of {len(result.vividness)}", style="bold")
     return table
 
 
@@ -307,6 +321,8 @@ def optimization_text(result: OptimizeResult, color: bool = False, width: int = 
         renderables.extend(_honesty(result))
         renderables.append(_versus(result))
         renderables.append(_accounts(result))
+        if result.vividness:
+            renderables.append(_vividness(result))
         renderables.extend(_duals(result))
         if result.frontier is not None:
             renderables.extend(_frontier(result.frontier, result.currency))
@@ -342,7 +358,7 @@ def write_optimization(result: OptimizeResult, out: Path) -> list[str]:
     simulation = result.simulation
 
     def write(folder: Path) -> list[str]:
-        (folder / "plan.yaml").write_text(plan_yaml(result.events, result.scenario, "optimizer"), encoding="utf-8")
+        (folder / "plan.yaml").write_text(plan_yaml(result.events, result.scenario, "optimizer", result.bought), encoding="utf-8")
         (folder / "optimization.json").write_text(dumps(optimization_json(result)) + "\n", encoding="utf-8")
         written = ["plan.yaml", "optimization.json"]
         if result.frontier is not None:

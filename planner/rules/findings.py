@@ -116,6 +116,7 @@ LOCKED_EVENT_BREAKS_RULE = _kind("PP421", E, "a locked event breaks a calendar r
 FEATURE_DEPTH = _kind("PP422", E, "feature/display mechanic shallower than the calendar rule allows")
 WEEK_OUT_OF_YEAR = _kind("PP423", E, "week or quarter outside the fiscal year")
 LOCKED_EVENT_DROPPED = _kind("PP424", E, "a plan drops a locked event")
+VIVIDNESS_OUT_OF_SCOPE = _kind("PP425", E, "a plan buys vividness at an account outside its scope")
 # Scenarios (PP5xx)
 OVERRIDE_CONFLICT = _kind("PP500", E, "two overrides of one key in one layer")
 OVERRIDE_UNKNOWN_TARGET = _kind("PP501", E, "override names an object or field that does not exist")

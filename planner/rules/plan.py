@@ -6,10 +6,14 @@
       events:
         - {id: e1, account: carrefour, product_group: cola-cans, mechanic: tpr-20, weeks: [12, 13]}
         - {id: e2, account: jd, product_group: water, mechanic: tpr-20, weeks: [45], depth: 25%, funding: 80%}
+      vividness:                     # optional: where each listed shelf target, display, cooler is bought
+        - {id: st-hyper-water, accounts: [walmart]}
 
 Events have exactly the shape of the rule files' `events` (docs/rules.md), so a plan can be pasted into the rules
 and back. A plan replaces the scenario's unlocked events; every locked event of the rules must be in it (same
-account, product group, mechanic and weeks), or the plan is refused.
+account, product group, mechanic and weeks), or the plan is refused. `vividness` buys each listed item at exactly
+the accounts listed (a subset of its scope; none: not bought); unlisted items are bought as the rules write them
+(planner/rules/vividness.py).
 """
 
 from __future__ import annotations
@@ -19,11 +23,29 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError
 
-from planner.rules.findings import LOCKED_EVENT_DROPPED, SCHEMA_INVALID, Finding, Location, finding
+from planner.rules.findings import (
+    LOCKED_EVENT_DROPPED,
+    SCHEMA_INVALID,
+    UNKNOWN_REFERENCE,
+    VIVIDNESS_OUT_OF_SCOPE,
+    Finding,
+    Location,
+    finding,
+)
 from planner.rules.load import display_name, locate, schema_findings
 from planner.rules.schema import Event, RuleSet
-from planner.rules.schema.common import RuleModel
+from planner.rules.schema.common import Id, RuleModel
 from planner.rules.source import load_yaml
+from planner.rules.vividness import Bought, buy, items
+
+
+class Purchase(RuleModel):
+    """One vividness item of the rules and the accounts a plan buys it at."""
+
+    id: Id
+    """A shelf target, display or cooler of the rules."""
+    accounts: tuple[Id, ...] = ()
+    """Accounts it is bought at, within its scope; empty: not bought."""
 
 
 class PlanSpec(RuleModel):
@@ -32,6 +54,7 @@ class PlanSpec(RuleModel):
     scenario: str = ""
     source: str = "planner"
     events: tuple[Event, ...] = Field(default=())
+    vividness: tuple[Purchase, ...] = Field(default=())
 
 
 @dataclass
@@ -41,6 +64,16 @@ class Plan:
     scenario: str = ""
     source: str = "planner"
     findings: list[Finding] = field(default_factory=list)
+    vividness: tuple[Purchase, ...] = ()
+
+    @property
+    def bought(self) -> Bought:
+        """Item id -> accounts, for the items the plan lists."""
+        return {purchase.id: purchase.accounts for purchase in self.vividness}
+
+    def rules(self, rules: RuleSet) -> RuleSet:
+        """The rules the plan runs with: its vividness bought (planner/rules/vividness.py)."""
+        return buy(rules, self.bought)
 
 
 def load_plan(path: Path) -> Plan:
@@ -57,7 +90,7 @@ def load_plan(path: Path) -> Plan:
     except ValidationError as error:
         return Plan(name, [], findings=schema_findings(error, data["plan"], document, ("plan",), root=PlanSpec))
     locate(spec, document, ("plan",))
-    return Plan(name, list(spec.events), spec.scenario, spec.source)
+    return Plan(name, list(spec.events), spec.scenario, spec.source, vividness=spec.vividness)
 
 
 def check_plan(plan: Plan, rules: RuleSet) -> list[Finding]:
@@ -74,11 +107,43 @@ def check_plan(plan: Plan, rules: RuleSet) -> list[Finding]:
                 f"{event.product_group}, {event.mechanic}, weeks {list(event.weeks)})",
                 Location(plan.file, 1, 1), related=[event.location], example={"event": event.id},
                 fix="add the locked event to the plan unchanged, or unlock it in the rules"))
+    return findings + _check_vividness(plan, rules)
+
+
+def _check_vividness(plan: Plan, rules: RuleSet) -> list[Finding]:
+    """Every purchase names a vividness item of the rules, once, and accounts in its scope."""
+    from planner.compile.index import PlanIndex
+
+    offered = items(rules)
+    index = PlanIndex.of(rules) if plan.vividness else None
+    findings, seen = [], set()
+    for purchase in plan.vividness:
+        if purchase.id not in offered or purchase.id in seen:
+            twice = purchase.id in seen
+            findings.append(finding(
+                SCHEMA_INVALID if twice else UNKNOWN_REFERENCE,
+                f"vividness item '{purchase.id}' is listed twice" if twice else
+                f"'{purchase.id}' is not a shelf target, display or cooler of the rules",
+                purchase.field_location("id"),
+                fix="list each item once" if twice else "use the id of a shelf_targets, displays or coolers entry"))
+            seen.add(purchase.id)
+            continue
+        seen.add(purchase.id)
+        assert index is not None
+        scope = index.account_mask(offered[purchase.id][1].applies_to)
+        allowed = {account.id for account, inside in zip(index.accounts, scope.tolist()) if inside}
+        outside = [account for account in purchase.accounts if account not in allowed]
+        if outside:
+            findings.append(finding(
+                VIVIDNESS_OUT_OF_SCOPE,
+                f"'{purchase.id}' is bought at {', '.join(outside)}, outside the accounts the rules offer it to",
+                purchase.field_location("accounts"), example={"item": purchase.id},
+                fix=f"buy it only at accounts in its scope: {', '.join(sorted(allowed)) or '(none)'}"))
     return findings
 
 
-def plan_yaml(events: list[Event], scenario: str, source: str) -> str:
-    """Write a plan file (flow-style events, one per line, for readable diffs)."""
+def plan_yaml(events: list[Event], scenario: str, source: str, vividness: Bought | None = None) -> str:
+    """Write a plan file (flow-style events and purchases, one per line, for readable diffs)."""
     lines = ["plan:", f"  scenario: {scenario}", f"  source: {source}", "  events:"]
     for event in events:
         parts = [f"id: {event.id}", f"account: {event.account}", f"product_group: {event.product_group}",
@@ -92,4 +157,7 @@ def plan_yaml(events: list[Event], scenario: str, source: str) -> str:
         lines.append("    - {" + ", ".join(parts) + "}")
     if not events:
         lines[-1] = "  events: []"
+    if vividness is not None:
+        lines.append("  vividness:" if vividness else "  vividness: []")
+        lines.extend(f"    - {{id: {item}, accounts: [{', '.join(accounts)}]}}" for item, accounts in vividness.items())
     return "\n".join(lines) + "\n"

@@ -61,6 +61,9 @@ class ScenarioOptions(RuleModel):
     """Optimizer time limit in seconds."""
     gap: float = Field(default=0.001, ge=0, le=1)
     """Optimizer relative gap at which a plan counts as optimal."""
+    vividness: Literal["decide", "keep"] = "decide"
+    """Whether the optimizer decides which shelf-share targets, displays and coolers to buy at each account
+    (`decide`), or keeps them as the rules write them (`keep`)."""
 
 
 class ScenarioSpec(RuleModel):

@@ -5,7 +5,8 @@
 (tests/test_optimize_families.py). Every business row is labelled with its rule in the user's terms and is not
 hard, so the elastic diagnosis can relax it and name the rules that conflict.
 
-- structure: `choice` (one mechanic per line and week), `locked` (pinned events);
+- structure: `choice` (one mechanic per line and week), `vividness` (one package of vividness investments per
+  account, and each option valued under the package bought), `locked` (pinned events);
 - static exclusions, option by option (planner/optimize/prefilter.py): `blackout`, `feature_min_depth`,
   `display_min_revenue`, `price_floors`;
 - calendar rules across weeks and lines, with the semantics of planner/compile/calendar.py: `max_consecutive`,
@@ -13,9 +14,7 @@ hard, so the elastic diagnosis can relax it and name the rules that conflict.
 - money: `budgets`, `rebates` (exact tiers; sets Model.rebates), then `margin_floors` and `trade_spend_caps`,
   which read the rebate variables and so come after `rebates`.
 
-Not modelled: shelf-share targets (vividness). They are fixed in the rules for now, not a decision: their fees
-and demand effect are already in every option's value and in the no-promotion plan (compile.model), so the model
-neither chooses them nor constrains them. `_calendar.py` holds what the calendar families share and is no family.
+`_calendar.py` holds what the calendar families share and is no family.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from planner.optimize.constraints import (
     product_clash,
     rebates,
     trade_spend_caps,
+    vividness,
 )
 from planner.optimize.model import Model
 
@@ -47,6 +47,7 @@ Family = Callable[[Model], None]
 
 FAMILIES: dict[str, Family] = {
     "choice": choice.add,
+    "vividness": vividness.add,
     "locked": locked.add,
     "blackout": blackout.add,
     "feature_min_depth": feature_min_depth.add,

@@ -1,9 +1,10 @@
 """Promotion budgets: total, per quarter, per fund pool (a product scope), per account (min and max).
 
-    base_spend_b + sum_o spend_o,b x_o  <=  max_b     (and >= min_b)
+    base_spend_b + sum_c spend_c,b y_c  <=  max_b     (and >= min_b)
 
-spend_o,b is option o's change of budget spend (consumer funding, event fixed cost) on the cells of budget b's
-scope and period, measured by the economics core; base_spend_b holds the fixed vividness fees in scope. With
+spend_c,b is column c's change of budget spend on the cells of budget b's scope and period, measured by the
+economics core: an option's (or variant's) consumer funding and event fixed cost, a vividness package's fees;
+base_spend_b is the no-promotion plan's spend with no investment bought (vividness kept as written). With
 `per: account` there is one row per account in scope. The dual of the total budget's row is the marginal profit
 of one more unit of budget (solve.py).
 """
@@ -31,7 +32,6 @@ def period_weeks(model: Model, budget: Budget) -> np.ndarray:
 
 def add(model: Model) -> None:
     index, options = model.compiled.index, model.options
-    account_of_option = np.array([options.lines[line][0] for line in options.line.tolist()], dtype=np.intp)
     for budget in model.rules.budgets:
         accounts = index.account_mask(budget.applies_to)
         products = index.product_mask(budget.applies_to)
@@ -41,7 +41,7 @@ def add(model: Model) -> None:
         groups = ([(index.accounts[a].id, accounts & (np.arange(len(accounts)) == a)) for a in np.flatnonzero(accounts)]
                   if budget.per == "account" else [("", accounts)])
         for account, members in groups:
-            chosen = np.flatnonzero(members[account_of_option] & (spend != 0))
+            chosen = np.flatnonzero(members[model.account_of] & (spend != 0))
             expression = model.linear(chosen, spend[chosen], float(base[members].sum()))
             label = RowLabel("budget", budget.id, account, budget.period)
             model.row(label, expression, lower=budget.min, upper=budget.max)

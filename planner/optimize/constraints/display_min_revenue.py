@@ -1,15 +1,15 @@
 """A display week must bring at least the rule's minimum of net sales on its product group.
 
-    x_o = 0    for every display option o = (a, g, t, m) on a line the rule binds with
-               NS0_a,g,t + dNS_o - r_a,g,t . dR_o  <  min_revenue
+    y_c = 0    for every display option o = (a, g, t, m) on a line the rule binds, or its vividness variant c,
+               with   NS0_a,g,t + dNS_c - r_a,g,t . dR_c  <  min_revenue
 
 Symbols:
 
     display option   mechanic m with `display: true` or kind display (as the simulator's check reads it)
     NS0_a,g,t        net sales of the group's products at account a in week t in the no-promotion plan (after its
-                     rebates)
-    dNS_o, dR_o      the option's own change of net sales (rebates excluded) and of invoice revenue on those same
-                     cells, in its own week, measured by the economics core (Options.deltas)
+                     rebates), with the vividness the column assumes bought (Options.bases)
+    dNS_c, dR_c      the column's own change of net sales (rebates excluded) and of invoice revenue on those same
+                     cells, in its own week, measured by the economics core (Options.reach)
     r_a,g,t . dR_o   rebates on the change, at the no-promotion plan's rebate rate of each cell
     min_revenue      the rule's minimum (the simulator's tolerance, 1e-6, is kept)
 
@@ -33,27 +33,33 @@ from planner.rules.schema import DisplayMinRevenue
 
 
 def own_week_net_sales(model: Model) -> np.ndarray:
-    """(options,) each display option's group net sales in its own week, as defined above (NaN: not a display)."""
+    """(columns,) each display option's (or variant's) group net sales in its own week, as defined above, in the
+    no-promotion plan of the vividness it assumes bought (NaN: not a display; packages)."""
     options, index = model.options, model.compiled.index
-    base = options.base
-    rate = np.divide(base.rebates, base.revenue, out=np.zeros_like(base.rebates), where=base.revenue > 0)
-    display = [m.display or m.kind == "display" for m in options.mechanics]
-    out = np.full(len(options), np.nan)
+    display = np.array([m.display or m.kind == "display" for m in options.mechanics], dtype=bool)
+    out = np.full(options.columns, np.nan)
+    valued = (options.column_option >= 0) & ~((np.arange(options.columns) < len(options)) & (options.column_matters > 0))
+    ran = np.flatnonzero(valued)  # options valued on their own, and variants (not an option with variants)
+    ran = ran[display[options.mechanic[options.column_option[ran]]]] if len(ran) else ran
     groups = model.rules.product_groups
-    for (m, g, batch), delta in options.deltas.items():
-        if not display[m]:
-            continue
-        products = group_products(groups[g], index)
-        numbers = options.batch_options[(m, g, batch)]
-        change = (delta["net_sales"][:, products, :] - rate[:, products, :] * delta["revenue"][:, products, :]).sum(axis=1)
-        valid = numbers >= 0
-        out[numbers[valid]] = base.net_sales[:, products, :].sum(axis=1)[valid] + change[valid]
+    for column in ran.tolist():
+        o = int(options.column_option[column])
+        a, t = int(options.column_account[column]), int(options.week[o])
+        products = group_products(groups[options.groups.index(options.lines[int(options.line[o])][1])], index)
+        base = options.bases[int(options.column_bought[column])]
+        rate = np.divide(base.rebates[a, products, t], base.revenue[a, products, t],
+                         out=np.zeros(int(products.sum())), where=base.revenue[a, products, t] > 0)
+        change = options.reach["net_sales"][column, products, 0] - rate * options.reach["revenue"][column, products, 0]
+        out[column] = float(base.net_sales[a, products, t].sum() + change.sum())
     return out
 
 
 def exclusions(model: Model, rule: DisplayMinRevenue, net_sales: np.ndarray) -> list[Exclusion]:
     short = ~np.isnan(net_sales) & (np.nan_to_num(net_sales, nan=np.inf) < rule.min_revenue - 1e-6)
-    return by_line(model, "display_min_revenue", rule.id, bound_options(model, rule) & short,
+    options = model.options
+    bound_columns = np.append(bound_options(model, rule), False)[np.where(options.column_option >= 0,
+                                                                          options.column_option, -1)]
+    return by_line(model, "display_min_revenue", rule.id, bound_columns & short,
                    f"display week net sales below {rule.min_revenue:,.0f}")
 
 

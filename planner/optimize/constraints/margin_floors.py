@@ -2,15 +2,17 @@
 
     GP_S  >=  m . NS_S        for each group S of accounts (each account, each channel, or all in scope)
 
-    GP_S = sum_{a in S} GP0_a + sum_{o of S} gp_o x_o - sum_{a in S} rebates_a
-    NS_S = sum_{a in S} NS0_a + sum_{o of S} ns_o x_o - sum_{a in S} rebates_a
+    GP_S = sum_{a in S} GP0_a + sum_{c of S} gp_c y_c - sum_{a in S} rebates_a
+    NS_S = sum_{a in S} NS0_a + sum_{c of S} ns_c y_c - sum_{a in S} rebates_a
 
-written as  sum_o (gp_o - m ns_o) x_o - (1 - m) sum rebates_a  >=  m NS0_S - GP0_S.
+written as  sum_c (gp_c - m ns_c) y_c - (1 - m) sum rebates_a  >=  m NS0_S - GP0_S.
 
 Symbols:
 
-    GP0_a, NS0_a    gross profit and net sales of account a in the no-promotion plan, rebates excluded
-    gp_o, ns_o      option o's change of gross profit and net sales, rebates excluded (Options.value)
+    GP0_a, NS0_a    gross profit and net sales of account a in the no-promotion plan with no investment bought,
+                    rebates excluded
+    gp_c, ns_c      column c's change of gross profit and net sales, rebates excluded (Options.value; a column
+                    is an option, a variant or a vividness package, model.py)
     rebates_a       the rebate variables of account a (Model.rebates, set by the `rebates` family, which must run
                     first), exact in the tier reached, plus their margins (Model.rebate_margins): at least the
                     simulator's rebates, so the row holds on the simulator's numbers
@@ -45,11 +47,12 @@ def account_groups(model: Model, rule: MarginFloor | TradeSpendCap) -> list[tupl
 
 def scope_sums(model: Model, members: np.ndarray,
                measures: dict[str, float]) -> tuple[np.ndarray, np.ndarray, float, list[Any]]:
-    """For the accounts in `members`: their options, sum_k c_k value_o[k] per option, sum_k c_k base[k] (rebates
+    """For the accounts in `members`: their columns, sum_k c_k value_c[k] per column, sum_k c_k base[k] (rebates
     excluded), and their rebate variables with the margins that make them at least the simulator's rebates."""
     options = model.options
     chosen = np.flatnonzero(members[model.account_of])
     coefficients = sum((c * options.value[k][chosen] for k, c in measures.items()), np.zeros(len(chosen)))
+    chosen, coefficients = chosen[coefficients != 0], coefficients[coefficients != 0]  # an option with variants
     base = options.base
     rebates = base.rebates[members].sum()
     plain = {"gross_profit": base.gross_profit[members].sum() + rebates,
@@ -73,5 +76,5 @@ def add(model: Model) -> None:
                     impossible(model, label, lower=-constant)
                 continue
             expression = model.expression([*coefficients.tolist(), *[-(1.0 - m)] * len(rebates)],
-                                          [*(model.x[int(o)] for o in chosen), *rebates])
+                                          [*(model.columns[int(c)] for c in chosen), *rebates])
             model.row(label, expression, lower=-constant)

@@ -1,9 +1,10 @@
 """Rebate tiers, exact in the tier reached: which tier each account reaches in each period is decided by its
 volume, through binaries.
 
-For rebate r, account a and settlement period q, all linear in the options x:
+For rebate r, account a and settlement period q, all linear in the columns y (options, their vividness variants
+and packages: model.py):
 
-    M = M0 + sum_o measure_o x_o     (cases, invoice revenue, or cases against LY_q (1 + growth threshold))
+    M = M0 + sum_c measure_c y_c     (cases, invoice revenue, or cases against LY_q (1 + growth threshold))
     price = R0 / V0                  (the period's no-promotion average invoice price; 1 for revenue bands)
 
 The tier table is cut into bands s = [lo_s, hi_s) covering [0, inf) with rate r_s (0 below the first tier and
@@ -24,7 +25,7 @@ model on price x volume with the no-promotion average price: they differ by rate
 price), the mix shift a plan causes — a few hundredths of a percent of profit on the demo (tested; the
 tolerance is stated in docs/optimizer.md). Revenue-basis rebates are exact. The rows that must hold on the
 simulator's numbers (margin floors, trade-spend caps) add the most that difference can be: with
-D = R - price x V = sum_o (dR_o - price x dV_o) x_o (R0 = price x V0 cancels), the simulator's rebate is at most
+D = R - price x V = sum_c (dR_c - price x dV_c) y_c (R0 = price x V0 cancels), the simulator's rebate is at most
 the model's + e, where e >= 0 and e >= top rate x D (`Model.rebate_margins`; a cap only lowers both).
 """
 
@@ -126,9 +127,8 @@ def add(model: Model) -> None:
             revenue = options.scoped("revenue", item.products, weeks)
             base_volume = options.base.volume[:, item.products][:, :, weeks].sum(axis=(1, 2))
             base_revenue = options.base.revenue[:, item.products][:, :, weeks].sum(axis=(1, 2))
-            account_of = np.array([options.lines[line][0] for line in options.line.tolist()], dtype=np.intp)
             for position, a in enumerate(item.accounts.tolist()):
-                mine = np.flatnonzero((account_of == a) & ((volume != 0) | (revenue != 0)))
+                mine = np.flatnonzero((model.account_of == a) & ((volume != 0) | (revenue != 0)))
                 _one(model, item, a, position, period.start, mine, volume, revenue,
                      float(base_volume[a]), float(base_revenue[a]), lower, upper, rates, limits)
 
@@ -140,7 +140,8 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
     account = model.compiled.index.accounts[a].id
     label = RowLabel("rebate", rebate.id, account, f"period starting week {period_start + 1}")
     options = model.options
-    r_hi = r0 + slot_range(options.line[mine], options.week[mine], revenue[mine], limits)[1]
+    line, week = options.column_line[mine], options.column_week[mine]
+    r_hi = r0 + slot_range(line, week, revenue[mine], limits)[1]
     if rebate.basis == "growth":
         last_year = float(item.last_year[position])  # type: ignore[attr-defined]
         if last_year <= 0:  # no last-year volume: no growth tier is reached (as economics.rebates.payout)
@@ -148,7 +149,7 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
         lower, upper = last_year * (1 + lower), last_year * (1 + upper)
     coefficients, base = (revenue, r0) if rebate.basis == "revenue" else (volume, v0)
     measure = model.linear(mine, coefficients[mine], base)
-    least, most_added = slot_range(options.line[mine], options.week[mine], coefficients[mine], limits)
+    least, most_added = slot_range(line, week, coefficients[mine], limits)
     measure_lo, measure_hi = base + least, base + most_added
     every = bands(lower, upper, rates)
     paid_at = np.concatenate([[0.0], np.cumsum([rate * (hi - lo) if hi < np.inf else 0.0 for lo, hi, rate in every])])

@@ -3,16 +3,17 @@ scope.
 
     TS_S  <=  s . GS_S        for each group S of accounts (each account, each channel, or all in scope)
 
-    TS_S = sum_{a in S} TS0_a + sum_{o of S} ts_o x_o + sum_{a in S} rebates_a
-    GS_S = sum_{a in S} GS0_a + sum_{o of S} gs_o x_o
+    TS_S = sum_{a in S} TS0_a + sum_{c of S} ts_c y_c + sum_{a in S} rebates_a
+    GS_S = sum_{a in S} GS0_a + sum_{c of S} gs_c y_c
 
-written as  sum_o (ts_o - s gs_o) x_o + sum rebates_a  <=  s GS0_S - TS0_S.
+written as  sum_c (ts_c - s gs_c) y_c + sum rebates_a  <=  s GS0_S - TS0_S.
 
 Symbols:
 
-    TS0_a, GS0_a    trade spend (rebates excluded) and gross sales of account a in the no-promotion plan: off-invoice
-                    discounts, funding, event costs, fixed discounts and vividness fees
-    ts_o, gs_o      option o's change of trade spend (rebates excluded) and of gross sales (Options.value)
+    TS0_a, GS0_a    trade spend (rebates excluded) and gross sales of account a in the no-promotion plan with no
+                    investment bought: off-invoice discounts, fixed discounts (and vividness kept as written)
+    ts_c, gs_c      column c's change of trade spend (rebates excluded) and of gross sales (Options.value): an
+                    option's funding and event costs, a vividness package's fees and volume
     rebates_a       the rebate variables of account a (Model.rebates, from the `rebates` family, which runs first)
                     plus their margins (Model.rebate_margins): at least the simulator's rebates
     s               the cap's `max_share`
@@ -39,5 +40,5 @@ def add(model: Model) -> None:
                     impossible(model, label, upper=-constant)
                 continue
             expression = model.expression([*coefficients.tolist(), *[1.0] * len(rebates)],
-                                          [*(model.x[int(o)] for o in chosen), *rebates])
+                                          [*(model.columns[int(c)] for c in chosen), *rebates])
             model.row(label, expression, upper=-constant)
