@@ -60,6 +60,7 @@ NOT_REQUIRED = {
              "`planner validate` (tests/test_simulate_cli.py covers it)",
     "PP425": "a plan file buying vividness outside an item's scope: a plan-file check, as PP424 "
              "(tests/test_simulate_cli.py covers it)",
+    "PP426": "a plan file dropping locked vividness: a plan-file check, as PP424 (tests/test_simulate_cli.py)",
 }
 
 

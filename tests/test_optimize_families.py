@@ -594,6 +594,24 @@ def test_vividness_packages_are_valued_exactly_and_bought_optimally(label: str, 
     assert bought == {"free": {"st", "disp", "cool"}, "mixed": {"st", "cool"}, "dear": set()}[label]
 
 
+def test_locked_vividness_is_bought_whatever_it_costs() -> None:
+    """Dear investments are all dropped; locking the cooler buys it, and the optimum is the best plan among the
+    packages that hold it (the same enumeration as above)."""
+    rules = vivid(1e5, 1e5, 1e5)
+    rules = rules.replace(coolers=(rules.coolers[0].model_copy(update={"locked": True}),))
+    compiled = compile_rules(rules)
+    options = build_options(rules, compiled)
+    cooler = next(i for i in options.investments if i.item == "cool")
+    best = max(core_profit(rules, package, options.investments, chosen)
+               for package in range(8) if package >> cooler.slot & 1
+               for size in range(6) for chosen in itertools.combinations(range(1, 6), size))
+    model = build(rules, compiled, options)
+    assert any(label.family == "locked" and label.rule == "cool" for label in model.labels)
+    solution = solve(model, time_limit=30, gap=1e-9, duals=False)
+    assert {item for item, accounts in (solution.vividness or {}).items() if accounts} == {"cool"}
+    assert solution.objective == pytest.approx(best, rel=1e-7)
+
+
 def test_vividness_kept_as_written_adds_no_decision() -> None:
     rules = vivid(3000.0, 800.0, 500.0)
     compiled = compile_rules(rules)

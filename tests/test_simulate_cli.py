@@ -236,20 +236,20 @@ def test_a_plan_buys_vividness_at_the_accounts_it_lists(base: dict[str, Any], tm
     events = list(rules.events)
     plan = tmp_path / "plan.yaml"
     plan.write_text(plan_yaml(events, "base-2027", "planner", {"st-hyper-water": ("walmart",),
-                                                                 "cooler-familymart": ()}), encoding="utf-8")
+                                                                 "cooler-lawson": ()}), encoding="utf-8")
     document = simulated(BASE, "--draws", "0", "--plan", plan)
     assert document["totals"]["vividness"] < base["totals"]["vividness"]
     water = [t for t in document["shelf_targets"] if t["target"] == "st-hyper-water"]
     assert [t["account"] for t in water] == ["walmart"]
-    familymart, before = ({a["id"]: a for a in d["accounts"]}["familymart"] for d in (document, base))
-    assert familymart["vividness"] < before["vividness"] and familymart["volume"] < before["volume"]
-    offered = {"st-hyper-water": ("carrefour", "rt-mart", "walmart"), "cooler-familymart": ("familymart",)}
+    lawson, before = ({a["id"]: a for a in d["accounts"]}["lawson"] for d in (document, base))
+    assert lawson["vividness"] < before["vividness"] and lawson["volume"] < before["volume"]
+    offered = {"st-hyper-water": ("carrefour", "rt-mart", "walmart"), "cooler-lawson": ("lawson",)}
     plan.write_text(plan_yaml(events, "base-2027", "planner", offered), encoding="utf-8")
     assert close(simulated(BASE, "--draws", "0", "--plan", plan)["totals"]["gross_profit"],
                  base["totals"]["gross_profit"])
 
 
-def test_a_plan_buying_vividness_outside_its_scope_or_unknown_exits_1(tmp_path: Path) -> None:
+def test_a_plan_buying_vividness_outside_its_scope_unknown_or_dropping_locked_exits_1(tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(plan_yaml(list(resolve(BASE).rules.events), "base-2027", "planner",
                               {"cooler-lawson": ("familymart",), "st-nowhere": ("walmart",)}), encoding="utf-8")
@@ -260,6 +260,10 @@ def test_a_plan_buying_vividness_outside_its_scope_or_unknown_exits_1(tmp_path: 
     nowhere = next(n for n, line in enumerate(lines, 1) if "st-nowhere" in line)
     assert re.search(rf"plan.yaml:{lawson}:\d+: .*PP425 'cooler-lawson' is bought at familymart", result.stderr)
     assert re.search(rf"plan.yaml:{nowhere}:\d+: .*PP201 'st-nowhere' is not a shelf target", result.stderr)
+    plan.write_text(plan_yaml(list(resolve(BASE).rules.events), "base-2027", "planner", {"cooler-familymart": ()}),
+                    encoding="utf-8")
+    result = run("simulate", BASE, "--plan", plan)
+    assert result.exit_code == 1 and "PP426 the plan drops locked 'cooler-familymart' at familymart" in result.stderr
 
 
 def test_a_plan_named_in_the_scenario_is_relative_to_the_scenario_file(workspace: Path) -> None:

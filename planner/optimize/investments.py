@@ -45,6 +45,8 @@ class Investment:
     """(P, W) cells at the account whose demand it changes."""
     fee: float
     """What it costs at the account for the year."""
+    locked: bool = False
+    """Agreed with the account: every package must hold it (constraints/vividness.py)."""
 
 
 def without_vividness(rules: RuleSet) -> RuleSet:
@@ -69,7 +71,7 @@ def list_investments(rules: RuleSet, compiled: Compiled) -> list[Investment]:
             touches = (demand.shelf[a] != bare.shelf[a])[:, None] | (demand.display[a] != bare.display[a]) \
                 | (demand.cooler_cases[a] != bare.cooler_cases[a])[:, None]
             if fee or touches.any():
-                out.append(Investment(item_id, KINDS[section], a, int(slots[a]), touches, fee))
+                out.append(Investment(item_id, KINDS[section], a, int(slots[a]), touches, fee, item.locked))
                 slots[a] += 1
     return out
 

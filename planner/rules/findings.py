@@ -117,6 +117,7 @@ FEATURE_DEPTH = _kind("PP422", E, "feature/display mechanic shallower than the c
 WEEK_OUT_OF_YEAR = _kind("PP423", E, "week or quarter outside the fiscal year")
 LOCKED_EVENT_DROPPED = _kind("PP424", E, "a plan drops a locked event")
 VIVIDNESS_OUT_OF_SCOPE = _kind("PP425", E, "a plan buys vividness at an account outside its scope")
+LOCKED_VIVIDNESS_DROPPED = _kind("PP426", E, "a plan drops locked vividness")
 # Scenarios (PP5xx)
 OVERRIDE_CONFLICT = _kind("PP500", E, "two overrides of one key in one layer")
 OVERRIDE_UNKNOWN_TARGET = _kind("PP501", E, "override names an object or field that does not exist")

@@ -25,6 +25,7 @@ from pydantic import Field, ValidationError
 
 from planner.rules.findings import (
     LOCKED_EVENT_DROPPED,
+    LOCKED_VIVIDNESS_DROPPED,
     SCHEMA_INVALID,
     UNKNOWN_REFERENCE,
     VIVIDNESS_OUT_OF_SCOPE,
@@ -133,6 +134,13 @@ def _check_vividness(plan: Plan, rules: RuleSet) -> list[Finding]:
         scope = index.account_mask(offered[purchase.id][1].applies_to)
         allowed = {account.id for account, inside in zip(index.accounts, scope.tolist()) if inside}
         outside = [account for account in purchase.accounts if account not in allowed]
+        dropped = sorted(allowed - set(purchase.accounts)) if offered[purchase.id][1].locked else []
+        if dropped:
+            findings.append(finding(
+                LOCKED_VIVIDNESS_DROPPED, f"the plan drops locked '{purchase.id}' at {', '.join(dropped)}",
+                purchase.field_location("accounts"), related=[offered[purchase.id][1].location],
+                example={"item": purchase.id},
+                fix="buy it at every account in its scope, or unlock it in the rules"))
         if outside:
             findings.append(finding(
                 VIVIDNESS_OUT_OF_SCOPE,

@@ -2,6 +2,7 @@
 variant that matches it (planner/optimize/investments.py, options.py).
 
     sum_S w_a,S = 1                                              for each account a with investments
+    sum_{S without i} w_a,S <= 0                                 for each locked investment i of account a
     sum_T v_o,T = x_o                                            for each option o with variants
     sum_{o in options(l, t)} v_o,T  <=  sum_{S : S & R = T} w_a,S    for each line l, week t and T within R
 
@@ -12,6 +13,8 @@ Symbols:
     x_o       1 when option o runs
     R         the slots that matter to line l in week t (the same for every mechanic: Options.column_matters)
 
+A locked investment (`locked: true` on the shelf target, display or cooler: agreed with the account) is a
+business row, labelled with its item id under the `locked` family, so the diagnosis can name it in a conflict.
 With w integral one package is bought, so exactly one T has a right side of 1 in each line-week: every other
 variant is 0, and v_o,T = x_o. The option then earns what the economics core measured under that package; the
 v need no integrality of their own. The last row sums the line-week's mechanics (at most one runs: `choice`),
@@ -33,6 +36,10 @@ def add(model: Model) -> None:
     for a, offered in packages.items():
         label = RowLabel("vividness", "one-package", accounts[a].id, "one vividness package")
         model.row(label, model.linear([c for c, _ in offered]), 1.0, 1.0, hard=True)
+    for investment in (i for i in options.investments if i.locked):
+        without = [c for c, package in packages[investment.account] if not package >> investment.slot & 1]
+        label = RowLabel("locked", investment.item, accounts[investment.account].id, f"{investment.kind} bought")
+        model.row(label, model.linear(without), upper=0.0)
     of_option: dict[int, list[int]] = defaultdict(list)
     line_week: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for column in options.variants.tolist():

@@ -128,6 +128,8 @@ class ShelfTarget(RuleModel):
     """Target share of the category shelf."""
     cost_per_point: Money = 0.0
     """Yearly fee per share point above the account's current shelf share."""
+    locked: bool = False
+    """Agreed with the account: bought at every account in scope; the optimizer may not drop it."""
 
 
 class Display(RuleModel):
@@ -146,6 +148,8 @@ class Display(RuleModel):
     """Weeks the display stands (all weeks when empty)."""
     lift: float = Field(default=1.05, ge=1.0, le=5.0)
     """Volume multiplier for the products on display."""
+    locked: bool = False
+    """Agreed with the account: bought at every account in scope; the optimizer may not drop it."""
 
 
 class Cooler(RuleModel):
@@ -162,6 +166,8 @@ class Cooler(RuleModel):
     """Yearly cost per cooler (depreciation, power, service)."""
     cases_per_unit_week: Cases
     """Extra cases per cooler per week, spread over the products in scope by baseline."""
+    locked: bool = False
+    """Agreed with the account: bought at every account in scope; the optimizer may not drop it."""
 
 
 __all__ = ["PRICE_KINDS", "Cooler", "Display", "Event", "Mechanic", "Refs", "ShelfTarget"]
