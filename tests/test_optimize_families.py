@@ -595,20 +595,18 @@ def test_vividness_packages_are_valued_exactly_and_bought_optimally(label: str, 
 
 
 def test_locked_vividness_is_bought_whatever_it_costs() -> None:
-    """Dear investments are all dropped; locking the cooler buys it, and the optimum is the best plan among the
-    packages that hold it (the same enumeration as above)."""
+    """Dear investments are all dropped, but a locked cooler is no decision: it stays as written, and the optimum
+    is the best plan over the other packages with the cooler bought (the same enumeration as above)."""
     rules = vivid(1e5, 1e5, 1e5)
     rules = rules.replace(coolers=(rules.coolers[0].model_copy(update={"locked": True}),))
     compiled = compile_rules(rules)
     options = build_options(rules, compiled)
-    cooler = next(i for i in options.investments if i.item == "cool")
-    best = max(core_profit(rules, package, options.investments, chosen)
-               for package in range(8) if package >> cooler.slot & 1
+    assert {i.item for i in options.investments} == {"st", "disp"}  # the locked cooler is no decision
+    best = max(core_profit(rules, package, options.investments, chosen) for package in range(4)
                for size in range(6) for chosen in itertools.combinations(range(1, 6), size))
-    model = build(rules, compiled, options)
-    assert any(label.family == "locked" and label.rule == "cool" for label in model.labels)
-    solution = solve(model, time_limit=30, gap=1e-9, duals=False)
-    assert {item for item, accounts in (solution.vividness or {}).items() if accounts} == {"cool"}
+    solution = solve(build(rules, compiled, options), time_limit=30, gap=1e-9, duals=False)
+    assert {item for item, accounts in (solution.vividness or {}).items() if accounts} == set()
+    assert "cool" not in (solution.vividness or {})  # not listed: bought as the rules write it
     assert solution.objective == pytest.approx(best, rel=1e-7)
 
 

@@ -17,15 +17,16 @@ It is always feasible. Two answers come out of it:
 
     V_LP  =  sum_r y_r (bound_r - fixed_r)  +  (terms of the bounds 0 <= x <= 1)
 
-  where y_r is row r's dual and fixed_r the part of the row no decision moves (for a budget: the vividness fees
-  and other fixed spend in its scope). The weight |y_r (bound_r - fixed_r)| is how much of the proof that no plan
+  where y_r is row r's dual and fixed_r the part of the row no decision moves (for a budget: vividness in its
+  scope kept as the rules write it). The weight |y_r (bound_r - fixed_r)| is how much of the proof that no plan
   exists rests on row r's limit (for the LP relaxation: a Farkas certificate). A rule whose rows carry at least
   `MINOR_SHARE` of the total weight is reported as binding; rows whose limit is 0 (a blackout, a static
   exclusion) steer which plan is cheapest but carry no weight. An infeasibility that only integrality causes has
   a violation-free LP relaxation and reports relaxed rows only.
 
-So the demo's budget freeze reads: bud-total-2027 relaxed, over its max by 2.2M CNY of which 1.96M is fixed
-vividness spend; binding: cr-cola-pet-every-quarter, the locked events, the tier-A cola-can minimum.
+So the demo's budget freeze reads: bud-total-2027 relaxed, over its max by what the locked coolers (fixed: kept as
+the rules write them) and the cheapest plan that keeps the other rules need; binding: the locked events,
+cr-cola-pet-every-quarter, the tier-A cola-can minimum.
 """
 
 from __future__ import annotations

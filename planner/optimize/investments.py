@@ -1,7 +1,8 @@
 """Vividness investments as decisions: which shelf-share targets, displays and coolers to buy at which account.
 
 An *investment* is one vividness item of the rules at one account in its scope that changes something there (its
-fee, or demand through the shelf multiplier, the display lift or the cooler cases). A *package* is the set of
+fee, or demand through the shelf multiplier, the display lift or the cooler cases) and is not `locked` (a locked
+item is agreed with the account: it stays as the rules write it, like any fixed term). A *package* is the set of
 investments bought at one account; the optimizer picks exactly one package per account (constraints/vividness.py).
 
 Why packages and not one binary per investment: an investment scales demand, so what a promotion earns depends
@@ -24,7 +25,6 @@ import numpy.typing as npt
 from planner.compile.index import PlanIndex
 from planner.compile.model import Compiled, compile_demand, compile_fees
 from planner.rules.schema import RuleSet
-from planner.rules.schema.common import AccountScope
 from planner.rules.vividness import KINDS, Bought, buy, items
 
 MAX_SLOTS = 4
@@ -45,8 +45,6 @@ class Investment:
     """(P, W) cells at the account whose demand it changes."""
     fee: float
     """What it costs at the account for the year."""
-    locked: bool = False
-    """Agreed with the account: every package must hold it (constraints/vividness.py)."""
 
 
 def without_vividness(rules: RuleSet) -> RuleSet:
@@ -54,24 +52,23 @@ def without_vividness(rules: RuleSet) -> RuleSet:
 
 
 def list_investments(rules: RuleSet, compiled: Compiled) -> list[Investment]:
-    """Every investment the rules offer, in rule order, with what it touches and costs (each measured by compiling
-    the rules with that one item at that one account)."""
+    """Every investment the rules offer, in rule order, with what it touches and costs at each account (measured by
+    compiling the rules with that one item: accounts never share cells, so each account's part is its own)."""
     index = compiled.index
     bare = compile_demand(without_vividness(rules), index)
     out: list[Investment] = []
     slots = np.zeros(len(index.accounts), dtype=int)
     for item_id, (section, item) in items(rules).items():
+        if item.locked:  # agreed with the account: bought as written, nothing to decide
+            continue
+        alone = without_vividness(rules).replace(**{section: (item,)})
+        demand = compile_demand(alone, index)
+        fees = compile_fees(alone, index, demand).vividness.sum(axis=(1, 2))
         for a in np.flatnonzero(index.account_mask(item.applies_to)).tolist():
-            if slots[a] >= MAX_SLOTS:
-                continue
-            only_here = item.model_copy(update={"applies_to": AccountScope(account=(index.accounts[a].id,))})
-            alone = without_vividness(rules).replace(**{section: (only_here,)})
-            demand = compile_demand(alone, index)
-            fee = float(compile_fees(alone, index, demand).vividness[a].sum())
             touches = (demand.shelf[a] != bare.shelf[a])[:, None] | (demand.display[a] != bare.display[a]) \
                 | (demand.cooler_cases[a] != bare.cooler_cases[a])[:, None]
-            if fee or touches.any():
-                out.append(Investment(item_id, KINDS[section], a, int(slots[a]), touches, fee, item.locked))
+            if slots[a] < MAX_SLOTS and (fees[a] or touches.any()):
+                out.append(Investment(item_id, KINDS[section], a, int(slots[a]), touches, float(fees[a])))
                 slots[a] += 1
     return out
 

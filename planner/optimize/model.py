@@ -5,8 +5,9 @@ Symbols (docs/optimizer.md):
     x_o            1 when option o (mechanic m, line l = account x product group, week t) runs
     promoted_lt    sum of x_o over the mechanics of line l in week t (0 or 1: the `choice` family)
     w_a,S          1 when account a buys vividness package S (binary; exactly one per account)
-    v_o,T          option o run while the investments T of those that matter to it are bought (in [0, 1];
-                   sum_T v_o,T = x_o, constraints/vividness.py)
+    v_o,T          1 when option o runs while, of the investments that matter to it, T are bought (binary); such an
+                   option has no x of its own: x_o = sum_T v_o,T is substituted everywhere (`terms`,
+                   constraints/vividness.py)
     y_c            the variable of column c: x_o for an option, v_o,T for a variant, w_a,S for a package
     value_c[k]     column c's change of measure k (gross profit, volume, revenue, net sales, gross sales, trade
                    spend, budget spend), rebates excluded: measured by the economics core (options.py)
@@ -66,16 +67,21 @@ class Model:
     """Rows of the overall annual budget(s): their duals are the marginal profit of budget."""
 
     def __post_init__(self) -> None:
+        options = self.options
         m = pyo.ConcreteModel("promotion_plan")
-        m.x = pyo.Var(range(len(self.options)), domain=pyo.Binary)
-        m.v = pyo.Var(range(len(self.options.variants)), bounds=(0.0, 1.0))
-        m.w = pyo.Var(range(len(self.options.packages)), domain=pyo.Binary)
+        m.x = pyo.Var(range(len(options)), domain=pyo.Binary)
+        m.v = pyo.Var(range(len(options.variants)), domain=pyo.Binary)
+        m.w = pyo.Var(range(len(options.packages)), domain=pyo.Binary)
         m.rows = pyo.ConstraintList()
         m.aux = pyo.VarList(domain=pyo.Reals)
         m.binaries = pyo.VarList(domain=pyo.Binary)
         self.pyomo = m
         self.columns = [*m.x.values(), *m.v.values(), *m.w.values()]
         """The variable of each column (Options: options, variants, packages)."""
+        self.variants_of: dict[int, list[Any]] = {}
+        """Option -> its variants' variables: x_o = sum_T v_o,T is substituted, so the option has no x of its own."""
+        for column, o in zip(options.variants.tolist(), options.column_option[options.variants].tolist()):
+            self.variants_of.setdefault(o, []).append(self.columns[column])
         self._by_line_week: dict[tuple[int, int], list[int]] = {}
         for o, (line, week) in enumerate(zip(self.options.line.tolist(), self.options.week.tolist())):
             self._by_line_week.setdefault((line, week), []).append(o)
@@ -92,14 +98,38 @@ class Model:
         """Account position of each column."""
         return self.options.column_account
 
+    def terms(self, columns: list[int] | np.ndarray,
+              coefficients: list[float] | np.ndarray | None = None) -> tuple[list[float], list[Any]]:
+        """(coefficients, variables) of sum_c coefficient_c y_c. An option number is its own column: x_o, or the sum
+        of its variants when it has some (x_o = sum_T v_o,T, substituted)."""
+        numbers = np.asarray(columns, dtype=np.intp).tolist()
+        coefs = [1.0] * len(numbers) if coefficients is None else np.asarray(coefficients, dtype=float).tolist()
+        if not self.variants_of:
+            variables = self.columns
+            return coefs, [variables[c] for c in numbers]
+        out_coefs: list[float] = []
+        out_vars: list[Any] = []
+        for c, coefficient in zip(numbers, coefs):
+            expanded = self.variants_of.get(c) if c < len(self.options) else None
+            if expanded is None:
+                out_coefs.append(coefficient)
+                out_vars.append(self.columns[c])
+            else:
+                out_coefs.extend([coefficient] * len(expanded))
+                out_vars.extend(expanded)
+        return out_coefs, out_vars
+
     def linear(self, columns: list[int] | np.ndarray, coefficients: list[float] | np.ndarray | None = None,
                constant: float = 0.0) -> LinearExpression:
-        """sum_c coefficient_c y_c + constant over columns (an option number is its own column: x_o), built flat
-        (Pyomo's fastest path for big sums)."""
-        variables = self.columns
-        chosen = [variables[c] for c in np.asarray(columns, dtype=np.intp).tolist()]
-        coefs = [1.0] * len(chosen) if coefficients is None else np.asarray(coefficients, dtype=float).tolist()
-        return LinearExpression(constant=float(constant), linear_coefs=coefs, linear_vars=chosen)
+        """sum_c coefficient_c y_c + constant over columns (`terms`), built flat (Pyomo's fastest path for big
+        sums)."""
+        coefs, variables = self.terms(columns, coefficients)
+        return LinearExpression(constant=float(constant), linear_coefs=coefs, linear_vars=variables)
+
+    def runs(self, o: int) -> float:
+        """How much option o runs in the loaded solution (x_o, or the sum of its variants)."""
+        variables = self.variants_of.get(o, [self.pyomo.x[o]])
+        return float(sum(pyo.value(v, exception=False) or 0.0 for v in variables))
 
     def expression(self, coefs: list[float], variables: list[Any], constant: float = 0.0) -> LinearExpression:
         return LinearExpression(constant=float(constant), linear_coefs=[float(c) for c in coefs],
@@ -132,6 +162,7 @@ class Model:
     def total(self, measure: str, options: np.ndarray | None = None, base: float | None = None) -> LinearExpression:
         """A measure of the whole plan (or of some options) as an expression, rebates excluded."""
         chosen = np.arange(self.options.columns) if options is None else options
+        chosen = chosen[self.options.value[measure][chosen] != 0]
         constant = float(getattr(self.options.base, measure).sum()) if base is None else base
         if measure in ("gross_profit", "net_sales"):
             constant += float(self.options.base.rebates.sum()) if base is None else 0.0

@@ -107,8 +107,7 @@ def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool
     objective = float(result.incumbent_objective)
     bound = float(result.objective_bound) if result.objective_bound is not None else objective
     gap_now = abs(bound - objective) / max(1.0, abs(objective))
-    x = model.pyomo.x
-    chosen = np.array([o for o in range(len(model.options)) if (pyo.value(x[o], exception=False) or 0.0) > 0.5], dtype=np.intp)
+    chosen = np.array([o for o in range(len(model.options)) if model.runs(o) > 0.5], dtype=np.intp)
     rebates = sum(pyo.value(v) for group in model.rebates.values() for v in group)
     solution = Solution(status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
                         float(pyo.value(model.pyomo.profit)), float(rebates), vividness=plan_vividness(model))

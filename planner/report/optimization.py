@@ -150,7 +150,9 @@ def _headline(result: OptimizeResult) -> Text:
     text.append(f" - {result.name}" if result.name else "")
     text.append(f"\nmaximise {OBJECTIVES[result.objective_kind]}"
                 + (" (gross profit at least the no-promotion plan's)" if result.objective_kind != "profit" else "")
-                + f"; {result.size.get('options', 0):,} options (binaries), {result.size.get('rows', 0):,} rows")
+                + f"; {result.size.get('options', 0):,} options (binaries), "
+                + (f"{result.size['investments']:,} vividness investments, " if result.size.get("investments") else "")
+                + f"{result.size.get('rows', 0):,} rows")
     good = result.status is Status.OPTIMAL
     text.append("\nstatus: ")
     text.append(status_line(result), style="bold green" if good else FAIL)
@@ -299,7 +301,8 @@ def _conflicts(result: OptimizeResult) -> list[RenderableType]:
         for row in fixed:
             out.append(Text(f"{item.rule}{' ' + row.label.account if row.label.account else ''}: "
                             f"{_amount(row.fixed, item.family)} {unit(item.family, currency)} of it is fixed, not "
-                            f"decided by the optimizer (for a budget: vividness fees in its scope)", style=WARN))
+                            f"decided by the optimizer (for a budget: vividness kept as the rules write it)",
+                            style=WARN))
     if minor:
         out.append(Text(f"also shaping the cheapest plan, with little weight: {', '.join(minor)}"))
     if diagnosis is Status.TIME_LIMIT:

@@ -75,6 +75,6 @@ def add(model: Model) -> None:
                 if constant < -1e-6:  # nothing to decide, and the accounts already miss the floor
                     impossible(model, label, lower=-constant)
                 continue
-            expression = model.expression([*coefficients.tolist(), *[-(1.0 - m)] * len(rebates)],
-                                          [*(model.columns[int(c)] for c in chosen), *rebates])
+            coefs, variables = model.terms(chosen, coefficients)
+            expression = model.expression([*coefs, *[-(1.0 - m)] * len(rebates)], [*variables, *rebates])
             model.row(label, expression, lower=-constant)

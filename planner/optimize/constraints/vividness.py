@@ -2,23 +2,23 @@
 variant that matches it (planner/optimize/investments.py, options.py).
 
     sum_S w_a,S = 1                                              for each account a with investments
-    sum_{S without i} w_a,S <= 0                                 for each locked investment i of account a
-    sum_T v_o,T = x_o                                            for each option o with variants
     sum_{o in options(l, t)} v_o,T  <=  sum_{S : S & R = T} w_a,S    for each line l, week t and T within R
+    x_o = sum_T v_o,T                                            substituted: such an option has no x
 
 Symbols:
 
     w_a,S     1 when account a buys package S (a set of its investments, as slot bits; S = 0 buys none)
-    v_o,T     option o run while, of the investments R that matter to it, exactly T are bought (in [0, 1])
-    x_o       1 when option o runs
+    v_o,T     1 when option o runs while, of the investments R that matter to it, exactly T are bought (binary)
+    x_o       1 when option o runs: every other family reads sum_T v_o,T for it (Model.terms)
     R         the slots that matter to line l in week t (the same for every mechanic: Options.column_matters)
 
-A locked investment (`locked: true` on the shelf target, display or cooler: agreed with the account) is a
-business row, labelled with its item id under the `locked` family, so the diagnosis can name it in a conflict.
+A locked shelf target, display or cooler is no investment: it stays as the rules write it (investments.py).
 With w integral one package is bought, so exactly one T has a right side of 1 in each line-week: every other
-variant is 0, and v_o,T = x_o. The option then earns what the economics core measured under that package; the
-v need no integrality of their own. The last row sums the line-week's mechanics (at most one runs: `choice`),
-which is both fewer rows and a tighter relaxation than one row per option. All rows are definitions (hard).
+variant is 0, and the option runs (if at all) as v_o,T, earning what the economics core measured under that
+package. The last row sums the line-week's mechanics (at most one runs: `choice`), which is both fewer rows and
+a tighter relaxation than one row per option. Substituting x_o (instead of a row x_o = sum_T v_o,T) leaves the
+LP relaxation as it is and drops a column and a row per such option; the v are then the binaries. All rows are
+definitions (hard).
 """
 
 from __future__ import annotations
@@ -36,20 +36,10 @@ def add(model: Model) -> None:
     for a, offered in packages.items():
         label = RowLabel("vividness", "one-package", accounts[a].id, "one vividness package")
         model.row(label, model.linear([c for c, _ in offered]), 1.0, 1.0, hard=True)
-    for investment in (i for i in options.investments if i.locked):
-        without = [c for c, package in packages[investment.account] if not package >> investment.slot & 1]
-        label = RowLabel("locked", investment.item, accounts[investment.account].id, f"{investment.kind} bought")
-        model.row(label, model.linear(without), upper=0.0)
-    of_option: dict[int, list[int]] = defaultdict(list)
     line_week: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for column in options.variants.tolist():
         o = int(options.column_option[column])
-        of_option[o].append(column)
         line_week[(int(options.line[o]), int(options.week[o]), int(options.column_bought[column]))].append(column)
-    for o, variants in of_option.items():
-        account, group = options.lines[int(options.line[o])]
-        label = RowLabel("vividness", "variant", accounts[account].id, f"{group} week {int(options.week[o]) + 1}")
-        model.row(label, model.linear([*variants, o], [1.0] * len(variants) + [-1.0]), 0.0, 0.0, hard=True)
     for (line, week, bought), variants in line_week.items():
         account, group = options.lines[line]
         matters = int(options.column_matters[variants[0]])
