@@ -14,7 +14,8 @@ Symbols (docs/optimizer.md):
 
 Every family is a small module in planner/optimize/constraints with its math in the docstring; each adds its
 rows through `Model.row`, which labels them in the user's terms (rule id, account, week) so an infeasible model
-can say which rules conflict (diagnose.py relaxes the rows elastically).
+can say which rules conflict (diagnose.py relaxes the rows elastically), and records each row as arrays in
+`Model.matrix` (matrix.py): that matrix, not a compilation of the Pyomo expressions, is what HiGHS receives.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from planner.compile.model import Compiled
+from planner.optimize.matrix import Matrix
 from planner.optimize.options import Options
 from planner.rules.schema import RuleSet
 
@@ -62,6 +64,9 @@ class Model:
     budget_rows: list[int] = field(default_factory=list)
     """Rows of the overall annual budget(s): their duals are the marginal profit of budget."""
 
+    matrix: Matrix = field(default_factory=Matrix)
+    """The same model as arrays, what HiGHS receives (matrix.py): recorded by the calls below, not compiled."""
+
     def __post_init__(self) -> None:
         m = pyo.ConcreteModel("promotion_plan")
         m.x = pyo.Var(range(len(self.options)), domain=pyo.Binary)
@@ -69,6 +74,7 @@ class Model:
         m.aux = pyo.VarList(domain=pyo.Reals)
         m.binaries = pyo.VarList(domain=pyo.Binary)
         self.pyomo = m
+        self.matrix.add_columns(list(m.x.values()), 0.0, 1.0, integer=True)
         self._by_line_week: dict[tuple[int, int], list[int]] = {}
         for o, (line, week) in enumerate(zip(self.options.line.tolist(), self.options.week.tolist())):
             self._by_line_week.setdefault((line, week), []).append(o)
@@ -89,45 +95,84 @@ class Model:
     def linear(self, options: list[int] | np.ndarray, coefficients: list[float] | np.ndarray | None = None,
                constant: float = 0.0) -> LinearExpression:
         """sum_o coefficient_o x_o + constant, built flat (Pyomo's fastest path for big sums)."""
-        options = [int(o) for o in options]
-        coefs = [1.0] * len(options) if coefficients is None else [float(c) for c in coefficients]
-        return LinearExpression(constant=float(constant), linear_coefs=coefs,
-                                linear_vars=[self.x[o] for o in options])
+        values = None if coefficients is None else np.asarray(coefficients, dtype=float)
+        return self._flat(np.asarray(options, dtype=np.intp), values, float(constant))
 
     def expression(self, coefs: list[float], variables: list[Any], constant: float = 0.0) -> LinearExpression:
-        return LinearExpression(constant=float(constant), linear_coefs=[float(c) for c in coefs],
-                                linear_vars=list(variables))
+        variables = list(variables)
+        return self._flat(self.matrix.columns_of(variables), np.asarray(coefs, dtype=float), float(constant))
+
+    def _flat(self, columns: np.ndarray, values: np.ndarray | None, constant: float) -> LinearExpression:
+        """sum_k values_k v_columns_k + constant over the matrix's columns, remembered by the matrix. A sum of
+        plain variables (values None: coefficients 1) holds the variables themselves, not one product object per
+        term, which is most of the cost of a Pyomo expression."""
+        variables = self.matrix.variables
+        chosen = [variables[c] for c in columns.tolist()]
+        if values is None:
+            expression = LinearExpression([constant, *chosen] if constant else chosen)
+            values = np.ones(len(columns))
+        else:
+            expression = LinearExpression(constant=constant, linear_coefs=values.tolist(), linear_vars=chosen)
+        return self.matrix.remember(expression, columns, values, constant)
 
     def new_var(self, lower: float | None = None, upper: float | None = None, binary: bool = False) -> Any:
         var = self.pyomo.binaries.add() if binary else self.pyomo.aux.add()
         if not binary:
             var.setlb(lower)
             var.setub(upper)
+        self.matrix.add_columns([var], 0.0 if binary else lower, 1.0 if binary else upper, integer=binary)
         return var
 
     def row(self, label: RowLabel, expression: Any, lower: float | None = None, upper: float | None = None,
             hard: bool = False) -> None:
         """lower <= expression <= upper, labelled. `hard` rows (definitions, not business rules) never relax."""
+        columns, values, constant = self.matrix.terms(expression)
         if self.elastic and not hard:
             scale = max(1.0, abs(lower or 0.0), abs(upper or 0.0))
+            slacks, signs = [], []
             if lower is not None:
                 slack = self.new_var(0.0, None)
                 self.slacks.append((label, slack, scale))
                 expression = expression + slack
+                slacks.append(slack)
+                signs.append(1.0)
             if upper is not None:
                 slack_up = self.new_var(0.0, None)
                 self.slacks.append((label, slack_up, scale))
                 expression = expression - slack_up
+                slacks.append(slack_up)
+                signs.append(-1.0)
+            columns = np.concatenate([columns, self.matrix.columns_of(slacks)])
+            values = np.concatenate([values, signs])
         self.pyomo.rows.add(pyo.inequality(lower, expression, upper) if lower is not None and upper is not None
                             else (expression >= lower if lower is not None else expression <= upper))
+        self.matrix.add_row((columns, values, constant), lower, upper)
         self.labels.append(label)
 
-    def total(self, measure: str, options: np.ndarray | None = None, base: float | None = None) -> LinearExpression:
-        """A measure of the whole plan (or of some options) as an expression, rebates excluded."""
-        chosen = np.arange(len(self.options)) if options is None else options
+    def set_bounds(self, row: int, lower: float | None, upper: float | None) -> None:
+        """Change the bounds of row number `row` (a what-if, e.g. the frontier's budget) in the Pyomo model and in
+        the matrix alike; a persistent solver (solve.highs) sends HiGHS only this change."""
+        constraint = self.pyomo.rows[row + 1]  # a ConstraintList counts from 1
+        constraint.set_value((lower, constraint.body, upper))
+        self.matrix.set_bounds(row, lower, upper)
+
+    def set_objective(self, expression: Any, maximise: bool = True) -> None:
+        self.pyomo.objective = pyo.Objective(expr=expression, sense=pyo.maximize if maximise else pyo.minimize)
+        self.matrix.objective = self.matrix.terms(expression)
+        self.matrix.maximise = maximise
+
+    def total(self, measure: str, options: np.ndarray | None = None, base: float | None = None,
+              less: list[Any] | None = None) -> LinearExpression:
+        """A measure of the whole plan (or of some options) as an expression, rebates excluded; the variables
+        `less` (the rebates) are subtracted."""
+        chosen = np.arange(len(self.options)) if options is None else np.asarray(options, dtype=np.intp)
         constant = float(getattr(self.options.base, measure).sum()) if base is None else base
         if measure in ("gross_profit", "net_sales"):
             constant += float(self.options.base.rebates.sum()) if base is None else 0.0
         if measure == "trade_spend" and base is None:
             constant -= float(self.options.base.rebates.sum())
-        return self.linear(chosen, self.options.value[measure][chosen], constant)
+        values = np.asarray(self.options.value[measure][chosen], dtype=float)
+        if less:
+            chosen = np.concatenate([chosen, self.matrix.columns_of(less)])
+            values = np.concatenate([values, -np.ones(len(less))])
+        return self._flat(chosen, values, float(constant))
