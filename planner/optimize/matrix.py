@@ -48,11 +48,19 @@ class Matrix:
     maximise: bool = True
     _column_of: dict[int, int] = field(default_factory=dict)
     _remembered: dict[int, tuple[Any, Terms]] = field(default_factory=dict)
+    _ones: np.ndarray = field(default_factory=lambda: np.ones(0))
+
+    def ones(self, count: int) -> np.ndarray:
+        """Coefficients 1 for a sum of `count` variables: a view of one shared array (never written to), as most
+        rows are a handful of binaries and a fresh array per row cost more than the row."""
+        if count > len(self._ones):
+            self._ones = np.ones(max(count, 2 * len(self._ones), 64))
+        return self._ones[:count]
 
     def add_columns(self, variables: list[Any], lower: float | None, upper: float | None, integer: bool) -> None:
         first = len(self.variables)
         self.variables.extend(variables)
-        self._column_of.update((id(variable), first + k) for k, variable in enumerate(variables))
+        self._column_of.update(zip(map(id, variables), range(first, first + len(variables))))
         self.column_lower.extend([-np.inf if lower is None else float(lower)] * len(variables))
         self.column_upper.extend([np.inf if upper is None else float(upper)] * len(variables))
         self.integer.extend([integer] * len(variables))

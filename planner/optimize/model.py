@@ -96,24 +96,26 @@ class Model:
                constant: float = 0.0) -> LinearExpression:
         """sum_o coefficient_o x_o + constant, built flat (Pyomo's fastest path for big sums)."""
         values = None if coefficients is None else np.asarray(coefficients, dtype=float)
-        return self._flat(np.asarray(options, dtype=np.intp), values, float(constant))
+        columns = options.tolist() if isinstance(options, np.ndarray) else options
+        return self._flat(columns, values, float(constant))
 
     def expression(self, coefs: list[float], variables: list[Any], constant: float = 0.0) -> LinearExpression:
         variables = list(variables)
-        return self._flat(self.matrix.columns_of(variables), np.asarray(coefs, dtype=float), float(constant))
+        return self._flat(self.matrix.columns_of(variables).tolist(), np.asarray(coefs, dtype=float),
+                          float(constant))
 
-    def _flat(self, columns: np.ndarray, values: np.ndarray | None, constant: float) -> LinearExpression:
+    def _flat(self, columns: list[int], values: np.ndarray | None, constant: float) -> LinearExpression:
         """sum_k values_k v_columns_k + constant over the matrix's columns, remembered by the matrix. A sum of
         plain variables (values None: coefficients 1) holds the variables themselves, not one product object per
         term, which is most of the cost of a Pyomo expression."""
         variables = self.matrix.variables
-        chosen = [variables[c] for c in columns.tolist()]
+        chosen = [variables[c] for c in columns]
         if values is None:
             expression = LinearExpression([constant, *chosen] if constant else chosen)
-            values = np.ones(len(columns))
+            values = self.matrix.ones(len(chosen))
         else:
             expression = LinearExpression(constant=constant, linear_coefs=values.tolist(), linear_vars=chosen)
-        return self.matrix.remember(expression, columns, values, constant)
+        return self.matrix.remember(expression, np.array(columns, dtype=np.intp), values, constant)
 
     def new_var(self, lower: float | None = None, upper: float | None = None, binary: bool = False) -> Any:
         var = self.pyomo.binaries.add() if binary else self.pyomo.aux.add()
@@ -175,4 +177,4 @@ class Model:
         if less:
             chosen = np.concatenate([chosen, self.matrix.columns_of(less)])
             values = np.concatenate([values, -np.ones(len(less))])
-        return self._flat(chosen, values, float(constant))
+        return self._flat(chosen.tolist(), values, float(constant))
