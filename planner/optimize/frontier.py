@@ -5,7 +5,7 @@ Only one number of the model changes from point to point, the limit of the total
     base_spend + sum_o spend_o x_o  <=  B_k        B_k = share_k x the scenario's max, share_k = 50% ... 150%
 
 so the model is built once, the row's limit is set to B_k, and the same persistent HiGHS interface re-solves it
-(Pyomo sends it the one changed row). Each point is exactly `planner optimize SCENARIO --set
+(`Model.set_bounds`; HiGHS gets the one changed row bound). Each point is exactly `planner optimize SCENARIO --set
 budgets.<id>.max=B_k`, which reproduces it.
 
 A plan that fits a budget fits every larger one, so optimal profit never falls as the budget grows. Points are
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -104,7 +103,7 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
             if floor is not None and budget < floor:
                 frontier.points.append(_infeasible(budget, share, 0.0))
                 continue
-            _set_upper(row, budget)
+            model.set_bounds(position, floor, budget)
             solution = solve(model, time_limit, gap, duals=False, solver=solver)
             seconds = time.perf_counter() - point_started
             if solution.status not in (Status.OPTIMAL, Status.TIME_LIMIT):
@@ -116,7 +115,7 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
                                                  solution.gap, solution.predicted_profit, simulated,
                                                  float(pyo.value(row.body)), seconds))
     finally:
-        _set_upper(row, original)
+        model.set_bounds(position, floor, original)
     check(frontier)
     frontier.seconds = time.perf_counter() - started
     return frontier
@@ -142,10 +141,6 @@ def check(frontier: Frontier) -> None:
                                       f"{point.gap:.2%}")
         if point.status in (Status.OPTIMAL, Status.TIME_LIMIT) and (best is None or point.objective > best.objective):
             best = point
-
-
-def _set_upper(row: Any, upper: float) -> None:
-    row.set_value((row.lower, row.body, upper))
 
 
 def _infeasible(budget: float, share: float, seconds: float, status: Status = Status.INFEASIBLE) -> FrontierPoint:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import highspy
 import numpy as np
 import pyomo.environ as pyo
 
@@ -67,67 +68,118 @@ def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str =
         add(model)
     m = model.pyomo
     rebate_vars = [v for group in model.rebates.values() for v in group]
-    profit = model.total("gross_profit") - model.expression([1.0] * len(rebate_vars), rebate_vars)
+    profit = model.total("gross_profit", less=rebate_vars)
     m.profit = pyo.Expression(expr=profit)
     if elastic:
-        penalty = model.expression([1.0 / scale for _, _, scale in model.slacks], [s for _, s, _ in model.slacks])
-        m.objective = pyo.Objective(expr=penalty, sense=pyo.minimize)
+        model.set_objective(model.expression([1.0 / scale for _, _, scale in model.slacks],
+                                             [s for _, s, _ in model.slacks]), maximise=False)
         return model
     if objective == "profit":
-        m.objective = pyo.Objective(expr=m.profit, sense=pyo.maximize)
+        model.set_objective(profit)
     else:
         floor = float(options.as_written.gross_profit.sum()) if min_profit is None else min_profit
-        model.row(RowLabel("profit_floor", "min_profit", detail=f"{floor:,.0f}"), m.profit, lower=floor)
-        measure = model.total("volume") if objective == "volume" else \
-            model.total("net_sales") - model.expression([1.0] * len(rebate_vars), rebate_vars)
-        m.objective = pyo.Objective(expr=measure, sense=pyo.maximize)
+        model.row(RowLabel("profit_floor", "min_profit", detail=f"{floor:,.0f}"), profit, lower=floor)
+        model.set_objective(model.total("volume") if objective == "volume" else
+                            model.total("net_sales", less=rebate_vars))
     return model
 
 
-def highs() -> Any:
-    """A persistent HiGHS interface: solving the same model again sends HiGHS only what changed."""
-    from pyomo.contrib.solver.common.factory import SolverFactory
+class Highs:
+    """A persistent HiGHS: the model's matrix (Model.matrix) is passed once; solving the same model again sends
+    HiGHS only the row bounds that changed since (the frontier's budget), as Pyomo's persistent interface did,
+    without Pyomo's walk over every expression at hand-over (planner/optimize/matrix.py)."""
 
-    return SolverFactory("highs")
+    def __init__(self) -> None:
+        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        self.highs.setOptionValue("output_flag", False)
+        self._loaded: tuple[Model, bool, int] | None = None
+        self._bounds = (np.zeros(0), np.zeros(0))
+
+    def load(self, model: Model, integer: bool = True) -> None:
+        matrix = model.matrix
+        lower, upper = np.array(matrix.row_lower), np.array(matrix.row_upper)
+        loaded = self._loaded
+        if loaded is not None and loaded[0] is model and loaded[1:] == (integer, len(matrix.variables)) \
+                and len(lower) == len(self._bounds[0]):
+            changed = np.flatnonzero((lower != self._bounds[0]) | (upper != self._bounds[1]))
+            if len(changed):
+                self.highs.changeRowsBounds(  # type: ignore[attr-defined]
+                    len(changed), changed.astype(np.int32), lower[changed], upper[changed])
+        else:
+            matrix.pass_to(self.highs, integer)
+            self._loaded = (model, integer, len(matrix.variables))
+        self._bounds = (lower, upper)
+
+    def run(self, time_limit: float | None, gap: float | None, options: dict[str, Any]) -> Run:
+        h = self.highs
+        h.setOptionValue("time_limit", float("inf") if time_limit is None else float(time_limit))
+        if gap is not None:
+            h.setOptionValue("mip_rel_gap", float(gap))
+        for name, value in options.items():
+            h.setOptionValue(name, value)
+        h.run()
+        return Run.of(h)
+
+
+@dataclass
+class Run:
+    """What one HiGHS run gave, in solver-independent terms."""
+
+    status: Status
+    objective: float
+    bound: float
+    values: np.ndarray
+    """Column values (empty without a feasible solution)."""
+    duals: np.ndarray
+    """Row duals (empty when HiGHS has none, e.g. after a MILP)."""
+
+    @classmethod
+    def of(cls, h: highspy.Highs) -> Run:
+        model_status, info = h.getModelStatus(), h.getInfo()
+        feasible = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        nan = float("nan")
+        if model_status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return cls(Status.INFEASIBLE, nan, nan, np.zeros(0), np.zeros(0))
+        if not feasible:
+            return cls(Status.NO_SOLUTION, nan, nan, np.zeros(0), np.zeros(0))
+        optimal = model_status == highspy.HighsModelStatus.kOptimal
+        objective = float(info.objective_function_value)
+        is_lp = info.mip_node_count == -1
+        bound = (objective if optimal else nan) if is_lp else float(info.mip_dual_bound)
+        solution = h.getSolution()
+        duals = np.array(solution.row_dual) if solution.dual_valid else np.zeros(0)
+        return cls(Status.OPTIMAL if optimal else Status.TIME_LIMIT, objective, bound, np.array(solution.col_value),
+                   duals)
+
+
+def highs() -> Highs:
+    """A persistent HiGHS interface: solving the same model again sends HiGHS only what changed."""
+    return Highs()
 
 
 def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool = True,
-          solver: Any = None) -> Solution:
+          solver: Highs | None = None) -> Solution:
     """Solve; `solver` (from `highs()`) is reused when given, e.g. by the frontier, which re-solves one model
     whose only change is a budget's bound."""
     started = time.perf_counter()
     solver = highs() if solver is None else solver
-    result = solver.solve(model.pyomo, time_limit=time_limit, rel_gap=gap, load_solutions=False,
-                          solver_options=SOLVER_OPTIONS, raise_exception_on_nonoptimal_result=False)
+    solver.load(model)
+    run = solver.run(time_limit, gap, SOLVER_OPTIONS)
     seconds = time.perf_counter() - started
-    status = _status(result)
-    if status in (Status.INFEASIBLE, Status.NO_SOLUTION):
-        return Solution(status, float("nan"), float("nan"), float("nan"), 0.0, seconds)
-    result.solution_loader.load_vars()
-    objective = float(result.incumbent_objective)
-    bound = float(result.objective_bound) if result.objective_bound is not None else objective
+    if run.status in (Status.INFEASIBLE, Status.NO_SOLUTION):
+        return Solution(run.status, float("nan"), float("nan"), float("nan"), 0.0, seconds)
+    for variable, value in zip(model.matrix.variables, run.values.tolist()):
+        variable.set_value(value, skip_validation=True)
+    objective = run.objective
+    bound = run.bound if not np.isnan(run.bound) else objective
     gap_now = abs(bound - objective) / max(1.0, abs(objective))
     chosen = np.array([o for o in range(len(model.options)) if model.runs(o) > 0.5], dtype=np.intp)
     rebates = sum(pyo.value(v) for group in model.rebates.values() for v in group)
-    solution = Solution(status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
+    solution = Solution(run.status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
                         float(pyo.value(model.pyomo.profit)), float(rebates), vividness=plan_vividness(model))
     if duals:
         relaxation_duals(model, solution, time_limit)
     return solution
-
-
-def _status(result: Any) -> Status:
-    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
-
-    if result.termination_condition in (TerminationCondition.provenInfeasible,
-                                        TerminationCondition.locallyInfeasible,
-                                        TerminationCondition.infeasibleOrUnbounded):
-        return Status.INFEASIBLE
-    if result.solution_status not in (SolutionStatus.optimal, SolutionStatus.feasible):
-        return Status.NO_SOLUTION
-    if result.termination_condition == TerminationCondition.convergenceCriteriaSatisfied:
-        return Status.OPTIMAL
-    return Status.TIME_LIMIT
 
 
 @dataclass
@@ -140,20 +192,14 @@ class Relaxation:
 
 
 def relaxation(model: Model, time_limit: float | None = None) -> Relaxation:
-    """Solve the LP relaxation (binaries in [0, 1]) of a copy of the model; the model itself is not touched."""
-    relaxed = model.pyomo.clone()
-    pyo.TransformationFactory("core.relax_integer_vars").apply_to(relaxed)
-    result = highs().solve(relaxed, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                           time_limit=time_limit)
-    status = _status(result)
-    if status is not Status.OPTIMAL:
-        return Relaxation(status, float("nan"), [])
-    try:
-        duals = result.solution_loader.get_duals()
-    except Exception:  # noqa: BLE001 - duals are a report extra; a solver that cannot give them gives none
-        duals = {}
-    return Relaxation(status, float(result.incumbent_objective),
-                      [float(duals.get(row, 0.0)) for row in relaxed.rows.values()])
+    """Solve the LP relaxation (binaries in [0, 1]) of the model; the model itself is not touched."""
+    solver = highs()
+    solver.load(model, integer=False)
+    run = solver.run(time_limit, None, {})
+    if run.status is not Status.OPTIMAL:
+        return Relaxation(run.status, float("nan"), [])
+    duals = run.duals.tolist() if len(run.duals) else [0.0] * len(model.labels)
+    return Relaxation(run.status, run.objective, [float(d) for d in duals])
 
 
 def relaxation_duals(model: Model, solution: Solution, time_limit: float | None = None) -> None:
