@@ -55,3 +55,24 @@ def test_fused_kernel_reproduces_evaluate(size: tuple[int, int, int]) -> None:
         cells = evaluate(compiled, promotions)
         check_same(cells, fused_evaluate(compiled, prepare_cold(compiled), promotions, out), "cold")
         check_same(cells, fused_evaluate(compiled, prepare_warm(compiled), promotions, out), "warm")
+
+
+def test_optimizer_benchmarks_run_on_a_small_world() -> None:
+    """The optimizer benchmarks' own helpers run against the current solver API (a benchmark that no longer runs
+    is caught here, not when someone wants its numbers): the HiGHS options runner and the direct matrices agree
+    with the planner's solve on a 4-account world."""
+    from benchmarks.bench_highs_options import run
+    from benchmarks.bench_optimize import direct_matrices, optimizer_world, run_highs
+    from planner.optimize.options import build_options
+    from planner.optimize.solve import build, solve
+
+    rules = optimizer_world(accounts=4, mechanics=2, seed=3)
+    compiled = compile_rules(rules)
+    options = build_options(rules, compiled, decide_vividness=False)
+    model = build(rules, compiled, options)
+    planner = solve(model, time_limit=30, gap=1e-6, duals=False)
+    _, status, objective, _ = run(model, {}, 30, 1e-6)
+    direct = run_highs(direct_matrices(rules, compiled, options).highs(), 30, 1e-6)
+    assert status == "optimal"
+    assert objective == pytest.approx(planner.objective, rel=1e-6)
+    assert direct.objective == pytest.approx(planner.objective, rel=1e-6)
