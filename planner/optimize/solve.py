@@ -26,8 +26,9 @@ from planner.rules.vividness import Bought
 
 SOLVER_OPTIONS: dict[str, Any] = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
 """HiGHS options of every MILP solve. With the rebate tiers' tight relaxation the root bound is within a few tenths
-of a percent and the tree closes in a handful of nodes; HiGHS's RINS and RENS sub-MIPs at the root were most of
-the time. Without them the five demo scenarios prove 0.1 % in 22-25 s instead of 37-53 s (benchmarks/README.md)."""
+of a percent; HiGHS's RINS and RENS sub-MIPs at the root were most of the time. Without them the five demo
+scenarios prove 0.1 % in 22-25 s instead of 37-53 s with vividness kept as written, and in 50-150 s instead of
+86-146 s (faster on three, slower on one) with vividness decided (benchmarks/README.md)."""
 
 
 class Status(str, enum.Enum):
