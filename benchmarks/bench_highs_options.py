@@ -2,7 +2,7 @@
 HiGHS's own defaults.
 
     python -m benchmarks.bench_highs_options [SCENARIO ...] [--time-limit 150] [--gap 0.001]
-                                             [--vividness scenario|decide|keep]
+                                             [--vividness scenario|decide|keep] [--candidates kept|all]
 
 Each scenario's MILP is built once (`planner.optimize.solve.build`; vividness decided or kept as the scenario
 says, or as `--vividness` forces) and solved once per candidate through the same Pyomo HiGHS interface.
@@ -23,12 +23,11 @@ from planner.optimize.solve import SOLVER_OPTIONS, build, highs
 from planner.rules.scenario import resolve
 
 SCENARIOS = ("base", "summer-push", "budget-cut-10", "no-bogo-carrefour", "carrefour-plus-1pt-rebate")
-CANDIDATES: dict[str, dict[str, Any]] = {
-    "HiGHS defaults": {},
-    "no RINS/RENS": {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False},
-}
-"""Also tried on the demo with vividness decided, and dropped: presolve off (0.4-0.5x once, then a run that stopped
-at 0.15 % after 270 s against a 150 s limit), presolve off without RINS/RENS (no plan in 150 s)."""
+NO_SUB_MIPS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
+CANDIDATES: dict[str, dict[str, Any]] = {"HiGHS defaults": {}, "no RINS/RENS": NO_SUB_MIPS}
+TRIED: dict[str, dict[str, Any]] = {"presolve off": {"presolve": "off"},
+                                    "presolve off, no RINS/RENS": {"presolve": "off", **NO_SUB_MIPS}}
+"""Tried and dropped (`--candidates all` runs them too): on the demo with vividness decided they were erratic."""
 
 
 def run(model: Any, options: dict[str, Any], time_limit: float, gap: float) -> tuple[float, str, float, float]:
@@ -46,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=150.0)
     parser.add_argument("--gap", type=float, default=1e-3)
     parser.add_argument("--vividness", choices=("scenario", "decide", "keep"), default="scenario")
+    parser.add_argument("--candidates", choices=("kept", "all"), default="kept",
+                        help="kept: HiGHS's defaults and the planner's; all: also the option sets tried and dropped")
     args = parser.parse_args(argv)
     print(f"planner SOLVER_OPTIONS: {SOLVER_OPTIONS}; time limit {args.time_limit:g} s, gap target {args.gap:g}\n")
     print("| scenario | vividness | options | seconds | status | objective | bound | gap | / HiGHS defaults |")
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         values = build_options(resolved.rules, compiled, vividness == "decide")
         model = build(resolved.rules, compiled, values, resolved.options.objective)
         reference = None
-        for label, options in CANDIDATES.items():
+        for label, options in (CANDIDATES | TRIED if args.candidates == "all" else CANDIDATES).items():
             if options == SOLVER_OPTIONS:
                 label += " (planner)"
             seconds, status, objective, bound = run(model, options, args.time_limit, args.gap)

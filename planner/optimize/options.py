@@ -249,7 +249,7 @@ def build_options(rules: RuleSet, compiled: Compiled, decide_vividness: bool = T
     options.line = np.array(line, dtype=np.intp)
     options.week = np.array(week, dtype=np.intp)
     options.mechanic = np.array(mech, dtype=np.intp)
-    packages = _packages(investments, base_measures, compiled.shape)
+    packages = _packages(investments, base_measures)
     options.column_option = np.array(plain.option + variants.option + [-1] * len(packages.option), dtype=np.intp)
     options.column_account = np.array(plain.account + variants.account + packages.account, dtype=np.intp)
     options.column_bought = np.array(plain.bought + variants.bought + packages.bought, dtype=np.intp)
@@ -307,7 +307,7 @@ def _at(measured: Measured, i: int, j: int) -> tuple[dict[str, float], dict[str,
     return {key: float(totals[key][i, j]) for key in MEASURES}, {key: cells[key][i, j] for key in SCOPED}
 
 
-def _packages(investments: list[Investment], base: list[dict[str, FloatArray]], shape: tuple[int, int, int]) -> _Columns:
+def _packages(investments: list[Investment], base: list[dict[str, FloatArray]]) -> _Columns:
     """One column per package of each account with investments: what buying it changes in the no-promotion plan
     (configuration S buys package S at every account)."""
     out = _Columns()
