@@ -109,8 +109,7 @@ class Matrices:
         return len(self.row_lower)
 
     def highs(self, integer: bool = True, **settings: Any) -> highspy.Highs:
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
+        h = optimize_solve.new_highs()
         for name, value in settings.items():
             h.setOptionValue(name, value)
         n = len(self.cost)

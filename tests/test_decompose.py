@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import highspy
 import numpy as np
 import pytest
 from hypothesis import given
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from planner.compile.model import compile_rules
 from planner.optimize.decompose import Decomposition, OptionTable, Unsupported, decompose, option_table
 from planner.optimize.options import build_options
-from planner.optimize.solve import Status, build, solve
+from planner.optimize.solve import Status, build, new_highs, solve
 from planner.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,8 +116,7 @@ def lp_relaxation(table: OptionTable) -> float:
     starts = np.cumsum([0] + [len(r) for r, _, _ in rows])[:-1].astype(np.int32)
     index = np.concatenate([r for r, _, _ in rows]).astype(np.int32)
     value = np.concatenate([coefficients[r] for r, coefficients, _ in rows])
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.passModel(n, len(rows), len(index), 2, -1, table.base, table.value, np.zeros(n), np.ones(n),
                 np.full(len(rows), -np.inf), np.array([upper for _, _, upper in rows]), starts, index, value,
                 np.zeros(n, dtype=np.int32))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,15 @@ def test_json_holds_the_contract(plan: dict[str, Any]) -> None:
     assert {"id", "promo_spend", "promo_roi", "gross_profit"} <= set(plan["accounts"][0])
     assert set(plan["versus"]) == {"no_promotions", "scenario_calendar"}
     assert (plan["violations"], plan["frontier"], plan["conflicts"]) == ([], [], [])
+
+
+def test_stdout_is_only_the_json_document(world: Path) -> None:
+    """In a real process (CliRunner captures Python's stdout, not the file descriptor a C library writes to):
+    nothing but the document reaches stdout, so `planner optimize --format json | jq` works."""
+    done = subprocess.run([sys.executable, "-m", "planner.cli", "optimize", str(world), "--format", "json"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "optimal"
 
 
 def test_the_plan_beats_doing_nothing_by_what_the_simulator_says(plan: dict[str, Any]) -> None:

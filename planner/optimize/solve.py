@@ -8,6 +8,8 @@ marked. An infeasible model is diagnosed in the user's terms by `diagnose.py`.
 from __future__ import annotations
 
 import enum
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,14 +87,30 @@ def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str =
     return model
 
 
+def new_highs() -> highspy.Highs:
+    """A HiGHS instance that prints nothing. highspy (1.16) prints its banner to the process's standard output
+    while it is constructed, before `output_flag` can be set, which would corrupt `--format json` on stdout; so
+    file descriptor 1 points at the null device for the construction only."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 class Highs:
     """A persistent HiGHS: the model's matrix (Model.matrix) is passed once; solving the same model again sends
     HiGHS only the row bounds that changed since (the frontier's budget), as Pyomo's persistent interface did,
     without Pyomo's walk over every expression at hand-over (planner/optimize/matrix.py)."""
 
     def __init__(self) -> None:
-        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = new_highs()
         self._loaded: tuple[Model, bool, int] | None = None
         self._bounds = (np.zeros(0), np.zeros(0))
 
