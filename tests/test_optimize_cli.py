@@ -257,7 +257,7 @@ def test_frontier_never_falls_as_the_budget_grows(world: Path) -> None:
         assert point["spend"] <= point["budget"] + 1e-6
         assert abs(point["profit"] - point["simulated_profit"]) <= TOLERANCE * abs(point["simulated_profit"])
     middle = points[2]
-    assert middle["objective"] == pytest.approx(report["objective"], rel=report["gap_target"])
+    assert (middle["objective"], middle["bound"]) == (report["objective"], report["bound"])  # the plan already solved
 
 
 # --- options and time limits --------------------------------------------------------------------------------

@@ -93,3 +93,21 @@ def test_set_bounds_changes_both_and_a_persistent_resolve_equals_a_fresh_one() -
     assert first.status is again.status is fresh.status is Status.OPTIMAL
     assert again.objective == pytest.approx(fresh.objective, rel=1e-9) and again.objective < first.objective
     assert plan_cells(rules, compiled, again).budget_spend.sum() <= 0.5 * spend + 1e-6
+
+
+def test_a_start_is_taken_as_the_first_plan_and_activity_reads_a_row() -> None:
+    """The frontier starts each larger budget from the plan of a smaller one: HiGHS must take it as its incumbent,
+    so even a run stopped before any search of its own returns at least that plan."""
+    free, compiled, options = optimize(RICH)
+    spend = plan_cells(RICH, compiled, free).budget_spend.sum()
+    rules = RICH.replace(budgets=(Budget(id="b", max=0.5 * spend),))
+    model = build(rules, compiled, options)
+    row = model.budget_rows[0]
+    small = solve(model, time_limit=30, gap=1e-9, duals=False)
+    assert small.status is Status.OPTIMAL
+    assert model.matrix.activity(row, small.values) == pytest.approx(
+        plan_cells(rules, compiled, small).budget_spend.sum(), rel=1e-9)
+    model.set_bounds(row, None, 0.8 * spend)
+    started = solve(model, time_limit=1e-6, gap=1e-9, duals=False, start=small.values)
+    assert started.status in (Status.OPTIMAL, Status.TIME_LIMIT)
+    assert started.objective >= small.objective - 1e-6 * abs(small.objective)

@@ -6,7 +6,10 @@ Only one number of the model changes from point to point, the limit of the total
 
 so the model is built once, the row's limit is set to B_k, and the same persistent HiGHS interface re-solves it
 (`Model.set_bounds`; HiGHS gets the one changed row bound). Each point is exactly `planner optimize SCENARIO --set
-budgets.<id>.max=B_k`, which reproduces it.
+budgets.<id>.max=B_k`, which reproduces it. Points are solved from the smallest budget up: the point at the
+scenario's own budget is the plan `planner optimize` already solved (not solved twice), and every point starts
+from the best plan found at a smaller budget, which fits its larger budget too (a MIP start: HiGHS begins with
+that plan as its incumbent and has only to improve on it and prove its bound).
 
 A plan that fits a budget fits every larger one, so optimal profit never falls as the budget grows. Points are
 solved to a gap, not to optimality, so the check allows what the gap allows and no more: the best bound at a
@@ -23,7 +26,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from planner.optimize.model import Model
-from planner.optimize.solve import Status, highs, solve
+from planner.optimize.solve import Solution, Status, highs, solve
 from planner.rules.scenario import ScenarioOptions
 from planner.rules.schema import RuleSet
 from planner.rules.vividness import buy
@@ -51,6 +54,7 @@ class FrontierPoint:
     spend: float
     """Spend of the plan against this budget."""
     seconds: float
+    """Solving this point; at the scenario's own budget, the seconds of the solve whose plan it is."""
 
 
 @dataclass
@@ -82,9 +86,10 @@ def shares(points: int, lowest: float = LOWEST, highest: float = HIGHEST) -> lis
 
 
 def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, time_limit: float, gap: float,
-          lowest: float = LOWEST, highest: float = HIGHEST) -> Frontier:
-    """Re-solve `model` at `points` budget sizes from `lowest` to `highest` times the scenario's max. The model is
-    left as it was given."""
+          lowest: float = LOWEST, highest: float = HIGHEST, solved: Solution | None = None) -> Frontier:
+    """Re-solve `model` at `points` budget sizes from `lowest` to `highest` times the scenario's max. `solved`:
+    the model's solution at the scenario's own budget, used as that point and as a start for larger budgets. The
+    model is left as it was given."""
     started = time.perf_counter()
     position = budget_row(model)
     if position is None:
@@ -96,24 +101,31 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
     frontier = Frontier(label.rule, original)
     solver = highs()
     deterministic = options.model_copy(update={"draws": 0})
+    start: Solution | None = None
     try:
-        for share in shares(points, lowest, highest):
+        for share in sorted(shares(points, lowest, highest)):
             budget = share * original
             point_started = time.perf_counter()
             if floor is not None and budget < floor:
                 frontier.points.append(_infeasible(budget, share, 0.0))
                 continue
-            model.set_bounds(position, floor, budget)
-            solution = solve(model, time_limit, gap, duals=False, solver=solver)
-            seconds = time.perf_counter() - point_started
+            if solved is not None and budget == original and len(solved.values):
+                solution, seconds = solved, solved.solve_seconds
+            else:
+                model.set_bounds(position, floor, budget)
+                solution = solve(model, time_limit, gap, duals=False, solver=solver,
+                                 start=None if start is None else start.values)
+                seconds = time.perf_counter() - point_started
             if solution.status not in (Status.OPTIMAL, Status.TIME_LIMIT):
                 frontier.points.append(_infeasible(budget, share, seconds, solution.status))
                 continue
+            if start is None or solution.objective > start.objective:
+                start = solution
             simulated = simulate(buy(rules, solution.vividness or {}), deterministic,
                                  events=solution.events).totals.gross_profit
             frontier.points.append(FrontierPoint(budget, share, solution.status, solution.objective, solution.bound,
                                                  solution.gap, solution.predicted_profit, simulated,
-                                                 float(pyo.value(row.body)), seconds))
+                                                 model.matrix.activity(position, solution.values), seconds))
     finally:
         model.set_bounds(position, floor, original)
     check(frontier)

@@ -100,6 +100,10 @@ class Matrix:
         self.row_lower[row] = -np.inf if lower is None else float(lower) - constant
         self.row_upper[row] = np.inf if upper is None else float(upper) - constant
 
+    def activity(self, row: int, values: np.ndarray) -> float:
+        """The value of row number `row`'s expression (constant included) at the column values `values`."""
+        return float(self.row_values[row] @ values[self.row_columns[row]] + self.row_constant[row])
+
     def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A in compressed row form (starts, column index, value): a column named twice in a row is summed, and
         zero coefficients are left out (HiGHS refuses the first and warns about the second)."""

@@ -190,7 +190,7 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
     elif result.has_plan:
         _check(result, solution, resolved, calendar, applied, values.investments)
         if frontier_points:
-            result.frontier = trace(model, rules, options, frontier_points, time_limit, gap)
+            result.frontier = trace(model, rules, options, frontier_points, time_limit, gap, solved=solution)
             result.seconds["frontier"] = result.frontier.seconds
     result.seconds["total"] = time.perf_counter() - started
     return result

@@ -60,6 +60,8 @@ class Solution:
     budget_dual: float | None = None
     vividness: Bought | None = None
     """Item id -> accounts it is bought at, for every vividness item the optimizer decided (None: none decided)."""
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """The value of every column of the model's matrix (empty without a plan): a MIP start for a re-solve."""
 
 
 def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str = "profit",
@@ -129,8 +131,13 @@ class Highs:
             self._loaded = (model, integer, len(matrix.variables))
         self._bounds = (lower, upper)
 
-    def run(self, time_limit: float | None, gap: float | None, options: dict[str, Any]) -> Run:
+    def run(self, time_limit: float | None, gap: float | None, options: dict[str, Any],
+            start: np.ndarray | None = None) -> Run:
+        """Solve what was loaded. `start`: a plan (every column's value) to begin from; HiGHS takes it as its
+        first incumbent when it is feasible and ignores it otherwise."""
         h = self.highs
+        if start is not None and len(start):
+            h.setSolution(len(start), np.arange(len(start), dtype=np.int32), np.asarray(start, dtype=float))
         h.setOptionValue("time_limit", float("inf") if time_limit is None else float(time_limit))
         if gap is not None:
             h.setOptionValue("mip_rel_gap", float(gap))
@@ -177,13 +184,13 @@ def highs() -> Highs:
 
 
 def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool = True,
-          solver: Highs | None = None) -> Solution:
+          solver: Highs | None = None, start: np.ndarray | None = None) -> Solution:
     """Solve; `solver` (from `highs()`) is reused when given, e.g. by the frontier, which re-solves one model
-    whose only change is a budget's bound."""
+    whose only change is a budget's bound, starting from `start` (a `Solution.values`) when given."""
     started = time.perf_counter()
     solver = highs() if solver is None else solver
     solver.load(model)
-    run = solver.run(time_limit, gap, SOLVER_OPTIONS)
+    run = solver.run(time_limit, gap, SOLVER_OPTIONS, start)
     seconds = time.perf_counter() - started
     if run.status in (Status.INFEASIBLE, Status.NO_SOLUTION):
         return Solution(run.status, float("nan"), float("nan"), float("nan"), 0.0, seconds)
@@ -195,7 +202,8 @@ def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool
     chosen = np.array([o for o in range(len(model.options)) if model.runs(o) > 0.5], dtype=np.intp)
     rebates = sum(pyo.value(v) for group in model.rebates.values() for v in group)
     solution = Solution(run.status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
-                        float(pyo.value(model.pyomo.profit)), float(rebates), vividness=plan_vividness(model))
+                        float(pyo.value(model.pyomo.profit)), float(rebates), vividness=plan_vividness(model),
+                        values=run.values)
     if duals:
         relaxation_duals(model, solution, time_limit)
     return solution
