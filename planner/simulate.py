@@ -162,8 +162,8 @@ def monte_carlo(rules: RuleSet, compiled: Compiled, promotions: Promotions, draw
         for key in UNCERTAIN:
             totals[key][draw] = kpis[key]
         per_account = cells.sums((1, 2))
-        for key in accounts:
-            accounts[key][draw] = per_account[key]
+        for key, series in accounts.items():
+            series[draw] = per_account[key]
         if progress:
             progress(draw + 1, draws)
     result = Uncertainty(draws, seed, {key: Spread.of(values) for key, values in totals.items()})

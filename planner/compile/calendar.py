@@ -11,6 +11,7 @@ planned events, the optimizer re-checks its plans with it, and the property test
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -103,7 +104,7 @@ def line_violations(rule: CalendarRule, schedule: Schedule, mechanics: Mapping[s
                 broke(range(first, last + 1), f"{last - first + 1} promoted weeks in a row (at most {rule.weeks})")
     elif isinstance(rule, MinGap):
         spans = runs(schedule)
-        for (_, end), (start, _) in zip(spans, spans[1:]):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             if start - end - 1 < rule.weeks:
                 broke((end, start), f"only {start - end - 1} unpromoted week(s) between runs ending week {end} "
                       f"and starting week {start} (at least {rule.weeks})")

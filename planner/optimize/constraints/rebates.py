@@ -31,6 +31,8 @@ the model's + e, where e >= 0 and e >= top rate x D (`Model.rebate_margins`; a c
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from planner.compile.calendar import periods
@@ -209,7 +211,7 @@ def _incremental(model: Model, label: RowLabel, segments: list[tuple[float, floa
     make the payout convex in the measure: it is then the largest of one affine piece per band, no binaries.
     Otherwise bands fill in order through binaries. Returns (coefficients, variables, constant)."""
     rates = [rate for _, _, rate in segments]
-    if all(b >= a for a, b in zip(rates, rates[1:])):
+    if all(b >= a for a, b in itertools.pairwise(rates)):
         paid = model.new_var(0.0, None)
         for (lo, _, rate), before in zip(segments, paid_before):
             # payout(M) >= payout(lo) + rate x (M - lo): the largest piece is the payout

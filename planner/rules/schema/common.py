@@ -68,7 +68,8 @@ def Refs(kind: str) -> Any:
 def _fraction(value: Any) -> Any:
     """'2.5%' -> 0.025; a bare number is already a fraction (0.025)."""
     if isinstance(value, bool):
-        raise ValueError("expected a percentage like '2.5%' or a fraction like 0.025, not a boolean")
+        raise ValueError(  # noqa: TRY004 -- pydantic reports a ValueError as a located finding, not a TypeError
+            "expected a percentage like '2.5%' or a fraction like 0.025, not a boolean")
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
         if not text.endswith("%"):
