@@ -26,8 +26,10 @@ SCENARIOS = ("base", "summer-push", "budget-cut-10", "no-bogo-carrefour", "carre
 NO_SUB_MIPS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
 CANDIDATES: dict[str, dict[str, Any]] = {"HiGHS defaults": {}, "no RINS/RENS": NO_SUB_MIPS}
 TRIED: dict[str, dict[str, Any]] = {"presolve off": {"presolve": "off"},
-                                    "presolve off, no RINS/RENS": {"presolve": "off", **NO_SUB_MIPS}}
-"""Tried and dropped (`--candidates all` runs them too): on the demo with vividness decided they were erratic."""
+                                    "presolve off, no RINS/RENS": {"presolve": "off", **NO_SUB_MIPS},
+                                    "no RINS/RENS, pool 100": {**NO_SUB_MIPS, "mip_pool_soft_limit": 100}}
+"""Tried and dropped (`--candidates all` runs them too): on the demo with vividness decided they were erratic
+(benchmarks/README.md, "HiGHS options on the demo's models")."""
 
 
 def run(model: Any, options: dict[str, Any], time_limit: float, gap: float) -> tuple[float, str, float, float]:
