@@ -37,7 +37,8 @@ def order_suggestion(volume: np.ndarray, safety_weeks: np.ndarray) -> np.ndarray
     following = np.concatenate([volume[:, 1:], volume[:, -1:]], axis=1)
     target = ORDER_UP_TO * safety_weeks[:, None] * following
     before = np.concatenate([ORDER_UP_TO * safety_weeks[:, None] * volume[:, :1], target[:, :-1]], axis=1)
-    return np.maximum(volume + target - before, 0.0)
+    order: np.ndarray = np.maximum(volume + target - before, 0.0)
+    return order
 
 
 def _period_weeks(calendar: Calendar, period: str) -> range:
@@ -140,7 +141,9 @@ def _kpis(compiled: Compiled, per_account: dict[str, np.ndarray], none: Cells) -
 def _growth(compiled: Compiled, volume_by_account: np.ndarray) -> np.ndarray:
     """Volume growth vs last year; `volume_by_account` has accounts on its last axis."""
     last_year = np.array([a.last_year_volume for a in compiled.index.accounts])
-    return np.divide(volume_by_account, last_year, out=np.zeros_like(volume_by_account), where=last_year > 0) - 1.0
+    growth: np.ndarray = np.divide(volume_by_account, last_year, out=np.zeros_like(volume_by_account),
+                                   where=last_year > 0) - 1.0
+    return growth
 
 
 def monte_carlo(rules: RuleSet, compiled: Compiled, promotions: Promotions, draws: int, seed: int,

@@ -47,7 +47,9 @@ def check_budget_minimums(context: CheckContext) -> list[Finding]:
     index, budgets = context.index, context.rules.budgets
     minimums = [b for b in budgets if b.per == "account" and b.min]
     findings = []
-    for total in (b for b in budgets if b.per == "total" and b.max is not None):
+    for total in budgets:
+        if total.per != "total" or total.max is None:
+            continue
         total_accounts = index.account_mask(total.applies_to)
         total_products = index.product_mask(total.applies_to)
         owed = np.zeros(len(index.accounts))

@@ -26,13 +26,23 @@ from planner.rules.findings import (
     Severity,
     finding,
 )
-from planner.rules.schema import Blackout, EventCount, FeatureMinDepth, MaxConsecutive, MinGap
+from planner.rules.schema import (
+    Blackout,
+    Display,
+    Event,
+    EventCount,
+    FeatureMinDepth,
+    Holiday,
+    MaxConsecutive,
+    MinGap,
+)
 
 
 def check_weeks(context: CheckContext) -> list[Finding]:
     """Weeks past the fiscal year's end, and budgets for a quarter the calendar does not have."""
     weeks = context.index.calendar.weeks
     findings = []
+    holders: list[tuple[Holiday | Event | Display | Blackout, str]]
     holders = [(h, "holiday") for h in (context.rules.calendar.holidays if context.rules.calendar else ())]
     holders += [(e, "event") for e in context.rules.events] + [(d, "display") for d in context.rules.displays]
     holders += [(r, "blackout") for r in context.rules.calendar_rules if isinstance(r, Blackout)]
@@ -141,7 +151,7 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
     binding = [[rules.calendar_rules[k] for k in np.flatnonzero(binding_matrix[:, a])]
                for a in range(len(index.accounts))]
     blackout_cells = {id(r): (np.array([counted(r.mechanics, m) for m in mechanic_ids], dtype=bool),
-                              [w - 1 for w in r.weeks if w <= weeks])
+                              np.array([w - 1 for w in r.weeks if w <= weeks], dtype=np.intp))
                       for r in rules.calendar_rules if isinstance(r, Blackout)}
     groups = list(rules.product_groups)
     on_group = {g.id: (mechanic_products & index.product_mask(g.products)[None, :]).any(axis=1) for g in groups}

@@ -119,9 +119,9 @@ def _worst_cliff(context: CheckContext, rebate: Rebate) -> Finding | None:
     cogs = np.array([index.products[p].cogs for p in products])[None, :]
     worst: tuple[float, int, int, int] | None = None
     for k in range(len(rebate.tiers)):
-        jump, profit, _ = cliff_excess(rebate, k, price, cogs, last_year)
-        excess = np.nan_to_num(jump - profit, nan=-np.inf)
-        i, j = np.unravel_index(int(excess.argmax()), excess.shape)
+        jumps, profits, _ = cliff_excess(rebate, k, price, cogs, last_year)
+        excess = np.nan_to_num(jumps - profits, nan=-np.inf)
+        i, j = (int(n) for n in np.unravel_index(int(excess.argmax()), excess.shape))
         if excess[i, j] > 1e-6 and (worst is None or excess[i, j] > worst[0]):
             worst = (float(excess[i, j]), k, int(i), int(j))
     if worst is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from planner.check.context import CheckContext
 from planner.rules.findings import SHELF_OVER_100, Finding, finding
+from planner.rules.schema import ShelfTarget
 
 
 def check_shelf_share(context: CheckContext) -> list[Finding]:
@@ -11,7 +12,7 @@ def check_shelf_share(context: CheckContext) -> list[Finding]:
     findings = []
     reported: set[tuple[str, ...]] = set()
     for a, account in enumerate(index.accounts):
-        by_category: dict[str, list] = {}
+        by_category: dict[str, list[ShelfTarget]] = {}
         for target in targets:
             if index.account_mask(target.applies_to)[a]:
                 by_category.setdefault(target.category, []).append(target)

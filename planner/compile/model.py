@@ -194,11 +194,11 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
     accounts, products, weeks = index.shape
     baseline = np.zeros((accounts, products))
     for entry in rules.baselines:
-        a = index.account_position.get(entry.account)
+        row = index.account_position.get(entry.account)
         for product, cases in entry.cases_per_week.items():
             p = index.product_position.get(product)
-            if a is not None and p is not None:
-                baseline[a, p] += cases
+            if row is not None and p is not None:
+                baseline[row, p] += cases
     holiday = np.ones(index.shape)
     for day in rules.calendar.holidays if rules.calendar else ():
         live = [w - 1 for w in day.weeks if w <= weeks]
@@ -242,7 +242,9 @@ def compile_fees(rules: RuleSet, index: PlanIndex, demand: Demand) -> Fees:
     weight = demand.expected_base
     every_week = np.ones(index.calendar.weeks, dtype=bool)
     fixed = np.zeros(index.shape)
-    for discount in (d for d in rules.discounts if d.fixed is not None):
+    for discount in rules.discounts:
+        if discount.fixed is None:
+            continue
         _spread(fixed, discount.fixed, index.account_mask(discount.applies_to), index.product_mask(discount.applies_to),
                 index.week_mask(discount.valid), weight)
     shelf = np.zeros(index.shape)

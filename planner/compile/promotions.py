@@ -87,8 +87,8 @@ def compile_promotions(events: Sequence[Event], mechanics: dict[str, Mechanic], 
         parts.append((np.full(len(product_of), a), product_of, week_of, np.tile(values, (len(product_of), 1)), key))
     if not parts:
         return promotions
-    a, p, w, values, key = (np.concatenate(column) for column in zip(*parts))
-    cells = (a, p, w)
+    a_all, p, w, values, key = (np.concatenate(column) for column in zip(*parts))
+    cells = (a_all, p, w)
     promotions.depth[cells] = values[:, 0]
     promotions.lift[cells] = values[:, 1]
     promotions.funding[cells] = values[:, 2]

@@ -16,6 +16,7 @@ its scope and dates cover); `stopped` marks cells where an earlier live discount
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +43,7 @@ class DiscountTable:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def index(self, d: int) -> tuple[object, ...]:
+    def index(self, d: int) -> tuple[Any, ...]:
         return block(self.accounts[d], self.products[d], self.weeks[d])
 
     def cell(self, d: int, local: tuple[int, int, int]) -> Cell:

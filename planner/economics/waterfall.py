@@ -34,7 +34,8 @@ def shelf_price(band_price: FloatArray, invoice: FloatArray, markup: FloatArray,
 
 def funding_per_case(shelf: FloatArray, effective_depth: float | FloatArray, funding_share: float | FloatArray) -> FloatArray:
     """What the bottler pays per case sold for a consumer mechanic: its share of the shopper's saving."""
-    return np.asarray(funding_share) * np.asarray(effective_depth) * shelf
+    funding: FloatArray = np.asarray(funding_share) * np.asarray(effective_depth) * shelf
+    return funding
 
 
 def dead_net_price(invoice: FloatArray, funding: FloatArray, rebate_rate: FloatArray) -> FloatArray:

@@ -161,8 +161,8 @@ def build_rule_set(documents: list[Document]) -> tuple[RuleSet, list[Finding]]:
                                     related=places[:1], fix=f"keep one '{name}' section and delete the others"))
         items = merged.pop(name)
         singles[name] = items[0] if items else None
-    rules = RuleSet(**singles, **{name: tuple(items) for name, items in merged.items()},
-                    files=tuple(d.file for d in documents))
+    lists: dict[str, Any] = {name: tuple(items) for name, items in merged.items()}
+    rules = RuleSet(**singles, **lists, files=tuple(d.file for d in documents))
     return rules, findings
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -105,7 +105,8 @@ def _models() -> list[tuple[str, type[BaseModel]]]:
             for kind, model in CALENDAR_RULE_KINDS.items():
                 visit(model, f"calendar_rules: {kind}")
             continue
-        visit(section.adapter._type, name)
+        # every section but calendar_rules (handled above) is a model class; TypeAdapter[Any] does not say so
+        visit(cast(type[BaseModel], section.adapter._type), name)
     return [(title, model) for model, title in seen.items()]
 
 

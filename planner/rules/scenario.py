@@ -227,16 +227,16 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
     except ValidationError as error:
         run_options = ScenarioOptions()
         allowed = list(ScenarioOptions.model_fields)
-        for problem in error.errors(include_url=False):
-            key = str(problem["loc"][0]) if problem["loc"] else "options"
+        for detail in error.errors(include_url=False):
+            key = str(detail["loc"][0]) if detail["loc"] else "options"
             at = options.get(key, (None, Location(display_name(scenario_path), 1, 1)))[1]
-            if problem["type"] == "extra_forbidden":
+            if detail["type"] == "extra_forbidden":
                 near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
                 hint = f"; did you mean '{near[0]}'?" if near else ""
                 findings.append(finding(SCHEMA_UNKNOWN_KEY, f"unknown option '{key}'{hint}", at,
                                         fix=f"allowed options: {', '.join(allowed)}"))
                 continue
-            findings.append(finding(SCHEMA_INVALID, f"options.{key}: {problem['msg']}", at,
+            findings.append(finding(SCHEMA_INVALID, f"options.{key}: {detail['msg']}", at,
                                     fix=f"allowed options: {', '.join(allowed)}"))
     return Resolved(top_id, name, display_name(scenario_path), rules, run_options, findings, applied,
                     [display_name(p) for p in reversed(chain)])
@@ -296,6 +296,7 @@ def _apply(documents: list[Document], override: Override, applied: list[str]) ->
         data = document.data
         if not isinstance(data, dict) or parts[0] not in data:
             continue
+        base: DocPath
         if section.single:
             holder, base = data[parts[0]], (parts[0],)
         else:
@@ -326,12 +327,16 @@ def _apply(documents: list[Document], override: Override, applied: list[str]) ->
             path = path + (key,)
             steps.append(key)
         last: str | int = int(rest[-1]) if rest[-1].isdigit() and isinstance(target, list) else rest[-1]
-        if isinstance(target, list) and not (isinstance(last, int) and last < len(target)):
-            return _unknown_target(override, f"index {rest[-1]} is out of range")
-        if not isinstance(target, (dict, list)):
+        if isinstance(target, list):
+            if not (isinstance(last, int) and last < len(target)):
+                return _unknown_target(override, f"index {rest[-1]} is out of range")
+            old = target[last]
+            target[last] = override.value
+        elif isinstance(target, dict):
+            old = target.get(last, "(default)")
+            target[last] = override.value
+        else:
             return _unknown_target(override, f"cannot set '{rest[-1]}' inside a plain value")
-        old = target[last] if (isinstance(target, list) or last in target) else "(default)"
-        target[last] = override.value
         full = path + (last,)
         previous = document.at(full)
         document.overridden[full] = override.location

@@ -225,7 +225,7 @@ class _Builder:
                     position,
                     "flatten the structure: rule files need only a few levels",
                 )
-            container: Any = {} if kind is yaml.MappingStartEvent else []
+            container = {} if kind is yaml.MappingStartEvent else []
             if stack:
                 parent = stack[-1]
                 if isinstance(parent[0], dict) and parent[2] is _NO_KEY:
@@ -244,6 +244,7 @@ class _Builder:
     def _child_path(self, stack: list[list[Any]]) -> DocPath:
         if not stack:
             return ()
+        path: DocPath
         container, path, pending_key, _, _, _, _ = stack[-1]
         if isinstance(container, dict):
             return path + (pending_key,) if pending_key is not _NO_KEY else path

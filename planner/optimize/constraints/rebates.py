@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from pyomo.core.expr.numeric_expr import LinearExpression
 
 from planner.compile.calendar import periods
 from planner.economics.rebates import tier_bands
@@ -184,8 +185,8 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
         model.rebate_margins.setdefault(a, []).append(margin)
 
 
-def _retroactive(model: Model, label: RowLabel, segments: list[tuple[float, float, float]], measure: object,
-                 measure_hi: float, price: float) -> tuple[list[float], list[object]]:
+def _retroactive(model: Model, label: RowLabel, segments: list[tuple[float, float, float]],
+                 measure: LinearExpression, measure_hi: float, price: float) -> tuple[list[float], list[object]]:
     """The reachable bands as a disjunction in convex-hull form: the measure is split into one copy per band,
     live only in the band the measure lies in (z_s), and the rebate is sum_s rate_s x price x copy_s. The hull of
     this one-dimensional disjunction is the tightest linear relaxation there is. One band left: a fixed rate."""
@@ -205,8 +206,9 @@ def _retroactive(model: Model, label: RowLabel, segments: list[tuple[float, floa
     return [rate * price for _, _, rate in segments], parts
 
 
-def _incremental(model: Model, label: RowLabel, segments: list[tuple[float, float, float]], measure: object,
-                 measure_hi: float, price: float, paid_before: list[float]) -> tuple[list[float], list[object], float]:
+def _incremental(model: Model, label: RowLabel, segments: list[tuple[float, float, float]],
+                 measure: LinearExpression, measure_hi: float, price: float,
+                 paid_before: list[float]) -> tuple[list[float], list[object], float]:
     """Units in each reachable band; `paid_before[s]` is the payout at band s's lower edge. Rates that never fall
     make the payout convex in the measure: it is then the largest of one affine piece per band, no binaries.
     Otherwise bands fill in order through binaries. Returns (coefficients, variables, constant)."""

@@ -43,26 +43,34 @@ def _one_or_many(value: Any) -> Any:
     return value
 
 
-def Ref(kind: str) -> Any:
-    """Type of a field holding one id of `kind`."""
-    return Annotated[str, RefTo(kind), StringConstraints(pattern=ID_PATTERN)]
+_IdText = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+_ONE_OR_MORE_IDS = WithJsonSchema({"anyOf": [
+    {"type": "string", "pattern": ID_PATTERN},
+    {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}, "minItems": 1},
+]})
+"""The JSON Schema of a `...Refs` field: one id, or a non-empty list of ids."""
 
+# A field holding one id of a kind (`...Ref`), or one id or a list of them normalised to a tuple (`...Refs`);
+# `RefTo` names the section the ids must exist in (rules/reference.py). Spelled out per kind so that type
+# checkers see a `str` / `tuple[str, ...]` field.
+AccountRef = Annotated[str, RefTo("accounts"), StringConstraints(pattern=ID_PATTERN)]
+BrandRef = Annotated[str, RefTo("brands"), StringConstraints(pattern=ID_PATTERN)]
+CategoryRef = Annotated[str, RefTo("categories"), StringConstraints(pattern=ID_PATTERN)]
+ChannelRef = Annotated[str, RefTo("channels"), StringConstraints(pattern=ID_PATTERN)]
+MechanicRef = Annotated[str, RefTo("mechanics"), StringConstraints(pattern=ID_PATTERN)]
+ProductGroupRef = Annotated[str, RefTo("product_groups"), StringConstraints(pattern=ID_PATTERN)]
+RegionRef = Annotated[str, RefTo("regions"), StringConstraints(pattern=ID_PATTERN)]
+SeasonalityRef = Annotated[str, RefTo("seasonality"), StringConstraints(pattern=ID_PATTERN)]
 
-def Refs(kind: str) -> Any:
-    """Type of a field holding one id or a list of ids of `kind` (normalised to a tuple)."""
-    return Annotated[
-        tuple[Annotated[str, StringConstraints(pattern=ID_PATTERN)], ...],
-        RefTo(kind),
-        BeforeValidator(_one_or_many),
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {"type": "string", "pattern": ID_PATTERN},
-                    {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}, "minItems": 1},
-                ]
-            }
-        ),
-    ]
+AccountRefs = Annotated[tuple[_IdText, ...], RefTo("accounts"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
+BrandRefs = Annotated[tuple[_IdText, ...], RefTo("brands"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
+CategoryRefs = Annotated[tuple[_IdText, ...], RefTo("categories"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
+ChannelRefs = Annotated[tuple[_IdText, ...], RefTo("channels"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
+MechanicRefs = Annotated[tuple[_IdText, ...], RefTo("mechanics"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
+ProductRefs = Annotated[tuple[_IdText, ...], RefTo("products"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
+ProductGroupRefs = Annotated[tuple[_IdText, ...], RefTo("product_groups"), BeforeValidator(_one_or_many),
+                             _ONE_OR_MORE_IDS]
+RegionRefs = Annotated[tuple[_IdText, ...], RefTo("regions"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
 
 
 def _fraction(value: Any) -> Any:
@@ -154,13 +162,13 @@ Tiers = Annotated[tuple[Tier, ...], BeforeValidator(_one_or_many)]
 class AccountScope(RuleModel):
     """Which accounts a rule covers: each key narrows it; a missing key means 'all'; a list means 'any of'."""
 
-    account: Refs("accounts") | None = None
+    account: AccountRefs | None = None
     """Account id(s)."""
-    channel: Refs("channels") | None = None
+    channel: ChannelRefs | None = None
     """Channel id(s), e.g. hypermarket, convenience."""
     tier: Tiers | None = None
     """Account tier(s): A, B or C."""
-    region: Refs("regions") | None = None
+    region: RegionRefs | None = None
     """Region id(s)."""
 
     ACCOUNT_KEYS: ClassVar[tuple[str, ...]] = ("account", "channel", "tier", "region")
@@ -169,11 +177,11 @@ class AccountScope(RuleModel):
 class ProductScope(RuleModel):
     """Which products a rule covers: each key narrows it; a missing key means 'all'; a list means 'any of'."""
 
-    product: Refs("products") | None = None
+    product: ProductRefs | None = None
     """Product (SKU) id(s)."""
-    brand: Refs("brands") | None = None
+    brand: BrandRefs | None = None
     """Brand id(s)."""
-    category: Refs("categories") | None = None
+    category: CategoryRefs | None = None
     """Category id(s)."""
 
     PRODUCT_KEYS: ClassVar[tuple[str, ...]] = ("product", "brand", "category")

@@ -10,16 +10,21 @@ from pydantic import Field, model_validator
 
 from planner.rules.schema.common import (
     EVERYWHERE,
+    AccountRef,
     AccountScope,
+    BrandRef,
     Cases,
+    CategoryRef,
+    ChannelRef,
     Fraction,
     Id,
     Money,
     ProductScope,
-    Ref,
     RefTo,
+    RegionRef,
     RuleModel,
     Scope,
+    SeasonalityRef,
     Share,
     Tier,
     Weeks,
@@ -74,9 +79,9 @@ class Product(RuleModel):
     section = "products"
     id: Id
     name: str = ""
-    brand: Ref("brands")
+    brand: BrandRef
     """Brand id."""
-    category: Ref("categories")
+    category: CategoryRef
     """Category id."""
     pack: str = ""
     """Pack description, e.g. '330ml can x24'."""
@@ -94,11 +99,11 @@ class Account(RuleModel):
     section = "accounts"
     id: Id
     name: str = ""
-    channel: Ref("channels")
+    channel: ChannelRef
     """Channel id."""
     tier: Tier
     """A (strategic), B or C."""
-    region: Ref("regions")
+    region: RegionRef
     """Region id."""
     partner_since: int = Field(ge=1900, le=2100)
     """Year the partnership started; partnership years feed price bands."""
@@ -192,9 +197,9 @@ class Baseline(RuleModel):
 
     section = "baselines"
     id: Id
-    account: Ref("accounts")
+    account: AccountRef
     """Account id."""
-    seasonality: Ref("seasonality") | None = None
+    seasonality: SeasonalityRef | None = None
     """Seasonality profile id (flat when absent)."""
     cases_per_week: dict[Annotated[str, RefTo("products")], Cases] = Field(min_length=1)
     """Baseline cases per week by product id; products not listed are not carried by the account."""

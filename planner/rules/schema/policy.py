@@ -17,8 +17,9 @@ from planner.rules.schema.common import (
     AccountScope,
     Fraction,
     Id,
+    MechanicRefs,
     Money,
-    Refs,
+    ProductGroupRefs,
     RuleModel,
     Scope,
     Share,
@@ -92,7 +93,7 @@ class _CalendarRule(RuleModel):
     section = "calendar_rules"
     id: Id
     applies_to: AccountScope = ALL_ACCOUNTS
-    product_groups: Refs("product_groups") | None = None
+    product_groups: ProductGroupRefs | None = None
     """Product groups the rule covers (all when absent)."""
 
 
@@ -100,7 +101,7 @@ class EventCount(_CalendarRule):
     """Minimum and/or maximum event weeks per account x product group in each period."""
 
     kind: Literal["event_count"]
-    mechanics: Refs("mechanics") | None = None
+    mechanics: MechanicRefs | None = None
     """Count only these mechanics (all when absent)."""
     period: Literal["year", "quarter"] = "year"
     """Count per year, or per quarter (the bounds apply to each quarter)."""
@@ -144,15 +145,15 @@ class Blackout(_CalendarRule):
 
     kind: Literal["blackout"]
     weeks: Weeks = Field(min_length=1)
-    mechanics: Refs("mechanics") | None = None
+    mechanics: MechanicRefs | None = None
 
 
 class ForbiddenSequence(_CalendarRule):
     """`then` may not follow `first` within `within_weeks` weeks."""
 
     kind: Literal["forbidden_sequence"]
-    first: Refs("mechanics")
-    then: Refs("mechanics")
+    first: MechanicRefs
+    then: MechanicRefs
     within_weeks: int = Field(ge=1)
 
 
@@ -174,14 +175,14 @@ class ProductClash(_CalendarRule):
     """The listed product groups may not be promoted in the same week at one account."""
 
     kind: Literal["product_clash"]
-    groups: Refs("product_groups")
+    groups: ProductGroupRefs
 
 
 class PairedProducts(_CalendarRule):
     """The listed product groups are promoted together: one promoted means all promoted that week."""
 
     kind: Literal["paired_products"]
-    groups: Refs("product_groups")
+    groups: ProductGroupRefs
 
 
 CalendarRule = Annotated[

@@ -10,15 +10,18 @@ from planner.rules.schema.common import (
     ALL_ACCOUNTS,
     ALL_PRODUCTS,
     EVERYWHERE,
+    AccountRef,
     AccountScope,
+    BrandRefs,
     Cases,
+    CategoryRef,
     DateRange,
     Depth,
     Id,
+    MechanicRef,
     Money,
+    ProductGroupRef,
     ProductScope,
-    Ref,
-    Refs,
     RuleModel,
     Scope,
     Share,
@@ -98,11 +101,11 @@ class Event(RuleModel):
 
     section = "events"
     id: Id
-    account: Ref("accounts")
+    account: AccountRef
     """Account id."""
-    product_group: Ref("product_groups")
+    product_group: ProductGroupRef
     """Product group id."""
-    mechanic: Ref("mechanics")
+    mechanic: MechanicRef
     """Mechanic id."""
     weeks: Weeks = Field(min_length=1)
     """Fiscal weeks (1-based) the event runs, each once."""
@@ -120,9 +123,9 @@ class ShelfTarget(RuleModel):
     section = "shelf_targets"
     id: Id
     applies_to: AccountScope = ALL_ACCOUNTS
-    category: Ref("categories")
+    category: CategoryRef
     """Category whose shelf is measured."""
-    brand: Refs("brands") | None = None
+    brand: BrandRefs | None = None
     """Brands the target counts (all of ours when absent)."""
     share: Share
     """Target share of the category shelf."""
@@ -170,4 +173,4 @@ class Cooler(RuleModel):
     """Agreed with the account: bought at every account in scope; the optimizer may not drop it."""
 
 
-__all__ = ["PRICE_KINDS", "Cooler", "Display", "Event", "Mechanic", "Refs", "ShelfTarget"]
+__all__ = ["PRICE_KINDS", "Cooler", "Display", "Event", "Mechanic", "ShelfTarget"]
