@@ -24,12 +24,14 @@ from planner.rules.scenario import resolve
 
 SCENARIOS = ("base", "summer-push", "budget-cut-10", "no-bogo-carrefour", "carrefour-plus-1pt-rebate")
 NO_SUB_MIPS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
-CANDIDATES: dict[str, dict[str, Any]] = {"HiGHS defaults": {}, "no RINS/RENS": NO_SUB_MIPS}
-TRIED: dict[str, dict[str, Any]] = {"presolve off": {"presolve": "off"},
-                                    "presolve off, no RINS/RENS": {"presolve": "off", **NO_SUB_MIPS},
-                                    "no RINS/RENS, pool 100": {**NO_SUB_MIPS, "mip_pool_soft_limit": 100}}
-"""Tried and dropped (`--candidates all` runs them too): on the demo with vividness decided they were erratic
-(benchmarks/README.md, "HiGHS options on the demo's models")."""
+NO_RENS = {"mip_heuristic_run_rens": False}
+CANDIDATES: dict[str, dict[str, Any]] = {"HiGHS defaults": {}, "no RENS": NO_RENS}
+TRIED: dict[str, dict[str, Any]] = {"no RINS/RENS": NO_SUB_MIPS, "no RINS": {"mip_heuristic_run_rins": False},
+                                    "no RINS/RENS, pool 100": {**NO_SUB_MIPS, "mip_pool_soft_limit": 100},
+                                    "presolve off": {"presolve": "off"},
+                                    "presolve off, no RINS/RENS": {"presolve": "off", **NO_SUB_MIPS}}
+"""Tried and dropped (`--candidates all` runs them too; benchmarks/README.md, "HiGHS options on the demo's
+models", says why each was dropped)."""
 
 
 def run(model: Any, options: dict[str, Any], time_limit: float, gap: float) -> tuple[float, str, float, float]:

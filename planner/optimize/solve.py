@@ -26,11 +26,12 @@ from planner.optimize.options import Options
 from planner.rules.schema import Event, RuleSet
 from planner.rules.vividness import Bought
 
-SOLVER_OPTIONS: dict[str, Any] = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
+SOLVER_OPTIONS: dict[str, Any] = {"mip_heuristic_run_rens": False}
 """HiGHS options of every MILP solve. With the rebate tiers' tight relaxation the root bound is within a few tenths
-of a percent; HiGHS's RINS and RENS sub-MIPs at the root were most of the time. Without them the five demo
-scenarios prove 0.1 % in 22-25 s instead of 37-53 s with vividness kept as written, and in 50-150 s instead of
-86-146 s (faster on three, slower on one) with vividness decided (benchmarks/README.md)."""
+of a percent, and HiGHS's RENS sub-MIP at the root was much of the time on the demo's models. RINS stays: on the
+1,000-account benchmark model it is what finds a plan within 0.1 % (without RINS and RENS HiGHS stops at its 60 s
+limit 0.12 % short, with either one it proves 0.1 % in 36-38 s). Measured in benchmarks/README.md ("HiGHS options
+on the demo's models" and "Optimize")."""
 
 
 class Status(str, enum.Enum):
