@@ -278,10 +278,10 @@ def say(accounts: int, what: str, run: Run) -> None:
 
 
 def agreement(row: dict[str, Any]) -> float:
-    """Largest relative difference between the objectives that were computed."""
+    """Largest relative difference between the objectives that were computed (none with fewer than two)."""
     values = [row[k] for k in ("pyomo objective", "direct objective", "decomposition objective") if k in row
               and not math.isnan(row[k])]
-    return (max(values) - min(values)) / max(1.0, abs(max(values))) if values else math.nan
+    return (max(values) - min(values)) / max(1.0, abs(max(values))) if len(values) > 1 else math.nan
 
 
 def main_table(rows: list[dict[str, Any]]) -> str:
