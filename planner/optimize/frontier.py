@@ -4,12 +4,13 @@ Only one number of the model changes from point to point, the limit of the total
 
     base_spend + sum_o spend_o x_o  <=  B_k        B_k = share_k x the scenario's max, share_k = 50% ... 150%
 
-so the model is built once, the row's limit is set to B_k, and the same persistent HiGHS interface re-solves it
-(`Model.set_bounds`; HiGHS gets the one changed row bound). Each point is exactly `planner optimize SCENARIO --set
-budgets.<id>.max=B_k`, which reproduces it. Points are solved from the smallest budget up: the point at the
-scenario's own budget is the plan `planner optimize` already solved (not solved twice), and every point starts
-from the best plan found at a smaller budget, which fits its larger budget too (a MIP start: HiGHS begins with
-that plan as its incumbent and has only to improve on it and prove its bound).
+so the model is built once and only that row's limit differs between the copies HiGHS is given
+(`Matrix.problem`, arrays only). Each point is exactly `planner optimize SCENARIO --set budgets.<id>.max=B_k`,
+which reproduces it. The point at the scenario's own budget is the plan `planner optimize` already solved (not
+solved twice); every larger budget starts from that plan, which fits it too (a MIP start: HiGHS begins with the
+plan as its incumbent and has only to improve on it and prove its bound). The points are independent of each
+other, so they are solved at once, one HiGHS per process, on as many processes as there are CPUs (`workers`);
+each point's answer does not depend on how many there are.
 
 A plan that fits a budget fits every larger one, so optimal profit never falls as the budget grows. Points are
 solved to a gap, not to optimality, so the check allows what the gap allows and no more: the best bound at a
@@ -19,14 +20,18 @@ would mean a wrong row or a wrong solver answer); a dip the gap explains is note
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 
 import numpy as np
 import pyomo.environ as pyo
 
+from planner.optimize.matrix import Problem
 from planner.optimize.model import Model
-from planner.optimize.solve import Solution, Status, highs, solve
+from planner.optimize.solve import Run, Solution, Status, run_problem, solution_of
 from planner.rules.scenario import ScenarioOptions
 from planner.rules.schema import RuleSet
 from planner.rules.vividness import buy
@@ -86,10 +91,12 @@ def shares(points: int, lowest: float = LOWEST, highest: float = HIGHEST) -> lis
 
 
 def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, time_limit: float, gap: float,
-          lowest: float = LOWEST, highest: float = HIGHEST, solved: Solution | None = None) -> Frontier:
-    """Re-solve `model` at `points` budget sizes from `lowest` to `highest` times the scenario's max. `solved`:
-    the model's solution at the scenario's own budget, used as that point and as a start for larger budgets. The
-    model is left as it was given."""
+          lowest: float = LOWEST, highest: float = HIGHEST, solved: Solution | None = None,
+          workers: int | None = None) -> Frontier:
+    """Solve `model` at `points` budget sizes from `lowest` to `highest` times the scenario's max. `solved`: the
+    model's solution at the scenario's own budget, used as that point and as the start of larger budgets.
+    `workers`: processes solving points at once (default: the CPUs this process may use). The model is left as
+    it was given."""
     started = time.perf_counter()
     position = budget_row(model)
     if position is None:
@@ -99,38 +106,58 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
     original = float(pyo.value(row.upper))
     floor = None if not row.has_lb() else float(pyo.value(row.lower))
     frontier = Frontier(label.rule, original)
-    solver = highs()
-    deterministic = options.model_copy(update={"draws": 0})
-    start: Solution | None = None
+    reuse = solved is not None and len(solved.values) > 0
+    budgets = [(share, share * original) for share in sorted(shares(points, lowest, highest))]
+    to_solve = [(share, budget) for share, budget in budgets
+                if not (floor is not None and budget < floor) and not (reuse and budget == original)]
+    problem = model.matrix.problem()
+    copies, starts = [], []
     try:
-        for share in sorted(shares(points, lowest, highest)):
-            budget = share * original
-            point_started = time.perf_counter()
-            if floor is not None and budget < floor:
-                frontier.points.append(_infeasible(budget, share, 0.0))
-                continue
-            if solved is not None and budget == original and len(solved.values):
-                solution, seconds = solved, solved.solve_seconds
-            else:
-                model.set_bounds(position, floor, budget)
-                solution = solve(model, time_limit, gap, duals=False, solver=solver,
-                                 start=None if start is None else start.values)
-                seconds = time.perf_counter() - point_started
-            if solution.status not in (Status.OPTIMAL, Status.TIME_LIMIT):
-                frontier.points.append(_infeasible(budget, share, seconds, solution.status))
-                continue
-            if start is None or solution.objective > start.objective:
-                start = solution
-            simulated = simulate(buy(rules, solution.vividness or {}), deterministic,
-                                 events=solution.events).totals.gross_profit
-            frontier.points.append(FrontierPoint(budget, share, solution.status, solution.objective, solution.bound,
-                                                 solution.gap, solution.predicted_profit, simulated,
-                                                 model.matrix.activity(position, solution.values), seconds))
+        for _, budget in to_solve:
+            model.set_bounds(position, floor, budget)
+            copies.append(problem.with_row_bounds(model.matrix.row_lower, model.matrix.row_upper))
+            starts.append(solved.values if reuse and solved is not None and budget > original else None)
     finally:
         model.set_bounds(position, floor, original)
+    runs = _solve_all(copies, starts, time_limit, gap, workers)
+    solutions = {budget: solution_of(model, run, seconds) for (_, budget), (run, seconds) in zip(to_solve, runs)}
+    if reuse and solved is not None:
+        solutions[original] = solved
+    deterministic = options.model_copy(update={"draws": 0})
+    for share, budget in budgets:
+        if budget not in solutions:  # below the budget's own minimum
+            frontier.points.append(_infeasible(budget, share, 0.0))
+            continue
+        solution = solutions[budget]
+        if solution.status not in (Status.OPTIMAL, Status.TIME_LIMIT):
+            frontier.points.append(_infeasible(budget, share, solution.solve_seconds, solution.status))
+            continue
+        simulated = simulate(buy(rules, solution.vividness or {}), deterministic,
+                             events=solution.events).totals.gross_profit
+        frontier.points.append(FrontierPoint(budget, share, solution.status, solution.objective, solution.bound,
+                                             solution.gap, solution.predicted_profit, simulated,
+                                             model.matrix.activity(position, solution.values),
+                                             solution.solve_seconds))
     check(frontier)
     frontier.seconds = time.perf_counter() - started
     return frontier
+
+
+def _solve_all(problems: list[Problem], starts: list[np.ndarray | None], time_limit: float, gap: float,
+               workers: int | None) -> list[tuple[Run, float]]:
+    """Each problem solved by `solve.run_problem`: in this process when one worker suffices, else in a pool of
+    fresh processes (spawned, not forked: HiGHS's threads do not survive a fork)."""
+    workers = min(len(problems), workers or _cpus())
+    if workers <= 1:
+        return [run_problem(problem, time_limit, gap, start) for problem, start in zip(problems, starts)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(run_problem, problems, [time_limit] * len(problems), [gap] * len(problems), starts))
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (all of the machine's where the system cannot say)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def check(frontier: Frontier) -> None:

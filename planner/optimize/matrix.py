@@ -20,6 +20,7 @@ for row. A bound changed later (the frontier's budget) goes through `Model.set_b
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,17 +124,46 @@ class Matrix:
         np.cumsum(np.bincount(row_of, minlength=len(lengths))[:-1], out=starts[1:])
         return starts, index.astype(np.int32), value
 
-    def pass_to(self, highs: highspy.Highs, integer: bool = True) -> None:
-        """Hand the whole model to `highs`, replacing what it held; `integer=False` relaxes the binaries (the LP
-        relaxation whose duals price the business rows)."""
+    def problem(self, integer: bool = True) -> Problem:
+        """The model as HiGHS takes it; `integer=False` relaxes the binaries (the LP relaxation whose duals price
+        the business rows)."""
         n = len(self.variables)
         columns, values, offset = self.objective
         cost = np.bincount(columns, weights=values, minlength=n).astype(float) if n else np.zeros(0)
         starts, index, value = self.rows()
         integrality = np.array(self.integer, dtype=np.int32) if integer else np.zeros(n, dtype=np.int32)
-        status = highs.passModel(n, len(self.row_lower), len(value), 2, -1 if self.maximise else 1, float(offset),
-                                 cost, np.array(self.column_lower), np.array(self.column_upper),
-                                 np.array(self.row_lower), np.array(self.row_upper), starts, index, value,
-                                 integrality)
+        return Problem(cost, float(offset), self.maximise, np.array(self.column_lower), np.array(self.column_upper),
+                       np.array(self.row_lower), np.array(self.row_upper), starts, index, value, integrality)
+
+    def pass_to(self, highs: highspy.Highs, integer: bool = True) -> None:
+        """Hand the whole model to `highs`, replacing what it held."""
+        self.problem(integer).pass_to(highs)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything HiGHS is given, as arrays and nothing else: it pickles, so a copy of the model with other row
+    bounds (a point of the budget frontier) can be solved in another process (frontier.py)."""
+
+    cost: np.ndarray
+    offset: float
+    maximise: bool
+    column_lower: np.ndarray
+    column_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    starts: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+    integrality: np.ndarray
+
+    def with_row_bounds(self, row_lower: list[float], row_upper: list[float]) -> Problem:
+        return dataclasses.replace(self, row_lower=np.array(row_lower), row_upper=np.array(row_upper))
+
+    def pass_to(self, highs: highspy.Highs) -> None:
+        status = highs.passModel(len(self.cost), len(self.row_lower), len(self.value), 2,
+                                 -1 if self.maximise else 1, self.offset, self.cost, self.column_lower,
+                                 self.column_upper, self.row_lower, self.row_upper, self.starts, self.index,
+                                 self.value, self.integrality)
         if status == highspy.HighsStatus.kError:
             raise ValueError("HiGHS refused the model (see its log)")

@@ -21,6 +21,7 @@ import pyomo.environ as pyo
 from planner.compile.calendar import runs as calendar_runs
 from planner.compile.model import Compiled
 from planner.optimize.investments import bought_in
+from planner.optimize.matrix import Problem
 from planner.optimize.model import Model, RowLabel
 from planner.optimize.options import Options
 from planner.rules.schema import Event, RuleSet
@@ -136,16 +137,30 @@ class Highs:
             start: np.ndarray | None = None) -> Run:
         """Solve what was loaded. `start`: a plan (every column's value) to begin from; HiGHS takes it as its
         first incumbent when it is feasible and ignores it otherwise."""
-        h = self.highs
-        if start is not None and len(start):
-            h.setSolution(len(start), np.arange(len(start), dtype=np.int32), np.asarray(start, dtype=float))
-        h.setOptionValue("time_limit", float("inf") if time_limit is None else float(time_limit))
-        if gap is not None:
-            h.setOptionValue("mip_rel_gap", float(gap))
-        for name, value in options.items():
-            h.setOptionValue(name, value)
-        h.run()
-        return Run.of(h)
+        return _run(self.highs, time_limit, gap, options, start)
+
+
+def _run(h: highspy.Highs, time_limit: float | None, gap: float | None, options: dict[str, Any],
+         start: np.ndarray | None) -> Run:
+    if start is not None and len(start):
+        h.setSolution(len(start), np.arange(len(start), dtype=np.int32), np.asarray(start, dtype=float))
+    h.setOptionValue("time_limit", float("inf") if time_limit is None else float(time_limit))
+    if gap is not None:
+        h.setOptionValue("mip_rel_gap", float(gap))
+    for name, value in options.items():
+        h.setOptionValue(name, value)
+    h.run()
+    return Run.of(h)
+
+
+def run_problem(problem: Problem, time_limit: float, gap: float, start: np.ndarray | None = None) -> tuple[Run, float]:
+    """Solve a `Problem` (the model's arrays) with a HiGHS of its own and the planner's options: what a process
+    of the frontier's pool runs. Returns the run and its seconds."""
+    started = time.perf_counter()
+    h = new_highs()
+    problem.pass_to(h)
+    run = _run(h, time_limit, gap, SOLVER_OPTIONS, start)
+    return run, time.perf_counter() - started
 
 
 @dataclass
@@ -192,7 +207,15 @@ def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool
     solver = highs() if solver is None else solver
     solver.load(model)
     run = solver.run(time_limit, gap, SOLVER_OPTIONS, start)
-    seconds = time.perf_counter() - started
+    solution = solution_of(model, run, time.perf_counter() - started)
+    if duals and solution.status in (Status.OPTIMAL, Status.TIME_LIMIT):
+        relaxation_duals(model, solution, time_limit)
+    return solution
+
+
+def solution_of(model: Model, run: Run, seconds: float) -> Solution:
+    """Read a run of `model` back as a plan: the Pyomo variables take the run's values, and the plan's events,
+    vividness, profit and rebates are read from the model."""
     if run.status in (Status.INFEASIBLE, Status.NO_SOLUTION):
         return Solution(run.status, float("nan"), float("nan"), float("nan"), 0.0, seconds)
     for variable, value in zip(model.matrix.variables, run.values.tolist()):
@@ -202,12 +225,9 @@ def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool
     gap_now = abs(bound - objective) / max(1.0, abs(objective))
     chosen = np.array([o for o in range(len(model.options)) if model.runs(o) > 0.5], dtype=np.intp)
     rebates = sum(pyo.value(v) for group in model.rebates.values() for v in group)
-    solution = Solution(run.status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
-                        float(pyo.value(model.pyomo.profit)), float(rebates), vividness=plan_vividness(model),
-                        values=run.values)
-    if duals:
-        relaxation_duals(model, solution, time_limit)
-    return solution
+    return Solution(run.status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
+                    float(pyo.value(model.pyomo.profit)), float(rebates), vividness=plan_vividness(model),
+                    values=run.values)
 
 
 @dataclass
