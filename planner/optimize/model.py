@@ -193,7 +193,7 @@ class Model:
         self.labels.append(label)
 
     def set_bounds(self, row: int, lower: float | None, upper: float | None) -> None:
-        """Change the bounds of row number `row` (a what-if, e.g. the frontier's budget) in the Pyomo model and in
+        """Change the bounds of row number `row` (a what-if, e.g. a budget's max) in the Pyomo model and in
         the matrix alike; a persistent solver (solve.highs) sends HiGHS only this change."""
         constraint = self.pyomo.rows[row + 1]  # a ConstraintList counts from 1
         constraint.set_value((lower, constraint.body, upper))

@@ -110,7 +110,7 @@ def new_highs() -> highspy.Highs:
 
 class Highs:
     """A persistent HiGHS: the model's matrix (Model.matrix) is passed once; solving the same model again sends
-    HiGHS only the row bounds that changed since (the frontier's budget), as Pyomo's persistent interface did,
+    HiGHS only the row bounds that changed since (a what-if on a budget), as Pyomo's persistent interface did,
     without Pyomo's walk over every expression at hand-over (planner/optimize/matrix.py)."""
 
     def __init__(self) -> None:
