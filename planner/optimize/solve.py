@@ -201,8 +201,8 @@ def highs() -> Highs:
 
 def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool = True,
           solver: Highs | None = None, start: np.ndarray | None = None) -> Solution:
-    """Solve; `solver` (from `highs()`) is reused when given, e.g. by the frontier, which re-solves one model
-    whose only change is a budget's bound, starting from `start` (a `Solution.values`) when given."""
+    """Solve; `solver` (from `highs()`) is reused when given, e.g. to re-solve one model whose only change is a
+    budget's bound (`Model.set_bounds`); `start` (a `Solution.values`) is a plan to begin from."""
     started = time.perf_counter()
     solver = highs() if solver is None else solver
     solver.load(model)
