@@ -106,23 +106,23 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
     original = float(pyo.value(row.upper))
     floor = None if not row.has_lb() else float(pyo.value(row.lower))
     frontier = Frontier(label.rule, original)
-    reuse = solved is not None and len(solved.values) > 0
+    reused = solved if solved is not None and len(solved.values) else None
     budgets = [(share, share * original) for share in sorted(shares(points, lowest, highest))]
     to_solve = [(share, budget) for share, budget in budgets
-                if not (floor is not None and budget < floor) and not (reuse and budget == original)]
+                if not (floor is not None and budget < floor) and not (reused is not None and budget == original)]
     problem = model.matrix.problem()
     copies, starts = [], []
     try:
         for _, budget in to_solve:
             model.set_bounds(position, floor, budget)
             copies.append(problem.with_row_bounds(model.matrix.row_lower, model.matrix.row_upper))
-            starts.append(solved.values if reuse and solved is not None and budget > original else None)
+            starts.append(reused.values if reused is not None and budget > original else None)
     finally:
         model.set_bounds(position, floor, original)
     runs = _solve_all(copies, starts, time_limit, gap, workers)
     solutions = {budget: solution_of(model, run, seconds) for (_, budget), (run, seconds) in zip(to_solve, runs)}
-    if reuse and solved is not None:
-        solutions[original] = solved
+    if reused is not None:
+        solutions[original] = reused
     deterministic = options.model_copy(update={"draws": 0})
     for share, budget in budgets:
         if budget not in solutions:  # below the budget's own minimum

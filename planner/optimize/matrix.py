@@ -15,7 +15,8 @@ slacks) is read back through `pyomo.repn.generate_standard_repn`, which is exact
 
 The Pyomo model stays the readable, labelled view (tests and the diagnosis read its rows); this matrix is what
 HiGHS receives. The two are built by the same calls, and tests/test_optimize_matrix.py checks that they agree row
-for row. A bound changed later (the frontier's budget) goes through `Model.set_bounds`, which changes both.
+for row. A bound changed later (a what-if on a budget, the frontier's points) goes through `Model.set_bounds`,
+which changes both; `Matrix.problem` is the matrix as bare arrays, which another process can solve.
 """
 
 from __future__ import annotations
