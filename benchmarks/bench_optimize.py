@@ -3,6 +3,7 @@ directly, and the Lagrangian decomposition (planner/optimize/decompose.py).
 
     python -m benchmarks.bench_optimize [--accounts 100,1000] [--mechanics 5] [--products 1] [--time-limit 120]
                                         [--gap 0.001] [--presolve on|off] [--no-variants] [--skip-pyomo-above N]
+                                        [--highs NAME=VALUE ...]
 
 Each size is the simulator benchmark's world (benchmarks/worlds.py) cut to the optimizer's benchmark model
 (`optimizer_world`): N accounts x 52 weeks x M mechanics allowed everywhere, one SKU and so one line per account,
@@ -345,6 +346,21 @@ def _money(value: float | None) -> str:
     return "no plan" if math.isnan(value) else f"{value:,.0f}"
 
 
+def highs_option(item: str) -> tuple[str, Any]:
+    """NAME=VALUE as HiGHS takes it: true/false a bool, a number a float or int, anything else a string."""
+    name, _, text = item.partition("=")
+    value: Any = {"true": True, "false": False}.get(text.lower(), text)
+    if isinstance(value, str):
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                pass
+    return name, value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_optimize", description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", default="100,1000", help="comma-separated sizes (default 100,1000)")
@@ -359,7 +375,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-variants", action="store_true", help="skip the HiGHS option variants")
     parser.add_argument("--skip-pyomo-above", type=int, default=None,
                         help="do not build the Pyomo model above this many accounts")
+    parser.add_argument("--highs", nargs="*", default=None, metavar="NAME=VALUE",
+                        help="HiGHS options for both paths instead of the planner's SOLVER_OPTIONS "
+                             "(no value: HiGHS's defaults), e.g. mip_heuristic_run_rins=false")
     args = parser.parse_args(argv)
+    if args.highs is not None:
+        optimize_solve.SOLVER_OPTIONS.clear()
+        optimize_solve.SOLVER_OPTIONS.update(highs_option(item) for item in args.highs)
     rows, extras = [], []
     for accounts in (int(a) for a in args.accounts.split(",")):
         pyomo = args.skip_pyomo_above is None or accounts <= args.skip_pyomo_above
@@ -369,7 +391,8 @@ def main(argv: list[str] | None = None) -> None:
         extras.extend(extra)
         print(f"# {accounts} accounts done: options from the economics core in {row['options s']:.1f} s", flush=True)
     print(f"\n## Optimizer: {args.mechanics} mechanics x 52 weeks, {args.products} product(s), "
-          f"gap target {args.gap:g}, time limit {args.time_limit:g} s per solve, HiGHS presolve {args.presolve}\n")
+          f"gap target {args.gap:g}, time limit {args.time_limit:g} s per solve, HiGHS presolve {args.presolve}, "
+          f"HiGHS options {optimize_solve.SOLVER_OPTIONS}\n")
     print(main_table(rows))
     if extras:
         print("\n## HiGHS options and the decomposition's workers\n")
