@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from planner.compile.model import compile_rules
+from planner.optimize.highs import SOLVER_OPTIONS
+from planner.optimize.model import Model
 from planner.optimize.options import build_options
-from planner.optimize.solve import SOLVER_OPTIONS, build, highs
-from planner.rules.scenario import resolve
+from planner.optimize.solve import build, highs
+from planner.rules.scenario import Resolved, resolve
 
 SCENARIOS = ("base", "summer-push", "budget-cut-10", "no-bogo-carrefour", "carrefour-plus-1pt-rebate")
 NO_SUB_MIPS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
@@ -43,6 +45,16 @@ def run(model: Any, options: dict[str, Any], time_limit: float, gap: float) -> t
     return time.perf_counter() - started, result.status.value, result.objective, result.bound
 
 
+def scenario_model(path: str, vividness: str) -> tuple[Resolved, str, Model]:
+    """A demo scenario's MILP as `planner optimize` builds it; vividness as the scenario says (`scenario`) or
+    forced (`decide`, `keep`)."""
+    resolved = resolve(Path(path), [])
+    compiled = compile_rules(resolved.rules)
+    decided = resolved.options.vividness if vividness == "scenario" else vividness
+    values = build_options(resolved.rules, compiled, decided == "decide")
+    return resolved, decided, build(resolved.rules, compiled, values, resolved.options.objective)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_highs_options", description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*", default=[f"scenarios/{name}.yaml" for name in SCENARIOS])
@@ -56,11 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| scenario | vividness | options | seconds | status | objective | bound | gap | / HiGHS defaults |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name in args.scenarios:
-        resolved = resolve(Path(name), [])
-        compiled = compile_rules(resolved.rules)
-        vividness = resolved.options.vividness if args.vividness == "scenario" else args.vividness
-        values = build_options(resolved.rules, compiled, vividness == "decide")
-        model = build(resolved.rules, compiled, values, resolved.options.objective)
+        resolved, vividness, model = scenario_model(name, args.vividness)
         reference = None
         for label, options in (CANDIDATES | TRIED if args.candidates == "all" else CANDIDATES).items():
             if options == SOLVER_OPTIONS:

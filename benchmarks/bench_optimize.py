@@ -35,6 +35,7 @@ import numpy as np
 
 from benchmarks.worlds import synthetic_world
 from planner.compile.model import Compiled, compile_rules
+from planner.optimize import highs as optimize_highs
 from planner.optimize import solve as optimize_solve
 from planner.optimize.decompose import decompose, option_table
 from planner.optimize.knapsack import MAX_STATES
@@ -110,7 +111,7 @@ class Matrices:
         return len(self.row_lower)
 
     def highs(self, integer: bool = True, **settings: Any) -> highspy.Highs:
-        h = optimize_solve.new_highs()
+        h = optimize_highs.new_highs()
         for name, value in settings.items():
             h.setOptionValue(name, value)
         n = len(self.cost)
@@ -188,22 +189,22 @@ def timed(work: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def pyomo_run(rules: RuleSet, compiled: Compiled, options: Options, time_limit: float, gap: float,
-              presolve: str) -> tuple[Run, float, float, int]:
-    """Build with planner.optimize.solve.build and solve with its solve(): (run, build seconds, hand-over seconds,
-    rows). The hand-over (the model passed to HiGHS) is timed on its own by loading the persistent solver first;
+              presolve: str) -> tuple[Run, float, float, Any]:
+    """Build with planner.optimize.solve.build and solve the whole model with its solve(): (run, build seconds,
+    hand-over seconds, the model). The hand-over (the model passed to HiGHS) is timed on its own by loading the persistent solver first;
     solve() then finds it loaded and only runs HiGHS and reads the plan back."""
-    saved = dict(optimize_solve.SOLVER_OPTIONS)
-    optimize_solve.SOLVER_OPTIONS.update({"presolve": presolve})
+    saved = dict(optimize_highs.SOLVER_OPTIONS)
+    optimize_highs.SOLVER_OPTIONS.update({"presolve": presolve})
     try:
         model, build_seconds = timed(lambda: optimize_solve.build(rules, compiled, options))
         solver = optimize_solve.highs()
         _, handover_seconds = timed(lambda: solver.load(model))
-        solution = optimize_solve.solve(model, time_limit=time_limit, gap=gap, duals=False, solver=solver)
+        solution = optimize_solve.solve(model, time_limit=time_limit, gap=gap, duals=False, whole=True, solver=solver)
     finally:
-        optimize_solve.SOLVER_OPTIONS.clear()
-        optimize_solve.SOLVER_OPTIONS.update(saved)
+        optimize_highs.SOLVER_OPTIONS.clear()
+        optimize_highs.SOLVER_OPTIONS.update(saved)
     return Run(solution.solve_seconds, solution.objective, solution.bound, solution.status.value), build_seconds, \
-        handover_seconds, len(model.labels)
+        handover_seconds, model
 
 
 def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap: float, presolve: str,
@@ -218,7 +219,7 @@ def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap
     extra: list[dict[str, Any]] = []
 
     matrices, direct_build = timed(lambda: direct_matrices(rules, compiled, options))
-    h, pass_seconds = timed(lambda: matrices.highs(**{**optimize_solve.SOLVER_OPTIONS, "presolve": presolve}))
+    h, pass_seconds = timed(lambda: matrices.highs(**{**optimize_highs.SOLVER_OPTIONS, "presolve": presolve}))
     direct = run_highs(h, time_limit, gap)
     say(accounts, f"direct MILP, presolve {presolve}", direct)
     row.update({"rows": matrices.rows, "direct build s": direct_build, "direct hand-over s": pass_seconds,
@@ -232,12 +233,18 @@ def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap
                 "decomposition gap": split.gap})
 
     if pyomo:
-        run, build_seconds, handover_seconds, rows = pyomo_run(rules, compiled, options, time_limit, gap, presolve)
+        run, build_seconds, handover_seconds, model = pyomo_run(rules, compiled, options, time_limit, gap, presolve)
         say(accounts, f"Pyomo MILP, presolve {presolve} (build {build_seconds:.2f} s, hand-over "
                       f"{handover_seconds:.2f} s)", run)
         row.update({"pyomo build s": build_seconds, "pyomo hand-over s": handover_seconds,
                     "pyomo solve s": run.seconds, "pyomo objective": run.objective,
-                    "pyomo bound": run.bound, "pyomo gap": run.gap, "pyomo status": run.status, "pyomo rows": rows})
+                    "pyomo bound": run.bound, "pyomo gap": run.gap, "pyomo status": run.status,
+                    "pyomo rows": len(model.labels)})
+        planned = optimize_solve.solve(model, time_limit=time_limit, gap=gap, duals=False)
+        say(accounts, f"planner's solve ({planned.method})",
+            Run(planned.solve_seconds, planned.objective, planned.bound, planned.status.value))
+        row.update({"planner solve s": planned.solve_seconds, "planner objective": planned.objective,
+                    "planner gap": planned.gap, "planner method": planned.method})
     if not variants:
         return row, extra
 
@@ -252,7 +259,7 @@ def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap
         variant(f"Pyomo MILP, presolve {presolve}",
                 Run(row["pyomo solve s"], row["pyomo objective"], row["pyomo bound"], row["pyomo status"]),
                 row["pyomo build s"] + row["pyomo hand-over s"])
-    other_highs = matrices.highs(**{**optimize_solve.SOLVER_OPTIONS, "presolve": other})
+    other_highs = matrices.highs(**{**optimize_highs.SOLVER_OPTIONS, "presolve": other})
     variant(f"direct MILP, presolve {other}", run_highs(other_highs, time_limit, gap), direct_build + pass_seconds)
     if pyomo:
         run, build_seconds, handover_seconds, _ = pyomo_run(rules, compiled, options, time_limit, gap, other)
@@ -280,7 +287,8 @@ def say(accounts: int, what: str, run: Run) -> None:
 
 def agreement(row: dict[str, Any]) -> float:
     """Largest relative difference between the objectives that were computed (none with fewer than two)."""
-    values = [row[k] for k in ("pyomo objective", "direct objective", "decomposition objective") if k in row
+    values = [row[k] for k in ("pyomo objective", "direct objective", "decomposition objective", "planner objective")
+              if k in row
               and not math.isnan(row[k])]
     return (max(values) - min(values)) / max(1.0, abs(max(values))) if len(values) > 1 else math.nan
 
@@ -293,7 +301,8 @@ def main_table(rows: list[dict[str, Any]]) -> str:
               "direct build s", "direct hand-over s", "direct solve s", "Pyomo/direct build + hand-over",
               "Pyomo/direct total", "decomposition s", "Pyomo objective", "direct objective",
               "decomposition objective", "agreement", "gap Pyomo / direct / decomposition",
-              "HiGHS status Pyomo / direct", "goal met"]
+              "HiGHS status Pyomo / direct", "planner solve s (method)", "planner objective", "planner gap",
+              "goal met"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         has_pyomo = "pyomo build s" in row
@@ -303,9 +312,11 @@ def main_table(rows: list[dict[str, Any]]) -> str:
         direct_total = direct_setup + row["direct solve s"]
         goal = ""
         if row["accounts"] >= GOAL_ACCOUNTS:
+            planner_total = row["pyomo build s"] + row["planner solve s"] if has_pyomo else math.nan
             met = [name for name, t, g in (("Pyomo", pyomo_total, row.get("pyomo gap", math.nan)),
                                            ("direct", direct_total, row["direct gap"]),
-                                           ("decomposition", row["decomposition s"], row["decomposition gap"]))
+                                           ("decomposition", row["decomposition s"], row["decomposition gap"]),
+                                           ("planner", planner_total, row.get("planner gap", math.nan)))
                    if g <= GOAL_GAP and t < GOAL_SECONDS]
             goal = f"yes ({', '.join(met)})" if met else "no"
         rows_note = f" (Pyomo {row['pyomo rows']:,})" if row.get("pyomo rows", row["rows"]) != row["rows"] else ""
@@ -317,7 +328,9 @@ def main_table(rows: list[dict[str, Any]]) -> str:
                  _money(row.get("pyomo objective")), _money(row["direct objective"]),
                  _money(row["decomposition objective"]), _e(agreement(row)),
                  " / ".join(_e(row.get(k)) for k in ("pyomo gap", "direct gap", "decomposition gap")),
-                 f"{row.get('pyomo status', '-')} / {row['direct status']}", goal]
+                 f"{row.get('pyomo status', '-')} / {row['direct status']}",
+                 f"{_s(row.get('planner solve s'))} ({row.get('planner method', '-')})",
+                 _money(row.get("planner objective")), _e(row.get("planner gap")), goal]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -380,8 +393,8 @@ def main(argv: list[str] | None = None) -> None:
                              "(no value: HiGHS's defaults), e.g. mip_heuristic_run_rins=false")
     args = parser.parse_args(argv)
     if args.highs is not None:
-        optimize_solve.SOLVER_OPTIONS.clear()
-        optimize_solve.SOLVER_OPTIONS.update(highs_option(item) for item in args.highs)
+        optimize_highs.SOLVER_OPTIONS.clear()
+        optimize_highs.SOLVER_OPTIONS.update(highs_option(item) for item in args.highs)
     rows, extras = [], []
     for accounts in (int(a) for a in args.accounts.split(",")):
         pyomo = args.skip_pyomo_above is None or accounts <= args.skip_pyomo_above
@@ -392,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"# {accounts} accounts done: options from the economics core in {row['options s']:.1f} s", flush=True)
     print(f"\n## Optimizer: {args.mechanics} mechanics x 52 weeks, {args.products} product(s), "
           f"gap target {args.gap:g}, time limit {args.time_limit:g} s per solve, HiGHS presolve {args.presolve}, "
-          f"HiGHS options {optimize_solve.SOLVER_OPTIONS}\n")
+          f"HiGHS options {optimize_highs.SOLVER_OPTIONS}\n")
     print(main_table(rows))
     if extras:
         print("\n## HiGHS options and the decomposition's workers\n")

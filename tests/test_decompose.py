@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from planner.compile.model import compile_rules
 from planner.optimize.decompose import Decomposition, OptionTable, Unsupported, decompose, option_table
+from planner.optimize.highs import Status, new_highs
 from planner.optimize.options import build_options
-from planner.optimize.solve import Status, build, new_highs, solve
+from planner.optimize.solve import build, solve
 from planner.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent

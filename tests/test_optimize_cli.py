@@ -21,8 +21,8 @@ from click.testing import CliRunner, Result
 
 from planner.cli import main
 from planner.optimize.constraints import FAMILIES
+from planner.optimize.highs import Status
 from planner.optimize.run import OptimizeResult
-from planner.optimize.solve import Status
 from planner.report.optimization import render_optimization, status_line
 
 WORLD = """\

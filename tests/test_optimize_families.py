@@ -33,10 +33,11 @@ from planner.economics.core import Cells, evaluate
 from planner.optimize import constraints
 from planner.optimize.constraints import FAMILIES, choice
 from planner.optimize.constraints.display_min_revenue import own_week_net_sales
+from planner.optimize.highs import Status
 from planner.optimize.investments import bought_in
 from planner.optimize.model import Model
 from planner.optimize.options import Options, build_options
-from planner.optimize.solve import Solution, Status, build, solve
+from planner.optimize.solve import Solution, build, solve
 from planner.rules.schema import (
     SECTIONS,
     Account,

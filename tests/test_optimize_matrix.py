@@ -20,9 +20,10 @@ from test_optimize_families import RICH, optimize, plan_cells
 
 from planner.compile.model import compile_rules
 from planner.optimize.frontier import trace
+from planner.optimize.highs import Status
 from planner.optimize.model import Model
 from planner.optimize.options import build_options
-from planner.optimize.solve import Status, build, highs, solve
+from planner.optimize.solve import build, highs, solve
 from planner.rules.load import load_rules
 from planner.rules.scenario import ScenarioOptions
 from planner.rules.schema import Budget, RuleSet
@@ -86,11 +87,11 @@ def test_set_bounds_changes_both_and_a_persistent_resolve_equals_a_fresh_one() -
     model = build(rules, compiled, options)
     row = model.budget_rows[0]
     solver = highs()
-    first = solve(model, time_limit=30, gap=1e-9, duals=False, solver=solver)
+    first = solve(model, time_limit=30, gap=1e-9, duals=False, whole=True, solver=solver)
     model.set_bounds(row, None, 0.5 * spend)
     assert float(model.pyomo.rows[row + 1].upper) == pytest.approx(0.5 * spend)
     assert_same(model)
-    again = solve(model, time_limit=30, gap=1e-9, duals=False, solver=solver)
+    again = solve(model, time_limit=30, gap=1e-9, duals=False, whole=True, solver=solver)
     fresh = solve(model, time_limit=30, gap=1e-9, duals=False)
     assert first.status is again.status is fresh.status is Status.OPTIMAL
     assert again.objective == pytest.approx(fresh.objective, rel=1e-9) and again.objective < first.objective
@@ -110,14 +111,15 @@ def test_a_start_is_taken_as_the_first_plan_and_activity_reads_a_row() -> None:
     assert model.matrix.activity(row, small.values) == pytest.approx(
         plan_cells(rules, compiled, small).budget_spend.sum(), rel=1e-9)
     model.set_bounds(row, None, 0.8 * spend)
-    started = solve(model, time_limit=1e-6, gap=1e-9, duals=False, start=small.values)
+    started = solve(model, time_limit=1e-6, gap=1e-9, duals=False, start=small.values, whole=True)
     assert started.status in (Status.OPTIMAL, Status.TIME_LIMIT)
     assert started.objective >= small.objective - 1e-6 * abs(small.objective)
 
 
-def test_a_frontier_solved_in_processes_equals_one_solved_in_turn() -> None:
-    """The frontier's points go to a pool of processes as bare arrays (`Matrix.problem`); each must be the point
-    solved here, in this process, on the model itself, and the model must come back with its own budget."""
+def test_each_frontier_point_is_the_whole_model_at_its_budget() -> None:
+    """The frontier solves copies of the model's arrays (`Matrix.problem`) with the budget changed, account by
+    account and reusing blocks solved before (`Model.memo`); each point must be the whole model solved at its
+    budget, and the model must come back with its own budget."""
     free, compiled, options = optimize(RICH)
     spend = plan_cells(RICH, compiled, free).budget_spend.sum()
     rules = RICH.replace(budgets=(Budget(id="b", max=0.6 * spend),))
@@ -125,17 +127,11 @@ def test_a_frontier_solved_in_processes_equals_one_solved_in_turn() -> None:
     row = model.budget_rows[0]
     limit = model.matrix.row_upper[row]
     solved = solve(model, time_limit=30, gap=1e-9, duals=False)
-    points, objectives = {}, {}
-    for workers in (1, 2):
-        frontier = trace(model, rules, ScenarioOptions(), 5, 30, 1e-9, solved=solved, workers=workers)
-        assert frontier.monotone and model.matrix.row_upper[row] == limit
-        assert frontier.points[2].objective == solved.objective  # the scenario's own budget: the plan solved
-        points[workers] = [(p.budget, p.status, p.spend) for p in frontier.points]
-        objectives[workers] = [p.objective for p in frontier.points]
-    assert [(b, s) for b, s, _ in points[1]] == [(b, s) for b, s, _ in points[2]]
-    assert [s for _, _, s in points[1]] == pytest.approx([s for _, _, s in points[2]], rel=1e-9, abs=1e-6)
-    for k, (budget, _, _) in enumerate(points[2]):
-        model.set_bounds(row, None, budget)
-        alone = solve(model, time_limit=30, gap=1e-9, duals=False).objective
-        assert objectives[1][k] == pytest.approx(alone, rel=1e-9)
-        assert objectives[2][k] == pytest.approx(alone, rel=1e-9)
+    frontier = trace(model, rules, ScenarioOptions(), 5, 30, 1e-9, solved=solved)
+    assert frontier.monotone and model.matrix.row_upper[row] == limit
+    assert frontier.points[2].objective == solved.objective  # the scenario's own budget: the plan solved
+    for point in frontier.points:
+        model.set_bounds(row, None, point.budget)
+        alone = solve(model, time_limit=30, gap=1e-9, duals=False, whole=True)
+        assert point.objective == pytest.approx(alone.objective, rel=1e-9)
+        assert point.spend <= point.budget + 1e-6

@@ -31,8 +31,8 @@ from test_optimize_families import mechanic, optimize, plan_cells, prepared, rul
 
 from planner.compile.model import Compiled
 from planner.optimize import run
+from planner.optimize.highs import Status
 from planner.optimize.options import Options
-from planner.optimize.solve import Status
 from planner.rules.scenario import Resolved, ScenarioOptions
 from planner.rules.schema import Budget, Event, Response, RuleSet
 from planner.simulate import simulate

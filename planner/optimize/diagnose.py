@@ -39,9 +39,10 @@ import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
 from planner.compile.model import Compiled
+from planner.optimize.highs import Status
 from planner.optimize.model import Model, RowLabel
 from planner.optimize.options import Options
-from planner.optimize.solve import Status, build, relaxation, solve
+from planner.optimize.solve import build, relaxation, solve
 from planner.rules.schema import RuleSet
 
 SLACK_TOLERANCE = 1e-6
@@ -105,7 +106,9 @@ def diagnose(rules: RuleSet, compiled: Compiled, options: Options, objective: st
     started = time.perf_counter()
     model = build(rules, compiled, options, objective, elastic=True)
     proof = relaxation(model, time_limit)
-    solution = solve(model, time_limit, gap, duals=False)
+    # The whole model, not the account split: priced at the LP's duals, a coupling row's slack costs nothing, so
+    # the accounts' plans leave those rows broken and the split would only add its time to the whole model's.
+    solution = solve(model, time_limit, gap, duals=False, whole=True)
     if solution.status not in (Status.OPTIMAL, Status.TIME_LIMIT):
         return Diagnosis(solution.status, [], time.perf_counter() - started)
     status = solution.status

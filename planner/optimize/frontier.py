@@ -4,13 +4,14 @@ Only one number of the model changes from point to point, the limit of the total
 
     base_spend + sum_o spend_o x_o  <=  B_k        B_k = share_k x the scenario's max, share_k = 50% ... 150%
 
-so the model is built once and only that row's limit differs between the copies HiGHS is given
-(`Matrix.problem`, arrays only). Each point is exactly `planner optimize SCENARIO --set budgets.<id>.max=B_k`,
-which reproduces it. The point at the scenario's own budget is the plan `planner optimize` already solved (not
-solved twice); every larger budget starts from that plan, which fits it too (a MIP start: HiGHS begins with the
-plan as its incumbent and has only to improve on it and prove its bound). The points are independent of each
-other, so they are solved at once, one HiGHS per process, on as many processes as there are CPUs (`workers`);
-each point's answer does not depend on how many there are.
+so the model is built once and only that row's limit differs between the copies solved (`Matrix.problem`,
+arrays only). Each point is exactly `planner optimize SCENARIO --set budgets.<id>.max=B_k`, which reproduces it,
+and is solved the same way (`split.solve`: account by account, the whole model only when that does not prove the
+gap). The point at the scenario's own budget is the plan `planner optimize` already solved (not solved twice);
+every larger budget starts from that plan, which fits it too (a MIP start, used if the whole model is solved).
+The budget's row couples accounts, so each account's problem changes only through the budget's price; where the
+budget does not bind (price 0) an account's problem is the one already solved, and its plan is reused
+(`Model.memo`).
 
 A plan that fits a budget fits every larger one, so optimal profit never falls as the budget grows. Points are
 solved to a gap, not to optimality, so the check allows what the gap allows and no more: the best bound at a
@@ -20,18 +21,16 @@ would mean a wrong row or a wrong solver answer); a dip the gap explains is note
 
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 import numpy as np
 import pyomo.environ as pyo
 
-from planner.optimize.matrix import Problem
+from planner.optimize import split
+from planner.optimize.highs import Status
 from planner.optimize.model import Model
-from planner.optimize.solve import Run, Solution, Status, run_problem, solution_of
+from planner.optimize.solve import Solution, solution_of
 from planner.rules.scenario import ScenarioOptions
 from planner.rules.schema import RuleSet
 from planner.rules.vividness import buy
@@ -60,6 +59,8 @@ class FrontierPoint:
     """Spend of the plan against this budget."""
     seconds: float
     """Solving this point; at the scenario's own budget, the seconds of the solve whose plan it is."""
+    method: str = ""
+    """How the point's plan was found (split.Method)."""
 
 
 @dataclass
@@ -91,12 +92,10 @@ def shares(points: int, lowest: float = LOWEST, highest: float = HIGHEST) -> lis
 
 
 def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, time_limit: float, gap: float,
-          lowest: float = LOWEST, highest: float = HIGHEST, solved: Solution | None = None,
-          workers: int | None = None) -> Frontier:
+          lowest: float = LOWEST, highest: float = HIGHEST, solved: Solution | None = None) -> Frontier:
     """Solve `model` at `points` budget sizes from `lowest` to `highest` times the scenario's max. `solved`: the
-    model's solution at the scenario's own budget, used as that point and as the start of larger budgets.
-    `workers`: processes solving points at once (default: the CPUs this process may use). The model is left as
-    it was given."""
+    model's solution at the scenario's own budget, used as that point and as the start of larger budgets. The
+    model is left as it was given."""
     started = time.perf_counter()
     position = budget_row(model)
     if position is None:
@@ -119,8 +118,10 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
             starts.append(reused.values if reused is not None and budget > original else None)
     finally:
         model.set_bounds(position, floor, original)
-    runs = _solve_all(copies, starts, time_limit, gap, workers)
-    solutions = {budget: solution_of(model, run, seconds) for (_, budget), (run, seconds) in zip(to_solve, runs)}
+    blocks = split.blocks(problem, model.options.column_account)
+    outcomes = [split.solve(copy, blocks, time_limit, gap, start, memo=model.memo) for copy, start in zip(copies, starts)]
+    solutions = {budget: solution_of(model, outcome.run, outcome.seconds, outcome.method)
+                 for (_, budget), outcome in zip(to_solve, outcomes)}
     if reused is not None:
         solutions[original] = reused
     deterministic = options.model_copy(update={"draws": 0})
@@ -137,27 +138,10 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
         frontier.points.append(FrontierPoint(budget, share, solution.status, solution.objective, solution.bound,
                                              solution.gap, solution.predicted_profit, simulated,
                                              model.matrix.activity(position, solution.values),
-                                             solution.solve_seconds))
+                                             solution.solve_seconds, solution.method))
     check(frontier)
     frontier.seconds = time.perf_counter() - started
     return frontier
-
-
-def _solve_all(problems: list[Problem], starts: list[np.ndarray | None], time_limit: float, gap: float,
-               workers: int | None) -> list[tuple[Run, float]]:
-    """Each problem solved by `solve.run_problem`: in this process when one worker suffices, else in a pool of
-    fresh processes (spawned, not forked: HiGHS's threads do not survive a fork)."""
-    workers = min(len(problems), workers or _cpus())
-    if workers <= 1:
-        return [run_problem(problem, time_limit, gap, start) for problem, start in zip(problems, starts)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(run_problem, problems, [time_limit] * len(problems), [gap] * len(problems), starts))
-
-
-def _cpus() -> int:
-    """The CPUs this process may run on (all of the machine's where the system cannot say)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def check(frontier: Frontier) -> None:

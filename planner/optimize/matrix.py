@@ -158,6 +158,11 @@ class Problem:
     value: np.ndarray
     integrality: np.ndarray
 
+    def row_of(self) -> np.ndarray:
+        """The row of each entry of A (`index`, `value`)."""
+        ends = np.append(self.starts, len(self.index))
+        return np.repeat(np.arange(len(self.row_lower), dtype=np.intp), np.diff(ends))
+
     def with_row_bounds(self, row_lower: list[float], row_upper: list[float]) -> Problem:
         return dataclasses.replace(self, row_lower=np.array(row_lower), row_upper=np.array(row_upper))
 

@@ -35,6 +35,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from planner.compile.model import Compiled
 from planner.optimize.matrix import Matrix
 from planner.optimize.options import Options
+from planner.optimize.split import Memo
 from planner.rules.schema import RuleSet
 
 
@@ -70,6 +71,9 @@ class Model:
 
     matrix: Matrix = field(default_factory=Matrix)
     """The same model as arrays, what HiGHS receives (matrix.py): recorded by the calls below, not compiled."""
+    memo: Memo = field(default_factory=dict)
+    """The account split's block runs (split.py), kept so that a re-solve of this model (a frontier point, a
+    what-if on a budget) solves again only the accounts whose own problem changed."""
 
     def __post_init__(self) -> None:
         options = self.options

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from planner.compile.model import compile_rules
 from planner.optimize.diagnose import Conflict, diagnose
 from planner.optimize.frontier import Frontier, trace
+from planner.optimize.highs import Status
 from planner.optimize.investments import Investment
 from planner.optimize.model import RowLabel
 from planner.optimize.options import build_options
-from planner.optimize.solve import Solution, Status, build, solve
+from planner.optimize.solve import Solution, build, solve
 from planner.results import PolicyCheck, Simulation
 from planner.rules.plan import Plan, check_plan
 from planner.rules.plan import Purchase as PlanPurchase
@@ -108,6 +109,8 @@ class OptimizeResult:
     objective: float
     bound: float
     gap: float
+    method: str = ""
+    """How the plan was found: by the account split, or by solving the whole model (split.Method)."""
     seconds: dict[str, float] = field(default_factory=dict)
     """options (valuing them with the economics core), build, solve, duals, check, frontier, diagnose, total."""
     size: dict[str, int] = field(default_factory=dict)
@@ -178,7 +181,7 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
     solved = time.perf_counter()
     result = OptimizeResult(
         resolved.id, resolved.name, rules.company.currency if rules.company else "", options.objective, time_limit,
-        gap, solution.status, solution.objective, solution.bound, solution.gap,
+        gap, solution.status, solution.objective, solution.bound, solution.gap, solution.method,
         seconds={"options": valued - started, "build": built - valued, "solve": solution.solve_seconds,
                  "duals": solved - built - solution.solve_seconds},
         size={"options": len(values), "investments": len(values.investments), "columns": values.columns,

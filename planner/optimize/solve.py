@@ -1,47 +1,30 @@
 """Build and solve the promotion MILP with HiGHS; results in solver-independent types (linopy's habit).
 
-Callers never see a solver string: `Solution.status` is one of `Status`, with objective, best bound, gap and
-times. A run stopped by its time limit returns the best plan found with its gap and status TIME_LIMIT, clearly
-marked. An infeasible model is diagnosed in the user's terms by `diagnose.py`.
+`solve` solves the model account by account under prices on the rows that couple accounts, and the whole model
+only when that does not prove the gap (split.py); the plan is read back from the model as events and vividness.
+Callers never see a solver string: `Solution.status` is one of `Status`, with objective, best bound, gap, times
+and how the plan was found. A run stopped by its time limit returns the best plan found with its gap and status
+TIME_LIMIT, clearly marked. An infeasible model is diagnosed in the user's terms by `diagnose.py`.
 """
 
 from __future__ import annotations
 
-import enum
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import highspy
 import numpy as np
 import pyomo.environ as pyo
 
 from planner.compile.calendar import runs as calendar_runs
 from planner.compile.model import Compiled
+from planner.optimize import split
+from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, new_highs, run
 from planner.optimize.investments import bought_in
-from planner.optimize.matrix import Problem
 from planner.optimize.model import Model, RowLabel
 from planner.optimize.options import Options
 from planner.rules.schema import Event, RuleSet
 from planner.rules.vividness import Bought
-
-SOLVER_OPTIONS: dict[str, Any] = {"mip_heuristic_run_rens": False}
-"""HiGHS options of every MILP solve. With the rebate tiers' tight relaxation the root bound is within a few tenths
-of a percent, and HiGHS's RENS sub-MIP at the root was much of the time on the demo's models. RINS stays: on the
-1,000-account benchmark model it is what finds a plan within 0.1 % (without RINS and RENS HiGHS stops at its 60 s
-limit 0.12 % short, with either one it proves 0.1 % in 36-38 s). Measured in benchmarks/README.md ("HiGHS options
-on the demo's models" and "Optimize")."""
-
-
-class Status(str, enum.Enum):
-    OPTIMAL = "optimal"
-    TIME_LIMIT = "time_limit"
-    """Stopped by the time limit with a feasible plan: the gap says how far from proven optimal."""
-    INFEASIBLE = "infeasible"
-    NO_SOLUTION = "no_solution"
-    """Stopped before any feasible plan was found."""
 
 
 @dataclass
@@ -64,6 +47,12 @@ class Solution:
     """Item id -> accounts it is bought at, for every vividness item the optimizer decided (None: none decided)."""
     values: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """The value of every column of the model's matrix (empty without a plan): a MIP start for a re-solve."""
+    method: str = split.Method.WHOLE
+    """How the plan was found: by the account split, or by solving the whole model (split.Method)."""
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in (Status.OPTIMAL, Status.TIME_LIMIT)
 
 
 def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str = "profit",
@@ -89,23 +78,6 @@ def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str =
         model.set_objective(model.total("volume") if objective == "volume" else
                             model.total("net_sales", less=rebate_vars))
     return model
-
-
-def new_highs() -> highspy.Highs:
-    """A HiGHS instance that prints nothing. highspy (1.16) prints its banner to the process's standard output
-    while it is constructed, before `output_flag` can be set, which would corrupt `--format json` on stdout; so
-    file descriptor 1 points at the null device for the construction only."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()  # type: ignore[no-untyped-call]
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    h.setOptionValue("output_flag", False)
-    return h
 
 
 class Highs:
@@ -137,61 +109,7 @@ class Highs:
             start: np.ndarray | None = None) -> Run:
         """Solve what was loaded. `start`: a plan (every column's value) to begin from; HiGHS takes it as its
         first incumbent when it is feasible and ignores it otherwise."""
-        return _run(self.highs, time_limit, gap, options, start)
-
-
-def _run(h: highspy.Highs, time_limit: float | None, gap: float | None, options: dict[str, Any],
-         start: np.ndarray | None) -> Run:
-    if start is not None and len(start):
-        h.setSolution(len(start), np.arange(len(start), dtype=np.int32), np.asarray(start, dtype=float))
-    h.setOptionValue("time_limit", float("inf") if time_limit is None else float(time_limit))
-    if gap is not None:
-        h.setOptionValue("mip_rel_gap", float(gap))
-    for name, value in options.items():
-        h.setOptionValue(name, value)
-    h.run()
-    return Run.of(h)
-
-
-def run_problem(problem: Problem, time_limit: float, gap: float, start: np.ndarray | None = None) -> tuple[Run, float]:
-    """Solve a `Problem` (the model's arrays) with a HiGHS of its own and the planner's options: what a process
-    of the frontier's pool runs. Returns the run and its seconds."""
-    started = time.perf_counter()
-    h = new_highs()
-    problem.pass_to(h)
-    run = _run(h, time_limit, gap, SOLVER_OPTIONS, start)
-    return run, time.perf_counter() - started
-
-
-@dataclass
-class Run:
-    """What one HiGHS run gave, in solver-independent terms."""
-
-    status: Status
-    objective: float
-    bound: float
-    values: np.ndarray
-    """Column values (empty without a feasible solution)."""
-    duals: np.ndarray
-    """Row duals (empty when HiGHS has none, e.g. after a MILP)."""
-
-    @classmethod
-    def of(cls, h: highspy.Highs) -> Run:
-        model_status, info = h.getModelStatus(), h.getInfo()
-        feasible = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        nan = float("nan")
-        if model_status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-            return cls(Status.INFEASIBLE, nan, nan, np.zeros(0), np.zeros(0))
-        if not feasible:
-            return cls(Status.NO_SOLUTION, nan, nan, np.zeros(0), np.zeros(0))
-        optimal = model_status == highspy.HighsModelStatus.kOptimal
-        objective = float(info.objective_function_value)
-        is_lp = info.mip_node_count == -1
-        bound = (objective if optimal else nan) if is_lp else float(info.mip_dual_bound)
-        solution = h.getSolution()
-        duals = np.array(solution.row_dual) if solution.dual_valid else np.zeros(0)
-        return cls(Status.OPTIMAL if optimal else Status.TIME_LIMIT, objective, bound, np.array(solution.col_value),
-                   duals)
+        return run(self.highs, time_limit, gap, options, start)
 
 
 def highs() -> Highs:
@@ -200,24 +118,35 @@ def highs() -> Highs:
 
 
 def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool = True,
-          solver: Highs | None = None, start: np.ndarray | None = None) -> Solution:
-    """Solve; `solver` (from `highs()`) is reused when given, e.g. to re-solve one model whose only change is a
-    budget's bound (`Model.set_bounds`); `start` (a `Solution.values`) is a plan to begin from."""
+          start: np.ndarray | None = None, whole: bool = False, solver: Highs | None = None) -> Solution:
+    """Solve the model: its LP relaxation, then account by account, then the whole model only if the accounts'
+    plans do not prove `gap` (split.py). `whole`: the whole model alone, in `solver` when given (a persistent
+    HiGHS from `highs()`, which re-solves after `Model.set_bounds` without a new hand-over): the monolithic MILP
+    the benchmarks compare with. `start` (a `Solution.values`) is a plan to begin the whole model from.
+    `duals`: report the LP relaxation's duals of the business rows. The time limit is for all of it."""
     started = time.perf_counter()
-    solver = highs() if solver is None else solver
-    solver.load(model)
-    run = solver.run(time_limit, gap, SOLVER_OPTIONS, start)
-    solution = solution_of(model, run, time.perf_counter() - started)
-    if duals and solution.status in (Status.OPTIMAL, Status.TIME_LIMIT):
-        relaxation_duals(model, solution, time_limit)
+    if whole:
+        solver = highs() if solver is None else solver
+        solver.load(model)
+        solution = solution_of(model, solver.run(time_limit, gap, SOLVER_OPTIONS, start),
+                               time.perf_counter() - started)
+        if duals and solution.has_plan:
+            read_duals(model, solution, relaxation(model, time_limit).duals)
+        return solution
+    problem = model.matrix.problem()
+    outcome = split.solve(problem, split.blocks(problem, model.options.column_account), time_limit, gap, start,
+                          memo=model.memo)
+    solution = solution_of(model, outcome.run, outcome.seconds, outcome.method)
+    if duals and solution.has_plan and len(outcome.relaxation.duals):
+        read_duals(model, solution, outcome.relaxation.duals.tolist())
     return solution
 
 
-def solution_of(model: Model, run: Run, seconds: float) -> Solution:
+def solution_of(model: Model, run: Run, seconds: float, method: str = split.Method.WHOLE) -> Solution:
     """Read a run of `model` back as a plan: the Pyomo variables take the run's values, and the plan's events,
     vividness, profit and rebates are read from the model."""
-    if run.status in (Status.INFEASIBLE, Status.NO_SOLUTION):
-        return Solution(run.status, float("nan"), float("nan"), float("nan"), 0.0, seconds)
+    if not run.has_plan:
+        return Solution(run.status, float("nan"), float("nan"), float("nan"), 0.0, seconds, method=method)
     for variable, value in zip(model.matrix.variables, run.values.tolist()):
         variable.set_value(value, skip_validation=True)
     objective = run.objective
@@ -227,7 +156,7 @@ def solution_of(model: Model, run: Run, seconds: float) -> Solution:
     rebates = sum(pyo.value(v) for group in model.rebates.values() for v in group)
     return Solution(run.status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
                     float(pyo.value(model.pyomo.profit)), float(rebates), vividness=plan_vividness(model),
-                    values=run.values)
+                    values=run.values, method=method)
 
 
 @dataclass
@@ -250,15 +179,13 @@ def relaxation(model: Model, time_limit: float | None = None) -> Relaxation:
     return Relaxation(run.status, run.objective, [float(d) for d in duals])
 
 
-def relaxation_duals(model: Model, solution: Solution, time_limit: float | None = None) -> None:
-    """Duals of the LP relaxation: the marginal objective of each business row's bound (budget, floors)."""
-    relaxed = relaxation(model, time_limit)
-    if not relaxed.duals:
-        return
-    for value, label in zip(relaxed.duals, model.labels):
-        if abs(value) > 1e-9 and label.family not in ("choice", "rebate"):
+def read_duals(model: Model, solution: Solution, duals: list[float]) -> None:
+    """The LP relaxation's duals (one per row) as the marginal objective of each business row's bound (budgets,
+    floors): every binding row but the definitions, and the total budget's as `budget_dual`."""
+    for value, label in zip(duals, model.labels):
+        if abs(value) > 1e-9 and label.family not in ("choice", "rebate", "vividness"):
             solution.row_duals[label] = value
-    budget = [abs(relaxed.duals[i]) for i in model.budget_rows]
+    budget = [abs(duals[i]) for i in model.budget_rows]
     solution.budget_dual = max(budget) if budget else None
 
 

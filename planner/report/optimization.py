@@ -20,8 +20,8 @@ from rich.text import Text
 
 from planner.optimize.diagnose import Conflict
 from planner.optimize.frontier import Frontier
+from planner.optimize.highs import Status
 from planner.optimize.run import PREDICTION_TOLERANCE, OptimizeResult
-from planner.optimize.solve import Status
 from planner.report.files import OPTIMIZATION_FILES, View, write_csv, write_folder, write_simulation_files
 from planner.report.simulation import (
     FAIL,
@@ -113,6 +113,7 @@ def optimization_json(result: OptimizeResult) -> dict[str, Any]:
         "bound": result.bound,
         "gap": result.gap,
         "gap_target": result.gap_target,
+        "method": result.method,
         "time_limit": result.time_limit,
         "time": dict(result.seconds),
         "size": dict(result.size),
@@ -159,7 +160,7 @@ def _headline(result: OptimizeResult) -> Text:
     if result.has_plan:
         currency = objective_unit(result)
         text.append(f"\nobjective {number(result.objective, 'money')} {currency}, best bound "
-                    f"{number(result.bound, 'money')} {currency}")
+                    f"{number(result.bound, 'money')} {currency}; solved by the {result.method}")
     text.append(f"\ntime: {_seconds(result.seconds)}")
     return text
 
@@ -346,10 +347,10 @@ def render_optimization(result: OptimizeResult, fmt: str, color: bool = False, w
 
 def frontier_view(frontier: Frontier) -> View:
     columns = ("budget", "share", "status", "objective", "bound", "gap", "profit", "simulated_profit", "spend",
-               "seconds")
+               "seconds", "method")
     rows = [(point.budget, point.share, point.status.value, point.objective, point.bound, point.gap, point.profit,
-             point.simulated_profit, point.spend, point.seconds) for point in frontier.points]
-    kinds = ("money", "percent", "text", "money", "money", "percent", "money", "money", "money", "text")
+             point.simulated_profit, point.spend, point.seconds, point.method) for point in frontier.points]
+    kinds = ("money", "percent", "text", "money", "money", "percent", "money", "money", "money", "text", "text")
     return View("frontier", "frontier", columns, kinds, rows)
 
 

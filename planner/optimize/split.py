@@ -1,0 +1,328 @@
+"""The account split: the plan solved account by account, the rows that couple accounts priced (Lagrangian
+relaxation), with a certified bound; the whole model only when the split cannot prove the gap.
+
+Nearly every row of the model holds the columns of one account: choice, vividness, every calendar rule, the
+rebate tiers, per-account budgets and floors. A few couple accounts: the total, quarterly and pool budgets, the
+channel and total margin floors and trade-spend caps (13 of the demo's 24,651 rows). With K those rows, A_K
+their coefficients, [L_k, U_k] their limits, c the objective (maximised; a minimisation is its negative) and Y_a
+the plans of account a that keep a's own rows, every plan y of the whole model has lam' A_K y <= sum_k h_k(lam_k)
+for any prices lam, where h_k(lam) = lam U_k if lam >= 0 else lam L_k (lam_k >= 0 only on a finite U_k,
+<= 0 only on a finite L_k). So
+
+    c y + offset  <=  L(lam)  =  offset + sum_k h_k(lam_k) + sum_a max { (c - A_K' lam)_a y_a : y_a in Y_a }
+
+and each account's term is a MILP of its own, a few thousand binaries on the demo, solved independently: side
+by side in threads, as HiGHS lets go of Python's lock while it solves. With each term's best bound, L(lam) is a
+certified bound on every plan of the whole model.
+
+Prices: the duals of the whole model's LP relaxation on K (solved first; the duals report reuses it). The LP's
+gap to the MILP comes from the rebate tiers (a retroactive tier pays in steps, the LP takes their convex
+envelope), which are rows of one account each: the accounts' MILPs close it, while the coupling rows keep the
+LP's prices. With the LP's own values as subproblems L(lam) is the LP optimum (strong duality, tested).
+
+The plan is every account's plan together. When it keeps every coupling row it is a plan of the whole model and
+(L(lam) - its objective) / max(1, |its objective|) its certified gap; each account's MILP stops at an absolute
+gap of gap x |LP optimum| / (2 x blocks), leaving half of the target for the prices' complementary slack
+(lam_k x the room the plan leaves on row k). When the plan breaks a coupling row (the accounts' plans together
+overspend a budget the LP's price only just held), or its gap is over the target, `repair` decides again, in the
+whole model, only the columns where the accounts' plans and the LP relaxation disagree; with its plan and L(lam)
+the gap is checked again. Only then is the whole model solved, started from the best plan so far; its best
+bound is then the smaller of HiGHS's and L(lam).
+
+Blocks are found from the arrays, not from rule kinds: a column of an option, variant or package belongs to its
+account; any other column (a rebate's tier binaries, payout, margin) to the account of the rows it shares with
+those (propagated until nothing changes); a row is coupling when its columns lie in more than one block.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, run_problem
+from planner.optimize.matrix import Problem
+
+IntArray = npt.NDArray[np.intp]
+COUPLING = -2
+"""Block of a row whose columns lie in more than one block."""
+BLOCK_OPTIONS: dict[str, Any] = {**SOLVER_OPTIONS, "mip_heuristic_run_root_reduced_cost": False,
+                                  "mip_allow_restart": False}
+"""HiGHS options of each block's MILP: the planner's, and neither the root reduced-cost sub-MIP nor restarts,
+which were much of a block's time (a block is small; its root LP and a few branches on the rebate tiers solve it).
+Measured by benchmarks/bench_split.py (`--block-highs`)."""
+FEASIBILITY = 1e-6
+"""Relative slack on a coupling row's limit when the accounts' plans are checked together (solver tolerance)."""
+
+
+class Method:
+    SPLIT = "account split"
+    REPAIRED = "account split, repaired"
+    """The accounts' plans, with the columns where they and the LP relaxation disagree decided again together
+    (`repair`)."""
+    WHOLE = "whole model"
+    WHOLE_FROM_SPLIT = "whole model, started from the account split's plan"
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Which block (account position; -1: no account) each column and row belongs to."""
+
+    column: IntArray
+    row: IntArray
+    """The block of each row, or COUPLING."""
+
+    @property
+    def coupling(self) -> npt.NDArray[np.bool_]:
+        return np.equal(self.row, COUPLING)
+
+    @property
+    def count(self) -> int:
+        return len(np.unique(self.column))
+
+
+def blocks(problem: Problem, column_account: IntArray) -> Blocks:
+    """Blocks of the model's arrays: `column_account` gives the account of the first columns (options, variants,
+    packages); every other column joins the block of the rows it shares with them."""
+    n = len(problem.cost)
+    row_of = problem.row_of()
+    column = np.full(n, -1, dtype=np.intp)
+    column[: len(column_account)] = column_account
+    while True:
+        low, high = _row_range(problem, row_of, column)
+        local = (low == high) & (low >= 0)
+        take = local[row_of] & (column[problem.index] < 0)
+        if not take.any():
+            break
+        column[problem.index[take]] = low[row_of[take]]
+    low, high = _row_range(problem, row_of, column, assigned_only=False)
+    return Blocks(column, np.where(low == high, low, COUPLING).astype(np.intp))
+
+
+def _row_range(problem: Problem, row_of: IntArray, column: IntArray,
+               assigned_only: bool = True) -> tuple[IntArray, IntArray]:
+    """Least and greatest block among each row's columns (of the assigned columns only, or of all; -1 counts
+    as a block of its own). A row without such columns gets (big, -big), never equal."""
+    rows = len(problem.row_lower)
+    block = column[problem.index]
+    chosen = block >= 0 if assigned_only else np.ones(len(block), dtype=bool)
+    big = np.iinfo(np.intp).max
+    low = np.full(rows, big, dtype=np.intp)
+    high = np.full(rows, -big, dtype=np.intp)
+    np.minimum.at(low, row_of[chosen], block[chosen])
+    np.maximum.at(high, row_of[chosen], block[chosen])
+    return low, high
+
+
+@dataclass(frozen=True)
+class Split:
+    """The accounts' plans together, priced by `prices`, and the certified bound L(prices)."""
+
+    bound: float
+    """L(prices) with each block's best bound: no plan of the whole model does better (nan: a block had none)."""
+    objective: float
+    """Objective of the accounts' plans together (nan without a plan of every block)."""
+    values: np.ndarray
+    """Every column's value (empty without a plan of every block)."""
+    broken: int
+    """Coupling rows the plans together break (0: a plan of the whole model)."""
+    status: Status
+    """INFEASIBLE when a block has no plan at all (then neither has the whole model); TIME_LIMIT when a block
+    stopped at the time limit; else OPTIMAL (every block within its gap)."""
+    blocks: int
+    reused: int
+    """Blocks whose run came from the memo, not solved again."""
+    seconds: float
+
+    @property
+    def feasible(self) -> bool:
+        return len(self.values) > 0 and self.broken == 0
+
+
+def prices(problem: Problem, blocks: Blocks, duals: np.ndarray) -> np.ndarray:
+    """The LP relaxation's duals on the coupling rows, in the sense of maximising (lam_k >= 0 prices an upper
+    limit), 0 on every other row and wherever the sign has no finite limit to pair with."""
+    sense = 1.0 if problem.maximise else -1.0
+    lam = np.where(blocks.coupling, sense * duals, 0.0)
+    lam[(lam > 0) & ~np.isfinite(problem.row_upper)] = 0.0
+    lam[(lam < 0) & ~np.isfinite(problem.row_lower)] = 0.0
+    return lam
+
+
+Memo = dict[bytes, Run]
+"""Block runs by what was solved (`_key`): a block whose problem is the same as one solved before (the same
+prices on its columns, the same limits; a frontier point where the budget does not bind) is not solved again."""
+
+
+def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float | None, block_gap: float,
+          workers: int | None = None, memo: Memo | None = None) -> Split:
+    """Solve every block under prices `lam` (from `prices`), each to an absolute gap of `block_gap`, on
+    `workers` threads (default: the CPUs), and check their plans together against the coupling rows. `memo`
+    keeps the blocks solved within their gap, and gives back the ones solved before."""
+    started = time.perf_counter()
+    sense = 1.0 if problem.maximise else -1.0
+    row_of = problem.row_of()
+    priced = np.flatnonzero(lam)
+    constant = sense * problem.offset + float(sum(
+        lam[k] * (problem.row_upper[k] if lam[k] > 0 else problem.row_lower[k]) for k in priced.tolist()))
+    cost = sense * problem.cost - np.bincount(problem.index, weights=problem.value * lam[row_of],
+                                              minlength=len(problem.cost))
+    parts = _parts(problem, blocks, cost)
+    deadline = None if time_limit is None else started + time_limit
+
+    memo = {} if memo is None else memo
+    keys = [_key(part, block_gap) for _, part in parts]
+    reused = sum(key in memo for key in keys)
+
+    def solve_block(part: Problem, key: bytes) -> Run:
+        if key in memo:
+            return memo[key]
+        left = None if deadline is None else deadline - time.perf_counter()
+        block_run = run_problem(part, left, 0.0, options={**BLOCK_OPTIONS, "mip_abs_gap": block_gap})
+        if block_run.status in (Status.OPTIMAL, Status.INFEASIBLE):
+            memo[key] = block_run
+        return block_run
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(parts), workers or cpus()))) as pool:
+        runs = list(pool.map(solve_block, [part for _, part in parts], keys))
+    statuses = {r.status for r in runs}
+    seconds = time.perf_counter() - started
+    if Status.INFEASIBLE in statuses:
+        return Split(float("nan"), float("nan"), np.zeros(0), 0, Status.INFEASIBLE, len(parts), reused, seconds)
+    bound = sense * (constant + sum(r.bound for r in runs))
+    status = Status.TIME_LIMIT if statuses - {Status.OPTIMAL} else Status.OPTIMAL
+    if Status.NO_SOLUTION in statuses:
+        return Split(bound, float("nan"), np.zeros(0), 0, status, len(parts), reused, seconds)
+    values = np.zeros(len(problem.cost))
+    for (columns, _), block_run in zip(parts, runs):
+        values[columns] = block_run.values
+    activity = np.bincount(row_of, weights=problem.value * values[problem.index], minlength=len(problem.row_lower))
+    slack_low = activity - problem.row_lower
+    slack_high = problem.row_upper - activity
+    limit = FEASIBILITY * np.maximum(1.0, np.abs(activity))
+    broken = int(np.count_nonzero(blocks.coupling & ((slack_low < -limit) | (slack_high < -limit))))
+    objective = float(problem.cost @ values + problem.offset)
+    return Split(bound, objective, values, broken, status, len(parts), reused, seconds)
+
+
+def _key(part: Problem, block_gap: float) -> bytes:
+    digest = hashlib.sha1(np.float64(block_gap).tobytes())
+    for array in (part.cost, part.column_lower, part.column_upper, part.row_lower, part.row_upper, part.starts,
+                  part.index, part.value, part.integrality):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.digest()
+
+
+def _parts(problem: Problem, blocks: Blocks, cost: np.ndarray) -> list[tuple[IntArray, Problem]]:
+    """Each block as a problem of its own (maximised, with `cost`): its columns and its rows, largest first."""
+    ends = np.append(problem.starts.astype(np.intp), len(problem.index))
+    lengths = np.diff(ends)
+    column_order = np.argsort(blocks.column, kind="stable")
+    local = np.empty(len(problem.cost), dtype=np.intp)
+    parts = []
+    for block in np.unique(blocks.column).tolist():
+        columns = column_order[np.searchsorted(blocks.column[column_order], block, "left"):
+                               np.searchsorted(blocks.column[column_order], block, "right")]
+        local[columns] = np.arange(len(columns))
+        rows = np.flatnonzero(blocks.row == block)
+        sizes = lengths[rows]
+        first = np.cumsum(sizes) - sizes
+        entries = np.repeat(ends[rows] - first, sizes) + np.arange(int(sizes.sum()))
+        parts.append((columns, Problem(
+            cost[columns], 0.0, True, problem.column_lower[columns], problem.column_upper[columns],
+            problem.row_lower[rows], problem.row_upper[rows], first.astype(np.int32),
+            local[problem.index[entries]].astype(np.int32), problem.value[entries], problem.integrality[columns])))
+    return sorted(parts, key=lambda part: -len(part[1].value))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the model was solved: the plan's run, the LP relaxation's (duals), and the split when it ran."""
+
+    run: Run
+    relaxation: Run
+    method: str
+    split: Split | None
+    seconds: float
+
+
+def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap: float,
+          start: np.ndarray | None = None, workers: int | None = None, memo: Memo | None = None) -> Outcome:
+    """The LP relaxation, then the account split (`blocks` None: none), then its repair, then the whole model, each
+    only while the gap is not proven. `start`: a plan to begin the whole model from when the split has none.
+    `memo`: block runs to reuse and keep (`split`). The time limit is for all of it."""
+    started = time.perf_counter()
+    deadline = None if time_limit is None else started + time_limit
+
+    def left() -> float | None:
+        return None if deadline is None else max(0.0, deadline - time.perf_counter())
+
+    def done(run: Run, method: str) -> Outcome:
+        return Outcome(run, relaxation, method, result, time.perf_counter() - started)
+
+    relaxation = run_problem(dataclasses.replace(problem, integrality=np.zeros_like(problem.integrality)),
+                             time_limit, None, options={})
+    result: Split | None = None
+    if relaxation.status is Status.INFEASIBLE:
+        return done(relaxation, Method.WHOLE)
+    best: Run | None = None
+    """The best plan of the whole model so far, with L(prices) as its bound."""
+    if blocks is not None and relaxation.status is Status.OPTIMAL and len(relaxation.duals):
+        block_gap = gap * max(1.0, abs(relaxation.objective)) / (2 * blocks.count)
+        result = split(problem, blocks, prices(problem, blocks, relaxation.duals), left(), block_gap, workers, memo)
+        if result.status is Status.INFEASIBLE:
+            return done(Run.without_plan(Status.INFEASIBLE), Method.SPLIT)
+        proven = Status.OPTIMAL if result.status is Status.OPTIMAL else Status.TIME_LIMIT
+        if result.feasible:
+            best = Run(proven, result.objective, result.bound, result.values, np.zeros(0))
+            if _gap(problem, best.objective, best.bound) <= gap:
+                return done(best, Method.SPLIT)
+        if len(result.values):
+            mended = repair(problem, result.values, relaxation.values, left(), gap / 2,
+                            None if best is None else best.values)
+            if mended.has_plan and (best is None or _better(problem, mended.objective, best.objective)):
+                best = Run(proven, mended.objective, result.bound, mended.values, np.zeros(0))
+                if _gap(problem, best.objective, best.bound) <= gap:
+                    return done(best, Method.REPAIRED)
+    whole = run_problem(problem, left(), gap, start if best is None else best.values)
+    method = Method.WHOLE if best is None else Method.WHOLE_FROM_SPLIT
+    if best is not None and not whole.has_plan:
+        return done(dataclasses.replace(best, status=Status.TIME_LIMIT), method)
+    if result is not None and whole.has_plan and not np.isnan(result.bound):
+        tighter = min if problem.maximise else max
+        whole = dataclasses.replace(whole, bound=tighter(whole.bound, result.bound))
+    return done(whole, method)
+
+
+def repair(problem: Problem, values: np.ndarray, relaxed: np.ndarray, time_limit: float | None, gap: float,
+           start: np.ndarray | None) -> Run:
+    """The whole model with every integer column fixed where the accounts' plans (`values`) and the LP relaxation
+    (`relaxed`) agree, RINS's neighbourhood (Danna, Rothberg and Le Pape, 2005): only the few columns they
+    disagree on are decided again, together, which mends a coupling row the accounts' plans broke. A plan of
+    the whole model; its bound is not one (the rest is fixed)."""
+    agree = (problem.integrality == 1) & (np.abs(relaxed - values) <= 1e-6)
+    lower, upper = problem.column_lower.copy(), problem.column_upper.copy()
+    lower[agree] = upper[agree] = np.round(values[agree])
+    return run_problem(dataclasses.replace(problem, column_lower=lower, column_upper=upper), time_limit, gap, start)
+
+
+def _better(problem: Problem, objective: float, than: float) -> bool:
+    return objective > than if problem.maximise else objective < than
+
+
+def _gap(problem: Problem, objective: float, bound: float) -> float:
+    difference = bound - objective if problem.maximise else objective - bound
+    return max(0.0, difference) / max(1.0, abs(objective))
+
+
+def cpus() -> int:
+    """The CPUs this process may run on (all of the machine's where the system cannot say)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1

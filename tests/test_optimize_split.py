@@ -1,0 +1,188 @@
+"""The account split (planner/optimize/split.py): blocks, prices, the certified bound, and its plans.
+
+The world: three accounts of different sizes (test_optimize_properties.with_accounts) over eight weeks, a deep
+and a shallow cut on cola and water, a retroactive quarterly revenue rebate at every account (the tiers the LP
+relaxation smooths over), a total budget and a total margin floor (the rows that couple accounts).
+
+- blocks: every option, variant and rebate column lies in its account's block, and the only coupling rows are the
+  total budget and the total margin floor;
+- weak duality: for any prices, L(prices) bounds the whole model's optimum;
+- strong duality: with the LP relaxation's duals as prices and the LP's blocks, L is the LP optimum (which fixes
+  the sign convention of HiGHS's duals, for maximising and, on the elastic model, minimising);
+- the split's plan is the whole model's optimum, with the budget binding or not; a budget the accounts' plans
+  break is mended by the repair; a block solved before is taken from the memo; an account with no plan proves
+  the whole model infeasible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_optimize_families import mechanic, plan_cells, prepared, world
+from test_optimize_properties import with_accounts
+
+from planner.optimize import split
+from planner.optimize.highs import Status, run_problem
+from planner.optimize.matrix import Problem
+from planner.optimize.model import Model
+from planner.optimize.solve import build, solve
+from planner.rules.schema import Budget, MarginFloor, Rebate, RuleSet
+
+GAP = 1e-9
+REBATE = Rebate.model_validate({"id": "r", "period": "quarter", "basis": "revenue", "method": "retroactive",
+                                "tiers": [{"from": 150_000, "rate": 0.02}, {"from": 200_000, "rate": 0.05}]})
+
+
+def accounts_world(budget_share: float | None = None, margin: float | None = None) -> RuleSet:
+    rules = with_accounts(world(mechanics=(
+        mechanic("deep", depth=0.3, funding=0.6, applies_to={"brand": ["cola", "aqua"]}),
+        mechanic("shallow", depth=0.1, feature=True, lift=1.2, applies_to={"brand": "cola"},
+                 valid={"from": dt.date(2027, 1, 18)}),
+    ), cogs=30.0), 3).replace(rebates=(REBATE,))
+    if budget_share is not None:
+        _, options = prepared(rules)
+        rules = rules.replace(budgets=(Budget(id="promo", max=budget_share * options.value["budget_spend"].clip(0).sum()),))
+    if margin is not None:
+        rules = rules.replace(margin_floors=(MarginFloor(id="mf", per="total", min_gross_margin=margin),))
+    return rules
+
+
+WORLD = accounts_world(budget_share=0.4, margin=0.3)
+
+
+def model_of(rules: RuleSet, elastic: bool = False) -> Model:
+    compiled, options = prepared(rules)
+    return build(rules, compiled, options, elastic=elastic)
+
+
+def parts(model: Model) -> tuple[Problem, split.Blocks]:
+    problem = model.matrix.problem()
+    return problem, split.blocks(problem, model.options.column_account)
+
+
+def test_blocks_are_the_accounts_and_only_rows_across_accounts_couple() -> None:
+    model = model_of(WORLD)
+    _, blocks = parts(model)
+    options = model.options
+    assert (blocks.column[: options.columns] == options.column_account).all()
+    accounts = [account.id for account in model.compiled.index.accounts]
+    coupling = {(model.labels[k].family, model.labels[k].rule) for k in np.flatnonzero(blocks.coupling)}
+    assert coupling == {("budget", "promo"), ("margin_floor", "mf")}
+    for k, label in enumerate(model.labels):
+        if label.account:
+            assert blocks.row[k] == accounts.index(label.account), label
+    rebate_rows = [k for k, label in enumerate(model.labels) if label.family == "rebate"]
+    assert rebate_rows and all(blocks.row[k] >= 0 for k in rebate_rows)
+    assert blocks.count == 3 and (blocks.column >= 0).all()
+
+
+def lp_of(problem: Problem) -> Problem:
+    return dataclasses.replace(problem, integrality=np.zeros_like(problem.integrality))
+
+
+@pytest.mark.parametrize("elastic", [False, True])
+def test_the_lp_duals_as_prices_give_the_lp_optimum(elastic: bool) -> None:
+    """Strong duality: each block's LP under the LP's prices, plus the prices times the limits, is the LP
+    optimum. With the wrong sign for HiGHS's duals (or the wrong side of a limit) it would not be."""
+    rules = WORLD.replace(budgets=(Budget(id="promo", min=3e6),)) if elastic else WORLD  # elastic: relaxes the min
+    problem, blocks = parts(model_of(rules, elastic))
+    relaxed = lp_of(problem)
+    lp = run_problem(relaxed, 30, None, options={})
+    assert lp.status is Status.OPTIMAL
+    lam = split.prices(problem, blocks, lp.duals)
+    assert np.count_nonzero(lam) >= 1  # the budget (or, elastic, the floor's slack) is priced
+    result = split.split(relaxed, blocks, lam, 30, 0.0)
+    assert result.bound == pytest.approx(lp.objective, rel=1e-7)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(st.floats(0.0, 3.0), st.floats(0.0, 3.0))
+def test_any_prices_bound_the_optimum(budget_price: float, margin_price: float) -> None:
+    """Weak duality, the certificate every split plan is reported with: L(prices) >= the optimum."""
+    model = model_of(WORLD)
+    problem, blocks = parts(model)
+    lam = np.zeros(len(problem.row_lower))
+    for k in np.flatnonzero(blocks.coupling):
+        finite_upper = np.isfinite(problem.row_upper[k])
+        lam[k] = budget_price if finite_upper else -margin_price  # a max is priced >= 0, a min <= 0
+    whole = solve(model, 30, GAP, duals=False, whole=True)
+    result = split.split(problem, blocks, lam, 30, 0.0)
+    assert result.bound >= whole.objective - 1e-6 * abs(whole.objective)
+
+
+@pytest.mark.parametrize("share", [None, 0.6, 0.25])
+def test_the_split_plan_is_the_whole_models_optimum(share: float | None) -> None:
+    rules = accounts_world(budget_share=share, margin=0.3)
+    whole = solve(model_of(rules), 30, GAP, duals=False, whole=True)
+    model = model_of(rules)
+    planned = solve(model, 30, GAP, duals=False)
+    assert planned.status is whole.status is Status.OPTIMAL
+    assert planned.objective == pytest.approx(whole.objective, rel=1e-9)
+    assert planned.bound >= planned.objective - 1e-9 * abs(planned.objective)
+    if share is None:
+        assert planned.method == split.Method.SPLIT  # nothing binds across accounts: the blocks decide alone
+    compiled, _ = prepared(rules)
+    cells = plan_cells(rules, compiled, planned)
+    if rules.budgets:
+        assert cells.budget_spend.sum() <= rules.budgets[0].max + 1e-6  # type: ignore[operator]
+    assert cells.gross_profit.sum() >= 0.3 * cells.net_sales.sum() - 1e-6
+
+
+def test_prices_of_zero_on_a_binding_budget_break_it_and_the_whole_model_takes_over() -> None:
+    """Unpriced, each account spends as it likes: together they break the tight budget, so the split has no plan
+    of the whole model, and `solve` finishes with the whole model."""
+    model = model_of(accounts_world(budget_share=0.25))
+    problem, blocks = parts(model)
+    unpriced = split.split(problem, blocks, np.zeros(len(problem.row_lower)), 30, 0.0)
+    assert unpriced.broken == 1 and not unpriced.feasible and unpriced.status is Status.OPTIMAL
+    whole = solve(model_of(accounts_world(budget_share=0.25)), 30, GAP, duals=False, whole=True)
+    assert unpriced.bound >= whole.objective  # still a bound
+    outcome = split.solve(problem, blocks, 30, 0.0)
+    assert outcome.run.objective == pytest.approx(whole.objective, rel=1e-9)
+    assert outcome.split is not None and outcome.relaxation.status is Status.OPTIMAL
+
+
+def test_the_repair_mends_a_budget_the_accounts_plans_break() -> None:
+    """The accounts' plans, unpriced, overspend the tight budget; deciding again the columns where they and the LP
+    relaxation disagree (the rest fixed) gives a plan that keeps it, no better than the optimum."""
+    model = model_of(accounts_world(budget_share=0.25))
+    problem, blocks = parts(model)
+    unpriced = split.split(problem, blocks, np.zeros(len(problem.row_lower)), 30, 0.0)
+    assert unpriced.broken == 1
+    lp = run_problem(lp_of(problem), 30, None, options={})
+    mended = split.repair(problem, unpriced.values, lp.values, 30, 1e-9, None)
+    assert mended.status is Status.OPTIMAL
+    row = model.budget_rows[0]
+    assert model.matrix.activity(row, mended.values) <= model.matrix.row_upper[row] + model.matrix.row_constant[row] + 1e-6
+    whole = solve(model_of(accounts_world(budget_share=0.25)), 30, GAP, duals=False, whole=True)
+    assert mended.objective == pytest.approx(whole.objective, rel=1e-9)  # on this world, the optimum itself
+
+
+def test_a_block_solved_before_is_taken_from_the_memo() -> None:
+    model = model_of(accounts_world(margin=0.3))
+    problem, blocks = parts(model)
+    memo: split.Memo = {}
+    first = split.solve(problem, blocks, 30, 1e-6, memo=memo)
+    again = split.solve(problem, blocks, 30, 1e-6, memo=memo)
+    assert first.split is not None and again.split is not None
+    assert (first.split.reused, again.split.reused) == (0, 3)
+    assert again.run.objective == first.run.objective and (again.run.values == first.run.values).all()
+
+
+def test_an_account_with_no_plan_makes_the_whole_model_infeasible() -> None:
+    """A block that cannot keep its own rows proves there is no plan, without a whole-model solve: here acc1 must
+    spend exactly half of its cheapest option, which the LP relaxation can and no plan can."""
+    rules = accounts_world()
+    _, options = prepared(rules)
+    spend = options.value["budget_spend"][: len(options)]
+    half = 0.5 * spend[(options.column_account[: len(options)] == 1) & (spend > 0)].min()
+    rules = rules.replace(budgets=(Budget(id="acc1-exact", min=half, max=half, applies_to={"account": "acc1"}),))
+    problem, blocks = parts(model_of(rules))
+    outcome = split.solve(problem, blocks, 30, 1e-6)
+    assert outcome.relaxation.status is Status.OPTIMAL
+    assert outcome.run.status is Status.INFEASIBLE and outcome.method == split.Method.SPLIT
