@@ -182,8 +182,7 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
     result = OptimizeResult(
         resolved.id, resolved.name, rules.company.currency if rules.company else "", options.objective, time_limit,
         gap, solution.status, solution.objective, solution.bound, solution.gap, solution.method,
-        seconds={"options": valued - started, "build": built - valued, "solve": solution.solve_seconds,
-                 "duals": solved - built - solution.solve_seconds},
+        seconds={"options": valued - started, "build": built - valued, "solve": solved - built},
         size={"options": len(values), "investments": len(values.investments), "columns": values.columns,
               "rows": len(model.labels)})
     if solution.status is Status.INFEASIBLE:
