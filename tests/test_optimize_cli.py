@@ -80,10 +80,10 @@ scenario:
 """
 CONTRACT = {"scenario", "status", "objective", "bound", "gap", "time", "budget_dual", "duals", "predicted_profit",
             "simulated_profit", "difference", "plan", "vividness", "accounts", "versus", "violations", "frontier",
-            "conflicts"}
+            "conflicts", "method"}
 TOLERANCE = 1e-3
 """Predicted (MILP) vs simulated gross profit: the stated tolerance (docs/optimizer.md). The tiny world measures
--0.021% (its volume rebate), the demo 0.065%."""
+-0.021% (its volume rebate), the demo 0.058%."""
 VIVIDNESS_AS_WRITTEN = 10 * 100 + 5 * 1500 + 2 * 300
 """Shelf targets (points above today's share x cost per point) and coolers, as the rules offer them."""
 INFEASIBLE = ("--set", "budgets.total.max=3000")
@@ -125,6 +125,8 @@ def test_json_holds_the_contract(plan: dict[str, Any]) -> None:
     assert plan["bound"] >= plan["objective"] - 1e-6 * abs(plan["objective"])
     assert plan["gap"] <= plan["gap_target"] + 1e-9
     assert {"build", "solve"} <= set(plan["time"])
+    assert plan["method"] in {"account split", "account split, repaired", "whole model",
+                              "whole model, started from the account split's plan"}
     assert plan["plan"] and {"id", "account", "product_group", "mechanic", "weeks"} <= set(plan["plan"][0])
     assert [item["id"] for item in plan["accounts"]] == ["hyper-a", "conv-b"]
     assert {"id", "promo_spend", "promo_roi", "gross_profit"} <= set(plan["accounts"][0])
