@@ -16,7 +16,6 @@ relaxation smooths over), a total budget and a total margin floor (the rows that
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -81,17 +80,13 @@ def test_blocks_are_the_accounts_and_only_rows_across_accounts_couple() -> None:
     assert blocks.count == 3 and (blocks.column >= 0).all()
 
 
-def lp_of(problem: Problem) -> Problem:
-    return dataclasses.replace(problem, integrality=np.zeros_like(problem.integrality))
-
-
 @pytest.mark.parametrize("elastic", [False, True])
 def test_the_lp_duals_as_prices_give_the_lp_optimum(elastic: bool) -> None:
     """Strong duality: each block's LP under the LP's prices, plus the prices times the limits, is the LP
     optimum. With the wrong sign for HiGHS's duals (or the wrong side of a limit) it would not be."""
     rules = WORLD.replace(budgets=(Budget(id="promo", min=3e6),)) if elastic else WORLD  # elastic: relaxes the min
     problem, blocks = parts(model_of(rules, elastic))
-    relaxed = lp_of(problem)
+    relaxed = problem.relaxed()
     lp = run_problem(relaxed, 30, None, options={})
     assert lp.status is Status.OPTIMAL
     lam = split.prices(problem, blocks, lp.duals)
@@ -154,7 +149,7 @@ def test_the_repair_mends_a_budget_the_accounts_plans_break() -> None:
     problem, blocks = parts(model)
     unpriced = split.split(problem, blocks, np.zeros(len(problem.row_lower)), 30, 0.0)
     assert unpriced.broken == 1
-    lp = run_problem(lp_of(problem), 30, None, options={})
+    lp = run_problem(problem.relaxed(), 30, None, options={})
     mended = split.repair(problem, unpriced.values, lp.values, 30, 1e-9, None)
     assert mended.status is Status.OPTIMAL
     row = model.budget_rows[0]

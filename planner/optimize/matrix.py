@@ -125,20 +125,19 @@ class Matrix:
         np.cumsum(np.bincount(row_of, minlength=len(lengths))[:-1], out=starts[1:])
         return starts, index.astype(np.int32), value
 
-    def problem(self, integer: bool = True) -> Problem:
-        """The model as HiGHS takes it; `integer=False` relaxes the binaries (the LP relaxation whose duals price
-        the business rows)."""
+    def problem(self) -> Problem:
+        """The model as HiGHS takes it (`Problem.relaxed`: its LP relaxation)."""
         n = len(self.variables)
         columns, values, offset = self.objective
         cost = np.bincount(columns, weights=values, minlength=n).astype(float) if n else np.zeros(0)
         starts, index, value = self.rows()
-        integrality = np.array(self.integer, dtype=np.int32) if integer else np.zeros(n, dtype=np.int32)
         return Problem(cost, float(offset), self.maximise, np.array(self.column_lower), np.array(self.column_upper),
-                       np.array(self.row_lower), np.array(self.row_upper), starts, index, value, integrality)
+                       np.array(self.row_lower), np.array(self.row_upper), starts, index, value,
+                       np.array(self.integer, dtype=np.int32))
 
-    def pass_to(self, highs: highspy.Highs, integer: bool = True) -> None:
+    def pass_to(self, highs: highspy.Highs) -> None:
         """Hand the whole model to `highs`, replacing what it held."""
-        self.problem(integer).pass_to(highs)
+        self.problem().pass_to(highs)
 
 
 @dataclass(frozen=True)
@@ -162,6 +161,10 @@ class Problem:
         """The row of each entry of A (`index`, `value`)."""
         ends = np.append(self.starts, len(self.index))
         return np.repeat(np.arange(len(self.row_lower), dtype=np.intp), np.diff(ends))
+
+    def relaxed(self) -> Problem:
+        """The LP relaxation: every integer column continuous within its bounds."""
+        return dataclasses.replace(self, integrality=np.zeros_like(self.integrality))
 
     def with_row_bounds(self, row_lower: list[float], row_upper: list[float]) -> Problem:
         return dataclasses.replace(self, row_lower=np.array(row_lower), row_upper=np.array(row_upper))

@@ -19,7 +19,7 @@ import pyomo.environ as pyo
 from planner.compile.calendar import runs as calendar_runs
 from planner.compile.model import Compiled
 from planner.optimize import split
-from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, new_highs, run
+from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, new_highs, run, run_problem
 from planner.optimize.investments import bought_in
 from planner.optimize.model import Model, RowLabel
 from planner.optimize.options import Options
@@ -87,22 +87,22 @@ class Highs:
 
     def __init__(self) -> None:
         self.highs = new_highs()
-        self._loaded: tuple[Model, bool, int] | None = None
+        self._loaded: tuple[Model, int] | None = None
         self._bounds = (np.zeros(0), np.zeros(0))
 
-    def load(self, model: Model, integer: bool = True) -> None:
+    def load(self, model: Model) -> None:
         matrix = model.matrix
         lower, upper = np.array(matrix.row_lower), np.array(matrix.row_upper)
         loaded = self._loaded
-        if loaded is not None and loaded[0] is model and loaded[1:] == (integer, len(matrix.variables)) \
+        if loaded is not None and loaded[0] is model and loaded[1] == len(matrix.variables) \
                 and len(lower) == len(self._bounds[0]):
             changed = np.flatnonzero((lower != self._bounds[0]) | (upper != self._bounds[1]))
             if len(changed):
                 self.highs.changeRowsBounds(  # type: ignore[attr-defined]
                     len(changed), changed.astype(np.int32), lower[changed], upper[changed])
         else:
-            matrix.pass_to(self.highs, integer)
-            self._loaded = (model, integer, len(matrix.variables))
+            matrix.pass_to(self.highs)
+            self._loaded = (model, len(matrix.variables))
         self._bounds = (lower, upper)
 
     def run(self, time_limit: float | None, gap: float | None, options: dict[str, Any],
@@ -170,9 +170,7 @@ class Relaxation:
 
 def relaxation(model: Model, time_limit: float | None = None) -> Relaxation:
     """Solve the LP relaxation (binaries in [0, 1]) of the model; the model itself is not touched."""
-    solver = highs()
-    solver.load(model, integer=False)
-    run = solver.run(time_limit, None, {})
+    run = run_problem(model.matrix.problem().relaxed(), time_limit, None, options={})
     if run.status is not Status.OPTIMAL:
         return Relaxation(run.status, float("nan"), [])
     duals = run.duals.tolist() if len(run.duals) else [0.0] * len(model.labels)

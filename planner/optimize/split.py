@@ -267,8 +267,7 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
     def done(run: Run, method: str) -> Outcome:
         return Outcome(run, relaxation, method, result, time.perf_counter() - started)
 
-    relaxation = run_problem(dataclasses.replace(problem, integrality=np.zeros_like(problem.integrality)),
-                             time_limit, None, options={})
+    relaxation = run_problem(problem.relaxed(), time_limit, None, options={})
     result: Split | None = None
     if relaxation.status is Status.INFEASIBLE:
         return done(relaxation, Method.WHOLE)
