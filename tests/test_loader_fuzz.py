@@ -156,7 +156,8 @@ def test_fifty_megabytes_refused_fast(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("shape", ["flow_sequences", "flow_mappings", "block_sequences"])
 def test_deep_nesting_does_not_crash_the_interpreter(shape: str) -> None:
-    """100,000 levels, in a subprocess: a C-stack overflow would kill the interpreter, not raise."""
+    """100,000 levels, in a subprocess: a C-stack overflow would kill the interpreter, not raise. The finding is
+    PP104 with its location whether our builder or libyaml (PyYAML >= 6.0.3 limits flow nesting) stops first."""
     script = textwrap.dedent(f"""
         from planner.check import run_checks
         from planner.rules.load import build_rule_set
@@ -172,8 +173,10 @@ def test_deep_nesting_does_not_crash_the_interpreter(shape: str) -> None:
         rules, problems = build_rule_set([document] if document else [])
         findings += problems + run_checks(rules)
         assert document is None, "refused"
-        print(" ".join(sorted({{f.code for f in findings}})))
+        print(" ".join(sorted({{f"{{f.code}}@{{f.location.file}}:{{f.location.line}}" for f in findings}})))
     """)
     result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "PP104" in result.stdout.split()
+    # PP104 (the safety limit) whichever parser stops it first, our builder or libyaml's own depth limit
+    line = 2 if shape == "block_sequences" else 1
+    assert result.stdout.split() == [f"PP104@deep.yaml:{line}"]

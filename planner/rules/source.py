@@ -339,6 +339,10 @@ def parse_yaml(raw: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> tuple[
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = error.problem or error.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml (PyYAML >= 6.0.3) may stop deep nesting before our own limit does
+            return None, [finding(YAML_TOO_LARGE, f"nesting deeper than {limits.max_depth} levels",
+                                  Location(name, line, column),
+                                  fix="flatten the structure: rule files need only a few levels")]
         return None, [finding(YAML_SYNTAX, f"YAML syntax error: {problem}", Location(name, line, column),
                               fix="fix the YAML syntax at this position (indentation, quotes, a missing ':')")]
     except yaml.YAMLError as error:
