@@ -114,7 +114,7 @@ def test_a_stored_version_is_compared_with_the_last_approved_one(world: World, t
 
 @pytest.mark.parametrize(("args", "message"), [
     (("report", "no-such-scenario"), "no versions of scenario 'no-such-scenario'"),
-    (("report", "base-2027@x"), "write SCENARIO or SCENARIO@VERSION"),
+    (("report", "base-2027@x"), "write SCENARIO or SCENARIO@N"),
     (("report", "missing.yaml"), "missing.yaml"),
     (("report", "base-2027", "--draws", "5"), "apply to a scenario file"),
 ])

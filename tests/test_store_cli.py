@@ -80,7 +80,7 @@ def test_a_plan_file_is_frozen_and_checked_like_a_rule_file(world: World) -> Non
     (("plan", "show", "nowhere"), 2, "no versions of scenario 'nowhere'"),
     (("plan", "reject", "base-2027", "--version", "1", "--as", "bob"), 2, "Missing option '--comment'"),
     (("plan", "approve", "base-2027", "--version", "1"), 2, "who is acting? pass --as USER or set PLANNER_USER"),
-    (("plan", "diff", "base-2027@x"), 2, "write SCENARIO or SCENARIO@VERSION"),
+    (("plan", "diff", "base-2027@x"), 2, "write SCENARIO or SCENARIO@N"),
     (("plan", "diff", "base-2027"), 2, "is the first version: name two versions to compare"),
 ])
 def test_refusals_exit_1_and_what_cannot_run_exits_2(world: World, args: tuple[str, ...], code: int,

@@ -1,7 +1,6 @@
 """`planner report`: the approval pack of a plan version (from the plan store) or of a scenario file (a draft).
 
-Kept apart from planner/cli.py and planner/cli_store.py so each command module stays small; it registers on the
-same `planner` group. matplotlib, Jinja2 and openpyxl are imported only when the pack is written.
+matplotlib, Jinja2 and openpyxl are imported only when the pack is written.
 """
 
 from __future__ import annotations
@@ -11,8 +10,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from planner.cli import SET_HELP, CannotRun, _command_line, main
-from planner.cli_store import _db_option, _plan_store, _split_ref, simulate_and_freeze
+from planner.cli.common import (
+    SET_HELP,
+    CannotRun,
+    command_line,
+    db_option,
+    plan_store,
+    simulate_and_freeze,
+    split_ref,
+)
 
 if TYPE_CHECKING:
     from planner.store.versions import Version
@@ -29,7 +35,7 @@ def _store_exists(db: str | None) -> bool:
     return url.get_backend_name() != "sqlite" or Path(url.database or "").exists()
 
 
-@main.command("report")
+@click.command("report")
 @click.argument("target")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Folder for approval-pack.html and approval-pack.xlsx (new, or holding only an earlier pack; "
@@ -38,7 +44,7 @@ def _store_exists(db: str | None) -> bool:
               help=SET_HELP + " Only with a scenario file.")
 @click.option("--draws", type=click.IntRange(min=0),
               help="Monte Carlo draws for the risk section. Only with a scenario file (a stored version keeps its own).")
-@_db_option
+@db_option
 @click.pass_context
 def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], draws: int | None,
            db: str | None) -> None:
@@ -62,18 +68,18 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
         raise click.UsageError("--set and --draws apply to a scenario file, not to a stored version")
     threshold = None
     if is_file:
-        version = draft(simulate_and_freeze(ctx, Path(target), _command_line(sets, draws, None, None)))
+        version = draft(simulate_and_freeze(ctx, Path(target), command_line(sets, draws, None, None)))
         baseline: Version | None = None
         if _store_exists(db):
-            with _plan_store(db) as store:
+            with plan_store(db) as store:
                 earlier = [v for v in list_versions(store) if v.scenario == version.scenario]
                 with store.read() as connection:
                     threshold = two_approvers_above(connection)
             candidates = [v for v in earlier if v.status == APPROVED] or earlier
             baseline = candidates[-1] if candidates else None
     else:
-        scenario, number = _split_ref(target)
-        with _plan_store(db) as store:
+        scenario, number = split_ref(target)
+        with plan_store(db) as store:
             version = load(store, scenario, number)
             baseline = diff.baseline(list_versions(store, scenario), version)
             with store.read() as connection:
@@ -95,3 +101,6 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
                + (f"{failed} policy check(s) FAIL" if failed else f"all {len(pack.policy)} policy checks hold")
                + (f", compared with {baseline.label}" if baseline else ", no earlier version to compare with"))
     click.echo(f"wrote {', '.join(str(out / name) for name in written)}")
+
+
+COMMANDS = (report,)

@@ -1,110 +1,47 @@
 """`planner plan|audit|db|role`: the plan store's commands (versions, approvals, audit trail, roles).
 
-Kept apart from planner/cli.py so each command module stays small; they register on the same `planner` group.
 SQLAlchemy and alembic are imported inside planner.store's database modules, which only these commands load.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from planner.cli import (
+from planner.cli.common import (
+    FINDINGS,
     SET_HELP,
     CannotRun,
-    _check_readable,
-    _command_line,
-    _prepare,
-    _refuse_if_broken,
-    _simulate,
-    main,
+    command_line,
+    db_option,
+    plan_store,
+    simulate_and_freeze,
+    split_ref,
+    store_errors,
 )
 
-# --- plan store: versions, approvals, audit trail ---------------------------------------------------------
-# SQLAlchemy and alembic are imported inside planner.store's database modules, which only these commands load.
-
-REFUSED = 1
-DB_HELP = ("The plan store: a SQLite file, or a database URL such as postgresql://user:password@host/db. "
-           "Default: $PLANNER_DB, else .planner/plans.db (created on first use).")
 ROLES_HELP = ("Roles file (YAML). Default: $PLANNER_ROLES, else .planner/roles.yaml if it exists, else the roles "
               "kept in the plan store (planner role grant).")
 AS_HELP = "Who is acting (default: $PLANNER_USER)."
 
 
-class Refusal(click.ClickException):
-    """The plan store judged and refused (a workflow rule, changed files, a concurrent decision): exit 1."""
-
-    exit_code = REFUSED
-
-
-def _db_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--db", metavar="URL|FILE", help=DB_HELP)(function)
-
-
 def _acting(function: Callable[..., Any]) -> Callable[..., Any]:
     function = click.option("--roles", "roles_file", metavar="FILE", help=ROLES_HELP)(function)
-    return click.option("--as", "actor", metavar="USER", help=AS_HELP)(_db_option(function))
-
-
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    """A plan-store error becomes one message and its exit code (1 refused or conflict, 2 cannot run)."""
-    from planner.store.errors import StoreError
-
-    try:
-        yield
-    except StoreError as error:
-        if error.exit_code == REFUSED:
-            raise Refusal(str(error)) from error
-        raise CannotRun(str(error)) from error
-
-
-@contextmanager
-def _plan_store(db: str | None) -> Iterator[Any]:
-    from planner.store.database import open_store
-
-    with _store_errors():
-        store = open_store(db)
-        try:
-            yield store
-        finally:
-            store.close()
+    return click.option("--as", "actor", metavar="USER", help=AS_HELP)(db_option(function))
 
 
 def _access(roles_file: str | None, actor: str | None) -> tuple[Any, str]:
     from planner.store.roles import check_actor, load_access
 
-    with _store_errors():
+    with store_errors():
         return load_access(roles_file), check_actor(actor)
 
 
-def _split_ref(ref: str) -> tuple[str, int | None]:
-    """'base-2027@3' -> ('base-2027', 3); 'base-2027' -> ('base-2027', None): the latest version."""
-    name, _, number = ref.partition("@")
-    if number and not number.isdigit():
-        raise click.BadParameter(f"{ref!r}: write SCENARIO or SCENARIO@VERSION, e.g. base-2027@2")
-    return name, int(number) if number else None
-
-
-def simulate_and_freeze(ctx: click.Context, scenario: Path, entries: list[str]) -> Any:
-    """Resolve and simulate a scenario (refusing broken rules as `planner simulate` does) and freeze the result:
-    what a submission stores and what a draft approval pack shows."""
-    from planner.store.versions import freeze
-
-    _check_readable([scenario])
-    prepared = _prepare(scenario, entries)
-    _refuse_if_broken(ctx, [prepared])
-    simulation = _simulate(prepared)
-    events = prepared.plan.events if prepared.plan else list(prepared.resolved.rules.events)
-    return freeze(prepared.resolved, simulation, prepared.files, events)
-
-
-@main.group()
+@click.group()
 def plan() -> None:
     """Frozen plan versions and their approval: submit, approve, reject, show, list, diff (docs/approval.md)."""
 
@@ -122,8 +59,8 @@ def plan_submit(ctx: click.Context, scenario: Path, plan_file: Path | None, sets
     from planner.store.versions import submit
 
     access, user = _access(roles_file, actor)
-    frozen = simulate_and_freeze(ctx, scenario, _command_line(sets, None, None, plan_file))
-    with _plan_store(db) as store:
+    frozen = simulate_and_freeze(ctx, scenario, command_line(sets, None, None, plan_file))
+    with plan_store(db) as store:
         version = submit(store, access, frozen, user)
     click.echo(f"submitted {version.label} by {user}: budget used {version.budget_used:,.0f} {frozen.currency}, "
                f"{len(frozen.rule_files)} files hashed, content sha256 {version.content_sha256}")
@@ -145,7 +82,7 @@ def plan_approve(scenario: str, number: int, actor: str | None, roles_file: str 
     from planner.store.workflow import approve
 
     access, user = _access(roles_file, actor)
-    with _plan_store(db) as store:
+    with plan_store(db) as store:
         outcome = approve(store, access, scenario, number, user, comment)
     state = ("approved" if outcome.version.status == "approved"
              else f"approval {outcome.approvals} of {outcome.needed} recorded; still needs another approver")
@@ -161,7 +98,7 @@ def plan_reject(scenario: str, number: int, actor: str | None, roles_file: str |
     from planner.store.workflow import reject
 
     access, user = _access(roles_file, actor)
-    with _plan_store(db) as store:
+    with plan_store(db) as store:
         outcome = reject(store, access, scenario, number, user, comment)
     click.echo(f"{outcome.version.label}: rejected (by {user})")
 
@@ -173,7 +110,7 @@ FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json
 @plan.command("show")
 @click.argument("scenario")
 @click.option("--version", "number", type=click.IntRange(min=1), help="Version number (default: the latest).")
-@_db_option
+@db_option
 @FORMAT_OPTION
 def plan_show(scenario: str, number: int | None, db: str | None, fmt: str) -> None:
     """Show one version: status, decisions, frozen totals, accounts, policy checks and file hashes."""
@@ -181,7 +118,7 @@ def plan_show(scenario: str, number: int | None, db: str | None, fmt: str) -> No
     from planner.store.versions import version_at
     from planner.store.views import show_text, version_json
 
-    with _plan_store(db) as store, store.read() as connection:
+    with plan_store(db) as store, store.read() as connection:
         version = version_at(connection, scenario, number)
         threshold = two_approvers_above(connection)
     click.echo(json.dumps(version_json(version), indent=2, ensure_ascii=False) if fmt == "json"
@@ -190,14 +127,14 @@ def plan_show(scenario: str, number: int | None, db: str | None, fmt: str) -> No
 
 @plan.command("list")
 @click.argument("scenario", required=False)
-@_db_option
+@db_option
 @FORMAT_OPTION
 def plan_list(scenario: str | None, db: str | None, fmt: str) -> None:
     """List the versions of every scenario (or of one) with status, submitter and approvers."""
     from planner.store.versions import list_versions
     from planner.store.views import list_text
 
-    with _plan_store(db) as store:
+    with plan_store(db) as store:
         versions = list_versions(store, scenario)
     if fmt == "json":
         click.echo(json.dumps([{"scenario": v.scenario, "version": v.number, "status": v.status,
@@ -210,7 +147,7 @@ def plan_list(scenario: str | None, db: str | None, fmt: str) -> None:
 
 @plan.command("diff")
 @click.argument("refs", nargs=-1, required=True, metavar="SCENARIO[@VERSION] [SCENARIO[@VERSION]]")
-@_db_option
+@db_option
 @FORMAT_OPTION
 def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
     """What changed between two versions: account totals, rule files, plan events, options, overrides.
@@ -223,8 +160,8 @@ def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
 
     if len(refs) > 2:
         raise click.UsageError("diff compares two versions: planner plan diff base-2027@1 base-2027@2")
-    targets = [_split_ref(ref) for ref in refs]
-    with _plan_store(db) as store:
+    targets = [split_ref(ref) for ref in refs]
+    with plan_store(db) as store:
         versions = [load(store, name, number) for name, number in targets]
         if len(versions) == 1:
             before = baseline(list_versions(store, versions[0].scenario), versions[0])
@@ -235,53 +172,53 @@ def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
     click.echo(json.dumps(difference, indent=2, ensure_ascii=False) if fmt == "json" else diff_text(difference))
 
 
-@main.group()
+@click.group()
 def audit() -> None:
     """The hash-chained audit trail of every submission, decision and role change."""
 
 
 @audit.command("verify")
-@_db_option
+@db_option
 @click.pass_context
 def audit_verify(ctx: click.Context, db: str | None) -> None:
     """Check the chain and the tables against it; exit 1 naming the first broken row."""
     from planner.store.verify import verify
     from planner.store.views import verify_text
 
-    with _plan_store(db) as store:
+    with plan_store(db) as store:
         result = verify(store)
     click.echo(verify_text(result))
-    ctx.exit(0 if result.ok else REFUSED)
+    ctx.exit(0 if result.ok else FINDINGS)
 
 
 @audit.command("log")
 @click.option("--scenario", help="Only the rows of this scenario.")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the last N rows.")
-@_db_option
+@db_option
 @FORMAT_OPTION
 def audit_log(scenario: str | None, limit: int | None, db: str | None, fmt: str) -> None:
     """Print the audit trail."""
     from planner.store.audit import rows
     from planner.store.views import log_text
 
-    with _plan_store(db) as store, store.read() as connection:
+    with plan_store(db) as store, store.read() as connection:
         entries = rows(connection, scenario, limit)
     click.echo(json.dumps([entry.__dict__ for entry in entries], indent=2, ensure_ascii=False) if fmt == "json"
                else log_text(entries))
 
 
-@main.group()
+@click.group()
 def db() -> None:
     """The plan store's database."""
 
 
 @db.command("upgrade")
-@_db_option
+@db_option
 def db_upgrade(db: str | None) -> None:
     """Create the plan store or apply its pending migrations (also done automatically on first use)."""
     from planner.store.database import open_store, revisions, upgrade
 
-    with _store_errors():
+    with store_errors():
         store = open_store(db, migrate=False)
         try:
             before, head = revisions(store)
@@ -292,7 +229,7 @@ def db_upgrade(db: str | None) -> None:
     click.echo(f"plan store {store.label}: {state} revision {after} (newest)")
 
 
-@main.group()
+@click.group()
 def role() -> None:
     """Roles kept in the plan store (when no roles file is in force): grant, revoke, list, threshold."""
 
@@ -306,7 +243,7 @@ def role_grant(user: str, name: str, actor: str | None, roles_file: str | None, 
     from planner.store.roles import grant
 
     access, acting = _access(roles_file, actor)
-    with _plan_store(db) as store, store.write() as connection:
+    with plan_store(db) as store, store.write() as connection:
         grant(connection, access, acting, user, name)
     click.echo(f"{user} now has the {name} role (granted by {acting})")
 
@@ -320,7 +257,7 @@ def role_revoke(user: str, name: str, actor: str | None, roles_file: str | None,
     from planner.store.roles import revoke
 
     access, acting = _access(roles_file, actor)
-    with _plan_store(db) as store, store.write() as connection:
+    with plan_store(db) as store, store.write() as connection:
         revoke(connection, access, acting, user, name)
     click.echo(f"{user} no longer has the {name} role (revoked by {acting})")
 
@@ -339,21 +276,21 @@ def role_threshold(amount: str, actor: str | None, roles_file: str | None, db: s
     if value is not None and not (value >= 0 and value != float("inf")):
         raise click.BadParameter("the threshold must be a finite amount of 0 or more")
     access, acting = _access(roles_file, actor)
-    with _plan_store(db) as store, store.write() as connection:
+    with plan_store(db) as store, store.write() as connection:
         set_threshold(connection, access, acting, value)
     click.echo(f"two approvers needed above a budget used of {value:,.0f}" if value is not None
                else "one approver is enough for every plan")
 
 
 @role.command("list")
-@_db_option
+@db_option
 @click.option("--roles", "roles_file", metavar="FILE", help=ROLES_HELP)
 def role_list(db: str | None, roles_file: str | None) -> None:
     """Who holds which role in the plan store, and the two-approver threshold."""
     from planner.store.roles import held, two_approvers_above
 
     access, _ = _access(roles_file, "nobody")
-    with _plan_store(db) as store, store.read() as connection:
+    with plan_store(db) as store, store.read() as connection:
         holders, threshold = held(connection), two_approvers_above(connection)
     for user in sorted(holders):
         click.echo(f"{user}: {', '.join(sorted(holders[user]))}")
@@ -362,6 +299,4 @@ def role_list(db: str | None, roles_file: str | None) -> None:
     click.echo(f"roles come from {access.source}")
 
 
-# --- optimize -----------------------------------------------------------------------------------------------
-
-
+COMMANDS = (plan, audit, db, role)

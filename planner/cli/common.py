@@ -1,0 +1,277 @@
+"""What the command groups share: exit codes, the two exceptions, preparing and simulating a scenario, the
+`--set` help, version references (`SCENARIO@N`) and the plan-store plumbing.
+
+Exit codes are a contract CI relies on, the same in every command: 0 clean, 1 findings at error level or a refusal
+(a workflow rule, changed files), 2 the command could not run (usage errors, missing or unreadable paths, a bad
+`--set` value, an absent plan store, or an unexpected exception), 130 interrupted (Ctrl-C). Heavy libraries
+(pyomo, highspy, openpyxl, SQLAlchemy) are imported only inside the commands that need them, so `planner validate`
+stays fast enough for a pre-commit hook; every planner import here is therefore done lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from planner.results import Simulation
+    from planner.rules.findings import Finding
+    from planner.rules.plan import Plan
+    from planner.rules.scenario import Resolved
+    from planner.store.database import Store
+    from planner.store.versions import Frozen
+
+CLEAN = 0
+FINDINGS = 1
+"""Findings at error level, or the plan store refused (a workflow rule, changed files, a concurrent decision)."""
+CANNOT_RUN = 2
+INTERRUPTED = 130
+"""Ctrl-C, as shells report a process stopped by SIGINT (128 + 2)."""
+
+
+class CannotRun(click.ClickException):
+    """A problem that stops the command before it can judge anything: exit 2, one line on stderr."""
+
+    exit_code = CANNOT_RUN
+
+
+class Refusal(click.ClickException):
+    """The plan store judged and refused (a workflow rule, changed files, a concurrent decision): exit 1."""
+
+    exit_code = FINDINGS
+
+
+def check_readable(paths: Sequence[Path]) -> None:
+    """Named paths must exist and be readable: a typo in CI must fail as 'cannot run', not as a finding."""
+    for path in paths:
+        if not path.exists():
+            raise CannotRun(f"path does not exist: {path}")
+        if not os.access(path, os.R_OK):
+            raise CannotRun(f"path cannot be read: {path}")
+
+
+# --- scenarios: the command-line layer, preparing, refusing, simulating -------------------------------------
+
+PROGRESS_MIN_DRAWS = 50
+SET_HELP = ("Override a value by dotted path, e.g. budgets.bud-total-2027.max=4500000 or options.draws=500 "
+            "(repeatable; highest precedence).")
+
+
+@dataclass
+class Prepared:
+    """A scenario ready to simulate: resolved rules and options, the plan (if any), and what blocks it."""
+
+    resolved: Resolved
+    plan: Plan | None
+    findings: list[Finding]
+    files: list[str]
+    applied: list[str]
+
+
+def command_line(sets: Sequence[str], draws: int | None = None, seed: int | None = None,
+                 plan: Path | None = None) -> list[str]:
+    """--draws/--seed/--plan are shorthands for `--set options.X=...` (the command-line layer, highest precedence)."""
+    entries = list(sets)
+    if draws is not None:
+        entries.append(f"options.draws={draws}")
+    if seed is not None:
+        entries.append(f"options.seed={seed}")
+    if plan is not None:
+        entries.append(f"options.plan={json.dumps(str(plan))}")  # a JSON string is YAML: '123' or 'yes' stay text
+    return entries
+
+
+def set_keys(entries: Sequence[str]) -> set[str]:
+    """The dotted paths a command line overrides."""
+    return {entry.split("=", 1)[0].strip() for entry in entries if "=" in entry}
+
+
+def prepare(scenario: Path, entries: list[str]) -> Prepared:
+    """Resolve, check what a simulation needs, and load and check the plan file if one is named.
+
+    Blocking: load, schema and override errors, unknown references and weeks outside the year (the simulation
+    would be meaningless). Not blocking: consistency findings such as account minimums over a budget or a price
+    floor a worst-case stack breaks; a what-if may be exactly that, and the policy checks show the consequences
+    (`planner validate` reports them). A plan named on the command line is relative to the working directory; one
+    named in the scenario is relative to the scenario file. A `--set` value that cannot be read (a number written
+    in a way no planner means, an unknown key) stops the command as 'cannot run', exit 2.
+    """
+    from planner.check.calendar import check_weeks
+    from planner.check.context import CheckContext
+    from planner.check.references import check_references
+    from planner.rules.load import display_name
+    from planner.rules.plan import check_plan, load_plan
+    from planner.rules.scenario import resolve
+
+    resolved = resolve(scenario, entries)
+    findings = list(resolved.findings)
+    if resolved.ok:
+        context = CheckContext(resolved.rules)
+        findings.extend(check_references(context) or check_weeks(context))
+    files = list(resolved.chain) + list(resolved.rules.files)
+    options = resolved.options
+    applied = list(resolved.applied)
+    keys = set_keys(entries)
+    plan = None
+    if options.plan is not None and resolved.ok:
+        base = Path.cwd() if "options.plan" in keys else scenario.parent
+        plan = load_plan(base / options.plan)
+        files.append(display_name(base / options.plan))
+        findings.extend(plan.findings)
+        if not plan.findings:
+            findings.extend(check_plan(plan, resolved.rules))
+            findings.extend(check_weeks(CheckContext(resolved.rules.replace(events=tuple(plan.events)))))
+            if plan.vividness:  # the plan's vividness purchases are part of the scenario from here on
+                resolved = replace(resolved, rules=plan.rules(resolved.rules))
+    return Prepared(resolved, plan, findings, files, applied)
+
+
+def refuse_if_broken(ctx: click.Context, prepared: Sequence[Prepared]) -> None:
+    """Error findings stop the run before anything is simulated or written: findings as text on stderr, exit 1
+    (2 when a file could not be read), exactly as `planner validate` would judge them."""
+    from planner.report.findings import render
+    from planner.rules.findings import Severity, sort_findings
+    from planner.validate import Report
+
+    findings = [item for run in prepared for item in run.findings]
+    if not any(item.severity is Severity.ERROR for item in findings):
+        return
+    files = list(dict.fromkeys(name for run in prepared for name in run.files))
+    unique = list({(item.code, item.location, item.message): item for item in findings}.values())
+    report = Report(sort_findings(unique), files,
+                    max(run.resolved.rules.rule_count for run in prepared))
+    click.echo(render(report, "text"), err=True)
+    ctx.exit(report.exit_code())
+
+
+@contextmanager
+def _progress_bar(draws: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long Monte Carlo runs, only on a terminal (logs and pipes stay clean)."""
+    if draws < PROGRESS_MIN_DRAWS or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=draws)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def simulate(run: Prepared, draws: int | None = None) -> Simulation:
+    """Simulate a prepared scenario (with its plan's events if it has one), optionally with another draw count."""
+    from planner.simulate import simulate as run_simulation
+
+    resolved = run.resolved
+    options = resolved.options if draws is None else resolved.options.model_copy(update={"draws": draws})
+    with _progress_bar(options.draws, f"{resolved.id}: Monte Carlo") as progress:
+        return run_simulation(
+            resolved.rules, options, scenario=resolved.id, name=resolved.name,
+            events=run.plan.events if run.plan else None, plan_source=run.plan.file if run.plan else "rules",
+            applied=run.applied, progress=progress)
+
+
+def text_style() -> dict[str, Any]:
+    """Colour and the terminal's width on a terminal; plain, wide, stable text anywhere else."""
+    if sys.stdout.isatty():
+        return {"color": True, "width": shutil.get_terminal_size().columns}
+    return {"color": False}
+
+
+def check_out(out: Path | None, optimization: bool = False) -> None:
+    """An --out folder must be new or hold only earlier results: refuse before anything runs."""
+    from planner.report.files import OPTIMIZATION_FILES, RESULT_FILES, unsafe_target
+
+    problem = unsafe_target(out, OPTIMIZATION_FILES if optimization else RESULT_FILES) if out is not None else None
+    if problem:
+        raise CannotRun(problem)
+
+
+def write_or_fail(out: Path, write: Callable[[], list[str]], what: str = "results") -> None:
+    """Write an --out folder and say what was written on stderr; an OS error is 'cannot run' with the folder."""
+    try:
+        written = write()
+    except OSError as error:
+        raise CannotRun(f"cannot write {what} to {out}: {error.strerror or error}") from error
+    click.echo(f"wrote {len(written)} files to {out}: {', '.join(written)}", err=True)
+
+
+# --- versions: SCENARIO@N everywhere -------------------------------------------------------------------------
+
+VERSION_REF = "SCENARIO[@N]"
+
+
+def split_ref(ref: str, number: int | None = None) -> tuple[str, int | None]:
+    """'base-2027@3' -> ('base-2027', 3); 'base-2027' -> ('base-2027', None), the latest version.
+
+    `number` is the `--version N` alias some commands keep; naming a version twice, differently, is a usage error.
+    """
+    name, at, written = ref.partition("@")
+    if not name or (at and not (written.isdigit() and int(written) >= 1)):
+        raise click.BadParameter(f"{ref!r}: write SCENARIO or SCENARIO@N with N a version number from 1, "
+                                 "e.g. base-2027@2")
+    parsed = int(written) if written else None
+    if number is not None and parsed is not None and number != parsed:
+        raise click.UsageError(f"{ref!r} names version {parsed} but --version says {number}: name it once, "
+                               f"e.g. {name}@{parsed}")
+    return name, parsed if parsed is not None else number
+
+
+# --- the plan store ------------------------------------------------------------------------------------------
+
+DB_HELP = ("The plan store: a SQLite file, or a database URL such as postgresql://user:password@host/db. "
+           "Default: $PLANNER_DB, else .planner/plans.db (created by the first submission or `planner db "
+           "upgrade`; commands that only read never create it).")
+
+
+def db_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The --db option of every plan-store command."""
+    return click.option("--db", metavar="URL|FILE", help=DB_HELP)(function)
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """A plan-store error becomes one message and its exit code (1 refused or conflict, 2 cannot run)."""
+    from planner.store.errors import StoreError
+
+    try:
+        yield
+    except StoreError as error:
+        if error.exit_code == FINDINGS:
+            raise Refusal(str(error)) from error
+        raise CannotRun(str(error)) from error
+
+
+@contextmanager
+def plan_store(db: str | None) -> Iterator[Store]:
+    """Open the plan store for one command."""
+    from planner.store.database import open_store
+
+    with store_errors():
+        store = open_store(db)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def simulate_and_freeze(ctx: click.Context, scenario: Path, entries: list[str]) -> Frozen:
+    """Resolve and simulate a scenario (refusing broken rules as `planner simulate` does) and freeze the result:
+    what a submission stores and what a draft approval pack shows."""
+    from planner.store.versions import freeze
+
+    check_readable([scenario])
+    prepared = prepare(scenario, entries)
+    refuse_if_broken(ctx, [prepared])
+    simulation = simulate(prepared)
+    events = prepared.plan.events if prepared.plan else list(prepared.resolved.rules.events)
+    return freeze(prepared.resolved, simulation, prepared.files, events)

@@ -1,0 +1,83 @@
+"""`planner optimize`: the promotion plan that earns the most within every rule, re-checked by the simulator."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from planner.cli.common import (
+    SET_HELP,
+    check_out,
+    check_readable,
+    command_line,
+    prepare,
+    refuse_if_broken,
+    text_style,
+    write_or_fail,
+)
+
+
+def optimize_command_line(sets: Sequence[str], time_limit: float | None, gap: float | None,
+                          objective: str | None) -> list[str]:
+    """--time-limit/--gap/--objective are shorthands for `--set options.X=...`, like simulate's."""
+    shorthands = (("time_limit", time_limit), ("gap", gap), ("objective", objective))
+    return command_line(sets) + [f"options.{key}={value}" for key, value in shorthands if value is not None]
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds for each solve (the plan, each frontier point, the diagnosis); the best plan found "
+                   "is returned, marked as stopped at the time limit. Shorthand for options.time_limit.")
+@click.option("--gap", type=click.FloatRange(min=0, max=1),
+              help="Relative gap at which a plan counts as optimal, e.g. 0.001. Shorthand for options.gap.")
+@click.option("--objective", type=click.Choice(["profit", "volume", "revenue"]),
+              help="What to maximise; volume and revenue keep gross profit at least the no-promotion plan's. "
+                   "Shorthand for options.objective.")
+@click.option("--frontier", "frontier_points", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also trace the best profit at N sizes of the total budget, 50% to 150% of its max.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write plan.yaml (for planner simulate --plan), optimization.json, frontier.csv (with "
+                   "--frontier) and the plan's simulation files into this folder; a new folder, or one holding only "
+                   "earlier results, replaced only once every file is written. Nothing is written without a plan.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Tables for people, or one JSON object for scripts.")
+@click.pass_context
+def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: float | None, objective: str | None,
+             frontier_points: int, sets: tuple[str, ...], out: Path | None, fmt: str) -> None:
+    """Find the promotion plan that earns the most within every rule; re-check it with the simulator.
+
+    Exit 0 with a plan that keeps every rule (optimal, or the best found at the time limit); 1 when the rules
+    admit no plan (the conflicting rules are named), the plan breaks a rule on re-check, or the scenario has
+    errors; 2 when it cannot run, or no plan was found before the time limit.
+
+    \b
+    Example:
+      planner optimize scenarios/budget-cut-10.yaml --time-limit 60 --out results/budget-cut-10
+    """
+    from planner.optimize.run import optimize as run_optimize
+    from planner.report.optimization import render_optimization, write_optimization
+
+    check_readable([scenario])
+    check_out(out, optimization=True)
+    prepared = prepare(scenario, optimize_command_line(sets, time_limit, gap, objective))
+    refuse_if_broken(ctx, [prepared])
+    if sys.stderr.isatty():
+        click.echo(f"optimizing {prepared.resolved.id} (time limit {prepared.resolved.options.time_limit:g} s per "
+                   "solve) ...", err=True)
+    result = run_optimize(prepared.resolved, frontier_points=frontier_points,
+                          calendar=prepared.plan.events if prepared.plan else None, applied=prepared.applied)
+    if out is not None and result.simulation is not None:
+        folder = out
+        write_or_fail(out, lambda: write_optimization(result, folder))
+    elif out is not None:
+        click.echo(f"nothing written to {out}: there is no plan ({result.status.value})", err=True)
+    click.echo(render_optimization(result, fmt, **text_style()))
+    ctx.exit(result.exit_code)
+
+
+COMMANDS = (optimize,)

@@ -1,0 +1,92 @@
+"""`planner simulate` and `planner compare`: evaluating scenarios (deterministic, or with Monte Carlo draws)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from planner.cli.common import (
+    SET_HELP,
+    check_out,
+    check_readable,
+    command_line,
+    prepare,
+    refuse_if_broken,
+    set_keys,
+    simulate,
+    text_style,
+    write_or_fail,
+)
+
+
+@click.command("simulate")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--draws", type=click.IntRange(min=0),
+              help="Monte Carlo draws (0 = deterministic). Shorthand for options.draws.")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed for the draws. Shorthand for options.seed.")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path),
+              help="Evaluate this plan file (e.g. from planner optimize) instead of the rules' events; it must keep "
+                   "every locked event. Shorthand for options.plan.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write totals, accounts, account_weeks, policy and uncertainty CSV files, overrides.txt and "
+                   "simulation.xlsx into this folder, plus account_weeks.parquet if pyarrow is installed (skipped "
+                   "silently otherwise). A new folder, or one holding only earlier results, which is replaced "
+                   "only once every file is written.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Tables for people, or one JSON object for scripts.")
+@click.pass_context
+def simulate_command(ctx: click.Context, scenario: Path, draws: int | None, seed: int | None,
+                     plan_file: Path | None, sets: tuple[str, ...], out: Path | None, fmt: str) -> None:
+    """Simulate a scenario: volume, trade spend, margin and policy checks per account, P10/P50/P90 with draws.
+
+    \b
+    Example:
+      planner simulate scenarios/budget-cut-10.yaml --draws 500 --set budgets.bud-total-2027.max=4.2M
+    """
+    from planner.report.simulation import render_simulation
+
+    check_readable([scenario])
+    check_out(out)
+    prepared = prepare(scenario, command_line(sets, draws, seed, plan_file))
+    refuse_if_broken(ctx, [prepared])
+    simulation = simulate(prepared)
+    if out is not None:
+        from planner.report.files import write_results
+
+        folder = out
+        write_or_fail(out, lambda: write_results(simulation, folder))
+    click.echo(render_simulation(simulation, fmt, **text_style()))
+
+
+@click.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--draws", type=click.IntRange(min=0), help="Monte Carlo draws for every scenario (default: none).")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed for the draws.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " Applies to every scenario.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Tables for people, or one JSON object for scripts.")
+@click.pass_context
+def compare(ctx: click.Context, scenarios: tuple[Path, ...], draws: int | None, seed: int | None,
+            sets: tuple[str, ...], fmt: str) -> None:
+    """Simulate scenarios side by side, with deltas against the first one (deterministic unless --draws).
+
+    \b
+    Example:
+      planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/summer-push.yaml
+    """
+    from planner.report.simulation import render_comparison
+
+    if len(scenarios) < 2:
+        raise click.UsageError("compare needs at least two scenarios")
+    check_readable(scenarios)
+    entries = command_line(sets, draws, seed, None)
+    prepared = [prepare(scenario, entries) for scenario in scenarios]
+    refuse_if_broken(ctx, prepared)
+    deterministic = 0 if "options.draws" not in set_keys(entries) else None
+    simulations = [simulate(run, deterministic) for run in prepared]
+    click.echo(render_comparison(simulations, fmt, **text_style()))
+
+
+COMMANDS = (simulate_command, compare)
