@@ -1,0 +1,107 @@
+"""What a history file may leave out, derived by documented rules (docs/history.md):
+
+* **regular_price**, when the column is absent (or for its empty cells): the highest price of the same account x
+  product over the 13 weeks centred on the week (6 before, the week, 6 after; weeks without a row do not count).
+  A promotion rarely lasts longer than 6 weeks, so the window always reaches a regular week; a permanent price
+  change shows as a short promotion in the 6 weeks before a rise.
+* **depth**: 1 - price / regular_price, clipped at 0 (a price above the regular one is no saving).
+* **feature, display, deal**: 0 when the column is absent or the cell empty.
+* **promoted**: a feature, a display, a deal or a mechanic that week, or a price at least 5% under the regular
+  price (equivalently a depth of 5% or more).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import maximum_filter1d
+
+from planner.history.frame import (
+    COLUMNS,
+    FLAG_COLUMNS,
+    FRAME_ORDER,
+    NUMBER_COLUMNS,
+    PROMOTED_BELOW_REGULAR,
+    SERIES,
+    TEXT_COLUMNS,
+)
+
+WINDOW_WEEKS = 13
+RULE = (f"highest price of the account x product over the {WINDOW_WEEKS} weeks centred on the week "
+        f"({WINDOW_WEEKS // 2} before, {WINDOW_WEEKS // 2} after)")
+SERIES_PER_CHUNK = 20_000
+
+
+def complete(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The frame with every canonical column, derived where needed, sorted by account, product, week; and the
+    regular-price rule used ("given" when the file gave every regular price)."""
+    frame = frame.sort_values([*SERIES, "week"], kind="stable").reset_index(drop=True)
+    for column in COLUMNS:
+        if column.name in frame:
+            continue
+        if column.kind in ("id", "text"):
+            frame[column.name] = pd.Series([None] * len(frame), dtype=object)
+        else:
+            frame[column.name] = np.nan
+    for text in TEXT_COLUMNS:  # object dtype holding str, None where absent (not pandas' NaN-backed str dtype)
+        values = frame[text].astype(object)
+        frame[text] = values.where(values.notna(), None)
+    for flag in FLAG_COLUMNS:
+        frame[flag] = frame[flag].fillna(0.0).astype("float64")
+    for number in NUMBER_COLUMNS:
+        frame[number] = frame[number].astype("float64")
+    missing = frame["regular_price"].isna().to_numpy()
+    if not missing.any():
+        rule = "given"
+    else:
+        derived = rolling_high(frame)
+        frame.loc[missing, "regular_price"] = derived[missing]
+        rule = RULE if missing.all() else f"given; {int(missing.sum())} empty cell(s) filled with the {RULE}"
+    frame["depth"] = frame["depth"].fillna(saving(frame))
+    frame["promoted"] = promoted(frame)
+    return frame[FRAME_ORDER], rule
+
+
+def saving(frame: pd.DataFrame) -> pd.Series:
+    """The derived depth: 1 - price / regular_price, clipped at 0."""
+    return (1.0 - frame["price"] / frame["regular_price"]).clip(lower=0.0)
+
+
+def promoted(frame: pd.DataFrame) -> pd.Series:
+    """The promoted-week rule: a feature, display, deal or mechanic, or a price 5%+ under the regular price."""
+    return (
+        (frame["feature"] > 0) | (frame["display"] > 0) | (frame["deal"] > 0) | frame["mechanic"].notna()
+        | (frame["price"] <= (1.0 - PROMOTED_BELOW_REGULAR) * frame["regular_price"] + 1e-9)
+        | (frame["depth"] >= PROMOTED_BELOW_REGULAR - 1e-9)
+    ).astype(bool)
+
+
+def reprice(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with regular prices derived again from its own rows (depths that were derived follow)."""
+    out = frame.copy()
+    derived_depth = np.isclose(out["depth"].to_numpy(), saving(out).to_numpy(), equal_nan=True)
+    out["regular_price"] = rolling_high(out)
+    out.loc[derived_depth, "depth"] = saving(out)[derived_depth]
+    out["promoted"] = promoted(out)
+    return out
+
+
+def rolling_high(frame: pd.DataFrame) -> np.ndarray:
+    """Per row, the highest price of its series within +-6 weeks. `frame` is sorted by account, product, week.
+
+    Each chunk of series is laid on a dense series x week grid (empty weeks -inf), a sliding maximum runs along
+    the weeks, and the rows read their cell back: vectorised, and memory bounded by the chunk."""
+    weeks = frame["week"].to_numpy()
+    index = ((weeks - weeks.min()) // np.timedelta64(7, "D")).astype(np.int64)
+    series = frame.groupby(SERIES, sort=False).ngroup().to_numpy()
+    price = frame["price"].to_numpy(dtype="float64")
+    out = np.empty(len(frame), dtype="float64")
+    width = int(index.max()) + 1 if len(index) else 1
+    for start in range(0, int(series.max()) + 1 if len(series) else 0, SERIES_PER_CHUNK):
+        rows = np.flatnonzero((series >= start) & (series < start + SERIES_PER_CHUNK))
+        grid = np.full((min(SERIES_PER_CHUNK, int(series[rows].max()) - start + 1), width), -np.inf)
+        grid[series[rows] - start, index[rows]] = np.where(np.isnan(price[rows]), -np.inf, price[rows])
+        high = maximum_filter1d(grid, size=WINDOW_WEEKS, axis=1, mode="constant", cval=-np.inf)
+        out[rows] = high[series[rows] - start, index[rows]]
+    out[~np.isfinite(out)] = np.nan
+    return out

@@ -1,0 +1,210 @@
+"""Reading a history file in batches: CSV (plain or .gz), Parquet, Excel.
+
+Why pyarrow: it is already a dependency (Parquet needs it), its CSV reader is the fastest the project has
+(a multi-threaded C++ tokenizer) and both its CSV and Parquet readers stream, so a file is read one batch at a
+time, only the columns the history needs are decoded (column projection), and each batch is checked and typed
+before the next is read: memory holds the typed canonical frame, never the raw text of a large export. Polars
+would do the same but would be one more dependency for no gain here.
+
+CSV columns are read as text and typed by `planner.history.parse`, which is what lets a mistyped cell be
+reported at its row instead of failing a whole block. Excel files are read with openpyxl in read-only mode,
+row by row. Rows are numbered as a user sees them: the header is row 1, the first record row 2 (CSV, Excel);
+Parquet has no header, so its first record is row 1. Blank CSV lines are counted but skipped; a CSV value
+quoted across several lines counts as one row.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from planner.history.frame import HistoryError, Problem
+
+BATCH_ROWS = 200_000
+CSV_BLOCK_BYTES = 8 << 20
+SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq", ".xlsx", ".xlsm")
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened history file: its format, header and how its rows and cells are numbered."""
+
+    path: Path
+    name: str
+    kind: str  # "csv", "parquet" or "excel"
+    header: list[str]
+    first_row: int  # row number of the first record as a user sees it
+    sheet: str = ""
+    letters: dict[str, str] = field(default_factory=dict)  # Excel: header name -> column letter
+
+    def cell(self, column: str, row: int) -> str:
+        return f"{self.sheet}!{self.letters[column]}{row}" if self.kind == "excel" and column in self.letters else ""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows of the file with the wanted columns, renamed to canonical names, values as read."""
+
+    frame: pd.DataFrame
+    rows: Any  # numpy int64 array: each record's row number in the file
+
+
+def kind_of(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".xlsx", ".xlsm")):
+        return "excel"
+    return None
+
+
+def _fail(name: str, message: str, fix: str) -> HistoryError:
+    return HistoryError([Problem(name, 1, "", message, fix)])
+
+
+def open_source(path: Path, name: str, sheet: str | None = None) -> Source:
+    """Read the header of a history file; an unreadable or unknown file raises HistoryError (row 1)."""
+    kind = kind_of(path)
+    if kind is None:
+        raise _fail(name, f"cannot tell the format of '{path.name}'",
+                    "give a .csv, .csv.gz, .parquet or .xlsx file")
+    try:
+        if kind == "csv":
+            reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16),
+                                    convert_options=pacsv.ConvertOptions(column_types={}))
+            header = list(reader.schema.names)
+            reader.close()
+            return Source(path, name, kind, header, 2)
+        if kind == "parquet":
+            return Source(path, name, kind, list(pq.ParquetFile(path).schema_arrow.names), 1)
+        return _open_excel(path, name, sheet)
+    except HistoryError:
+        raise
+    except (OSError, pa.ArrowException, ValueError, KeyError, EOFError) as error:
+        raise _fail(name, f"cannot read the file: {str(error).splitlines()[0] if str(error) else error!r}",
+                    "check the path, the format and that the file is not truncated") from error
+
+
+def _open_excel(path: Path, name: str, sheet: str | None) -> Source:
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise _fail(name, f"no sheet '{sheet}' (sheets: {', '.join(book.sheetnames)})",
+                        "name an existing sheet under 'sheet:' in the column map")
+        worksheet = book[sheet] if sheet is not None else book.worksheets[0]
+        first = next(worksheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        header = ["" if value is None else str(value).strip() for value in first]
+        letters = {title: get_column_letter(i + 1) for i, title in enumerate(header) if title}
+        return Source(path, name, "excel", header, 2, worksheet.title, letters)
+    finally:
+        book.close()
+
+
+def batches(source: Source, wanted: dict[str, str]) -> Iterator[Batch]:
+    """Stream the file in batches of the `wanted` columns ({canonical: header name}), renamed to canonical."""
+    rename = {header: canonical for canonical, header in wanted.items()}
+    if source.kind == "csv":
+        yield from _csv_batches(source, wanted, rename)
+    elif source.kind == "parquet":
+        yield from _parquet_batches(source, wanted)
+    else:
+        yield from _excel_batches(source, wanted)
+
+
+def _csv_batches(source: Source, wanted: dict[str, str], rename: dict[str, str]) -> Iterator[Batch]:
+    columns = sorted(set(wanted.values()))
+    malformed: list[str] = []
+
+    def keep_going(row: Any) -> str:
+        malformed.append(row.text)
+        return "skip"
+
+    reader = pacsv.open_csv(
+        source.path,
+        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=keep_going),
+        convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=dict.fromkeys(columns, pa.string()),
+                                             strings_can_be_null=True),
+    )
+    first = source.first_row
+    for record_batch in reader:
+        frame = record_batch.to_pandas()
+        rows = pd.RangeIndex(first, first + len(frame)).to_numpy()
+        first += len(frame)
+        if malformed:
+            break  # rows are misnumbered after a skipped one: locate them below instead
+        yield _renamed(frame, rows, wanted)
+    if malformed:
+        raise HistoryError(_locate_malformed(source, len(source.header)))
+
+
+def _locate_malformed(source: Source, width: int, most: int = 10) -> list[Problem]:
+    """Rows whose field count differs from the header's, found with Python's csv module (error path only)."""
+    problems: list[Problem] = []
+    opener = gzip.open if source.path.name.lower().endswith(".gz") else open
+    with opener(source.path, "rt", newline="", encoding="utf-8", errors="replace") as handle:
+        for number, fields in enumerate(csv.reader(handle), start=1):
+            if fields and len(fields) != width and len(problems) < most:
+                problems.append(Problem(source.name, number, "", f"row has {len(fields)} fields, the header "
+                                        f"has {width}: {','.join(fields)[:60]!r}",
+                                        "quote values that contain the delimiter, and give every row all columns"))
+    return problems or [Problem(source.name, 1, "", "the CSV file has malformed rows",
+                                "give every row as many fields as the header")]
+
+
+def _parquet_batches(source: Source, wanted: dict[str, str]) -> Iterator[Batch]:
+    parquet = pq.ParquetFile(source.path)
+    first = source.first_row
+    for record_batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=sorted(set(wanted.values()))):
+        frame = record_batch.to_pandas()
+        rows = pd.RangeIndex(first, first + len(frame)).to_numpy()
+        first += len(frame)
+        yield _renamed(frame, rows, wanted)
+
+
+def _excel_batches(source: Source, wanted: dict[str, str]) -> Iterator[Batch]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
+    try:
+        positions = {header: source.header.index(header) for header in set(wanted.values())}
+        records: list[list[Any]] = []
+        numbers: list[int] = []
+        for number, values in enumerate(book[source.sheet].iter_rows(min_row=2, values_only=True), start=2):
+            if all(value is None for value in values):
+                continue
+            records.append([values[i] if i < len(values) else None for i in positions.values()])
+            numbers.append(number)
+            if len(records) >= BATCH_ROWS:
+                yield _renamed(pd.DataFrame(records, columns=list(positions), dtype=object),
+                               pd.Index(numbers).to_numpy(), wanted)
+                records, numbers = [], []
+        if records:
+            yield _renamed(pd.DataFrame(records, columns=list(positions), dtype=object),
+                           pd.Index(numbers).to_numpy(), wanted)
+    finally:
+        book.close()
+
+
+def _renamed(frame: pd.DataFrame, rows: Any, wanted: dict[str, str]) -> Batch:
+    """One frame column per canonical name (two canonical names may share one file column)."""
+    data = {canonical: frame[header].to_numpy() for canonical, header in wanted.items()}
+    out = pd.DataFrame(data)
+    blank = out.isna().all(axis=1).to_numpy()
+    if blank.any():  # blank lines and empty spreadsheet rows are not records
+        out, rows = out.loc[~blank].reset_index(drop=True), rows[~blank]
+    return Batch(out, rows)

@@ -1,0 +1,144 @@
+"""Checks on the whole typed history, where one row alone cannot tell: ranges, duplicates, week spacing, ids,
+one category per product, and (with a rules folder) ids the rules do not know.
+
+Every problem is located at the row of the file it comes from (the frame's `source_row`), with a fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from planner.history.frame import (
+    ACCOUNT_ATTRIBUTES,
+    FLAG_COLUMNS,
+    PRODUCT_ATTRIBUTES,
+    SOURCE_ROW,
+    History,
+    Problem,
+    Problems,
+)
+from planner.rules.schema import RuleSet
+from planner.rules.schema.common import ID_PATTERN
+
+Cell = Callable[[str, int], str]
+"""(canonical column, row) -> spreadsheet cell, empty when the file is not a spreadsheet."""
+
+RANGES: dict[str, tuple[float, float, bool, str]] = {
+    # column: (low, high, low is allowed, what it means)
+    "cases": (0.0, np.inf, True, "cases cannot be negative (a return is not a sale)"),
+    "price": (0.0, np.inf, False, "price must be above 0"),
+    "regular_price": (0.0, np.inf, False, "regular_price must be above 0"),
+    "invoice_price": (0.0, np.inf, True, "invoice_price cannot be negative"),
+    "depth": (0.0, 1.0, True, "depth is a fraction of the regular price, from 0 up to (not including) 1"),
+    **{flag: (0.0, 1.0, True, f"{flag} is 0/1 or a share of the week between 0 and 1") for flag in FLAG_COLUMNS},
+}
+
+
+def check(frame: pd.DataFrame, file: str, cell: Cell, problems: Problems) -> None:
+    """Range, identity, duplicate, spacing and master-attribute checks on the typed frame (any row order)."""
+    rows = frame[SOURCE_ROW].to_numpy()
+
+    def at(column: str, message: Callable[[int], str], fix: str) -> Callable[[int], Problem]:
+        return lambda i: Problem(file, int(rows[i]), column, message(i), fix, cell(column, int(rows[i])))
+
+    for column, (low, high, closed, meaning) in RANGES.items():
+        if column not in frame:
+            continue
+        values = frame[column].to_numpy(dtype="float64")
+        outside = (values < low) | (values > high) | ((values == low) & (not closed))
+        if column == "depth":
+            outside |= values >= 1.0
+        bad = np.flatnonzero(outside & ~np.isnan(values)).tolist()
+        problems.add_rows(column, "range", bad, at(column, _value_message(column, values, meaning),
+                                                   "correct the value, or delete the row"))
+    for column in ("account", "product"):
+        ids = frame[column]
+        pattern_ok = ids.str.fullmatch(ID_PATTERN[1:-1]).fillna(True).to_numpy(dtype=bool)
+        bad = np.flatnonzero(~pattern_ok).tolist()
+        problems.add_rows(column, "id", bad, at(column, _id_message(column, ids),
+                                                "clean the ids in the export (e.g. spaces to '-'), so that "
+                                                "rule files can name them"))
+    _duplicates(frame, rows, at, problems)
+    _spacing(frame, rows, at, problems)
+    for owner, attributes in (("product", PRODUCT_ATTRIBUTES), ("account", ACCOUNT_ATTRIBUTES)):
+        for attribute in attributes:
+            if attribute in frame:
+                _one_value(frame, rows, owner, attribute, at, problems)
+
+
+def _value_message(column: str, values: np.ndarray, meaning: str) -> Callable[[int], str]:
+    return lambda i: f"{column} is {values[i]:g}: {meaning}"
+
+
+def _id_message(column: str, ids: pd.Series) -> Callable[[int], str]:
+    return lambda i: f"{column} id {ids.iloc[i]!r} is not a rule id (letters, digits, '-' and '_', no spaces)"
+
+
+def _duplicates(frame: pd.DataFrame, rows: np.ndarray, at: Callable[..., Callable[[int], Problem]],
+                problems: Problems) -> None:
+    keys = ["account", "product", "week"]
+    twice = frame.duplicated(keys, keep="first").to_numpy()
+    if not twice.any():
+        return
+    first_row = frame.groupby(keys, sort=False)[SOURCE_ROW].transform("min").to_numpy()
+    problems.add_rows("week", "duplicate", np.flatnonzero(twice).tolist(), at(
+        "week", lambda i: f"a second row for account {frame['account'].iloc[i]!r} x product "
+                          f"{frame['product'].iloc[i]!r} in the week of {frame['week'].iloc[i]:%Y-%m-%d} "
+                          f"(first at row {first_row[i]})",
+        "keep one row per account x product x week: add the duplicates up or delete one"))
+
+
+def _spacing(frame: pd.DataFrame, rows: np.ndarray, at: Callable[..., Callable[[int], Problem]],
+             problems: Problems) -> None:
+    order = frame.sort_values(["account", "product", "week"], kind="stable").index.to_numpy()
+    weeks = frame["week"].to_numpy()[order]
+    same = (frame["account"].to_numpy()[order][1:] == frame["account"].to_numpy()[order][:-1]) & (
+        frame["product"].to_numpy()[order][1:] == frame["product"].to_numpy()[order][:-1])
+    days = (weeks[1:] - weeks[:-1]) / np.timedelta64(1, "D")
+    off = same & (days % 7 != 0)
+    positions = np.flatnonzero(off)
+    previous = {int(order[p + 1]): int(order[p]) for p in positions[:problems.per_kind]}
+    problems.add_rows("week", "spacing", [int(order[p + 1]) for p in positions], at(
+        "week", lambda i: f"week {frame['week'].iloc[i]:%Y-%m-%d} is "
+                          f"{(frame['week'].iloc[i] - frame['week'].iloc[previous[i]]).days} days after the "
+                          f"previous week of this account x product ({frame['week'].iloc[previous[i]]:%Y-%m-%d},"
+                          f" row {rows[previous[i]]}): a series' weeks must be multiples of 7 days apart",
+        "date every row by the same weekday (e.g. the Monday that starts the week)"))
+
+
+def _one_value(frame: pd.DataFrame, rows: np.ndarray, owner: str, attribute: str,
+               at: Callable[..., Callable[[int], Problem]], problems: Problems) -> None:
+    """A product has one category and brand, an account one channel and region, across all rows."""
+    known = frame[[owner, attribute]].dropna()
+    first = known.drop_duplicates(owner)
+    usual = dict(zip(first[owner], first[attribute], strict=True))
+    expected = known[owner].map(usual)
+    clash = known.index[(known[attribute] != expected).to_numpy()].to_numpy()
+    problems.add_rows(attribute, "attribute", clash.tolist(), at(
+        attribute, lambda i: f"{owner} {frame[owner].iloc[i]!r} has {attribute} {frame[attribute].iloc[i]!r} here"
+                             f" but {usual[frame[owner].iloc[i]]!r} in an earlier row",
+        f"give each {owner} one {attribute} in every row"))
+
+
+def check_against(history: History, rules: RuleSet) -> list[Problem]:
+    """Accounts and products of the history that the rules do not define, located at their first row, with a
+    did-you-mean (an export that spells 'carrefour' as 'Carrefour' is caught here, not in calibration)."""
+    problems: list[Problem] = []
+    frame = history.frame
+    for column, defined in (("account", {a.id for a in rules.accounts}),
+                            ("product", {p.id for p in rules.products})):
+        first = frame.sort_values(SOURCE_ROW).drop_duplicates(column)
+        for value, row in zip(first[column], first[SOURCE_ROW], strict=True):
+            if value in defined:
+                continue
+            near = difflib.get_close_matches(value, sorted(defined), n=1, cutoff=0.6)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            problems.append(Problem(history.source, int(row), column,
+                                    f"unknown {column} '{value}'{hint} (not in the rules' {column}s)",
+                                    f"use '{near[0]}'" if near else
+                                    f"define {column} '{value}' in the rules, or drop its rows"))
+    return problems
