@@ -14,7 +14,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -128,30 +127,26 @@ def _alias_bomb(levels: int = 12, width: int = 10) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def test_alias_bomb_refused_fast() -> None:
-    """10^12 values after expansion: refused from the alias count, without expanding anything."""
+def test_alias_bomb_refused_without_expanding() -> None:
+    """10^12 values after expansion: refused from the alias count (sizes are added up, nothing is expanded; an
+    expansion would not finish). Speed itself is measured in benchmarks/, not asserted here."""
     raw = _alias_bomb()
-    started = time.perf_counter()
     document, findings = parse_yaml(raw, "bomb.yaml")
-    elapsed = time.perf_counter() - started
     assert document is None and [f.code for f in findings] == ["PP104"]
-    assert elapsed < 1.0, f"alias bomb took {elapsed:.2f} s to refuse"
+    assert "after expanding aliases" in findings[0].message
 
 
-def test_fifty_megabytes_refused_fast(tmp_path: Path) -> None:
+def test_fifty_megabytes_refused_before_parsing(tmp_path: Path) -> None:
+    """Refused on its size alone, before any YAML is parsed (the finding is at 1:1 and names the limit)."""
     raw = b"discounts:\n" + b"  - {id: d, percent: 1%}\n" * (50_000_000 // 25)
-    started = time.perf_counter()
     document, findings = parse_yaml(raw, "huge.yaml")
-    elapsed = time.perf_counter() - started
     assert document is None and [f.code for f in findings] == ["PP104"]
-    assert elapsed < 1.0, f"a 50 MB document took {elapsed:.2f} s to refuse"
+    assert "byte limit" in findings[0].message and findings[0].location.line == 1
     path = tmp_path / "huge.yaml"
     path.write_bytes(raw)
-    started = time.perf_counter()
     document, findings = load_yaml(path, "huge.yaml")
-    elapsed = time.perf_counter() - started
     assert document is None and [f.code for f in findings] == ["PP104"]
-    assert elapsed < 1.0, f"a 50 MB file took {elapsed:.2f} s to refuse"
+    assert "byte limit" in findings[0].message and findings[0].location.line == 1
 
 
 @pytest.mark.parametrize("shape", ["flow_sequences", "flow_mappings", "block_sequences"])
