@@ -44,8 +44,9 @@ def complete(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         else:
             frame[column.name] = np.nan
     for text in TEXT_COLUMNS:  # object dtype holding str, None where absent (not pandas' NaN-backed str dtype)
-        values = frame[text].astype(object)
-        frame[text] = values.where(values.notna(), None)
+        if frame[text].dtype != object:
+            values = frame[text].astype(object)
+            frame[text] = values.where(values.notna(), None)
     for flag in FLAG_COLUMNS:
         frame[flag] = frame[flag].fillna(0.0).astype("float64")
     for number in NUMBER_COLUMNS:

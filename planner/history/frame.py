@@ -123,8 +123,9 @@ class Problems:
     def extend(self, problems: list[Problem]) -> None:
         self.items.extend(problems)
 
-    def __bool__(self) -> bool:
-        return bool(self.items)
+    @property
+    def empty(self) -> bool:
+        return not self.items
 
     def report(self) -> list[Problem]:
         """The problems kept, plus one per (column, kind) saying how many more rows share it."""

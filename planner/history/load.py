@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from planner.history.columns import ColumnMap, read_column_map, resolve
@@ -46,8 +47,7 @@ def load_history(path: Path, columns: Path | None = None, rules: RuleSet | None 
         collected.raise_if_any()
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     canonical_to_header = dict(wanted)
-    whole = frame[list(REQUIRED)].notna().all(axis=1)  # rows with a broken required cell are reported already
-    checked = frame if whole.all() else frame.loc[whole].reset_index(drop=True)
+    checked = frame if collected.empty else frame.loc[_whole(frame)].reset_index(drop=True)
     check(checked, name, lambda column, row: source.cell(canonical_to_header.get(column, ""), row), collected)
     collected.raise_if_any()
     frame, rule = complete(frame)
@@ -59,6 +59,14 @@ def load_history(path: Path, columns: Path | None = None, rules: RuleSet | None 
                 unknown = [_with_cell(p, source.cell(canonical_to_header[p.column], p.row)) for p in unknown]
             raise HistoryError(unknown)
     return history
+
+
+def _whole(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose required cells all parsed (the others are reported already and would only add noise)."""
+    whole = np.ones(len(frame), dtype=bool)
+    for column in REQUIRED:
+        whole &= frame[column].notna().to_numpy()
+    return whole
 
 
 def _with_cell(problem: Problem, cell: str) -> Problem:

@@ -1,8 +1,9 @@
 """Typing one batch of raw values into the canonical dtypes, reporting every cell that does not parse.
 
-Values arrive as text (CSV), as native types (Parquet, Excel) or as a mix. Each kind of column has one parser;
-a cell that is present but does not parse is a located problem ("cases: '12 cs' is not a number"), an empty cell
-in a required column is another. Flags accept 0/1, a share of the week in [0, 1], true/false, yes/no and y/n.
+Values arrive as text (CSV, Excel) or typed (Parquet). Each kind of column has one parser with a fast path
+(one Arrow cast for the whole column) and, only when that cast fails, a cell-by-cell path that finds and
+locates the cells at fault ("cases: '12 cs' is not a number"). An empty cell in a required column is a problem
+too. Flags accept 0/1, a share of the week in [0, 1], true/false, yes/no and y/n.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from planner.history.frame import BY_NAME, REQUIRED, Problem, Problems
+from planner.history.frame import BY_NAME, REQUIRED, SOURCE_ROW, Problem, Problems
 from planner.history.read import Batch, Source
 
-WORDS = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0, "y": 1.0, "n": 0.0, "x": 1.0}
+WORDS = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0, "y": 1.0, "n": 0.0}
 WHAT = {"date": "a date (YYYY-MM-DD)", "number": "a number", "flag": "a flag (0/1 or a share of the week)"}
 FIX = {
     "date": "write the week as an ISO date such as 2027-01-04",
@@ -25,49 +28,39 @@ FIX = {
 
 
 def parse(batch: Batch, source: Source, wanted: dict[str, str], problems: Problems) -> pd.DataFrame:
-    """The batch with every column in its canonical dtype; unparsable and missing cells go to `problems`."""
+    """The batch as a frame with every column in its canonical dtype; bad and missing cells go to `problems`."""
     out: dict[str, Any] = {}
-    for name in batch.frame.columns:
-        raw = batch.frame[name]
+    for name, raw in batch.columns.items():
         kind = BY_NAME[name].kind
-        if kind in ("id", "text"):
-            values = _text(raw)
-        elif kind == "date":
-            values = _dates(raw)
-        else:
-            values = _numbers(raw, flags=kind == "flag")
-        present = raw.notna().to_numpy()
-        parsed = pd.notna(values) if kind in ("id", "text") else ~np.isnan(_as_float(values, kind))
-        bad = np.flatnonzero(present & ~parsed) if kind not in ("id", "text") else np.array([], dtype=int)
         header = wanted[name]
-
-        def unparsable(i: int, name: str = name, header: str = header, raw: pd.Series = raw) -> Problem:
-            row = int(batch.rows[i])
-            shown = "" if header == name else f" (column '{header}')"
-            return Problem(source.name, row, name, f"{name}{shown}: {_show(raw.iloc[i])} is not "
-                           f"{WHAT[BY_NAME[name].kind]}", FIX[BY_NAME[name].kind], source.cell(header, row))
-
-        problems.add_rows(name, "unparsable", bad.tolist(), unparsable)
-        if name in REQUIRED:
-            empty = np.flatnonzero(~present | (~parsed if kind in ("id", "text") else np.zeros(len(raw), bool)))
-
-            def missing(i: int, name: str = name, header: str = header) -> Problem:
-                row = int(batch.rows[i])
-                return Problem(source.name, row, name, f"{name} is empty; every row needs one",
-                               "fill the cell, or delete the row (a missing row is a missing observation)",
-                               source.cell(header, row))
-
-            problems.add_rows(name, "empty", empty.tolist(), missing)
-        out[name] = values
-    frame = pd.DataFrame(out)
-    frame["source_row"] = batch.rows.astype("int64")
-    return frame
+        if kind in ("id", "text"):
+            values: np.ndarray = _text(raw)
+            parsed = np.array([value is not None for value in values], dtype=bool) if name in REQUIRED else None
+        else:
+            values = _dates(raw) if kind == "date" else _numbers(raw, flags=kind == "flag")
+            parsed = ~np.isnat(values) if kind == "date" else ~np.isnan(values)
+            present = np.asarray(pc.is_valid(raw), dtype=bool)
+            _report(problems, batch, source, name, header, "unparsable", np.flatnonzero(present & ~parsed),
+                    lambda i, raw=raw, name=name: f"{name}: {_show(raw[i].as_py())} is not {WHAT[BY_NAME[name].kind]}",
+                    FIX[kind])
+        if name in REQUIRED and parsed is not None:
+            present = np.asarray(pc.is_valid(raw), dtype=bool)
+            _report(problems, batch, source, name, header, "empty", np.flatnonzero(~present),
+                    lambda i, name=name: f"{name} is empty; every row needs one",
+                    "fill the cell, or delete the row (a missing row is a missing observation)")
+        out[name] = pd.Series(values, dtype=object) if kind in ("id", "text") else values
+    out[SOURCE_ROW] = batch.rows
+    return pd.DataFrame(out)
 
 
-def _as_float(values: Any, kind: str) -> Any:
-    if kind == "date":
-        return np.where(pd.isna(values), np.nan, 0.0)
-    return np.asarray(values, dtype="float64")
+def _report(problems: Problems, batch: Batch, source: Source, name: str, header: str, kind: str,
+            positions: np.ndarray, message: Any, fix: str) -> None:
+    def build(i: int) -> Problem:
+        row = int(batch.rows[i])
+        shown = "" if header == name else f" (column '{header}')"
+        return Problem(source.name, row, name, message(i) + shown, fix, source.cell(header, row))
+
+    problems.add_rows(name, kind, positions.tolist(), build)
 
 
 def _show(value: Any) -> str:
@@ -75,41 +68,57 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _text(raw: pd.Series) -> np.ndarray:
-    """Ids and names as str, None where empty; whole numbers lose a trailing '.0' (an id read as a float)."""
-    values = raw.to_numpy(dtype=object)
-    out = np.empty(len(values), dtype=object)
-    for i, value in enumerate(values):
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            out[i] = None
-        elif isinstance(value, float) and value.is_integer():
-            out[i] = str(int(value))
-        else:
-            text = str(value).strip()
-            out[i] = text or None
-    return out
+def _text(raw: pa.Array) -> np.ndarray:
+    """Ids and names as Python str, None where empty; whole numbers (an id stored as a number) without '.0'."""
+    if pa.types.is_floating(raw.type):
+        values = raw.to_numpy(zero_copy_only=False)
+        whole = np.isfinite(values) & (values == np.round(values))
+        if whole[~np.isnan(values)].all():
+            raw = pc.cast(raw, pa.int64())
+    if not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
+        raw = pc.cast(raw, pa.string())
+    trimmed = pc.utf8_trim_whitespace(raw)
+    trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    encoded = pc.dictionary_encode(trimmed)  # one Python str per distinct id, shared by its rows
+    words = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+    indices = pc.fill_null(encoded.indices, len(words) - 1).to_numpy(zero_copy_only=False)
+    text: np.ndarray = words[indices]
+    return text
 
 
-def _dates(raw: pd.Series) -> np.ndarray:
-    """Dates at midnight (times of day dropped); NaT where not a date."""
-    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        parsed = pd.to_datetime(raw)
-    else:
-        texts = raw.astype(object).where(raw.notna(), None)
-        as_text = texts.map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v, na_action="ignore")
-        parsed = pd.to_datetime(as_text.astype(object).str.strip(), errors="coerce", format="ISO8601")
-    parsed = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
-    dates: np.ndarray = parsed.dt.normalize().astype("datetime64[ns]").to_numpy()
+def _dates(raw: pa.Array) -> np.ndarray:
+    """Dates at midnight (a time of day is dropped); NaT where a cell is not a date."""
+    if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
+        trimmed = pc.utf8_trim_whitespace(raw)
+        try:
+            raw = pc.cast(trimmed, pa.timestamp("s"))
+        except pa.ArrowInvalid:  # some cell is not ISO: find which, cell by cell
+            parsed = pd.to_datetime(pd.Series(trimmed.to_numpy(zero_copy_only=False), dtype=object),
+                                    errors="coerce", format="ISO8601")
+            raw = pa.array(parsed.dt.tz_localize(None) if parsed.dt.tz is not None else parsed,
+                           type=pa.timestamp("ns"), from_pandas=True)
+    elif pa.types.is_timestamp(raw.type) and raw.type.tz is not None:
+        raw = pc.local_timestamp(raw)
+    elif not (pa.types.is_timestamp(raw.type) or pa.types.is_date(raw.type)):
+        return np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]")
+    days = pc.floor_temporal(pc.cast(raw, pa.timestamp("ns")), unit="day")
+    dates: np.ndarray = days.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
     return dates
 
 
-def _numbers(raw: pd.Series, *, flags: bool) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(raw.dtype) or pd.api.types.is_numeric_dtype(raw.dtype):
-        numbers: np.ndarray = raw.astype("float64").to_numpy()
-        return numbers
-    values = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-    if flags:
-        values = values.map(lambda v: WORDS.get(v.lower(), v) if isinstance(v, str) else v)
-    values = values.map(lambda v: float(v) if isinstance(v, bool) else v)
-    parsed: np.ndarray = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
-    return parsed
+def _numbers(raw: pa.Array, *, flags: bool) -> np.ndarray:
+    """float64, NaN where a cell is empty or not a number."""
+    if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
+        trimmed = pc.utf8_trim_whitespace(raw)
+        try:
+            raw = pc.cast(trimmed, pa.float64())
+        except pa.ArrowInvalid:  # some cell is not a number: parse cell by cell, words for flags
+            cells = pd.Series(trimmed.to_numpy(zero_copy_only=False), dtype=object)
+            if flags:
+                cells = cells.map(lambda v: WORDS.get(v.lower(), v) if isinstance(v, str) else v)
+            return np.asarray(pd.to_numeric(cells, errors="coerce"), dtype="float64")
+    elif not (pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type) or pa.types.is_boolean(raw.type)
+              or pa.types.is_decimal(raw.type)):
+        return np.full(len(raw), np.nan)
+    numbers: np.ndarray = np.asarray(pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+    return numbers

@@ -16,14 +16,16 @@ quoted across several lines counts as one row.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -52,10 +54,11 @@ class Source:
 
 @dataclass(frozen=True)
 class Batch:
-    """Rows of the file with the wanted columns, renamed to canonical names, values as read."""
+    """Rows of the file with the wanted columns under their canonical names, values as read (Arrow arrays:
+    text for CSV and Excel, the stored type for Parquet), and each record's row number in the file."""
 
-    frame: pd.DataFrame
-    rows: Any  # numpy int64 array: each record's row number in the file
+    columns: dict[str, pa.Array]
+    rows: np.ndarray
 
 
 def kind_of(path: Path) -> str | None:
@@ -142,12 +145,11 @@ def _csv_batches(source: Source, wanted: dict[str, str], rename: dict[str, str])
     )
     first = source.first_row
     for record_batch in reader:
-        frame = record_batch.to_pandas()
-        rows = pd.RangeIndex(first, first + len(frame)).to_numpy()
-        first += len(frame)
+        rows = np.arange(first, first + record_batch.num_rows, dtype=np.int64)
+        first += record_batch.num_rows
         if malformed:
             break  # rows are misnumbered after a skipped one: locate them below instead
-        yield _renamed(frame, rows, wanted)
+        yield _renamed(record_batch, rows, wanted)
     if malformed:
         raise HistoryError(_locate_malformed(source, len(source.header)))
 
@@ -170,41 +172,66 @@ def _parquet_batches(source: Source, wanted: dict[str, str]) -> Iterator[Batch]:
     parquet = pq.ParquetFile(source.path)
     first = source.first_row
     for record_batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=sorted(set(wanted.values()))):
-        frame = record_batch.to_pandas()
-        rows = pd.RangeIndex(first, first + len(frame)).to_numpy()
-        first += len(frame)
-        yield _renamed(frame, rows, wanted)
+        rows = np.arange(first, first + record_batch.num_rows, dtype=np.int64)
+        first += record_batch.num_rows
+        yield _renamed(record_batch, rows, wanted)
 
 
 def _excel_batches(source: Source, wanted: dict[str, str]) -> Iterator[Batch]:
+    """Excel cells come as text (dates in ISO form, whole numbers without '.0'), so one parser serves CSV and
+    Excel; a workbook holds at most a million rows, so row-by-row reading is fast enough."""
     import openpyxl
 
     book = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
     try:
-        positions = {header: source.header.index(header) for header in set(wanted.values())}
-        records: list[list[Any]] = []
+        headers = sorted(set(wanted.values()))
+        positions = [source.header.index(header) for header in headers]
+        records: list[list[str | None]] = [[] for _ in headers]
         numbers: list[int] = []
         for number, values in enumerate(book[source.sheet].iter_rows(min_row=2, values_only=True), start=2):
-            if all(value is None for value in values):
+            cells = [_cell_text(values[i]) if i < len(values) else None for i in positions]
+            if all(cell is None for cell in cells):
                 continue
-            records.append([values[i] if i < len(values) else None for i in positions.values()])
+            for column, cell in zip(records, cells, strict=True):
+                column.append(cell)
             numbers.append(number)
-            if len(records) >= BATCH_ROWS:
-                yield _renamed(pd.DataFrame(records, columns=list(positions), dtype=object),
-                               pd.Index(numbers).to_numpy(), wanted)
-                records, numbers = [], []
-        if records:
-            yield _renamed(pd.DataFrame(records, columns=list(positions), dtype=object),
-                           pd.Index(numbers).to_numpy(), wanted)
+            if len(numbers) >= BATCH_ROWS:
+                yield _excel_batch(headers, records, numbers, wanted)
+                records, numbers = [[] for _ in headers], []
+        if numbers:
+            yield _excel_batch(headers, records, numbers, wanted)
     finally:
         book.close()
 
 
-def _renamed(frame: pd.DataFrame, rows: Any, wanted: dict[str, str]) -> Batch:
-    """One frame column per canonical name (two canonical names may share one file column)."""
-    data = {canonical: frame[header].to_numpy() for canonical, header in wanted.items()}
-    out = pd.DataFrame(data)
-    blank = out.isna().all(axis=1).to_numpy()
-    if blank.any():  # blank lines and empty spreadsheet rows are not records
-        out, rows = out.loc[~blank].reset_index(drop=True), rows[~blank]
-    return Batch(out, rows)
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _excel_batch(headers: list[str], records: list[list[str | None]], numbers: list[int],
+                 wanted: dict[str, str]) -> Batch:
+    table = pa.record_batch([pa.array(column, pa.string()) for column in records], names=headers)
+    return _renamed(table, np.asarray(numbers, dtype=np.int64), wanted)
+
+
+def _renamed(record_batch: pa.RecordBatch, rows: np.ndarray, wanted: dict[str, str]) -> Batch:
+    """One array per canonical name (two canonical names may share one file column), blank records dropped."""
+    columns = {canonical: record_batch.column(header) for canonical, header in wanted.items()}
+    blank = None
+    for array in columns.values():
+        null = pc.is_null(array)
+        blank = null if blank is None else pc.and_(blank, null)
+    if blank is not None and pc.any(blank).as_py():  # blank lines and empty spreadsheet rows are not records
+        keep = pc.invert(blank)
+        columns = {name: pc.filter(array, keep) for name, array in columns.items()}
+        rows = rows[np.asarray(keep, dtype=bool)]
+    return Batch(columns, rows)

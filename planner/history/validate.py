@@ -7,6 +7,7 @@ Every problem is located at the row of the file it comes from (the frame's `sour
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -24,6 +25,7 @@ from planner.history.frame import (
 from planner.rules.schema import RuleSet
 from planner.rules.schema.common import ID_PATTERN
 
+ID = re.compile(ID_PATTERN)
 Cell = Callable[[str, int], str]
 """(canonical column, row) -> spreadsheet cell, empty when the file is not a spreadsheet."""
 
@@ -57,17 +59,16 @@ def check(frame: pd.DataFrame, file: str, cell: Cell, problems: Problems) -> Non
                                                    "correct the value, or delete the row"))
     for column in ("account", "product"):
         ids = frame[column]
-        pattern_ok = ids.str.fullmatch(ID_PATTERN[1:-1]).fillna(True).to_numpy(dtype=bool)
-        bad = np.flatnonzero(~pattern_ok).tolist()
+        wrong = [value for value in ids.unique() if value is not None and not ID.fullmatch(value)]
+        bad = np.flatnonzero(ids.isin(wrong).to_numpy()).tolist() if wrong else []
         problems.add_rows(column, "id", bad, at(column, _id_message(column, ids),
                                                 "clean the ids in the export (e.g. spaces to '-'), so that "
                                                 "rule files can name them"))
-    _duplicates(frame, rows, at, problems)
-    _spacing(frame, rows, at, problems)
+    _weeks(frame, rows, at, problems)
     for owner, attributes in (("product", PRODUCT_ATTRIBUTES), ("account", ACCOUNT_ATTRIBUTES)):
         for attribute in attributes:
             if attribute in frame:
-                _one_value(frame, rows, owner, attribute, at, problems)
+                _one_value(frame, owner, attribute, at, problems)
 
 
 def _value_message(column: str, values: np.ndarray, meaning: str) -> Callable[[int], str]:
@@ -78,31 +79,29 @@ def _id_message(column: str, ids: pd.Series) -> Callable[[int], str]:
     return lambda i: f"{column} id {ids.iloc[i]!r} is not a rule id (letters, digits, '-' and '_', no spaces)"
 
 
-def _duplicates(frame: pd.DataFrame, rows: np.ndarray, at: Callable[..., Callable[[int], Problem]],
-                problems: Problems) -> None:
-    keys = ["account", "product", "week"]
-    twice = frame.duplicated(keys, keep="first").to_numpy()
-    if not twice.any():
-        return
-    first_row = frame.groupby(keys, sort=False)[SOURCE_ROW].transform("min").to_numpy()
-    problems.add_rows("week", "duplicate", np.flatnonzero(twice).tolist(), at(
+def _weeks(frame: pd.DataFrame, rows: np.ndarray, at: Callable[..., Callable[[int], Problem]],
+           problems: Problems) -> None:
+    """Duplicate rows (same account x product x week) and weeks of one series not a multiple of 7 days apart.
+
+    Rows are ordered by series and week with a stable sort on integer codes, so equal keys stay in file order:
+    the first of a run of duplicates is the row the others are reported against."""
+    accounts = pd.factorize(frame["account"])[0]
+    products = pd.factorize(frame["product"])[0]
+    weeks = frame["week"].to_numpy()
+    order = np.lexsort((weeks, products, accounts))
+    same = (accounts[order][1:] == accounts[order][:-1]) & (products[order][1:] == products[order][:-1])
+    days = (weeks[order][1:] - weeks[order][:-1]) / np.timedelta64(1, "D")
+    twice = same & (days == 0)
+    run_start = np.maximum.accumulate(np.where(np.concatenate([[True], ~twice]), np.arange(len(order)), 0))
+    first = {int(order[p + 1]): int(order[run_start[p + 1]]) for p in np.flatnonzero(twice)[:problems.per_kind]}
+    problems.add_rows("week", "duplicate", [int(order[p + 1]) for p in np.flatnonzero(twice)], at(
         "week", lambda i: f"a second row for account {frame['account'].iloc[i]!r} x product "
                           f"{frame['product'].iloc[i]!r} in the week of {frame['week'].iloc[i]:%Y-%m-%d} "
-                          f"(first at row {first_row[i]})",
+                          f"(first at row {rows[first[i]]})",
         "keep one row per account x product x week: add the duplicates up or delete one"))
-
-
-def _spacing(frame: pd.DataFrame, rows: np.ndarray, at: Callable[..., Callable[[int], Problem]],
-             problems: Problems) -> None:
-    order = frame.sort_values(["account", "product", "week"], kind="stable").index.to_numpy()
-    weeks = frame["week"].to_numpy()[order]
-    same = (frame["account"].to_numpy()[order][1:] == frame["account"].to_numpy()[order][:-1]) & (
-        frame["product"].to_numpy()[order][1:] == frame["product"].to_numpy()[order][:-1])
-    days = (weeks[1:] - weeks[:-1]) / np.timedelta64(1, "D")
-    off = same & (days % 7 != 0)
-    positions = np.flatnonzero(off)
-    previous = {int(order[p + 1]): int(order[p]) for p in positions[:problems.per_kind]}
-    problems.add_rows("week", "spacing", [int(order[p + 1]) for p in positions], at(
+    off = np.flatnonzero(same & (days % 7 != 0))
+    previous = {int(order[p + 1]): int(order[p]) for p in off[:problems.per_kind]}
+    problems.add_rows("week", "spacing", [int(order[p + 1]) for p in off], at(
         "week", lambda i: f"week {frame['week'].iloc[i]:%Y-%m-%d} is "
                           f"{(frame['week'].iloc[i] - frame['week'].iloc[previous[i]]).days} days after the "
                           f"previous week of this account x product ({frame['week'].iloc[previous[i]]:%Y-%m-%d},"
@@ -110,17 +109,22 @@ def _spacing(frame: pd.DataFrame, rows: np.ndarray, at: Callable[..., Callable[[
         "date every row by the same weekday (e.g. the Monday that starts the week)"))
 
 
-def _one_value(frame: pd.DataFrame, rows: np.ndarray, owner: str, attribute: str,
+def _one_value(frame: pd.DataFrame, owner: str, attribute: str,
                at: Callable[..., Callable[[int], Problem]], problems: Problems) -> None:
-    """A product has one category and brand, an account one channel and region, across all rows."""
-    known = frame[[owner, attribute]].dropna()
-    first = known.drop_duplicates(owner)
-    usual = dict(zip(first[owner], first[attribute], strict=True))
-    expected = known[owner].map(usual)
-    clash = known.index[(known[attribute] != expected).to_numpy()].to_numpy()
+    """A product has one category and brand, an account one channel and region, across all rows: the first
+    row that gives the attribute sets it, and a row that differs is reported."""
+    owners, _ = pd.factorize(frame[owner])
+    values, names = pd.factorize(frame[attribute])
+    known = np.flatnonzero((owners >= 0) & (values >= 0))
+    if not len(known):
+        return
+    seen, first = np.unique(owners[known], return_index=True)
+    expected = np.full(int(owners.max()) + 1, -1)
+    expected[seen] = values[known][first]
+    clash = known[values[known] != expected[owners[known]]]
     problems.add_rows(attribute, "attribute", clash.tolist(), at(
         attribute, lambda i: f"{owner} {frame[owner].iloc[i]!r} has {attribute} {frame[attribute].iloc[i]!r} here"
-                             f" but {usual[frame[owner].iloc[i]]!r} in an earlier row",
+                             f" but {names[expected[owners[i]]]!r} in an earlier row",
         f"give each {owner} one {attribute} in every row"))
 
 
