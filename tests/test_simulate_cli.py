@@ -194,7 +194,7 @@ def test_a_failing_run_leaves_earlier_results_as_they_were(tmp_path: Path) -> No
     out = tmp_path / "results"
     assert run("simulate", BASE, "--draws", "0", "--out", out).exit_code == 0
     before = {path.name: path.read_bytes() for path in out.iterdir()}
-    assert run("simulate", BASE, "--set", "budgets.nope.max=1", "--out", out).exit_code == 1
+    assert run("simulate", BASE, "--set", "budgets.nope.max=1", "--out", out).exit_code == 2  # a bad --set cannot run
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 

@@ -49,7 +49,7 @@ def test_diff_on_the_command_line(world: World) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "base-2027 version 1 (approved) -> base-2027 version 2 (submitted)"
     assert "Accounts changed: 1\n  carrefour: Trade spend +" in result.stdout
-    assert "Override added: rebates.rb-carrefour-growth.tiers.1.rate = '3%'" in result.stdout
+    assert "Override added: rebates.rb-carrefour-growth.tiers.1.rate = 0.03 (written 3%)" in result.stdout
     data = json.loads(run(world, "plan", "diff", "base-2027@1", "base-2027@2", "--format", "json").stdout)
     assert [a["id"] for a in data["accounts"]] == ["carrefour"] and data["totals"]["trade_spend"]["delta"] > 0
 

@@ -2,18 +2,23 @@
 
 One module per command group (validate, simulate, optimize, store, report), each listing its commands in
 `COMMANDS`; what they share lives in planner/cli/common.py, so no command module imports another. The group
-below turns an unexpected exception into one line and exit 2, so CI logs never show a traceback.
+below holds the conventions every command keeps: exit 0 / 1 (findings or refused) / 2 (cannot run) / 130
+(Ctrl-C, one line), an unexpected exception as one line and exit 2 (CI logs never show a traceback), `-h`, and
+`planner --version`.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import metadata
 from typing import Any
 
 import click
 
 from planner.cli import optimize, report, simulate, store, validate
-from planner.cli.common import CannotRun
+from planner.cli.common import INTERRUPTED, CannotRun
+
+DISTRIBUTION = "promo-planner"
 
 
 def _debugging() -> bool:
@@ -29,6 +34,9 @@ class PlannerGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # click's own handling would print "Aborted!" and exit 1, like a finding
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:
@@ -40,9 +48,31 @@ class PlannerGroup(click.Group):
             ) from error
 
 
-@click.group(cls=PlannerGroup, name="planner")
+def _print_version(ctx: click.Context, _parameter: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    try:
+        version = metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed: pip install -e .)"
+    click.echo(f"planner (Promo Planner) {version}")
+    ctx.exit(0)
+
+
+@click.group(cls=PlannerGroup, name="planner", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Print the planner's version and exit.")
 def main() -> None:
-    """Promo Planner: check promotion rules, simulate scenarios and optimise annual plans."""
+    """Promo Planner: check promotion rules, simulate scenarios and optimise annual plans.
+
+    Every command exits 0 when all is well, 1 on findings or a refusal, 2 when it cannot run (a usage error, an
+    unreadable file, a bad --set value, an absent plan store) and 130 on Ctrl-C. `planner COMMAND -h` shows
+    each command's options and an example.
+
+    \b
+    Example:
+      planner validate rules/ scenarios/ && planner simulate scenarios/base.yaml --draws 0
+    """
 
 
 for _module in (validate, simulate, optimize, store, report):

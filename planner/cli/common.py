@@ -62,8 +62,9 @@ def check_readable(paths: Sequence[Path]) -> None:
 # --- scenarios: the command-line layer, preparing, refusing, simulating -------------------------------------
 
 PROGRESS_MIN_DRAWS = 50
-SET_HELP = ("Override a value by dotted path, e.g. budgets.bud-total-2027.max=4500000 or options.draws=500 "
-            "(repeatable; highest precedence).")
+SET_HELP = ("Override a value by dotted path, e.g. budgets.bud-total-2027.max=4.5M or options.draws=500 "
+            "(repeatable; highest precedence). Numbers may be written 4500000, 4,500,000, 4_500_000, 4.5M, "
+            "450k, 1.2B, 450万, 1.2亿 or 12% (= 0.12); an unknown id or field is exit 2.")
 
 
 @dataclass
@@ -137,20 +138,23 @@ def prepare(scenario: Path, entries: list[str]) -> Prepared:
 
 def refuse_if_broken(ctx: click.Context, prepared: Sequence[Prepared]) -> None:
     """Error findings stop the run before anything is simulated or written: findings as text on stderr, exit 1
-    (2 when a file could not be read), exactly as `planner validate` would judge them."""
+    (2 when a file could not be read), exactly as `planner validate` would judge them. An error in a `--set`
+    value (an unknown id or field, a number that cannot be read) means the command could not run: exit 2."""
     from planner.report.findings import render
     from planner.rules.findings import Severity, sort_findings
+    from planner.rules.scenario import COMMAND_LINE
     from planner.validate import Report
 
     findings = [item for run in prepared for item in run.findings]
-    if not any(item.severity is Severity.ERROR for item in findings):
+    errors = [item for item in findings if item.severity is Severity.ERROR]
+    if not errors:
         return
     files = list(dict.fromkeys(name for run in prepared for name in run.files))
     unique = list({(item.code, item.location, item.message): item for item in findings}.values())
     report = Report(sort_findings(unique), files,
                     max(run.resolved.rules.rule_count for run in prepared))
     click.echo(render(report, "text"), err=True)
-    ctx.exit(report.exit_code())
+    ctx.exit(CANNOT_RUN if any(item.location.file == COMMAND_LINE for item in errors) else report.exit_code())
 
 
 @contextmanager
@@ -207,7 +211,12 @@ def write_or_fail(out: Path, write: Callable[[], list[str]], what: str = "result
 
 # --- versions: SCENARIO@N everywhere -------------------------------------------------------------------------
 
-VERSION_REF = "SCENARIO[@N]"
+VERSION_HELP = "Alias of SCENARIO@N (kept for scripts written before @N); name the version once."
+
+
+def version_alias(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`--version N`, the older spelling of `SCENARIO@N` on approve, reject and show."""
+    return click.option("--version", "number", type=click.IntRange(min=1), metavar="N", help=VERSION_HELP)(function)
 
 
 def split_ref(ref: str, number: int | None = None) -> tuple[str, int | None]:
@@ -252,12 +261,30 @@ def store_errors() -> Iterator[None]:
 
 
 @contextmanager
-def plan_store(db: str | None) -> Iterator[Store]:
-    """Open the plan store for one command."""
+def plan_store(db: str | None, *, read_only: bool = False) -> Iterator[Store]:
+    """Open the plan store for one command. A command that only reads never creates it (no file, no folder, no
+    tables): an absent store is exit 2, naming where it was looked for."""
     from planner.store.database import open_store
 
     with store_errors():
-        store = open_store(db)
+        store = open_store(db, create=not read_only)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+@contextmanager
+def plan_store_if_any(db: str | None) -> Iterator[Store | None]:
+    """The plan store if there is one (None if not), never creating it: for a draft that may compare with it."""
+    from planner.store.database import NoStore, open_store
+
+    with store_errors():
+        try:
+            store = open_store(db, create=False)
+        except NoStore:
+            yield None
+            return
         try:
             yield store
         finally:

@@ -16,6 +16,7 @@ from planner.cli.common import (
     command_line,
     db_option,
     plan_store,
+    plan_store_if_any,
     simulate_and_freeze,
     split_ref,
 )
@@ -27,16 +28,8 @@ PACK_FILES = frozenset({"approval-pack.html", "approval-pack.xlsx"})
 """What a pack folder holds; only such a folder may be replaced by a new pack."""
 
 
-def _store_exists(db: str | None) -> bool:
-    """Whether there is a plan store to compare with, without creating the default SQLite file as a side effect."""
-    from planner.store.database import database_url
-
-    url = database_url(db)
-    return url.get_backend_name() != "sqlite" or Path(url.database or "").exists()
-
-
 @click.command("report")
-@click.argument("target")
+@click.argument("target", metavar="SCENARIO[@N]|FILE")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Folder for approval-pack.html and approval-pack.xlsx (new, or holding only an earlier pack; "
                    "replaced only once both files are written).")
@@ -48,10 +41,16 @@ def _store_exists(db: str | None) -> bool:
 @click.pass_context
 def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], draws: int | None,
            db: str | None) -> None:
-    """Write the approval pack of TARGET: a stored version (SCENARIO or SCENARIO@VERSION, default the latest) or a
-    scenario file (simulated now, as a draft). The pack is one self-contained HTML page and an Excel workbook:
-    policy checks green/red, spend and ROI by account, gross-to-dead-net waterfall, P10/P50/P90 risk, each
-    account's annual plan and the changes since the last approved version."""
+    """Write the approval pack of a stored version (SCENARIO or SCENARIO@N, default the latest) or of a scenario
+    file (simulated now, as a draft). The pack is one self-contained HTML page and an Excel workbook: policy checks
+    green/red, spend and ROI by account, gross-to-dead-net waterfall, P10/P50/P90 risk, each account's annual plan
+    and the changes since the last approved version. A stored version's pack never creates a plan store.
+
+    \b
+    Examples:
+      planner report base-2027@2 --out packs/base-2027-v2
+      planner report scenarios/budget-cut-10.yaml --out packs/draft --draws 200
+    """
     from planner.report import pack_html, pack_workbook
     from planner.report.files import unsafe_target, write_folder
     from planner.report.pack import build
@@ -70,16 +69,16 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
     if is_file:
         version = draft(simulate_and_freeze(ctx, Path(target), command_line(sets, draws, None, None)))
         baseline: Version | None = None
-        if _store_exists(db):
-            with plan_store(db) as store:
-                earlier = [v for v in list_versions(store) if v.scenario == version.scenario]
+        with plan_store_if_any(db) as store:
+            earlier = [v for v in list_versions(store) if v.scenario == version.scenario] if store else []
+            if store is not None:
                 with store.read() as connection:
                     threshold = two_approvers_above(connection)
-            candidates = [v for v in earlier if v.status == APPROVED] or earlier
-            baseline = candidates[-1] if candidates else None
+        candidates = [v for v in earlier if v.status == APPROVED] or earlier
+        baseline = candidates[-1] if candidates else None
     else:
         scenario, number = split_ref(target)
-        with plan_store(db) as store:
+        with plan_store(db, read_only=True) as store:
             version = load(store, scenario, number)
             baseline = diff.baseline(list_versions(store, scenario), version)
             with store.read() as connection:

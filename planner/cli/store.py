@@ -22,6 +22,7 @@ from planner.cli.common import (
     simulate_and_freeze,
     split_ref,
     store_errors,
+    version_alias,
 )
 
 ROLES_HELP = ("Roles file (YAML). Default: $PLANNER_ROLES, else .planner/roles.yaml if it exists, else the roles "
@@ -43,7 +44,12 @@ def _access(roles_file: str | None, actor: str | None) -> tuple[Any, str]:
 
 @click.group()
 def plan() -> None:
-    """Frozen plan versions and their approval: submit, approve, reject, show, list, diff (docs/approval.md)."""
+    """Frozen plan versions and their approval: submit, approve, reject, show, list, diff (docs/approval.md).
+
+    \b
+    Example:
+      planner plan list base-2027
+    """
 
 
 @plan.command("submit")
@@ -55,7 +61,12 @@ def plan() -> None:
 @click.pass_context
 def plan_submit(ctx: click.Context, scenario: Path, plan_file: Path | None, sets: tuple[str, ...],
                 actor: str | None, roles_file: str | None, db: str | None) -> None:
-    """Simulate a scenario and freeze it as its next version, submitted for approval."""
+    """Simulate a scenario and freeze it as its next version, submitted for approval.
+
+    \b
+    Example:
+      planner plan submit scenarios/base.yaml --as alice
+    """
     from planner.store.versions import submit
 
     access, user = _access(roles_file, actor)
@@ -67,23 +78,36 @@ def plan_submit(ctx: click.Context, scenario: Path, plan_file: Path | None, sets
 
 
 def _decision_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = _acting(function)
-    function = click.option("--version", "number", type=click.IntRange(min=1), required=True,
-                            help="The version number decided on (planner plan list).")(function)
-    return click.argument("scenario")(function)
+    function = _acting(version_alias(function))
+    return click.argument("ref", metavar="SCENARIO@N")(function)
+
+
+def _decided(ref: str, number: int | None) -> tuple[str, int]:
+    """A decision names its version (never 'the latest', which may change under the approver's feet)."""
+    scenario, version = split_ref(ref, number)
+    if version is None:
+        raise click.UsageError(f"name the version you decide on: {scenario}@N, e.g. {scenario}@1 "
+                               f"(planner plan list {scenario})")
+    return scenario, version
 
 
 @plan.command("approve")
 @_decision_options
 @click.option("--comment", default="", help="Why (kept in the audit trail).")
-def plan_approve(scenario: str, number: int, actor: str | None, roles_file: str | None, db: str | None,
+def plan_approve(ref: str, number: int | None, actor: str | None, roles_file: str | None, db: str | None,
                  comment: str) -> None:
-    """Approve a submitted version (run from the folder it was submitted from: its files are re-hashed)."""
+    """Approve a submitted version (run from the folder it was submitted from: its files are re-hashed).
+
+    \b
+    Example:
+      planner plan approve base-2027@2 --as bob --comment "fits the Q3 release"
+    """
     from planner.store.workflow import approve
 
+    scenario, version = _decided(ref, number)
     access, user = _access(roles_file, actor)
     with plan_store(db) as store:
-        outcome = approve(store, access, scenario, number, user, comment)
+        outcome = approve(store, access, scenario, version, user, comment)
     state = ("approved" if outcome.version.status == "approved"
              else f"approval {outcome.approvals} of {outcome.needed} recorded; still needs another approver")
     click.echo(f"{outcome.version.label}: {state} (by {user})")
@@ -92,14 +116,20 @@ def plan_approve(scenario: str, number: int, actor: str | None, roles_file: str 
 @plan.command("reject")
 @_decision_options
 @click.option("--comment", required=True, help="What the planner must change (kept in the audit trail).")
-def plan_reject(scenario: str, number: int, actor: str | None, roles_file: str | None, db: str | None,
+def plan_reject(ref: str, number: int | None, actor: str | None, roles_file: str | None, db: str | None,
                 comment: str) -> None:
-    """Reject a submitted version, with a comment."""
+    """Reject a submitted version, with a comment.
+
+    \b
+    Example:
+      planner plan reject base-2027@2 --as bob --comment "Carrefour's margin floor fails in Q4"
+    """
     from planner.store.workflow import reject
 
+    scenario, version = _decided(ref, number)
     access, user = _access(roles_file, actor)
     with plan_store(db) as store:
-        outcome = reject(store, access, scenario, number, user, comment)
+        outcome = reject(store, access, scenario, version, user, comment)
     click.echo(f"{outcome.version.label}: rejected (by {user})")
 
 
@@ -108,18 +138,24 @@ FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json
 
 
 @plan.command("show")
-@click.argument("scenario")
-@click.option("--version", "number", type=click.IntRange(min=1), help="Version number (default: the latest).")
+@click.argument("ref", metavar="SCENARIO[@N]")
+@version_alias
 @db_option
 @FORMAT_OPTION
-def plan_show(scenario: str, number: int | None, db: str | None, fmt: str) -> None:
-    """Show one version: status, decisions, frozen totals, accounts, policy checks and file hashes."""
+def plan_show(ref: str, number: int | None, db: str | None, fmt: str) -> None:
+    """Show one version (default: the latest): status, decisions, frozen totals, accounts, policy checks, hashes.
+
+    \b
+    Example:
+      planner plan show base-2027@2 --format json
+    """
     from planner.store.roles import two_approvers_above
     from planner.store.versions import version_at
     from planner.store.views import show_text, version_json
 
-    with plan_store(db) as store, store.read() as connection:
-        version = version_at(connection, scenario, number)
+    scenario, version_number = split_ref(ref, number)
+    with plan_store(db, read_only=True) as store, store.read() as connection:
+        version = version_at(connection, scenario, version_number)
         threshold = two_approvers_above(connection)
     click.echo(json.dumps(version_json(version), indent=2, ensure_ascii=False) if fmt == "json"
                else show_text(version, threshold))
@@ -130,11 +166,16 @@ def plan_show(scenario: str, number: int | None, db: str | None, fmt: str) -> No
 @db_option
 @FORMAT_OPTION
 def plan_list(scenario: str | None, db: str | None, fmt: str) -> None:
-    """List the versions of every scenario (or of one) with status, submitter and approvers."""
+    """List the versions of every scenario (or of one) with status, submitter and approvers.
+
+    \b
+    Example:
+      planner plan list base-2027 --format json
+    """
     from planner.store.versions import list_versions
     from planner.store.views import list_text
 
-    with plan_store(db) as store:
+    with plan_store(db, read_only=True) as store:
         versions = list_versions(store, scenario)
     if fmt == "json":
         click.echo(json.dumps([{"scenario": v.scenario, "version": v.number, "status": v.status,
@@ -146,13 +187,17 @@ def plan_list(scenario: str | None, db: str | None, fmt: str) -> None:
 
 
 @plan.command("diff")
-@click.argument("refs", nargs=-1, required=True, metavar="SCENARIO[@VERSION] [SCENARIO[@VERSION]]")
+@click.argument("refs", nargs=-1, required=True, metavar="SCENARIO[@N] [SCENARIO[@N]]")
 @db_option
 @FORMAT_OPTION
 def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
     """What changed between two versions: account totals, rule files, plan events, options, overrides.
 
     With one version, it is compared with the latest approved version before it (else the one just before).
+
+    \b
+    Example:
+      planner plan diff base-2027@1 base-2027@2
     """
     from planner.store.diff import baseline, between
     from planner.store.versions import list_versions, load
@@ -161,7 +206,7 @@ def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
     if len(refs) > 2:
         raise click.UsageError("diff compares two versions: planner plan diff base-2027@1 base-2027@2")
     targets = [split_ref(ref) for ref in refs]
-    with plan_store(db) as store:
+    with plan_store(db, read_only=True) as store:
         versions = [load(store, name, number) for name, number in targets]
         if len(versions) == 1:
             before = baseline(list_versions(store, versions[0].scenario), versions[0])
@@ -174,18 +219,28 @@ def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
 
 @click.group()
 def audit() -> None:
-    """The hash-chained audit trail of every submission, decision and role change."""
+    """The hash-chained audit trail of every submission, decision and role change.
+
+    \b
+    Example:
+      planner audit verify
+    """
 
 
 @audit.command("verify")
 @db_option
 @click.pass_context
 def audit_verify(ctx: click.Context, db: str | None) -> None:
-    """Check the chain and the tables against it; exit 1 naming the first broken row."""
+    """Check the chain and the tables against it; exit 1 naming the first broken row.
+
+    \b
+    Example:
+      planner audit verify --db postgresql://planner@db.example.com/plans
+    """
     from planner.store.verify import verify
     from planner.store.views import verify_text
 
-    with plan_store(db) as store:
+    with plan_store(db, read_only=True) as store:
         result = verify(store)
     click.echo(verify_text(result))
     ctx.exit(0 if result.ok else FINDINGS)
@@ -197,11 +252,16 @@ def audit_verify(ctx: click.Context, db: str | None) -> None:
 @db_option
 @FORMAT_OPTION
 def audit_log(scenario: str | None, limit: int | None, db: str | None, fmt: str) -> None:
-    """Print the audit trail."""
+    """Print the audit trail.
+
+    \b
+    Example:
+      planner audit log --scenario base-2027 --limit 20
+    """
     from planner.store.audit import rows
     from planner.store.views import log_text
 
-    with plan_store(db) as store, store.read() as connection:
+    with plan_store(db, read_only=True) as store, store.read() as connection:
         entries = rows(connection, scenario, limit)
     click.echo(json.dumps([entry.__dict__ for entry in entries], indent=2, ensure_ascii=False) if fmt == "json"
                else log_text(entries))
@@ -209,13 +269,23 @@ def audit_log(scenario: str | None, limit: int | None, db: str | None, fmt: str)
 
 @click.group()
 def db() -> None:
-    """The plan store's database."""
+    """The plan store's database.
+
+    \b
+    Example:
+      planner db upgrade --db .planner/plans.db
+    """
 
 
 @db.command("upgrade")
 @db_option
 def db_upgrade(db: str | None) -> None:
-    """Create the plan store or apply its pending migrations (also done automatically on first use)."""
+    """Create the plan store or apply its pending migrations (also done automatically on first use).
+
+    \b
+    Example:
+      planner db upgrade --db postgresql://planner@db.example.com/plans
+    """
     from planner.store.database import open_store, revisions, upgrade
 
     with store_errors():
@@ -231,7 +301,12 @@ def db_upgrade(db: str | None) -> None:
 
 @click.group()
 def role() -> None:
-    """Roles kept in the plan store (when no roles file is in force): grant, revoke, list, threshold."""
+    """Roles kept in the plan store (when no roles file is in force): grant, revoke, list, threshold.
+
+    \b
+    Example:
+      planner role list
+    """
 
 
 @role.command("grant")
@@ -239,7 +314,12 @@ def role() -> None:
 @click.argument("name", metavar="ROLE", type=click.Choice(["planner", "approver", "admin"]))
 @_acting
 def role_grant(user: str, name: str, actor: str | None, roles_file: str | None, db: str | None) -> None:
-    """Give USER a role (admins only; the first admin may be granted by anyone)."""
+    """Give USER a role (admins only; the first admin may be granted by anyone).
+
+    \b
+    Example:
+      planner role grant bob approver --as carol
+    """
     from planner.store.roles import grant
 
     access, acting = _access(roles_file, actor)
@@ -253,7 +333,12 @@ def role_grant(user: str, name: str, actor: str | None, roles_file: str | None, 
 @click.argument("name", metavar="ROLE", type=click.Choice(["planner", "approver", "admin"]))
 @_acting
 def role_revoke(user: str, name: str, actor: str | None, roles_file: str | None, db: str | None) -> None:
-    """Take a role from USER (admins only)."""
+    """Take a role from USER (admins only).
+
+    \b
+    Example:
+      planner role revoke bob approver --as carol
+    """
     from planner.store.roles import revoke
 
     access, acting = _access(roles_file, actor)
@@ -266,15 +351,21 @@ def role_revoke(user: str, name: str, actor: str | None, roles_file: str | None,
 @click.argument("amount", metavar="AMOUNT|none")
 @_acting
 def role_threshold(amount: str, actor: str | None, roles_file: str | None, db: str | None) -> None:
-    """Budget used above which a plan needs two approvers ('none': one approver always; admins only)."""
+    """Budget used above which a plan needs two approvers ('none': one approver always; admins only).
+
+    \b
+    Example:
+      planner role threshold 3.6M --as carol
+    """
+    from planner.rules.scenario import NUMBER_FORMS, read_number
     from planner.store.roles import set_threshold
 
-    try:
-        value = None if amount.lower() == "none" else float(amount.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise click.BadParameter(f"{amount!r} is not an amount (e.g. 3600000) or 'none'") from None
-    if value is not None and not (value >= 0 and value != float("inf")):
-        raise click.BadParameter("the threshold must be a finite amount of 0 or more")
+    number = None if amount.lower() == "none" else read_number(amount)
+    if amount.lower() != "none" and number is None:
+        raise click.BadParameter(f"{amount!r} is not an amount or 'none': write it as {NUMBER_FORMS}")
+    value = None if number is None else float(number)
+    if value is not None and value < 0:
+        raise click.BadParameter("the threshold must be an amount of 0 or more")
     access, acting = _access(roles_file, actor)
     with plan_store(db) as store, store.write() as connection:
         set_threshold(connection, access, acting, value)
@@ -286,11 +377,16 @@ def role_threshold(amount: str, actor: str | None, roles_file: str | None, db: s
 @db_option
 @click.option("--roles", "roles_file", metavar="FILE", help=ROLES_HELP)
 def role_list(db: str | None, roles_file: str | None) -> None:
-    """Who holds which role in the plan store, and the two-approver threshold."""
+    """Who holds which role in the plan store, and the two-approver threshold.
+
+    \b
+    Example:
+      planner role list --roles roles.yaml
+    """
     from planner.store.roles import held, two_approvers_above
 
     access, _ = _access(roles_file, "nobody")
-    with plan_store(db) as store, store.read() as connection:
+    with plan_store(db, read_only=True) as store, store.read() as connection:
         holders, threshold = held(connection), two_approvers_above(connection)
     for user in sorted(holders):
         click.echo(f"{user}: {', '.join(sorted(holders[user]))}")

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import copy
 import difflib
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
@@ -90,6 +92,13 @@ class Override:
     value: Any
     location: Location
     layer: str
+    written: str | None = None
+    """The value as typed when it was read as a number ('4.5M' for 4500000), so the log shows both."""
+
+    @property
+    def shown(self) -> str:
+        """The value for the log of applied overrides: `4500000 (written 4.5M)`, or its repr."""
+        return f"{self.value!r} (written {self.written})" if self.written is not None else repr(self.value)
 
 
 @dataclass
@@ -116,18 +125,66 @@ def is_scenario(document: Document) -> bool:
     return isinstance(document.data, dict) and "scenario" in document.data
 
 
+COMMAND_LINE = "<command line>"
+"""The file name of every finding about a `--set` value: such a finding means the command cannot run (exit 2)."""
+NUMBER_FORMS = ("4500000, 4,500,000, 4_500_000, 4.5M, 450k, 1.2B, 450万, 1.2亿, or 12% (= 0.12); "
+                "decimals with a point (4.5M, not 4,5M)")
+"""How a number may be written in `--set`, said whenever one cannot be read."""
+_SCALES = {"k": 10**3, "K": 10**3, "m": 10**6, "M": 10**6, "b": 10**9, "B": 10**9, "bn": 10**9,
+           "万": 10**4, "亿": 10**8}
+_PLANNER_NUMBER = re.compile(
+    r"^(?P<sign>[+-]?)(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:_\d+)*(?:\.\d+)?|\.\d+)"
+    r"\s*(?P<scale>bn|[kKmMbB万亿%])?$")
+
+
+def read_number(text: str) -> int | float | None:
+    """A number as planners type it: '4,500,000', '4_500_000', '4.5M', '450k', '1.2B', '450万', '1.2亿',
+    '12%' (= 0.12). None when `text` is not written that way. Whole results are ints, so 4.5M is 4500000."""
+    match = _PLANNER_NUMBER.match(text.strip())
+    if match is None:
+        return None
+    try:
+        value = Decimal(match["digits"].replace(",", "").replace("_", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimal digits
+        return None
+    scale = match["scale"]
+    value = value / 100 if scale == "%" else value * _SCALES[scale] if scale else value
+    value = -value if match["sign"] == "-" else value
+    return int(value) if value == value.to_integral_value() and scale != "%" else float(value)
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """'; did you mean 'X'?' for the closest of `choices`, or '' when none is close."""
+    near = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean '{near[0]}'?" if near else ""
+
+
 def parse_assignment(text: str, index: int) -> tuple[Override | None, Finding | None]:
-    """`--set key=value` (the value is read as YAML: numbers, '3%', dates, lists)."""
-    where = Location("<command line>", 1, index + 1, f"--set {text}")
+    """`--set key=value`. The value is read as YAML (numbers, dates, lists, quoted text), and a value YAML reads
+    as text but a planner means as a number is read as one: '4,500,000', '4.5M', '450万', '12%' (see read_number).
+    Quote it to keep it text: --set 'products.x.name="4.5M"'."""
+    where = Location(COMMAND_LINE, 1, index + 1, f"--set {text}")
     if "=" not in text:
         return None, finding(SCHEMA_INVALID, f"--set expects key=value, got {text!r}", where,
-                             fix="write --set budgets.total-2027.max=9000000")
+                             fix="write --set budgets.bud-total-2027.max=4.5M")
     key, raw = text.split("=", 1)
-    document, problems = parse_yaml(raw.encode(), "<command line>")
+    document, problems = parse_yaml(raw.encode(), COMMAND_LINE)
     if problems or document is None:
         return None, finding(SCHEMA_INVALID, f"--set {key}: value {raw!r} is not valid YAML", where,
                              fix="quote the value")
-    return Override(key.strip(), document.data, where, "command line"), None
+    value = document.data
+    number = read_number(value) if isinstance(value, str) and not raw.strip().startswith(("'", '"')) else None
+    if number is not None:
+        return Override(key.strip(), number, where, "command line", written=raw.strip()), None
+    return Override(key.strip(), value, where, "command line"), None
+
+
+def _how_to_write_numbers(findings: list[Finding]) -> list[Finding]:
+    """A `--set` value a numeric field cannot read says exactly how numbers may be written."""
+    return [replace(item, fix=f"write the number as {NUMBER_FORMS}")
+            if item.location.file == COMMAND_LINE and item.code == SCHEMA_INVALID.code
+            and re.search(r"valid (number|integer|float)", item.message) else item
+            for item in findings]
 
 
 def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resolved:
@@ -215,13 +272,13 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
                 before = options.get(key)
                 options[key] = (override.value, override.location)
                 replaced = f"replaces {before[0]!r} ({before[1]})" if before else "replaces the default"
-                applied.append(f"{override.path} = {override.value!r} ({layer}, {override.location}) {replaced}")
+                applied.append(f"{override.path} = {override.shown} ({layer}, {override.location}) {replaced}")
         for override in rule_overrides:
             problem = _apply(documents, override, applied)
             if problem:
                 findings.append(problem)
     rules, problems = build_rule_set(documents + additions)
-    findings.extend(problems)
+    findings.extend(_how_to_write_numbers(problems))
     try:
         run_options = ScenarioOptions.model_validate({key: value for key, (value, _) in options.items()})
     except ValidationError as error:
@@ -231,13 +288,13 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
             key = str(detail["loc"][0]) if detail["loc"] else "options"
             at = options.get(key, (None, Location(display_name(scenario_path), 1, 1)))[1]
             if detail["type"] == "extra_forbidden":
-                near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f"; did you mean '{near[0]}'?" if near else ""
-                findings.append(finding(SCHEMA_UNKNOWN_KEY, f"unknown option '{key}'{hint}", at,
-                                        fix=f"allowed options: {', '.join(allowed)}"))
+                findings.append(finding(SCHEMA_UNKNOWN_KEY, f"unknown option '{key}'{did_you_mean(key, allowed)}",
+                                        at, fix=f"allowed options: {', '.join(allowed)}"))
                 continue
+            number = at.file == COMMAND_LINE and detail["type"].startswith(("int_", "float_"))
             findings.append(finding(SCHEMA_INVALID, f"options.{key}: {detail['msg']}", at,
-                                    fix=f"allowed options: {', '.join(allowed)}"))
+                                    fix=f"write the number as {NUMBER_FORMS}" if number
+                                    else f"allowed options: {', '.join(allowed)}"))
     return Resolved(top_id, name, display_name(scenario_path), rules, run_options, findings, applied,
                     [display_name(p) for p in reversed(chain)])
 
@@ -285,7 +342,7 @@ def _apply(documents: list[Document], override: Override, applied: list[str]) ->
     parts = override.path.split(".")
     section = SECTIONS.get(parts[0])
     if section is None or len(parts) < 2:
-        return _unknown_target(override, f"'{parts[0]}' is not a rule section")
+        return _unknown_target(override, f"'{parts[0]}' is not a rule section{did_you_mean(parts[0], list(SECTIONS))}")
     if section.single:
         item_parts, rest = [parts[0]], parts[1:]
     else:
@@ -340,11 +397,21 @@ def _apply(documents: list[Document], override: Override, applied: list[str]) ->
         full = path + (last,)
         previous = document.at(full)
         document.overridden[full] = override.location
-        applied.append(f"{override.path} = {override.value!r} ({override.layer}, {override.location}) "
+        applied.append(f"{override.path} = {override.shown} ({override.layer}, {override.location}) "
                        f"replaces {old!r} ({previous})")
         return None
-    return _unknown_target(override, f"no {parts[0]} object with id '{parts[1]}'" if not section.single
-                           else f"no '{parts[0]}' section")
+    if section.single:
+        return _unknown_target(override, f"no '{parts[0]}' section")
+    known = [str(item["id"]) for document in documents if isinstance(document.data, dict)
+             and isinstance(document.data.get(parts[0]), list)
+             for item in document.data[parts[0]] if isinstance(item, dict) and "id" in item]
+    return _unknown_target(override, f"unknown {_one_of(parts[0])} id '{parts[1]}'{did_you_mean(parts[1], known)}")
+
+
+def _one_of(section: str) -> str:
+    """'budgets' -> 'budget', 'categories' -> 'category', 'product_groups' -> 'product group'."""
+    name = section.replace("_", " ")
+    return name[:-3] + "y" if name.endswith("ies") else name.removesuffix("s")
 
 
 def _check_field(section: str, kind: Any, parents: tuple[str | int, ...], key: str, override: Override) -> Finding | None:
@@ -355,9 +422,7 @@ def _check_field(section: str, kind: Any, parents: tuple[str | int, ...], key: s
     names = [info.alias or name for name, info in model.model_fields.items()]
     if key in names:
         return None
-    near = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-    hint = f"; did you mean '{near[0]}'?" if near else ""
-    return _unknown_target(override, f"{model.__name__} has no field '{key}'{hint}")
+    return _unknown_target(override, f"{model.__name__} has no field '{key}'{did_you_mean(key, names)}")
 
 
 def _unknown_target(override: Override, why: str) -> Finding:

@@ -57,8 +57,15 @@ def database_url(db: str | None = None) -> URL:
     return url
 
 
-def _sqlite_engine(url: URL) -> Engine:
+class NoStore(CannotOpen):
+    """There is no plan store where one was named, and the command only reads (exit 2, naming where it looked)."""
+
+
+def _sqlite_engine(url: URL, create: bool) -> Engine:
     path = Path(str(url.database))
+    if not create and not path.is_file():
+        raise NoStore(f"there is no plan store at {path}: submit a plan first (planner plan submit), or name the "
+                      "store with --db or PLANNER_DB")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -132,18 +139,29 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
-    """Open (and on first use create and migrate) the plan store named by `db`, PLANNER_DB or the default file."""
+def open_store(db: str | None = None, *, migrate: bool = True, create: bool = True) -> Store:
+    """Open (and on first use create and migrate) the plan store named by `db`, PLANNER_DB or the default file.
+
+    With `create=False` (commands that only read) nothing is created: no SQLite file, no folder, no tables in an
+    empty database; an absent store raises NoStore naming where it looked. An existing store is still migrated.
+    """
     url = database_url(db)
     label = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite":
-        engine = _sqlite_engine(url)
+        engine = _sqlite_engine(url, create)
     else:
         engine = create_engine(url, json_serializer=canonical_json, json_deserializer=json.loads,
                                pool_pre_ping=True)
     store = Store(engine, label)
     if migrate:
-        current, head = revisions(store)
+        try:
+            current, head = revisions(store)
+            if current is None and not create:
+                raise NoStore(f"there is no plan store in {label} (the database has no planner tables): submit a "
+                              "plan first (planner plan submit), or run planner db upgrade")
+        except CannotOpen:
+            store.close()
+            raise
         if current != head:
             upgrade(store)
     return store
