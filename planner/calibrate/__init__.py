@@ -1,0 +1,1 @@
+"""Calibration: fitting the economics core's parameters to sales history."""

@@ -1,0 +1,131 @@
+"""Fitting one category: L-BFGS-B on the profiled objective, then the dip and cannibalization by fixed point.
+
+1. Seasons, elasticities and lifts with no dip or cannibalization (their units D, C are 0).
+2. The dispersion phi from the Pearson residuals, so the priors weigh against a quasi-likelihood.
+3. `outer` times: D and C from the current fit for each candidate number of dip weeks, the number that fits
+   best kept, then everything (dip share and cannibalization included, both in [0, 0.9]) re-fitted warm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+
+from planner.calibrate.form import volumes
+from planner.calibrate.likelihood import Layout, Priors, Problem, layout_of, level_blocks, pearson_dispersion
+from planner.calibrate.panel import LIFT_KINDS, SEASON_WEEKS, FloatArray, Panel
+from planner.calibrate.uncertainty import covariance
+
+MAX_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class CategoryFit:
+    problem: Problem
+    theta: FloatArray
+    dip_weeks: int
+    covariance: FloatArray
+    iterations: int
+
+    @property
+    def layout(self) -> Layout:
+        return self.problem.layout
+
+    @property
+    def panel(self) -> Panel:
+        return self.problem.panel
+
+
+def estimate(panel: Panel, priors: Priors, *, block_weeks: int, dip_weeks_options: tuple[int, ...],
+             outer: int, start: FloatArray | None = None, with_covariance: bool = True) -> CategoryFit:
+    """Fit one category (see the module docstring); `start` warm-starts from an earlier fit's vector."""
+    layout = layout_of(panel)
+    block, starts = level_blocks(panel.shape[1], block_weeks)
+    zeros = np.zeros(panel.shape)
+    problem = Problem(panel, layout, priors, block, starts, zeros, zeros)
+    theta = np.zeros(layout.size)
+    theta[layout.seasons * SEASON_WEEKS] = min(float(priors.centre[0]), 0.0)
+    if start is not None and start.shape == theta.shape:
+        theta = start.copy()
+    theta[-2:] = 0.0
+    theta, iterations = _minimise(problem, theta, shares=False)
+    problem.dispersion = pearson_dispersion(panel, problem.mean(theta), layout.size + starts.size * panel.shape[0])
+    theta, more = _minimise(problem, theta, shares=False)
+    iterations += more
+    dip_weeks = dip_weeks_options[0]
+    promoted = bool(panel.promoted[panel.observed].any())
+    for _ in range(outer if promoted else 0):
+        problem, dip_weeks, theta = _choose_dip_weeks(problem, theta, dip_weeks_options)
+        theta, more = _minimise(problem, theta, shares=True)
+        iterations += more
+    cov = covariance(problem, theta) if with_covariance else np.zeros((0, 0))
+    return CategoryFit(problem, theta, dip_weeks, cov, iterations)
+
+
+def _bounds(layout: Layout, shares: bool) -> list[tuple[float | None, float | None]]:
+    bounds: list[tuple[float | None, float | None]] = [(None, None)] * layout.size
+    bounds[layout.seasons * SEASON_WEEKS] = (None, 0.0)  # the category's elasticity
+    top = MAX_SHARE if shares else 0.0
+    bounds[-2] = (0.0, top)
+    bounds[-1] = (0.0, top)
+    return bounds
+
+
+def _minimise(problem: Problem, theta: FloatArray, shares: bool) -> tuple[FloatArray, int]:
+    scale = max(float(problem.panel.cases.sum()) / problem.dispersion, 1.0) / 1e3
+
+    def objective(x: FloatArray) -> tuple[float, FloatArray]:
+        value, gradient = problem.value_and_gradient(x)
+        return value / scale, gradient / scale
+
+    result = minimize(objective, theta, jac=True, method="L-BFGS-B", bounds=_bounds(problem.layout, shares),
+                      options={"maxiter": 500, "maxcor": 20, "ftol": 1e-10, "gtol": 1e-7})
+    return np.asarray(result.x, dtype=np.float64), int(result.nit)
+
+
+def units(problem: Problem, theta: FloatArray, dip_weeks: int) -> tuple[FloatArray, FloatArray]:
+    """(D, C): the dip and cannibalization the current fit implies per unit share, relative to Qpre."""
+    panel, layout = problem.panel, problem.layout
+    eta, _, series = problem.eta(theta)
+    level, _, _ = problem.levels(eta)
+    season, _, _, _ = layout.split(theta)
+    base = level[:, problem.block] * np.exp(season[panel.season_group][:, panel.week_of_season])
+    lift = np.ones((len(LIFT_KINDS), panel.shape[0]))
+    for j, k in enumerate(layout.kinds):
+        lift[k] = np.exp(series[1 + j])
+    ones = np.ones(panel.shape[0])
+    terms = volumes(panel, base, series[0], lift, ones, dip_weeks, ones)
+    before = terms.before
+
+    def relative(amount: FloatArray) -> FloatArray:
+        out = np.divide(amount, before, out=np.zeros_like(amount), where=before > 0)
+        return np.where(panel.observed, out, 0.0)
+
+    return relative(terms.dip), relative(terms.cannibalization)
+
+
+def _choose_dip_weeks(problem: Problem, theta: FloatArray,
+                      options: tuple[int, ...]) -> tuple[Problem, int, FloatArray]:
+    """For each number of dip weeks: D and C from the current fit, the dip share that fits best with all else
+    fixed; the best (problem, weeks, vector) by the objective."""
+    best: tuple[float, Problem, int, FloatArray] | None = None
+    for weeks in options:
+        dip_unit, cann_unit = units(problem, theta, weeks)
+        candidate = replace(problem, dip_unit=dip_unit, cann_unit=cann_unit)
+
+        def objective(share: float, candidate: Problem = candidate) -> float:
+            x = theta.copy()
+            x[-2] = share
+            return candidate.value_and_gradient(x)[0]
+
+        found = minimize_scalar(objective, bounds=(0.0, MAX_SHARE), method="bounded",
+                                options={"xatol": 1e-4})
+        x = theta.copy()
+        x[-2] = float(found.x) if objective(float(found.x)) < objective(0.0) else 0.0
+        value = objective(float(x[-2]))
+        if best is None or value < best[0] - 1e-9:
+            best = (value, candidate, weeks, x)
+    assert best is not None
+    return best[1], best[2], best[3]

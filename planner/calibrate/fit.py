@@ -1,0 +1,217 @@
+"""Calibration: the economics core's demand parameters fitted to sales history, with intervals.
+
+`fit(frame)` fits, per category (each on its own, so time per row stays flat), the engine's form
+(planner.calibrate.form, docs/economics.md section 5):
+
+- seasonality: 52 weekly log-weights per category (and channel, when the history names channels), smooth
+  (second-difference prior) and shrunk to 1;
+- elasticity on price / regular price and log lifts for feature, display and deal, each = category mean +
+  account deviation + product deviation, Gaussian priors (ridge) pulling deviations to 0 and category means to
+  the whole history's mean (a second pass, when there are several categories);
+- post-promotion dip share over K weeks and cannibalization share, per category, in [0, 0.9], free to be 0;
+- each series' level profiled out in closed form (per 52-week block while fitting), then measured for the
+  forecast with a recency half-life chosen by rolling-origin validation inside the training rows.
+
+`expected_cases(fit, frame)` is the fitted form's mean on any rows -- the numbers the simulator gives for the
+same cells once the fit is written into rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner.calibrate.estimate import CategoryFit, estimate
+from planner.calibrate.fitted import assemble
+from planner.calibrate.form import volumes
+from planner.calibrate.level import choose_half_life
+from planner.calibrate.likelihood import Priors
+from planner.calibrate.panel import (
+    LIFT_KINDS,
+    SEASON_WEEKS,
+    CalibrationError,
+    Panel,
+    build_panels,
+    check_frame,
+    week_numbers,
+)
+
+__all__ = ["CalibrationError", "Fit", "Interval", "Settings", "expected_cases", "fit"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A fitted value with its standard error and 95 % interval."""
+
+    value: float
+    se: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Calibrated parameters per account x product (arrays indexed like `accounts` x `products`)."""
+
+    accounts: tuple[str, ...]
+    products: tuple[str, ...]
+    baseline: np.ndarray
+    """(A, P) cases/week at the regular price, no promotion, season weight 1 (nan: no history)."""
+    season: dict[str, np.ndarray]
+    """Profile id -> 52 weekly multiplicative weights, mean 1."""
+    season_of: np.ndarray
+    """(A, P) object array of profile ids (None: no category known)."""
+    season_anchor: dt.date
+    """Week index 0 of every profile is the week containing this date; index = (weeks since anchor) % 52."""
+    elasticity: np.ndarray
+    """(A, P) <= 0."""
+    lifts: dict[str, np.ndarray]
+    """'feature' | 'display' | 'deal' -> (A, P) multiplicative lift on top of the price response."""
+    dip: np.ndarray
+    """(A, P) share in [0, 1) of a promotion's incremental volume lost over the next `dip_weeks` weeks."""
+    dip_weeks: int
+    cannibalization: np.ndarray
+    """(A, P) share in [0, 1) of the incremental volume taken from the category's other products."""
+    intervals: dict[str, Interval]
+    """Pooled and category-level parameters, e.g. "elasticity[category=cold cereal]", "lift.feature[all]"."""
+    series_se: dict[str, np.ndarray]
+    """'elasticity', 'lift.feature', ... -> (A, P) approximate standard errors (for Monte Carlo)."""
+    statistics: dict[str, float | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a fit pools and what it chooses by validation. Standard deviations are of Gaussian priors: the
+    elasticity's, then the log lifts' (one value for all three kinds)."""
+
+    elasticity_centre: float = -2.0
+    """Whole-history elasticity a category with no price variation falls back to (the engine's default)."""
+    elasticity_sd: tuple[float, float, float] = (0.75, 0.3, 0.3)
+    """(category around the whole, account deviation, product deviation)."""
+    lift_sd: tuple[float, float, float] = (0.5, 0.2, 0.2)
+    season_smoothness: float = 20.0
+    season_ridge: float = 1.0
+    level_block_weeks: int = 52
+    half_life_options: tuple[float, ...] = (8.0, 13.0, 26.0, 52.0, float("inf"))
+    """Recency half-lives (weeks) the rolling-origin validation chooses from; one option = no choice."""
+    validation_origins: int = 4
+    validation_horizon: int = 13
+    dip_weeks_options: tuple[int, ...] = (1, 2, 4)
+    outer_iterations: int = 2
+
+
+def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
+    """Fit the form to the training rows of `frame` (canonical history columns)."""
+    settings = settings or Settings()
+    started, cpu = time.perf_counter(), time.process_time()
+    rows = check_frame(frame)
+    accounts = tuple(sorted(map(str, rows["account"].unique())))
+    products = tuple(sorted(map(str, rows["product"].unique())))
+    first = pd.Timestamp(rows["week"].min())
+    anchor = first.date()
+    weeks = int(week_numbers(rows["week"], anchor).max()) + 1
+    panels = build_panels(rows, accounts, products, anchor, 0, weeks)
+    fits = _estimate_all(panels, settings)
+    half_life, scores = choose_half_life(fits, settings.half_life_options, settings.validation_origins,
+                                         settings.validation_horizon)
+    statistics: dict[str, float | str] = {
+        "rows": float(len(rows)), "series": float(sum(p.shape[0] for p in panels)),
+        "categories": float(len(panels)), "first_week": str(anchor),
+        "last_week": str(pd.Timestamp(rows["week"].max()).date()), "half_life_weeks": half_life,
+        "half_life_scores": ", ".join(f"{k}: {v:.4f}" for k, v in scores.items()),
+        "iterations": float(sum(f.iterations for f in fits)),
+    }
+    parts = assemble(fits, accounts, products, half_life)
+    statistics["deviance"] = parts.deviance
+    statistics["seconds"] = time.perf_counter() - started
+    statistics["cpu_seconds"] = time.process_time() - cpu
+    intervals = {name: Interval(*values) for name, values in parts.intervals.items()}
+    return Fit(accounts, products, parts.baseline, parts.season, parts.season_of, anchor, parts.elasticity,
+               parts.lifts, parts.dip, parts.dip_weeks, parts.cannibalization, intervals, parts.series_se,
+               statistics)
+
+
+def _estimate_all(panels: list[Panel], settings: Settings) -> list[CategoryFit]:
+    """Every category with wide category priors; with several categories, again with the category means pulled
+    to their row-weighted mean (the whole), warm-started."""
+    def priors(centre: np.ndarray, category_scale: float) -> Priors:
+        sds = np.array([settings.elasticity_sd, *[settings.lift_sd] * len(LIFT_KINDS)])
+        return Priors(centre, sds[:, 0] * category_scale, sds[:, 1], sds[:, 2], settings.season_smoothness,
+                      settings.season_ridge)
+
+    centre = np.array([settings.elasticity_centre] + [0.0] * len(LIFT_KINDS))
+    pooled = len(panels) > 1
+
+    def run(panel: Panel, p: Priors, start: np.ndarray | None, final: bool) -> CategoryFit:
+        return estimate(panel, p, block_weeks=settings.level_block_weeks,
+                        dip_weeks_options=settings.dip_weeks_options, outer=settings.outer_iterations,
+                        start=start, with_covariance=final)
+
+    fits = [run(panel, priors(centre, 4.0 if pooled else 1.0), None, not pooled) for panel in panels]
+    if not pooled:
+        return fits
+    whole = centre.copy()
+    weights = np.array([float(f.panel.observed.sum()) for f in fits])
+    values = np.full((len(fits), len(centre)), np.nan)
+    for i, f in enumerate(fits):
+        _, effects, _, _ = f.layout.split(f.theta)
+        values[i, 0] = effects[0, 0]
+        for j, k in enumerate(f.layout.kinds):
+            values[i, 1 + k] = effects[1 + j, 0]
+    for k in range(len(centre)):
+        known = np.isfinite(values[:, k])
+        if known.any():
+            whole[k] = float(np.average(values[known, k], weights=weights[known]))
+    return [run(f.panel, priors(whole, 1.0), f.theta, True) for f in fits]
+
+
+def expected_cases(fit: Fit, frame: pd.DataFrame) -> np.ndarray:
+    """The fitted form's expected cases on each row of `frame` (nan for a series the fit has no baseline for).
+
+    Rows are placed on series x week grids per category over the weeks `frame` spans; weeks without a row
+    are unpromoted at the regular price, and a promotion's dip falls only on the frame's own later weeks -- as
+    the simulator books them."""
+    out = np.full(len(frame), np.nan)
+    if len(frame) == 0:
+        return out
+    rows = frame.reset_index(drop=True)
+    if "category" not in rows:
+        rows = rows.assign(category="all")
+    rows = rows.assign(category=rows["category"].fillna("all").astype(str))
+    accounts = fit.accounts + tuple(sorted(set(map(str, rows["account"])) - set(fit.accounts)))
+    products = fit.products + tuple(sorted(set(map(str, rows["product"])) - set(fit.products)))
+    numbers = week_numbers(rows["week"], fit.season_anchor)
+    first, weeks = int(numbers.min()), int(numbers.max() - numbers.min()) + 1
+    for panel in build_panels(rows, accounts, products, fit.season_anchor, first, weeks):
+        mean = _panel_mean(fit, panel)
+        out[panel.row_position] = mean.reshape(-1)[panel.row_cell]
+    return out
+
+
+def _panel_mean(fit: Fit, panel: Panel) -> np.ndarray:
+    def known(array: np.ndarray, fill: float) -> np.ndarray:
+        a, p = panel.account, panel.product
+        inside = (a < len(fit.accounts)) & (p < len(fit.products))
+        values = np.full(len(a), fill)
+        values[inside] = array[a[inside], p[inside]]
+        return values
+
+    baseline = known(fit.baseline, np.nan)
+    weights = np.ones((panel.shape[0], SEASON_WEEKS))
+    for s, (a, p) in enumerate(zip(panel.account, panel.product, strict=True)):
+        profile = fit.season_of[a, p] if a < len(fit.accounts) and p < len(fit.products) else None
+        if isinstance(profile, str) and profile in fit.season:
+            weights[s] = fit.season[profile]
+    base = baseline[:, None] * weights[:, panel.week_of_season]
+    lift = np.stack([np.nan_to_num(known(fit.lifts[k], 1.0), nan=1.0) if k in fit.lifts else
+                     np.ones(len(baseline)) for k in LIFT_KINDS])
+    elasticity = np.nan_to_num(known(fit.elasticity, 0.0))
+    dip = np.nan_to_num(known(fit.dip, 0.0))
+    cann = np.nan_to_num(known(fit.cannibalization, 0.0))
+    finite = np.isfinite(base)
+    terms = volumes(panel, np.where(finite, base, 0.0), elasticity, lift, dip, fit.dip_weeks, cann)
+    return np.where(finite, terms.final, np.nan)

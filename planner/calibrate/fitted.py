@@ -1,0 +1,139 @@
+"""From category fits to the (account, product) arrays of a `Fit`: values, intervals and standard errors.
+
+A pair the history never saw (an account that does not carry the product) still gets the pooled response of
+the product's category -- category mean + the account's and product's deviations where the category knows them --
+so that a plan for a new listing has sensible parameters; its baseline stays nan (no history, no level).
+Season weights are normalised to mean 1 with the baselines scaled to match, so E = baseline x weight is unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from planner.calibrate.estimate import CategoryFit
+from planner.calibrate.level import recent_level
+from planner.calibrate.panel import LIFT_KINDS, SEASON_WEEKS, FloatArray
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """Everything a Fit holds, as plain arrays (fit.py builds the frozen Fit from it)."""
+
+    baseline: FloatArray
+    season: dict[str, FloatArray]
+    season_of: np.ndarray
+    elasticity: FloatArray
+    lifts: dict[str, FloatArray]
+    dip: FloatArray
+    dip_weeks: int
+    cannibalization: FloatArray
+    intervals: dict[str, tuple[float, float, float, float]]
+    series_se: dict[str, FloatArray]
+    deviance: float
+
+
+def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple[str, ...],
+             half_life: float) -> Assembled:
+    shape = (len(accounts), len(products))
+    baseline = np.full(shape, np.nan)
+    season_of = np.full(shape, None, dtype=object)
+    elasticity = np.full(shape, np.nan)
+    lifts = {kind: np.ones(shape) for kind in LIFT_KINDS}
+    dip = np.zeros(shape)
+    cann = np.zeros(shape)
+    series_se: dict[str, FloatArray] = {name: np.full(shape, np.nan) for name in
+                                        ["elasticity", *[f"lift.{k}" for k in LIFT_KINDS], "dip",
+                                         "cannibalization"]}
+    season: dict[str, FloatArray] = {}
+    intervals: dict[str, tuple[float, float, float, float]] = {}
+    deviance = 0.0
+    dip_weeks = _common_dip_weeks(fits)
+    for f in fits:
+        panel, layout = f.panel, f.layout
+        weights, effects, rho, kappa = layout.split(f.theta)
+        scale = np.exp(weights).mean(axis=1)
+        for g, profile in enumerate(panel.season_ids):
+            season[profile] = np.exp(weights[g]) / scale[g]
+        level = recent_level(f, half_life) * scale[panel.season_group]
+        a, p = panel.account, panel.product
+        baseline[a, p] = level
+        cat_products = np.unique(p)
+        cat_accounts = np.unique(a)
+        # pooled values on every account x product of the category, then the fitted series on top
+        full = (effects[:, :1, None] + _deviation(effects, layout.accounts, 1, cat_accounts, len(accounts))[:, :, None]
+                + _deviation(effects, layout.products, 1 + layout.accounts, cat_products, len(products))[:, None, :])
+        # full: (effects, A, P) over all accounts, only meaningful on the category's products
+        rows = np.arange(len(accounts))[:, None]
+        elasticity[rows, cat_products[None, :]] = np.minimum(full[0][:, cat_products], 0.0)
+        for j, k in enumerate(layout.kinds):
+            lifts[LIFT_KINDS[k]][rows, cat_products[None, :]] = np.exp(full[1 + j][:, cat_products])
+        dip[rows, cat_products[None, :]] = rho
+        cann[rows, cat_products[None, :]] = kappa
+        profile_of = np.array(panel.season_ids, dtype=object)[panel.season_group]
+        season_of[a, p] = profile_of
+        se = _standard_errors(f)
+        name = panel.category
+        start = layout.seasons * SEASON_WEEKS
+        intervals[f"elasticity[category={name}]"] = _interval(effects[0, 0], se["theta"][start])
+        for j, k in enumerate(layout.kinds):
+            at = start + (1 + j) * layout.effect_width
+            intervals[f"lift.{LIFT_KINDS[k]}[category={name}]"] = _interval(effects[1 + j, 0], se["theta"][at],
+                                                                            log=True)
+        intervals[f"dip[category={name}]"] = _interval(rho, se["theta"][-2], share=True)
+        intervals[f"cannibalization[category={name}]"] = _interval(kappa, se["theta"][-1], share=True)
+        series_se["elasticity"][a, p] = se["series"][0]
+        for j, k in enumerate(layout.kinds):
+            series_se[f"lift.{LIFT_KINDS[k]}"][a, p] = se["series"][1 + j] * np.exp(full[1 + j][a, p])
+        series_se["dip"][a, p] = se["theta"][-2]
+        series_se["cannibalization"][a, p] = se["theta"][-1]
+        deviance += _deviance(f)
+    return Assembled(baseline, season, season_of, elasticity, lifts, dip, dip_weeks, cann, intervals,
+                     series_se, deviance)
+
+
+def _deviation(effects: FloatArray, count: int, offset: int, members: np.ndarray, size: int) -> FloatArray:
+    """(effects, size) a category's deviations placed at its members' global indices, 0 elsewhere."""
+    out = np.zeros((effects.shape[0], size))
+    out[:, members] = effects[:, offset:offset + count]
+    return out
+
+
+def _standard_errors(f: CategoryFit) -> dict[str, Any]:
+    from planner.calibrate.uncertainty import series_standard_errors
+
+    cov = f.covariance
+    if cov.size == 0:
+        return {"theta": np.full(f.layout.size, np.nan), "series": np.full((f.layout.effects, f.panel.shape[0]),
+                                                                          np.nan)}
+    return {"theta": np.sqrt(np.maximum(np.diag(cov), 0.0)), "series": series_standard_errors(f.problem, cov)}
+
+
+def _interval(value: float, se: float, *, share: bool = False,
+              log: bool = False) -> tuple[float, float, float, float]:
+    """(value, se, low, high); a log-scale value is reported as its exponential (se by the delta method)."""
+    low, high = value - Z95 * se, value + Z95 * se
+    if log:
+        return float(np.exp(value)), float(np.exp(value) * se), float(np.exp(low)), float(np.exp(high))
+    if share:
+        low, high = max(low, 0.0), min(high, 0.9)
+    return float(value), float(se), float(low), float(high)
+
+
+def _common_dip_weeks(fits: list[CategoryFit]) -> int:
+    """One dip length for the whole fit: the one of the category whose dip takes most volume."""
+    best = max(fits, key=lambda f: f.theta[-2] * float(f.panel.cases.sum()))
+    return best.dip_weeks
+
+
+def _deviance(f: CategoryFit) -> float:
+    mean = f.problem.mean(f.theta)
+    y = f.panel.cases[f.panel.observed]
+    m = np.maximum(mean[f.panel.observed], 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(y > 0, y * np.log(y / m), 0.0)
+    return float(2.0 * np.sum(term - (y - m)))
