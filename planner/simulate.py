@@ -28,7 +28,7 @@ ORDER_UP_TO = 1.5
 
 def promotions_for(rules: RuleSet, compiled: Compiled, events: Sequence[Event]) -> Promotions:
     return compile_promotions(events, rules.ids("mechanics"), rules.ids("product_groups"), compiled.index,
-                              compiled.demand.expected_base)
+                              compiled.demand.expected_base, compiled.demand.lifts)
 
 
 def order_suggestion(volume: np.ndarray, safety_weeks: np.ndarray) -> np.ndarray:

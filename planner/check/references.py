@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from planner.check.context import CheckContext
-from planner.rules.findings import DUPLICATE_ID, UNKNOWN_REFERENCE, Finding, finding
+from planner.rules.findings import DUPLICATE_ID, UNKNOWN_REFERENCE, Finding, Location, finding
 from planner.rules.schema import ID_SECTIONS
 from planner.rules.schema.common import RefTo, RuleModel
 
@@ -104,6 +104,17 @@ def _walk(item: RuleModel, known: dict[str, set[str]], findings: list[Finding], 
                 _walk(child, known, findings, section, owner)
 
 
+def _key_location(item: RuleModel, name: str, ref: str) -> Location:
+    """Where the reference is written: the map key itself for a map keyed by ids (`lifts: {tpr-20: 1.3}`),
+    the field otherwise (a key that is not in the map, as for a list item, falls back to the field)."""
+    source = item._source  # (document, path) the object was read from, or None
+    if source is None or not isinstance(getattr(item, name), dict):
+        return item.field_location(name)
+    document, path = source
+    info = type(item).model_fields[name]
+    return document.at(path + (info.alias or name, ref), key=True)  # type: ignore[no-any-return]
+
+
 def _unknown(item: RuleModel, name: str, kind: str, ref: str, known: set[str], section: str,
              owner: RuleModel) -> Finding:
     near = difflib.get_close_matches(ref, sorted(known), n=1, cutoff=0.6)
@@ -111,5 +122,5 @@ def _unknown(item: RuleModel, name: str, kind: str, ref: str, known: set[str], s
     owner_id = getattr(owner, "id", section)
     return finding(
         UNKNOWN_REFERENCE, f"{section} '{owner_id}': {name} refers to unknown {kind} '{ref}'{hint}",
-        item.field_location(name), example={kind: ref},
+        _key_location(item, name, ref), example={kind: ref},
         fix=f"use '{near[0]}'" if near else f"define {kind} '{ref}' or use one of: {', '.join(sorted(known)[:8])}")

@@ -7,7 +7,7 @@ proportion to expected baseline volume, so every total is the sum of its cells.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -17,7 +17,8 @@ from planner.compile.index import PlanIndex
 from planner.compile.terms import band_prices, compile_discounts
 from planner.economics.discounts import FloatArray, stack_discounts
 from planner.economics.waterfall import shelf_price
-from planner.rules.schema import Rebate, RuleSet
+from planner.rules.schema import Mechanic, Rebate, RuleSet
+from planner.rules.schema.common import AccountScope, ProductScope, Scope
 
 IntArray = npt.NDArray[np.int64]
 
@@ -50,6 +51,9 @@ class Demand:
     """(A, P) coefficient of variation of weekly baseline volume."""
     elasticity_sd: FloatArray
     """(A, P) standard deviation of the elasticity."""
+    lifts: dict[str, FloatArray] = field(default_factory=dict)
+    """Mechanic id -> (A, P) lift, for the mechanics a response profile names (`Response.lifts`); a mechanic
+    not in it has its own `lift` everywhere."""
 
     @cached_property
     def expected_base(self) -> FloatArray:
@@ -159,15 +163,68 @@ def _spread(out: FloatArray, amount: float, accounts: npt.NDArray[np.bool_], pro
     out[cells] += share * amount
 
 
-def _by_specificity(rules: RuleSet, index: PlanIndex, field: str, default: float) -> FloatArray:
-    """A response parameter per account x product: the most specific matching profile wins."""
-    out = np.full((len(index.accounts), len(index.products)), default, dtype=float)
-    level = np.full(out.shape, -1)
-    for profile in sorted(rules.response, key=lambda r: r.applies_to.specificity):
-        cells = index.account_mask(profile.applies_to)[:, None] & index.product_mask(profile.applies_to)[None, :]
-        out[cells] = getattr(profile, field)
-        level[cells] = profile.applies_to.specificity
-    return out
+class _Profiles:
+    """Response profiles resolved onto account x product cells: which profile wins each cell.
+
+    The most specific profile covering a cell wins (most scope keys; ties: the later one). A calibrated rule set
+    holds a profile per account x product, so a profile writes only its own block of cells (its accounts x its
+    products), never a full (A, P) mask."""
+
+    def __init__(self, rules: RuleSet, index: PlanIndex) -> None:
+        self.index = index
+        self.profiles = rules.response
+        self.order = sorted(range(len(self.profiles)), key=lambda k: self.profiles[k].applies_to.specificity)
+        self.blocks: dict[int, tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]] = {}
+        self.winner = self._winners(self.order)
+
+    def _block(self, k: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """The profile's accounts and products, by position. Named ids are looked up directly (the common case of
+        a calibrated profile), other keys resolve through the index's masks."""
+        if k not in self.blocks:
+            scope = self.profiles[k].applies_to
+            self.blocks[k] = (self._positions(scope, AccountScope.ACCOUNT_KEYS, "account"),
+                              self._positions(scope, ProductScope.PRODUCT_KEYS, "product"))
+        return self.blocks[k]
+
+    def _positions(self, scope: Scope, keys: tuple[str, ...], named: str) -> npt.NDArray[np.intp]:
+        ids = getattr(scope, named)
+        if ids is not None and all(getattr(scope, key) is None for key in keys if key != named):
+            position = self.index.account_position if named == "account" else self.index.product_position
+            return np.array(sorted({position[i] for i in ids if i in position}), dtype=np.intp)
+        mask = self.index.account_mask(scope) if named == "account" else self.index.product_mask(scope)
+        return np.flatnonzero(mask)
+
+    def _winners(self, order: list[int]) -> npt.NDArray[np.intp]:
+        """(A, P) position of the winning profile among `order` (ascending specificity), -1 where none covers:
+        each cell takes the profile latest in `order` that covers it."""
+        products = len(self.index.products)
+        cells, ranks = [np.zeros(0, dtype=np.intp)], [np.zeros(0, dtype=np.intp)]
+        for rank, k in enumerate(order):
+            accounts, members = self._block(k)
+            covered = (accounts[:, None] * products + members[None, :]).reshape(-1)
+            cells.append(covered)
+            ranks.append(np.full(len(covered), rank, dtype=np.intp))
+        best = np.full(len(self.index.accounts) * products, -1, dtype=np.intp)
+        np.maximum.at(best, np.concatenate(cells), np.concatenate(ranks))
+        positions = np.array([*order, -1], dtype=np.intp)
+        return positions[best].reshape(len(self.index.accounts), products)  # rank -1 picks the trailing -1
+
+    def parameter(self, name: str, default: float) -> FloatArray:
+        """A response parameter per account x product: the winning profile's value, `default` where none."""
+        values = np.array([getattr(p, name) for p in self.profiles] + [default], dtype=float)
+        return values[self.winner]  # -1 picks the default at the end
+
+    def lifts(self, mechanics: dict[str, Mechanic]) -> dict[str, FloatArray]:
+        """(A, P) lift of each mechanic some profile names: per mechanic, the most specific profile covering the
+        cell that names it wins; the mechanic's own lift where none does."""
+        out: dict[str, FloatArray] = {}
+        named = sorted({m for p in self.profiles for m in p.lifts if m in mechanics})
+        for mechanic in named:
+            order = [k for k in self.order if mechanic in self.profiles[k].lifts]
+            values = np.array([self.profiles[k].lifts.get(mechanic, 0.0) for k in range(len(self.profiles))]
+                              + [mechanics[mechanic].lift], dtype=float)
+            out[mechanic] = values[self._winners(order)]
+        return out
 
 
 def _seasonality(rules: RuleSet, index: PlanIndex) -> FloatArray:
@@ -204,7 +261,8 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
         live = [w - 1 for w in day.weeks if w <= weeks]
         cells = index.account_mask(day.applies_to)[:, None] & index.product_mask(day.applies_to)[None, :]
         holiday[:, :, live] *= np.where(cells, day.uplift, 1.0)[:, :, None]
-    shelf_elasticity = _by_specificity(rules, index, "shelf_elasticity", 0.3)
+    profiles = _Profiles(rules, index)
+    shelf_elasticity = profiles.parameter("shelf_elasticity", 0.3)
     shelf = np.ones((accounts, products))
     for target in rules.shelf_targets:
         for a in np.flatnonzero(index.account_mask(target.applies_to)):
@@ -229,12 +287,13 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
             * cooler.units * cooler.cases_per_unit_week
     return Demand(
         baseline=baseline, seasonality=_seasonality(rules, index), holiday=holiday, shelf=shelf, display=display,
-        cooler_cases=cooler_cases, elasticity=_by_specificity(rules, index, "elasticity", -2.0),
-        post_promo_dip=_by_specificity(rules, index, "post_promo_dip", 0.0),
-        dip_weeks=_by_specificity(rules, index, "dip_weeks", 1).astype(np.int64),
-        cannibalization=_by_specificity(rules, index, "cannibalization", 0.0),
-        baseline_noise=_by_specificity(rules, index, "baseline_noise", 0.1),
-        elasticity_sd=_by_specificity(rules, index, "elasticity_sd", 0.2),
+        cooler_cases=cooler_cases, elasticity=profiles.parameter("elasticity", -2.0),
+        post_promo_dip=profiles.parameter("post_promo_dip", 0.0),
+        dip_weeks=profiles.parameter("dip_weeks", 1).astype(np.int64),
+        cannibalization=profiles.parameter("cannibalization", 0.0),
+        baseline_noise=profiles.parameter("baseline_noise", 0.1),
+        elasticity_sd=profiles.parameter("elasticity_sd", 0.2),
+        lifts=profiles.lifts(rules.ids("mechanics")),
     )
 
 

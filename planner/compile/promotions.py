@@ -8,7 +8,7 @@ by `conflicts`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,8 @@ class Promotions:
     depth: FloatArray
     """(A, P, W) effective depth of the shopper's saving (0: no promotion)."""
     lift: FloatArray
-    """(A, P, W) volume multiplier on top of the price response (1: none)."""
+    """(A, P, W) volume multiplier on top of the price response (1: none): the mechanic's lift, or the lift a
+    response profile sets for it in the cell (`Response.lifts`)."""
     funding: FloatArray
     """(A, P, W) bottler's share of the shopper's saving."""
     fixed_cost: FloatArray
@@ -43,14 +44,15 @@ def group_products(group: ProductGroup, index: PlanIndex) -> npt.NDArray[np.bool
 
 def place(promotions: Promotions, accounts: npt.NDArray[np.intp], products: npt.NDArray[np.intp],
           weeks: npt.NDArray[np.intp], mechanic: Mechanic, weight: FloatArray, depth: float | None = None,
-          funding: float | None = None) -> None:
+          funding: float | None = None, lifts: Mapping[str, FloatArray] | None = None) -> None:
     """Run `mechanic` at every account x week given, on the products given (one event per account x week, whose
-    fixed cost is spread over the products by `weight`)."""
+    fixed cost is spread over the products by `weight`). `lifts`: the compiled scoped lifts (`Demand.lifts`)."""
     if not (len(accounts) and len(products) and len(weeks)):
         return
     cells = np.ix_(accounts, products, weeks)
     promotions.depth[cells] = mechanic.effective_depth if depth is None else depth
-    promotions.lift[cells] = mechanic.lift
+    table = (lifts or {}).get(mechanic.id)
+    promotions.lift[cells] = mechanic.lift if table is None else table[np.ix_(accounts, products)][:, :, None]
     promotions.funding[cells] = mechanic.funding if funding is None else funding
     promotions.promoted[cells] = True
     share = weight[cells]
@@ -60,10 +62,13 @@ def place(promotions: Promotions, accounts: npt.NDArray[np.intp], products: npt.
 
 
 def compile_promotions(events: Sequence[Event], mechanics: dict[str, Mechanic], groups: dict[str, ProductGroup],
-                       index: PlanIndex, weight: FloatArray) -> Promotions:
+                       index: PlanIndex, weight: FloatArray,
+                       lifts: Mapping[str, FloatArray] | None = None) -> Promotions:
     """All events placed at once: their cells are gathered first, then written in one pass (a later event wins a
     cell two events cover; `conflicts` reports those). `weight`: (A, P, W) expected unpromoted volume, used to
-    spread each event week's fixed cost over the group's products."""
+    spread each event week's fixed cost over the group's products. `lifts`: mechanic id -> (A, P) lift where a
+    response profile sets one (`Demand.lifts`); elsewhere the mechanic's own lift."""
+    lifts = lifts or {}
     promotions = Promotions.none(index.shape)
     weeks = index.calendar.weeks
     members = {g: np.flatnonzero(group_products(group, index)) for g, group in groups.items()}
@@ -81,10 +86,13 @@ def compile_promotions(events: Sequence[Event], mechanics: dict[str, Mechanic], 
         week_of = np.repeat(live, len(products))
         depth = mechanic.effective_depth if event.depth is None else event.depth
         funding = mechanic.funding if event.funding is None else event.funding
-        values = np.array([depth, mechanic.lift, funding, mechanic.fixed_cost])
+        values = np.tile(np.array([depth, mechanic.lift, funding, mechanic.fixed_cost]), (len(product_of), 1))
+        table = lifts.get(event.mechanic)
+        if table is not None:
+            values[:, 1] = table[a, product_of]
         key = event_weeks + np.repeat(np.arange(len(live)), len(products))
         event_weeks += len(live)
-        parts.append((np.full(len(product_of), a), product_of, week_of, np.tile(values, (len(product_of), 1)), key))
+        parts.append((np.full(len(product_of), a), product_of, week_of, values, key))
     if not parts:
         return promotions
     a_all, p, w, values, key = (np.concatenate(column) for column in zip(*parts))

@@ -287,7 +287,8 @@ def _batch(compiled: Compiled, base: dict[str, FloatArray], accounts: IntArray, 
     """Run the mechanic at every account in every batch week and measure each event's change of every measure:
     its total and, for the SCOPED measures, cell by cell over the weeks it reaches."""
     promotions = Promotions.none(compiled.shape)
-    place(promotions, accounts, np.flatnonzero(products), batch_weeks, mechanic, compiled.demand.expected_base)
+    place(promotions, accounts, np.flatnonzero(products), batch_weeks, mechanic, compiled.demand.expected_base,
+          lifts=compiled.demand.lifts)
     measures = _measures(evaluate(compiled, promotions))
     stride = len(offsets)
     reached = batch_weeks[:, None] + offsets[None, :]

@@ -235,6 +235,11 @@ class Response(RuleModel):
     """Coefficient of variation of weekly baseline volume (Monte Carlo)."""
     elasticity_sd: float = Field(default=0.2, ge=0, le=5)
     """Standard deviation of the elasticity (Monte Carlo)."""
+    lifts: dict[Annotated[str, RefTo("mechanics")], Annotated[float, Field(gt=0, le=10)]] = Field(
+        default_factory=dict)
+    """Lift of a mechanic in the cells this profile covers, by mechanic id, replacing the mechanic's own `lift`
+    there (e.g. a lift calibrated per account and product). Resolved per mechanic: the most specific profile
+    covering the cell that names the mechanic wins."""
 
 
 __all__ = [
