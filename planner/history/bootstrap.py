@@ -136,8 +136,9 @@ def rule_files(history: History, *, company: str | None = None, currency: str = 
                  f"{YEAR_WEEKS} weeks; seasonality = 13 four-week periods per category from non-promoted "
                  f"weeks (each series over its own mean).", baselines),
         RuleFile("rules/response.yaml", f"{head}\nElasticity per category: least squares of log(cases / "
-                 f"baseline) on log(price / regular price), feature and display, clipped to [{ELASTICITY_RANGE[0]}, {ELASTICITY_RANGE[1]}]; a first "
-                 f"guess for `planner calibrate` to replace.", {"response": response}),
+                 f"baseline) on log(price / regular price), feature and display, clipped to "
+                 f"[{ELASTICITY_RANGE[0]}, {ELASTICITY_RANGE[1]}]; a first guess for `planner calibrate` to "
+                 f"replace.", {"response": response}),
         RuleFile("rules/mechanics.yaml", f"{head}\nThe promotions the history ran: feature and display with "
                  f"their measured lift, price cuts at the depths run in at least {MIN_DEPTH_SHARE:.0%} of the "
                  f"price-promoted weeks; funding {FUNDING:.0%} is an assumption.", mechanics),
