@@ -30,9 +30,10 @@ class Demand:
     baseline: FloatArray
     """(A, P) cases per week; 0 where the account does not carry the product."""
     seasonality: FloatArray
-    """(A, W) multiplier."""
+    """(A, W) multiplier: the account's seasonality profile (the last baseline entry naming one)."""
     holiday: FloatArray
-    """(A, P, W) multiplier."""
+    """(A, P, W) multiplier: holidays, times, for a product whose baseline entry names a profile other than the
+    account's, that profile over the account's (so each product follows its own entry's seasonality)."""
     shelf: FloatArray
     """(A, P) multiplier from shelf-share targets: (target / current) ** shelf_elasticity."""
     display: FloatArray
@@ -227,24 +228,41 @@ class _Profiles:
         return out
 
 
-def _seasonality(rules: RuleSet, index: PlanIndex) -> FloatArray:
+def _weekly(weights: tuple[float, ...], quarter_of: npt.NDArray[np.intp], weeks: int) -> FloatArray:
+    """A profile's 4 (quarter), 13 (four-week period) or 52 (week) weights as one weight per fiscal week."""
+    values = np.array(weights, dtype=float)
+    if len(values) == 4:
+        return values[np.minimum(quarter_of, 3)]
+    if len(values) == 13:
+        return values[np.minimum(np.arange(weeks) // 4, 12)]
+    return np.resize(values, weeks)
+
+
+def _seasonality(rules: RuleSet, index: PlanIndex) -> tuple[FloatArray, dict[tuple[int, int], FloatArray]]:
+    """(A, W) the account's seasonality (the last baseline entry naming a profile), and, for the products whose
+    own entry names another profile, (a, p) -> the ratio of that profile to the account's, per week."""
     weeks = index.calendar.weeks
     profiles = rules.ids("seasonality")
     out = np.ones((len(index.accounts), weeks))
     quarter_of = np.array([index.calendar.quarter_of(w) - 1 for w in range(1, weeks + 1)])
+    own: dict[tuple[int, int], str] = {}
+    account_profile: dict[int, str] = {}
     for baseline in rules.baselines:
         a = index.account_position.get(baseline.account)
         profile = profiles.get(baseline.seasonality) if baseline.seasonality else None
         if a is None or profile is None:
             continue
-        weights = np.array(profile.weights, dtype=float)
-        if len(weights) == 4:
-            out[a] = weights[np.minimum(quarter_of, 3)]
-        elif len(weights) == 13:
-            out[a] = weights[np.minimum(np.arange(weeks) // 4, 12)]
-        else:
-            out[a] = np.resize(weights, weeks)
-    return out
+        out[a] = _weekly(profile.weights, quarter_of, weeks)
+        account_profile[a] = profile.id
+        for product in baseline.cases_per_week:
+            p = index.product_position.get(product)
+            if p is not None:
+                own[(a, p)] = profile.id
+    ratios = {}
+    for (a, p), profile_id in own.items():
+        if profile_id != account_profile[a]:
+            ratios[(a, p)] = _weekly(profiles[profile_id].weights, quarter_of, weeks) / out[a]
+    return out, ratios
 
 
 def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
@@ -261,6 +279,9 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
         live = [w - 1 for w in day.weeks if w <= weeks]
         cells = index.account_mask(day.applies_to)[:, None] & index.product_mask(day.applies_to)[None, :]
         holiday[:, :, live] *= np.where(cells, day.uplift, 1.0)[:, :, None]
+    seasonality, own_season = _seasonality(rules, index)
+    for (row, column), ratio in own_season.items():  # a product whose baseline entry names its own profile
+        holiday[row, column] *= ratio
     profiles = _Profiles(rules, index)
     shelf_elasticity = profiles.parameter("shelf_elasticity", 0.3)
     shelf = np.ones((accounts, products))
@@ -286,7 +307,7 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
         cooler_cases += np.divide(weight, total, out=np.zeros_like(weight), where=total > 0) \
             * cooler.units * cooler.cases_per_unit_week
     return Demand(
-        baseline=baseline, seasonality=_seasonality(rules, index), holiday=holiday, shelf=shelf, display=display,
+        baseline=baseline, seasonality=seasonality, holiday=holiday, shelf=shelf, display=display,
         cooler_cases=cooler_cases, elasticity=profiles.parameter("elasticity", -2.0),
         post_promo_dip=profiles.parameter("post_promo_dip", 0.0),
         dip_weeks=profiles.parameter("dip_weeks", 1).astype(np.int64),
