@@ -20,8 +20,8 @@ The data stays where it is (dunnhumby's terms of use apply); this script only sh
 | channel | store.seg_value_name | UPSCALE, MAINSTREAM, VALUE |
 | region | store.address_state_prov_code | TX, OH, KY, IN |
 
-Rows without a shelf price (23, all with zero spend) are dropped: a missing row is a missing observation. A
-non-positive base price is left empty like a missing one.
+Rows without a positive shelf price (23 empty, 1 zero; all with zero spend) are dropped: a missing row is a
+missing observation. A non-positive base price would be left empty like a missing one.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from planner.history.bootstrap import rule_files
-from planner.history.frame import History, HistoryError
+from planner.history.frame import History, HistoryError, HistoryUnreadable
 from planner.history.load import load_history
 from planner.history.write import CannotWrite, refuse_reason, write_repository
 from planner.rules.load import display_name
@@ -41,11 +41,10 @@ def run_init(out_dir: Path, history_file: Path, columns: Path | None = None, *, 
     try:
         history = load_history(Path(history_file), columns)
     except HistoryError as error:
-        unreadable = any(p.row == 1 and not p.column and "cannot" in p.message for p in error.problems)
         for problem in error.problems:
             print(str(problem), file=err)
         print(f"planner init: {len(error.problems)} problem(s) in the history; nothing written", file=err)
-        return 2 if unreadable or (columns is not None and _in_map(error, columns)) else 1
+        return 2 if isinstance(error, HistoryUnreadable) else 1
     try:
         written = init_from_history(history, Path(out_dir), currency=currency, check=check)
     except (CannotWrite, OSError) as error:
@@ -60,8 +59,3 @@ def run_init(out_dir: Path, history_file: Path, columns: Path | None = None, *, 
     rules, scenarios = Path(out_dir) / "rules", Path(out_dir) / "scenarios"
     print(f"next: planner validate {display_name(rules)} {display_name(scenarios)}", file=out)
     return 0
-
-
-def _in_map(error: HistoryError, columns: Path) -> bool:
-    name = display_name(Path(columns))
-    return any(problem.file == name for problem in error.problems)

@@ -95,6 +95,11 @@ class HistoryError(Exception):
         super().__init__(f"{len(self.problems)} problem(s) in the history:\n{shown}{more}")
 
 
+class HistoryUnreadable(HistoryError):
+    """The file (or its column map) cannot be read at all: absent, unknown format, corrupt, or a broken map.
+    Commands exit 2 (cannot run) on it, and 1 on a HistoryError about the rows."""
+
+
 @dataclass
 class Problems:
     """Collects problems, keeping at most `per_kind` of each (column, kind) so that a file where every one of a

@@ -13,7 +13,15 @@ import pandas as pd
 
 from planner.history.columns import ColumnMap, read_column_map, resolve
 from planner.history.derive import complete
-from planner.history.frame import REQUIRED, SOURCE_ROW, History, HistoryError, Problem, Problems
+from planner.history.frame import (
+    REQUIRED,
+    SOURCE_ROW,
+    History,
+    HistoryError,
+    HistoryUnreadable,
+    Problem,
+    Problems,
+)
 from planner.history.parse import parse
 from planner.history.read import batches, open_source
 from planner.history.validate import check, check_against
@@ -32,9 +40,9 @@ def load_history(path: Path, columns: Path | None = None, rules: RuleSet | None 
     if columns is not None:
         mapping, problems = read_column_map(Path(columns))
         if problems:
-            raise HistoryError(problems)
+            raise HistoryUnreadable(problems)
     if not path.is_file():
-        raise HistoryError([Problem(name, 1, "", "no such file", "check the path of the history file")])
+        raise HistoryUnreadable([Problem(name, 1, "", "no such file", "check the path of the history file")])
     source = open_source(path, name, mapping.sheet)
     wanted, problems = resolve(source.header, mapping, name)
     if problems:

@@ -21,7 +21,7 @@ import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from planner.history.frame import HistoryError, Problem
+from planner.history.frame import HistoryError, HistoryUnreadable, Problem
 
 BATCH_ROWS = 200_000
 CSV_BLOCK_BYTES = 8 << 20
@@ -72,29 +72,29 @@ def kind_of(path: Path) -> str | None:
     return None
 
 
-def _fail(name: str, message: str, fix: str) -> HistoryError:
-    return HistoryError([Problem(name, 1, "", message, fix)])
+def _fail(name: str, message: str, fix: str) -> HistoryUnreadable:
+    return HistoryUnreadable([Problem(name, 1, "", message, fix)])
 
 
 def open_source(path: Path, name: str, sheet: str | None = None) -> Source:
-    """Read the header of a history file; an unreadable or unknown file raises HistoryError (row 1)."""
+    """Read the header of a history file; an unreadable or unknown file raises HistoryUnreadable (row 1)."""
     kind = kind_of(path)
     if kind is None:
         raise _fail(name, f"cannot tell the format of '{path.name}'",
                     "give a .csv, .csv.gz, .parquet or .xlsx file")
     try:
         if kind == "csv":
-            reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16),
-                                    convert_options=pacsv.ConvertOptions(column_types={}))
-            header = list(reader.schema.names)
-            reader.close()
+            with _open_text(path) as handle:
+                header = next(csv.reader(handle), [])
+            if not header:
+                raise _fail(name, "the file is empty: no header row", "export the history with a header row")
             return Source(path, name, kind, header, 2)
         if kind == "parquet":
             return Source(path, name, kind, list(pq.ParquetFile(path).schema_arrow.names), 1)
         return _open_excel(path, name, sheet)
-    except HistoryError:
+    except HistoryUnreadable:
         raise
-    except (OSError, pa.ArrowException, ValueError, KeyError, EOFError) as error:
+    except (OSError, pa.ArrowException, ValueError, KeyError, EOFError, csv.Error) as error:
         raise _fail(name, f"cannot read the file: {str(error).splitlines()[0] if str(error) else error!r}",
                     "check the path, the format and that the file is not truncated") from error
 
@@ -157,8 +157,7 @@ def _csv_batches(source: Source, wanted: dict[str, str], rename: dict[str, str])
 def _locate_malformed(source: Source, width: int, most: int = 10) -> list[Problem]:
     """Rows whose field count differs from the header's, found with Python's csv module (error path only)."""
     problems: list[Problem] = []
-    opener = gzip.open if source.path.name.lower().endswith(".gz") else open
-    with opener(source.path, "rt", newline="", encoding="utf-8", errors="replace") as handle:
+    with _open_text(source.path) as handle:
         for number, fields in enumerate(csv.reader(handle), start=1):
             if fields and len(fields) != width and len(problems) < most:
                 problems.append(Problem(source.name, number, "", f"row has {len(fields)} fields, the header "
@@ -166,6 +165,13 @@ def _locate_malformed(source: Source, width: int, most: int = 10) -> list[Proble
                                         "quote values that contain the delimiter, and give every row all columns"))
     return problems or [Problem(source.name, 1, "", "the CSV file has malformed rows",
                                 "give every row as many fields as the header")]
+
+
+def _open_text(path: Path) -> TextIO:
+    """A CSV file (gzipped or not) as text for Python's csv module: UTF-8, a byte-order mark skipped."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", newline="", encoding="utf-8-sig", errors="replace")
+    return path.open(newline="", encoding="utf-8-sig", errors="replace")
 
 
 def _parquet_batches(source: Source, wanted: dict[str, str]) -> Iterator[Batch]:
