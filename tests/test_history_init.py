@@ -62,8 +62,8 @@ def test_the_bootstrapped_repository_validates_and_follows_the_history(tmp_path:
     history = load_history(synthetic_history(tmp_path / "history.csv"))
     written = init_from_history(history, tmp_path / "repo")
     assert sorted(p.relative_to(tmp_path / "repo").as_posix() for p in written) == [
-        "rules/accounts.yaml", "rules/baselines.yaml", "rules/master.yaml", "rules/mechanics.yaml",
-        "rules/products.yaml", "rules/response.yaml", "scenarios/base.yaml"]
+        "rules/accounts.yaml", "rules/baselines.yaml", "rules/calendar_rules.yaml", "rules/master.yaml",
+        "rules/mechanics.yaml", "rules/products.yaml", "rules/response.yaml", "scenarios/base.yaml"]
     assert errors_of(tmp_path / "repo") == []
     rules = validate([tmp_path / "repo" / "rules"])
     assert rules.errors == 0
@@ -79,6 +79,7 @@ def test_the_bootstrapped_repository_validates_and_follows_the_history(tmp_path:
     assert len(loaded.seasonality) == 2  # a year and more of history: one profile per category
     assert all(p.cogs < p.list_price for p in loaded.products)
     assert all(-6 <= r.elasticity <= -0.5 for r in loaded.response)
+    assert {r.kind for r in loaded.calendar_rules} == {"event_count", "max_consecutive"}
     record = json.loads((tmp_path / "repo" / MARKER).read_text(encoding="utf-8"))
     assert record["sha256"] == history.sha256
 
@@ -185,3 +186,23 @@ def test_breakfast_at_the_frat_becomes_a_second_demo(tmp_path: Path) -> None:
     assert len(frame) == 524_950 - 24  # the converter drops the rows without a positive shelf price
     init_from_history(history, tmp_path / "repo")
     assert errors_of(tmp_path / "repo") == []
+
+
+def test_the_column_map_in_docs_history_reads_an_export_with_those_headers(tmp_path: Path) -> None:
+    text = (REPO / "docs" / "history.md").read_text(encoding="utf-8")
+    start = text.index("```yaml\n", text.index("<!-- example: columns.yaml -->")) + len("```yaml\n")
+    (tmp_path / "columns.yaml").write_text(text[start:text.index("```", start)], encoding="utf-8")
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    sheet = book.create_sheet("Sales")
+    sheet.append(["Store", "SKU", "Week Start", "Units Sold", "Shelf Price", "Base Price", "In Circular", "Extra"])
+    sheet.append(["s1", "p1", "2027-01-04", 10, 4.0, 5.0, "Y", "ignored"])
+    sheet.append(["s1", "p1", "2027-01-11", 4, 5.0, 5.0, "N", "ignored"])
+    book.save(tmp_path / "export.xlsx")
+    history = load_history(tmp_path / "export.xlsx", tmp_path / "columns.yaml")
+    assert history.frame["cases"].tolist() == [10.0, 4.0]
+    assert history.frame["feature"].tolist() == [1.0, 0.0]
+    assert history.frame["promoted"].tolist() == [True, False]
+    assert history.regular_price_rule == "given"

@@ -18,7 +18,10 @@ file it lands in, for a planner to review and for `planner calibrate` to replace
 * **response**: per category, a price elasticity from one least-squares fit of log volume over baseline on log
   price over regular price, feature and display (no intercept), clipped to [-6, -0.5];
 * **mechanics**: feature and display with their measured lifts, and one price cut per 5-point depth that at
-  least 2% of the price-promoted weeks ran, funded 50% by the company.
+  least 2% of the price-promoted weeks ran, funded 50% by the company;
+* **calendar rules**: the rhythm the history kept -- per account x product group at most as many promoted weeks a
+  year, and as long a promoted run, as 90% of the series stayed within in the last 52 weeks (without them an
+  optimizer would promote every week: the mechanics' costs are not in a history).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ DEFAULT_ELASTICITY = -2.0
 DEPTH_STEP = 0.05
 MIN_DEPTH_SHARE = 0.02
 UNASSIGNED = "unassigned"
+RHYTHM_QUANTILE = 0.9
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ def rule_files(history: History, *, company: str | None = None, currency: str = 
         del baselines["seasonality"]
     response, lifts = _response(frame, category_of)
     mechanics = {"mechanics": _mechanics(frame, lifts)}
+    calendar_rules = {"calendar_rules": _calendar_rules(recent)}
     head = f"Estimated by `planner init` from {source} (sha256 {history.sha256[:12]}); see docs/history.md."
     return [
         RuleFile("rules/master.yaml", f"{head}\nFiscal year: the {YEAR_WEEKS} weeks after the history's last "
@@ -142,6 +147,10 @@ def rule_files(history: History, *, company: str | None = None, currency: str = 
         RuleFile("rules/mechanics.yaml", f"{head}\nThe promotions the history ran: feature and display with "
                  f"their measured lift, price cuts at the depths run in at least {MIN_DEPTH_SHARE:.0%} of the "
                  f"price-promoted weeks; funding {FUNDING:.0%} is an assumption.", mechanics),
+        RuleFile("rules/calendar_rules.yaml", f"{head}\nThe rhythm the history kept, so that a plan stays "
+                 f"within it: per account x product group, at most the promoted weeks a year and the longest "
+                 f"promoted run that {RHYTHM_QUANTILE:.0%} of the series stayed within in the last {YEAR_WEEKS} "
+                 f"weeks.", calendar_rules),
         RuleFile("scenarios/base.yaml", f"{head}\nThe rules as estimated, deterministic.",
                  {"scenario": {"id": "base", "name": "Base plan from history",
                                "description": f"Rules estimated by planner init from {source}.",
@@ -280,3 +289,23 @@ def _mechanics(frame: pd.DataFrame, lifts: dict[str, float]) -> list[dict[str, A
             out.append({"id": f"tpr-{percent}", "name": f"Price cut {percent}% (from history)",
                         "kind": "price_cut", "depth": f"{percent}%", "funding": f"{FUNDING:.0%}"})
     return out
+
+
+def _calendar_rules(recent: pd.DataFrame) -> list[dict[str, Any]]:
+    """Promoted weeks a year and the longest promoted run that RHYTHM_QUANTILE of the series stayed within."""
+    rows = recent[[*SERIES, "week", "promoted"]]
+    series = rows.groupby(SERIES, sort=False).ngroup().to_numpy()
+    counts = np.bincount(series, weights=rows["promoted"].to_numpy(dtype=float)) if len(series) else np.zeros(1)
+    promoted = rows.loc[rows["promoted"].to_numpy()]
+    longest = np.zeros(len(counts))
+    if len(promoted):
+        index = ((promoted["week"] - promoted["week"].min()) // pd.Timedelta(days=7)).to_numpy()
+        owner = series[rows["promoted"].to_numpy()]
+        starts = np.concatenate([[True], (owner[1:] != owner[:-1]) | (index[1:] != index[:-1] + 1)])
+        run = np.cumsum(starts) - 1
+        lengths = np.bincount(run)
+        np.maximum.at(longest, owner[starts], lengths)
+    most = max(1, int(np.ceil(np.quantile(counts, RHYTHM_QUANTILE))))
+    run_length = max(1, int(np.ceil(np.quantile(longest, RHYTHM_QUANTILE))))
+    return [{"id": "cr-history-year-max", "kind": "event_count", "period": "year", "max": most},
+            {"id": "cr-history-max-consecutive", "kind": "max_consecutive", "weeks": run_length}]
