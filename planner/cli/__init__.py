@@ -1,6 +1,6 @@
 """The `planner` command line: a thin shell over functions that are all reachable from Python.
 
-One module per command group (validate, simulate, optimize, store, report, history), each listing its
+One module per command group (validate, simulate, optimize, store, report, history, calibrate), each listing its
 commands in `COMMANDS`; what they share lives in planner/cli/common.py, so no command module imports another.
 The group below holds the conventions every command keeps: exit 0 / 1 (findings or refused) / 2 (cannot run)
 / 130 (Ctrl-C, one line), an unexpected exception as one line and exit 2 (CI logs never show a traceback),
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from planner.cli import history, optimize, report, simulate, store, validate
+from planner.cli import calibrate, history, optimize, report, simulate, store, validate
 from planner.cli.common import INTERRUPTED, CannotRun
 
 DISTRIBUTION = "promo-planner"
@@ -75,6 +75,6 @@ def main() -> None:
     """
 
 
-for _module in (validate, simulate, optimize, store, report, history):
+for _module in (validate, simulate, optimize, store, report, history, calibrate):
     for _command in _module.COMMANDS:
         main.add_command(_command)
