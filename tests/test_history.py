@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from planner.history import COLUMNS, History, HistoryError, load_history, split_holdout
+from planner.history import COLUMNS, History, HistoryError, HistoryUnreadable, load_history, split_holdout
 from planner.history import read as history_read
 from planner.history.derive import RULE
 
@@ -165,6 +165,16 @@ def test_ids_stored_as_numbers_read_as_ids(tmp_path: Path) -> None:
     frame = load_history(tmp_path / "ids.parquet").frame
     assert frame["account"].tolist() == ["2277", "389"]
     assert sorted(frame["product"]) == ["1111009477", "1111009497"]
+
+
+def test_a_truncated_file_cannot_be_read_and_says_so(tmp_path: Path) -> None:
+    weeks = pd.date_range("2027-01-04", periods=3000, freq="7D").strftime("%Y-%m-%d")
+    text = "week,account,product,cases,price\n" + "".join(f"{w},a,p,5,10\n" for w in weeks)
+    packed = gzip.compress(text.encode())
+    (tmp_path / "cut.csv.gz").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(HistoryUnreadable) as raised:
+        load_history(tmp_path / "cut.csv.gz")
+    assert "cannot read the file to its end" in raised.value.problems[0].message
 
 
 def test_a_byte_order_mark_does_not_hide_the_first_column(tmp_path: Path) -> None:

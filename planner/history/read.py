@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,11 +122,17 @@ def batches(source: Source, wanted: dict[str, str]) -> Iterator[Batch]:
     """Stream the file in batches of the `wanted` columns ({canonical: header name}), renamed to canonical."""
     rename = {header: canonical for canonical, header in wanted.items()}
     if source.kind == "csv":
-        yield from _csv_batches(source, wanted, rename)
+        stream = _csv_batches(source, wanted, rename)
     elif source.kind == "parquet":
-        yield from _parquet_batches(source, wanted)
+        stream = _parquet_batches(source, wanted)
     else:
-        yield from _excel_batches(source, wanted)
+        stream = _excel_batches(source, wanted)
+    try:
+        yield from stream
+    except (OSError, pa.ArrowException, EOFError, ValueError, zlib.error) as error:  # truncated or corrupt
+        text = str(error).splitlines()[0] if str(error) else repr(error)
+        raise _fail(source.name, f"cannot read the file to its end: {text}",
+                    "export the file again; it looks truncated or corrupt") from error
 
 
 def _csv_batches(source: Source, wanted: dict[str, str], rename: dict[str, str]) -> Iterator[Batch]:
