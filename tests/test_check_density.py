@@ -17,13 +17,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from benchmarks.synth_dense import write_dense_rule_set
 from planner.check import run_checks
+from planner.check.budgets import least_spend
+from planner.check.context import SHOWN
 from planner.rules.findings import sort_findings
 from planner.rules.load import load_rules
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "dense_1500_findings.json.gz"
 SIZE = 1500
+NEW_CODES: set[str] = set()
+"""Codes the checker gained after the golden file was taken (issue 15, parts 2 and 5)."""
 
 def dense_findings(folder: Path) -> list[dict[str, Any]]:
     """The findings of `folder` as JSON, with file paths relative to it (so the golden file does not depend on
@@ -43,9 +50,26 @@ def write_golden(folder: Path) -> None:
     text = json.dumps(dense_findings(folder), indent=1, sort_keys=True)
     GOLDEN.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
 
+def capped(item: dict[str, Any]) -> dict[str, Any]:
+    """A golden finding as the capped output names it: at most SHOWN related locations, discounts and rebates,
+    the rest counted in the example."""
+    example = dict(item["example"])
+    for key in ("discounts", "rebates"):
+        if isinstance(example.get(key), list) and len(example[key]) > SHOWN:
+            example[f"{key}_not_shown"] = len(example[key]) - SHOWN
+            example[key] = example[key][:SHOWN]
+    if len(item["related"]) > SHOWN:
+        example["related_not_shown"] = len(item["related"]) - SHOWN
+    return {**item, "related": item["related"][:SHOWN], "example": example}
+
+
 def test_dense_findings_match_the_golden_file(tmp_path: Path) -> None:
-    golden = json.loads(gzip.decompress(GOLDEN.read_bytes()))
-    assert dense_findings(tmp_path / "dense") == golden
+    golden = [capped(item) for item in json.loads(gzip.decompress(GOLDEN.read_bytes()))]
+    found = [item for item in dense_findings(tmp_path / "dense") if item["code"] not in NEW_CODES]
+    assert len(found) == len(golden)
+    for mine, theirs in zip(found, golden):
+        assert mine == theirs
+    assert any("related_not_shown" in item["example"] for item in golden), "the golden set exercises the cap"
 
 if __name__ == "__main__":
     import tempfile
@@ -53,3 +77,23 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         write_golden(Path(tmp) / "dense")
     print(f"wrote {GOLDEN}", file=sys.stderr)
+
+
+def _regions(cells: int, *members: tuple[int, ...]) -> list[npt.NDArray[np.bool_]]:
+    out = []
+    for member in members:
+        region = np.zeros(cells, dtype=bool)
+        region[list(member)] = True
+        out.append(region)
+    return out
+
+
+def test_least_spend_merges_clones_and_solves_overlaps_exactly() -> None:
+    """Identical minimums bind once; a chain of 24 overlapping minimums (exponential for the old recursion) and a
+    triangle of pairwise-overlapping ones (where the largest disjoint packing, 10, understates the spend) give the
+    least committed spend of the linear programme."""
+    assert least_spend(_regions(4, *[(0, 1)] * 1000), [10.0] * 1000) == 10.0
+    chain = _regions(25, *[(i, i + 1) for i in range(24)])
+    assert least_spend(chain, [10.0] * 24) == 120.0
+    assert least_spend(_regions(3, (0, 1), (1, 2), (0, 2)), [10.0] * 3) == 15.0
+    assert least_spend(_regions(4, (0, 1, 2, 3), (0,), (3,)), [5.0, 4.0, 3.0]) == 7.0  # nested: the inner ones add

@@ -11,11 +11,13 @@ a deep-discount window, are left to the optimizer's infeasibility diagnosis (doc
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 
-from planner.check.context import CheckContext
+from planner.check.context import CheckContext, related
 from planner.compile.calendar import counted, periods, violations
 from planner.rules.findings import (
     CALENDAR_INFEASIBLE,
@@ -28,6 +30,7 @@ from planner.rules.findings import (
 )
 from planner.rules.schema import (
     Blackout,
+    CalendarRule,
     Display,
     Event,
     EventCount,
@@ -65,24 +68,29 @@ def check_weeks(context: CheckContext) -> list[Finding]:
 
 
 def check_feature_depth(context: CheckContext) -> list[Finding]:
-    index = context.index
+    """A featured/displayed mechanic shallower than a `feature_min_depth` rule binding one of its accounts. The
+    mechanics are arrays (featured, depth, accounts), so a rule costs a few array operations, not a loop over
+    every mechanic: only the pairs that are findings are visited."""
+    index, rules = context.index, context.rules
+    depth_rules = [r for r in rules.calendar_rules if isinstance(r, FeatureMinDepth)]
+    featured = [m for m in rules.mechanics if m.is_featured_or_displayed]
+    if not depth_rules or not featured:
+        return []
+    depths = np.array([m.effective_depth for m in featured])
+    accounts_of = np.array([index.account_mask(m.applies_to) for m in featured], dtype=bool)
     findings = []
-    for rule in context.rules.calendar_rules:
-        if not isinstance(rule, FeatureMinDepth):
-            continue
-        accounts = index.account_mask(rule.applies_to)
-        for mechanic in context.rules.mechanics:
-            if not mechanic.is_featured_or_displayed or mechanic.effective_depth >= rule.min_depth - 1e-12:
-                continue
-            both = accounts & index.account_mask(mechanic.applies_to)
-            if both.any():
-                account = index.accounts[int(both.nonzero()[0][0])].id
-                findings.append(finding(
-                    FEATURE_DEPTH, f"mechanic '{mechanic.id}' is featured/displayed at {mechanic.effective_depth:.0%} "
-                    f"effective depth, but '{rule.id}' asks for at least {rule.min_depth:.0%}",
-                    mechanic.location, related=[rule.location],
-                    example={"mechanic": mechanic.id, "account": account, "effective_depth": mechanic.effective_depth},
-                    fix=f"deepen '{mechanic.id}' to {rule.min_depth:.0%}, drop its feature/display, or narrow its scope"))
+    for rule in depth_rules:
+        shallow = ~(depths >= rule.min_depth - 1e-12)
+        both = accounts_of & index.account_mask(rule.applies_to)[None, :]
+        for k in np.flatnonzero(shallow & both.any(axis=1)):
+            mechanic = featured[k]
+            account = index.accounts[int(both[k].nonzero()[0][0])].id
+            findings.append(finding(
+                FEATURE_DEPTH, f"mechanic '{mechanic.id}' is featured/displayed at {mechanic.effective_depth:.0%} "
+                f"effective depth, but '{rule.id}' asks for at least {rule.min_depth:.0%}",
+                mechanic.location, related=[rule.location],
+                example={"mechanic": mechanic.id, "account": account, "effective_depth": mechanic.effective_depth},
+                fix=f"deepen '{mechanic.id}' to {rule.min_depth:.0%}, drop its feature/display, or narrow its scope"))
     return findings
 
 
@@ -150,14 +158,15 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
         len(rules.calendar_rules), len(index.accounts))
     binding = [[rules.calendar_rules[k] for k in np.flatnonzero(binding_matrix[:, a])]
                for a in range(len(index.accounts))]
-    blackout_cells = {id(r): (np.array([counted(r.mechanics, m) for m in mechanic_ids], dtype=bool),
-                              np.array([w - 1 for w in r.weeks if w <= weeks], dtype=np.intp))
+    counts_of = Counting(np.array(mechanic_ids, dtype=object))
+    blackout_cells = {id(r): (counts_of(r.mechanics), tuple(w - 1 for w in r.weeks if w <= weeks))
                       for r in rules.calendar_rules if isinstance(r, Blackout)}
     groups = list(rules.product_groups)
     on_group = {g.id: (mechanic_products & index.product_mask(g.products)[None, :]).any(axis=1) for g in groups}
+    lines: dict[tuple[int, str], Line] = {}
     findings = []
     for rule in minimums:
-        counts = np.array([counted(rule.mechanics, m) for m in mechanic_ids], dtype=bool)
+        counts = counts_of(rule.mechanics)
         windows = tuple((name, span.start, span.stop) for name, span in periods(rule, index))
         for a, account in enumerate(index.accounts):
             if not rule_accounts[id(rule)][a]:
@@ -165,30 +174,59 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
             for group in groups:
                 if rule.product_groups is not None and group.id not in rule.product_groups:
                     continue
-                structure = [r for r in binding[a] if r.product_groups is None or group.id in r.product_groups]
-                max_run = min((r.weeks for r in structure if isinstance(r, MaxConsecutive)), default=weeks)
-                gap = max((r.weeks for r in structure if isinstance(r, MinGap)), default=0)
-                usable = mechanic_weeks & (mechanic_accounts[:, a] & on_group[group.id])[:, None]
-                for blackout in (r for r in structure if isinstance(r, Blackout)):
-                    hit, dark = blackout_cells[id(blackout)]
-                    usable[np.ix_(hit, dark)] = False
-                countable = tuple((usable & counts[:, None]).any(axis=0).tolist())
-                fillers = tuple((usable & ~counts[:, None]).any(axis=0).tolist())
+                if (a, group.id) not in lines:  # the structure of a line is shared by every counting rule on it
+                    structure = [r for r in binding[a] if r.product_groups is None or group.id in r.product_groups]
+                    usable = mechanic_weeks & (mechanic_accounts[:, a] & on_group[group.id])[:, None]
+                    dark_weeks = {(r.mechanics, blackout_cells[id(r)][1]) for r in structure if isinstance(r, Blackout)}
+                    for mechanic_list, dark in dark_weeks:  # clones of one blackout darken the same cells once
+                        usable[np.ix_(counts_of(mechanic_list), np.array(dark, dtype=np.intp))] = False
+                    lines[(a, group.id)] = Line(
+                        [r for r in structure if isinstance(r, (MaxConsecutive, MinGap, Blackout))],
+                        min((r.weeks for r in structure if isinstance(r, MaxConsecutive)), default=weeks),
+                        max((r.weeks for r in structure if isinstance(r, MinGap)), default=0), usable)
+                line = lines[(a, group.id)]
+                countable = tuple(np.any(line.usable & counts[:, None], axis=0).tolist())
+                fillers = tuple(np.any(line.usable & ~counts[:, None], axis=0).tolist())
                 forced = locked.get((account.id, group.id), {})
                 forced_key = tuple(sorted((w, counted(rule.mechanics, m)) for w, m in forced.items()))
-                verdict = feasible(weeks, windows, countable, forced_key, max_run, gap, rule.min, rule.max, fillers)
+                verdict = feasible(weeks, windows, countable, forced_key, line.max_run, line.gap, rule.min, rule.max,
+                                   fillers)
                 if verdict is None or verdict == "":
                     continue
+                example = {"account": account.id, "product_group": group.id, "rule": rule.id, "min": rule.min,
+                           "explanation": verdict}
                 findings.append(finding(
                     CALENDAR_INFEASIBLE,
                     f"'{rule.id}' asks for at least {rule.min} event weeks per {rule.period} at {account.id} x "
                     f"{group.id}, but {verdict}",
-                    rule.location, related=[r.location for r in structure if r is not rule
-                                            and isinstance(r, (MaxConsecutive, MinGap, Blackout))],
-                    example={"account": account.id, "product_group": group.id, "rule": rule.id, "min": rule.min,
-                             "explanation": verdict},
-                    fix="lower the minimum, shorten the gap, allow longer runs, or lift a blackout"))
+                    rule.location, related=related([r.location for r in line.structure if r is not rule], example),
+                    example=example, fix="lower the minimum, shorten the gap, allow longer runs, or lift a blackout"))
     return findings
+
+
+@dataclass
+class Counting:
+    """Which mechanics a rule's `mechanics:` list counts, as a mask over the mechanics, once per distinct list."""
+
+    mechanic_ids: npt.NDArray[np.object_]
+    masks: dict[tuple[str, ...] | None, npt.NDArray[np.bool_]] = field(default_factory=dict)
+
+    def __call__(self, mechanics: tuple[str, ...] | None) -> npt.NDArray[np.bool_]:
+        if mechanics not in self.masks:
+            self.masks[mechanics] = (np.ones(len(self.mechanic_ids), dtype=bool) if mechanics is None
+                                     else np.isin(self.mechanic_ids, np.array(mechanics, dtype=object)))
+        return self.masks[mechanics]
+
+
+@dataclass
+class Line:
+    """What one account x product group allows, whatever is counted: the structural rules binding it (run limits,
+    gaps, blackouts), the tightest run limit and gap, and per mechanic x week whether it is usable there."""
+
+    structure: list[CalendarRule]
+    max_run: int
+    gap: int
+    usable: npt.NDArray[np.bool_]
 
 
 @lru_cache(maxsize=65536)

@@ -4,26 +4,38 @@ For every account x product x week: the discounts that legally stack there (econ
 deepest consumer mechanic allowed there (largest funding per case), plus the highest tier of every rebate live
 there, gives the lowest dead-net price the rules allow (economics.waterfall). It must stay at or above COGS and
 at or above every price floor in scope: COGS x (1 + min_markup).
+
+Dense rule sets (hundreds of rules on one scope) stay linear: the deepest mechanic of every cell is recorded while
+the worst case is built (a per-cell index, not a scan per finding); floors are reduced over weeks once per distinct
+markup and then looked at only over their own accounts x products; floors on one scope with one markup are solved
+once; the discounts and rebates a finding names are found through their distinct scopes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
 
-from planner.check.context import CheckContext
+from planner.check.context import CheckContext, related, shown
 from planner.compile.index import Cell, block, positions
 from planner.economics.discounts import FloatArray
 from planner.economics.waterfall import dead_net_price, funding_per_case, shelf_price
-from planner.rules.findings import BELOW_COGS, PRICE_FLOOR_BREACH, Finding, finding
+from planner.rules.findings import BELOW_COGS, PRICE_FLOOR_BREACH, Finding, Location, finding
+from planner.rules.schema import PriceFloor, RuleSet
+
+BREACH = 1e-9
 
 
 @dataclass
 class WorstCase:
     context: CheckContext
+    _scopes: dict[str, list[tuple[Any, list[int]]]] = field(default_factory=dict)
+    _stacks: dict[Cell, tuple[dict[str, Any], list[Location]]] = field(default_factory=dict)
 
     @cached_property
     def shelf(self) -> FloatArray:
@@ -32,29 +44,31 @@ class WorstCase:
                            np.array([a.retail_markup for a in accounts]), np.array([a.pass_through for a in accounts]))
 
     @cached_property
-    def funding_share(self) -> FloatArray:
-        """Per cell, the largest funding share x effective depth of any mechanic allowed there."""
+    def deepest(self) -> tuple[FloatArray, npt.NDArray[np.int32]]:
+        """Per cell, the largest funding share x effective depth of any mechanic allowed there, and which mechanic
+        (the first in file order with that share; -1 where none has a positive share)."""
         index = self.context.index
         worst = np.zeros(index.shape)
-        for mechanic in self.context.rules.mechanics:
+        chosen = np.full(index.shape, -1, dtype=np.int32)
+        for m, mechanic in enumerate(self.context.rules.mechanics):
             at = block(positions(index.account_mask(mechanic.applies_to)),
                        positions(index.product_mask(mechanic.applies_to)), index.week_range(mechanic.valid))
-            worst[at] = np.maximum(worst[at], mechanic.funding * mechanic.effective_depth)
-        return worst
+            share = mechanic.funding * mechanic.effective_depth
+            current = worst[at]
+            deeper = share > current
+            if deeper.any():
+                worst[at] = np.where(deeper, share, current)
+                chosen[at] = np.where(deeper, m, chosen[at])
+        return worst, chosen
 
     @cached_property
     def funding(self) -> FloatArray:
         """Largest funding per case any allowed mechanic costs (funding is share x depth x shelf price)."""
-        return funding_per_case(self.shelf, self.funding_share, 1.0)
+        return funding_per_case(self.shelf, self.deepest[0], 1.0)
 
     def deepest_mechanic(self, cell: Cell) -> str | None:
-        index, best, chosen = self.context.index, 0.0, None
-        for mechanic in self.context.rules.mechanics:
-            share = mechanic.funding * mechanic.effective_depth
-            if share > best and index.account_mask(mechanic.applies_to)[cell.account] \
-                    and index.product_mask(mechanic.applies_to)[cell.product] and index.week_mask(mechanic.valid)[cell.week]:
-                best, chosen = share, mechanic.id
-        return chosen
+        m = int(self.deepest[1][cell.account, cell.product, cell.week])
+        return None if m < 0 else str(self.context.rules.mechanics[m].id)
 
     @cached_property
     def rebate_rate(self) -> FloatArray:
@@ -71,34 +85,88 @@ class WorstCase:
     def dead_net(self) -> FloatArray:
         return dead_net_price(self.context.stack.invoice, self.funding, self.rebate_rate)
 
+    def _rebates_at(self, cell: Cell) -> list[str]:
+        """Rebates live in a cell, in file order, through their distinct scopes (one mask look-up per scope)."""
+        index, rebates = self.context.index, self.context.rules.rebates
+        if "rebates" not in self._scopes:
+            by_scope: dict[tuple[int, int, int], tuple[Any, list[int]]] = {}
+            for k, r in enumerate(rebates):
+                masks = (index.account_mask(r.applies_to), index.product_mask(r.applies_to), index.week_mask(r.valid))
+                by_scope.setdefault((id(masks[0]), id(masks[1]), id(masks[2])), (masks, []))[1].append(k)
+            self._scopes["rebates"] = list(by_scope.values())
+        live = sorted(k for (accounts, products, weeks), members in self._scopes["rebates"]
+                      if accounts[cell.account] and products[cell.product] and weeks[cell.week] for k in members)
+        return [rebates[k].id for k in live]
+
+    def _discounts_at(self, cell: Cell) -> list[str]:
+        """Ids of the discounts applied at a cell, in application order, through their distinct blocks
+        (what Stack.applied_at gives, without a look at every discount)."""
+        table, stack = self.context.discounts, self.context.stack
+        if "discounts" not in self._scopes:
+            by_block: dict[tuple[bytes, bytes, int, int], tuple[Any, list[int]]] = {}
+            for d in range(len(table)):
+                key = (b"*" if table.accounts[d] is None else table.accounts[d].tobytes(),  # type: ignore[union-attr]
+                       b"*" if table.products[d] is None else table.products[d].tobytes(),  # type: ignore[union-attr]
+                       table.weeks[d].start, table.weeks[d].stop)
+                by_block.setdefault(key, (d, []))[1].append(d)
+            self._scopes["discounts"] = list(by_block.values())
+        applied: list[int] = []
+        for first, members in self._scopes["discounts"]:
+            local = table.local(first, cell)
+            if local is not None:
+                applied.extend(d for d in members if stack.applied[d][local])
+        return [table.ids[d] for d in sorted(applied)]
+
+    def stack_at(self, cell: Cell) -> tuple[dict[str, Any], list[Location]]:
+        """The example of a cell and the related locations of its stack (once per cell: floors on overlapping
+        scopes often share their worst cell)."""
+        if cell not in self._stacks:
+            example = self.explain(cell)
+            self._stacks[cell] = (example, _related(self.context, example))
+        example, locations = self._stacks[cell]
+        return dict(example), locations
+
     def explain(self, cell: Cell) -> dict[str, Any]:
         context, index = self.context, self.context.index
         a, p, w = cell.account, cell.product, cell.week
-        rebates = [r.id for r in context.rules.rebates
-                   if index.account_mask(r.applies_to)[a] and index.product_mask(r.applies_to)[p]
-                   and index.week_mask(r.valid)[w]]
         return {
             **index.cell_names(cell),
             "list_price": round(float(index.products[p].list_price), 2),
             "invoice_price": round(float(context.stack.invoice[a, p, w]), 2),
-            "discounts": context.stack.applied_at(context.discounts, cell),
+            "discounts": self._discounts_at(cell),
             "mechanic": self.deepest_mechanic(cell),
             "funding_per_case": round(float(self.funding[a, p, w]), 2),
-            "rebates": rebates,
+            "rebates": self._rebates_at(cell),
             "rebate_rate": round(float(self.rebate_rate[a, p, w]), 4),
             "dead_net": round(float(self.dead_net[a, p, w]), 2),
             "cogs": round(float(index.products[p].cogs), 2),
         }
 
 
-def _worst_cell(gap: FloatArray, where: np.ndarray) -> Cell | None:
-    """The cell with the most negative gap among `where` (None when nothing breaches)."""
-    breach = where & (gap < -1e-9)
-    if not breach.any():
-        return None
-    flat = np.where(breach, gap, np.inf).argmin()
-    a, p, w = np.unravel_index(flat, gap.shape)
-    return Cell(int(a), int(p), int(w))
+@dataclass
+class WeekReduced:
+    """For one required price per product: per account x product, the most negative gap over the weeks, its
+    first week, and how many weeks breach. A floor then looks only at its own accounts x products."""
+
+    gap: FloatArray
+    week: npt.NDArray[np.intp]
+    breaches: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, dead_net: FloatArray, required: FloatArray) -> WeekReduced:
+        gap = dead_net - required
+        return cls(gap.min(axis=2), gap.argmin(axis=2), (dead_net < required - BREACH).sum(axis=2))
+
+    def worst(self, accounts: npt.NDArray[np.intp], products: npt.NDArray[np.intp]) -> tuple[Cell, int] | None:
+        """The worst breaching cell over accounts x products (the first in account, product, week order among equal
+        gaps, as a flat argmin over the cells would pick), and the number of breaching cells."""
+        gap = self.gap[np.ix_(accounts, products)]
+        breach = gap < -BREACH
+        if not breach.any():
+            return None
+        i, j = np.unravel_index(np.where(breach, gap, np.inf).argmin(), gap.shape)
+        a, p = int(accounts[i]), int(products[j])
+        return Cell(a, p, int(self.week[a, p])), int(self.breaches[np.ix_(accounts, products)].sum())
 
 
 def check_floors(context: CheckContext) -> list[Finding]:
@@ -108,46 +176,80 @@ def check_floors(context: CheckContext) -> list[Finding]:
     worst = WorstCase(context)
     cogs = np.array([p.cogs for p in index.products])[None, :, None]
     findings = []
+    reduced: dict[float, WeekReduced] = {}
+    solved: dict[tuple[int, int, float], tuple[Cell, int] | None] = {}
     for floor in rules.price_floors:
-        covered = (index.account_mask(floor.applies_to)[:, None, None]
-                   & index.product_mask(floor.applies_to)[None, :, None]
-                   & np.ones(index.shape, dtype=bool))
-        required = cogs * (1 + floor.min_markup)
-        cell = _worst_cell(worst.dead_net - required, covered)
-        if cell is None:
-            continue
-        example = worst.explain(cell)
-        example["floor"] = round(float(required[0, cell.product, 0]), 2)
-        count = int((covered & (worst.dead_net < required - 1e-9)).sum())
-        findings.append(finding(
-            PRICE_FLOOR_BREACH,
-            f"price floor '{floor.id}' (COGS + {floor.min_markup:.0%}) breached in {count} account x product x week "
-            f"cells; worst: {example['account']} x {example['product']} week {example['week']}, dead-net "
-            f"{example['dead_net']:.2f} < floor {example['floor']:.2f}",
-            floor.location, related=_related(context, example), example=example,
-            fix="limit the stack there: a shallower mechanic, lower funding share, a narrower discount or a "
-                "smaller top rebate rate"))
+        accounts, products = index.account_mask(floor.applies_to), index.product_mask(floor.applies_to)
+        key = (id(accounts), id(products), floor.min_markup)
+        if key not in solved:  # masks of equal scopes are one object: floors on one scope are solved once
+            required = cogs * (1 + floor.min_markup)
+            if floor.min_markup not in reduced:
+                reduced[floor.min_markup] = WeekReduced.of(worst.dead_net, required)
+            solved[key] = reduced[floor.min_markup].worst(np.flatnonzero(accounts), np.flatnonzero(products))
+        if solved[key] is not None:
+            cell, count = solved[key]  # type: ignore[misc]
+            findings.append(_floor_finding(worst, floor, cell, count, cogs))
+    gaps = WeekReduced.of(worst.dead_net, cogs)
     for p, product in enumerate(index.products):
-        gap = worst.dead_net[:, p : p + 1, :] - product.cogs
-        cell = _worst_cell(gap, np.ones(gap.shape, dtype=bool))
-        if cell is None:
+        result = gaps.worst(np.arange(len(index.accounts)), np.array([p]))
+        if result is None:
             continue
-        cell = Cell(cell.account, p, cell.week)
-        example = worst.explain(cell)
-        count = int((gap < -1e-9).sum())
+        cell, count = result
+        example, locations = worst.stack_at(cell)
         findings.append(finding(
             BELOW_COGS,
             f"{product.id}: the worst legal stack sells below COGS in {count} account x week cells; worst: "
             f"{example['account']} week {example['week']}, dead-net {example['dead_net']:.2f} < COGS {product.cogs:.2f}",
-            product.location, related=_related(context, example), example=example,
+            product.location, related=locations, example=example,
             fix="add a price floor and keep deep mechanics, stacked discounts and top rebate tiers from meeting here"))
     return findings
 
 
+def _floor_finding(worst: WorstCase, floor: PriceFloor, cell: Cell, count: int, cogs: FloatArray) -> Finding:
+    example, locations = worst.stack_at(cell)
+    counts = {key: example.pop(key) for key in list(example) if key.endswith("_not_shown")}
+    example["floor"] = round(float((cogs * (1 + floor.min_markup))[0, cell.product, 0]), 2)
+    example.update(counts)
+    return finding(
+        PRICE_FLOOR_BREACH,
+        f"price floor '{floor.id}' (COGS + {floor.min_markup:.0%}) breached in {count} account x product x week "
+        f"cells; worst: {example['account']} x {example['product']} week {example['week']}, dead-net "
+        f"{example['dead_net']:.2f} < floor {example['floor']:.2f}",
+        floor.location, related=locations, example=example,
+        fix="limit the stack there: a shallower mechanic, lower funding share, a narrower discount or a "
+            "smaller top rebate rate")
+
+
 def _related(context: CheckContext, example: dict[str, Any]) -> list[Any]:
+    """The discounts, mechanic and rebates of the example's stack; long id lists are capped (the rest counted), and
+    only the locations shown are looked up."""
     rules = context.rules
-    out = [rules.ids("discounts")[d].location for d in example["discounts"]]
+    involved = [("discounts", d) for d in example["discounts"]]
     if example["mechanic"]:
-        out.append(rules.ids("mechanics")[example["mechanic"]].location)
-    out.extend(rules.ids("rebates")[r].location for r in example["rebates"])
-    return out
+        involved.append(("mechanics", example["mechanic"]))
+    involved.extend(("rebates", r) for r in example["rebates"])
+    example["discounts"] = shown(example["discounts"], example, "discounts_not_shown")
+    example["rebates"] = shown(example["rebates"], example, "rebates_not_shown")
+    return related(CountedLocations(rules, involved), example)
+
+
+@dataclass
+class CountedLocations(Sequence[Location]):
+    """Locations of (section, id) pairs, looked up only when read (a capped list reads SHOWN of them)."""
+
+    rules: RuleSet
+    involved: list[tuple[str, str]]
+
+    def __len__(self) -> int:
+        return len(self.involved)
+
+    @overload
+    def __getitem__(self, at: int) -> Location: ...
+    @overload
+    def __getitem__(self, at: slice) -> list[Location]: ...
+
+    def __getitem__(self, at: int | slice) -> Location | list[Location]:
+        if isinstance(at, slice):
+            return [self.rules.ids(section)[item].location for section, item in self.involved[at]]
+        section, item = self.involved[at]
+        return self.rules.ids(section)[item].location  # type: ignore[no-any-return]
