@@ -42,6 +42,7 @@ from planner.compile.model import Compiled
 from planner.optimize.highs import Status
 from planner.optimize.model import Model, RowLabel
 from planner.optimize.options import Options
+from planner.optimize.progress import Clock
 from planner.optimize.solve import build, relaxation, solve
 from planner.rules.schema import RuleSet
 
@@ -102,13 +103,15 @@ class Diagnosis:
 
 
 def diagnose(rules: RuleSet, compiled: Compiled, options: Options, objective: str = "profit",
-             time_limit: float = 60.0, gap: float = 1e-3) -> Diagnosis:
+             time_limit: float | None = 60.0, gap: float = 1e-3, clock: Clock | None = None) -> Diagnosis:
+    """The elastic model's least relaxation and the LP's proof; `time_limit` (and `clock`'s deadline) for both."""
     started = time.perf_counter()
+    clock = (clock or Clock()).within(time_limit)
     model = build(rules, compiled, options, objective, elastic=True)
-    proof = relaxation(model, time_limit)
+    proof = relaxation(model, None, clock)
     # The whole model, not the account split: priced at the LP's duals, a coupling row's slack costs nothing, so
     # the accounts' plans leave those rows broken and the split would only add its time to the whole model's.
-    solution = solve(model, time_limit, gap, duals=False, whole=True)
+    solution = solve(model, None, gap, duals=False, whole=True, clock=clock)
     if solution.status not in (Status.OPTIMAL, Status.TIME_LIMIT):
         return Diagnosis(solution.status, [], time.perf_counter() - started)
     status = solution.status

@@ -30,6 +30,7 @@ import pyomo.environ as pyo
 from planner.optimize import split
 from planner.optimize.highs import Status
 from planner.optimize.model import Model
+from planner.optimize.progress import Clock, seconds
 from planner.optimize.solve import Solution, solution_of
 from planner.rules.scenario import ScenarioOptions
 from planner.rules.schema import RuleSet
@@ -91,12 +92,15 @@ def shares(points: int, lowest: float = LOWEST, highest: float = HIGHEST) -> lis
     return [1.0] if points == 1 else [float(share) for share in np.linspace(lowest, highest, points)]
 
 
-def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, time_limit: float, gap: float,
-          lowest: float = LOWEST, highest: float = HIGHEST, solved: Solution | None = None) -> Frontier:
+def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, time_limit: float | None, gap: float,
+          lowest: float = LOWEST, highest: float = HIGHEST, solved: Solution | None = None,
+          clock: Clock | None = None) -> Frontier:
     """Solve `model` at `points` budget sizes from `lowest` to `highest` times the scenario's max. `solved`: the
     model's solution at the scenario's own budget, used as that point and as the start of larger budgets. The
-    model is left as it was given."""
+    model is left as it was given. `time_limit` (and `clock`'s deadline) is for all the points together; a
+    point not reached in time is reported without a plan (status no_solution) and noted, not flagged."""
     started = time.perf_counter()
+    clock = (clock or Clock()).within(time_limit)
     position = budget_row(model)
     if position is None:
         return Frontier("", 0.0, flags=["no total annual budget with a max: there is no frontier to trace"])
@@ -119,9 +123,19 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
     finally:
         model.set_bounds(position, floor, original)
     blocks = split.blocks(problem, model.options.column_account)
-    outcomes = [split.solve(copy, blocks, time_limit, gap, start, memo=model.memo) for copy, start in zip(copies, starts)]
-    solutions = {budget: solution_of(model, outcome.run, outcome.seconds, outcome.method)
-                 for (_, budget), outcome in zip(to_solve, outcomes)}
+    solutions: dict[float, Solution] = {}
+    for number, ((share, budget), copy, start) in enumerate(zip(to_solve, copies, starts), start=1):
+        if clock.over:
+            why = "stopped by Ctrl-C" if clock.stop.interrupted else "the time limit came first"
+            frontier.notes.append(f"budget {budget:,.0f} not solved: {why}")
+            nan = float("nan")
+            solutions[budget] = Solution(Status.NO_SOLUTION, nan, nan, nan, 0.0, 0.0)
+            continue
+        outcome = split.solve(copy, blocks, None, gap, start, memo=model.memo, clock=clock)
+        solutions[budget] = solution_of(model, outcome.run, outcome.seconds, outcome.method)
+        clock.say(f"frontier point {number}/{len(to_solve)}: budget {budget:,.0f} ({share:.0%}), "
+                  + (f"objective {outcome.run.objective:,.0f}" if outcome.run.has_plan else outcome.run.status.value)
+                  + f" ({seconds(outcome.seconds)})")
     if reused is not None:
         solutions[original] = reused
     deterministic = options.model_copy(update={"draws": 0})
@@ -151,6 +165,8 @@ def check(frontier: Frontier) -> None:
     for point in sorted(frontier.points, key=lambda item: item.budget):
         if best is not None:
             slack = TOLERANCE * max(1.0, abs(best.objective))
+            if point.status is Status.NO_SOLUTION:
+                continue  # not solved in time: noted by `trace`, no evidence either way
             if point.status not in (Status.OPTIMAL, Status.TIME_LIMIT):
                 frontier.flags.append(f"no plan at budget {point.budget:,.0f} although budget {best.budget:,.0f} "
                                       f"has one ({point.status.value})")

@@ -17,6 +17,7 @@ import highspy
 import numpy as np
 
 from planner.optimize.matrix import Problem
+from planner.optimize.progress import Clock
 
 SOLVER_OPTIONS: dict[str, Any] = {"mip_heuristic_run_rens": False}
 """HiGHS options of every MILP solve. With the rebate tiers' tight relaxation the root bound is within a few tenths
@@ -97,9 +98,13 @@ class Run:
 
 
 def run(h: highspy.Highs, time_limit: float | None, gap: float | None, options: dict[str, Any],
-        start: np.ndarray | None = None) -> Run:
-    """Run what `h` holds. `start`: a plan (every column's value) to begin from; HiGHS takes it as its first
-    incumbent when it is feasible and ignores it otherwise."""
+        start: np.ndarray | None = None, clock: Clock | None = None) -> Run:
+    """Run what `h` holds, for `time_limit` seconds and no longer than `clock` allows (which can also stop it
+    early: Ctrl-C). `start`: a plan (every column's value) to begin from; HiGHS takes it as its first incumbent
+    when it is feasible and ignores it otherwise."""
+    if clock is not None:
+        clock = clock.within(time_limit)
+        time_limit = clock.left()
     if start is not None and len(start):
         h.setSolution(len(start), np.arange(len(start), dtype=np.int32), np.asarray(start, dtype=float))
     h.setOptionValue("time_limit", float("inf") if time_limit is None else max(float(time_limit), 0.0))
@@ -107,14 +112,20 @@ def run(h: highspy.Highs, time_limit: float | None, gap: float | None, options: 
         h.setOptionValue("mip_rel_gap", float(gap))
     for name, value in options.items():
         h.setOptionValue(name, value)
-    h.run()
+    if clock is None:
+        h.run()
+    else:
+        with clock.watching(h):
+            h.run()
     return Run.of(h)
 
 
 def run_problem(problem: Problem, time_limit: float | None, gap: float | None, start: np.ndarray | None = None,
-                options: dict[str, Any] | None = None) -> Run:
+                options: dict[str, Any] | None = None, clock: Clock | None = None) -> Run:
     """Solve a `Problem` (the model's arrays) with a HiGHS of its own, with the planner's options unless
-    `options` are given."""
+    `options` are given; `clock` as in `run`. Nothing is solved once the clock is over."""
+    if clock is not None and clock.over:
+        return Run.without_plan(Status.NO_SOLUTION)
     h = new_highs()
     problem.pass_to(h)
-    return run(h, time_limit, gap, SOLVER_OPTIONS if options is None else options, start)
+    return run(h, time_limit, gap, SOLVER_OPTIONS if options is None else options, start, clock)

@@ -28,6 +28,7 @@ from planner.optimize.highs import Status
 from planner.optimize.investments import Investment
 from planner.optimize.model import RowLabel
 from planner.optimize.options import build_options
+from planner.optimize.progress import Clock, Progress, catch_interrupt, seconds
 from planner.optimize.solve import Solution, build, solve
 from planner.results import PolicyCheck, Simulation
 from planner.rules.plan import Plan, check_plan
@@ -42,6 +43,13 @@ PREDICTION_TOLERANCE = 1e-3
 gap comes from the volume-rebate approximation (constraints/rebates.py); docs/optimizer.md gives its measured
 size on the demo and the command that measures it."""
 EXIT_OK, EXIT_FINDINGS, EXIT_NO_PLAN = 0, 1, 2
+SCENARIO_CALENDAR = "scenario_calendar"
+"""`method` of a plan that is the scenario's own calendar: no MILP plan came before the time limit or Ctrl-C,
+and the calendar breaks no rule."""
+DRAW_SHARE = 1 / 7
+"""What one Monte Carlo draw of the simulator costs, as a share of a deterministic simulation (vectorised over
+draws; measured on the demo: 18 ms deterministic, 0.49 s with 200 draws). Sizes the time kept back for the
+re-check, which cannot be cut."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,10 @@ class OptimizeResult:
     bound: float
     gap: float
     method: str = ""
-    """How the plan was found: by the account split, or by solving the whole model (split.Method)."""
+    """How the plan was found: by the account split, or by solving the whole model (split.Method), or
+    'scenario_calendar': the scenario's own calendar, when no MILP plan came in time and it breaks no rule."""
+    interrupted: bool = False
+    """Ctrl-C (SIGINT) stopped the run: the plan is the best found until then (status time_limit)."""
     seconds: dict[str, float] = field(default_factory=dict)
     """options (valuing them with the economics core), build, solve, duals, check, frontier, diagnose, total."""
     size: dict[str, int] = field(default_factory=dict)
@@ -161,23 +172,45 @@ class OptimizeResult:
 
 def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | None = None,
              frontier_points: int = 0, *, calendar: Sequence[Event] | None = None,
-             applied: Sequence[str] = ()) -> OptimizeResult:
+             applied: Sequence[str] = (), progress: Progress | None = None) -> OptimizeResult:
     """Optimize a resolved scenario (its options say objective, time limit and gap unless given here).
 
     `calendar` is the scenario's own plan to compare against (default: the rules' events); `applied` is the log
-    of overrides, passed on to the simulation of the plan. Every solve (the MILP, each frontier point, the
-    diagnosis) gets the time limit on its own.
+    of overrides, passed on to the simulation of the plan; `progress` receives one line per stage.
+
+    The time limit bounds the whole call (progress.py): valuing the options and building the model cannot be
+    cut, the LP relaxation gets at least `split.RELAXATION_SECONDS`, the re-check by the simulator is kept time
+    for, and every other stage gets what is left. When the limit or Ctrl-C comes before a MILP plan, the plan
+    is the scenario's own calendar if it breaks no rule (method 'scenario_calendar'), with its gap to the best
+    bound known; otherwise there is no plan. Ctrl-C sets `interrupted`.
     """
+    options = resolved.options
+    time_limit = options.time_limit if time_limit is None else time_limit
+    clock = Clock.start(time_limit, progress)
+    with catch_interrupt(clock.stop):
+        try:
+            return _optimize(resolved, time_limit, clock, options.gap if gap is None else gap, frontier_points,
+                             calendar, applied)
+        finally:
+            clock.stop.pull()  # stop whatever still runs
+
+
+def _optimize(resolved: Resolved, time_limit: float, clock: Clock, gap: float, frontier_points: int,
+              calendar: Sequence[Event] | None, applied: Sequence[str]) -> OptimizeResult:
     started = time.perf_counter()
     rules, options = resolved.rules, resolved.options
-    time_limit = options.time_limit if time_limit is None else time_limit
-    gap = options.gap if gap is None else gap
     compiled = compile_rules(rules)
     values = build_options(rules, compiled, decide_vividness=options.vividness == "decide")
     valued = time.perf_counter()
+    clock.say(f"options: {len(values):,} options valued ({seconds(valued - started)})")
     model = build(rules, compiled, values, options.objective)
     built = time.perf_counter()
-    solution = solve(model, time_limit, gap)
+    clock.say(f"build: {values.columns:,} columns, {len(model.labels):,} rows ({seconds(built - valued)})")
+    # The scenario's own calendar, simulated first: the plan is compared with it, it is the plan of last resort,
+    # and its time sizes what the re-check (which cannot be cut) is kept.
+    own = simulate(rules, options.model_copy(update={"draws": 0}), scenario=resolved.id, events=calendar)
+    simulated = time.perf_counter() - built
+    solution = solve(model, None, gap, clock=clock.earlier(simulated * (2 + options.draws * DRAW_SHARE)))
     solved = time.perf_counter()
     result = OptimizeResult(
         resolved.id, resolved.name, rules.company.currency if rules.company else "", options.objective, time_limit,
@@ -186,51 +219,92 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
         size={"options": len(values), "investments": len(values.investments), "columns": values.columns,
               "rows": len(model.labels)})
     if solution.status is Status.INFEASIBLE:
-        diagnosis = diagnose(rules, compiled, values, options.objective, time_limit, gap)
+        diagnosis = diagnose(rules, compiled, values, options.objective, None, gap, clock)
         result.conflicts, result.diagnosis_status = diagnosis.conflicts, diagnosis.status
         result.seconds["diagnose"] = diagnosis.seconds
     elif result.has_plan:
-        _check(result, solution, resolved, calendar, applied, values.investments)
+        _check(result, solution, resolved, own, applied, values.investments)
+        clock.say(f"re-check: {len(result.violations)} rule(s) broken ({seconds(result.seconds['check'])})")
         if frontier_points:
-            result.frontier = trace(model, rules, options, frontier_points, time_limit, gap, solved=solution)
+            result.frontier = trace(model, rules, options, frontier_points, None, gap, solved=solution, clock=clock)
             result.seconds["frontier"] = result.frontier.seconds
+    elif _calendar_plan(result, solution, resolved, own, calendar, applied):
+        clock.say("no MILP plan in time: the scenario's own calendar is the plan, gap "
+                  + (f"{result.gap:.3%}" if math.isfinite(result.gap) else "unknown (no bound)"))
+    result.interrupted = clock.stop.interrupted
     result.seconds["total"] = time.perf_counter() - started
     return result
 
 
-def _check(result: OptimizeResult, solution: Solution, resolved: Resolved, calendar: Sequence[Event] | None,
+def _check(result: OptimizeResult, solution: Solution, resolved: Resolved, own: Simulation,
            applied: Sequence[str], investments: Sequence[Investment]) -> None:
     """Evaluate the plan with the simulator, re-check every rule, and compare with the alternatives."""
     started = time.perf_counter()
-    rules, options = resolved.rules, resolved.options
+    rules = resolved.rules
     result.events = list(solution.events)
     result.bought = solution.vividness
     result.vividness = [Purchase(i.item, i.kind, rules.accounts[i.account].id, i.fee,
                                  rules.accounts[i.account].id in (solution.vividness or {}).get(i.item, ()))
                         for i in investments]
-    planned = buy(rules, solution.vividness or {})
     result.budget_dual = solution.budget_dual
     result.duals = [Dual(label, value, "max" if value > 0 else "min")
                     for label, value in sorted(solution.row_duals.items(), key=lambda item: -abs(item[1]))]
-    simulation = simulate(planned, options, scenario=resolved.id, name=resolved.name, events=result.events,
-                          plan_source="optimizer", applied=applied)
-    result.simulation = simulation
     result.predicted_profit = solution.predicted_profit
     result.predicted_rebates = solution.rebates
-    result.simulated_profit = simulation.totals.gross_profit
+    simulation = _simulate_plan(result, resolved, applied, own)
     result.difference = _relative(solution.predicted_profit - simulation.totals.gross_profit,
                                   simulation.totals.gross_profit)
+    result.seconds["check"] = time.perf_counter() - started
+
+
+def _simulate_plan(result: OptimizeResult, resolved: Resolved, applied: Sequence[str], own: Simulation,
+                   no_promotions: Simulation | None = None) -> Simulation:
+    """Simulate the plan (`result.events`, `result.bought`) as `planner simulate --plan` would, list every rule
+    it breaks, and compare it with no promotions and with the scenario's own calendar (`own`)."""
+    rules, options = resolved.rules, resolved.options
+    simulation = simulate(buy(rules, result.bought or {}), options, scenario=resolved.id, name=resolved.name,
+                          events=result.events, plan_source="optimizer", applied=applied)
+    result.simulation = simulation
+    result.simulated_profit = simulation.totals.gross_profit
     result.violations = [check for check in simulation.policy if not check.ok] + _plan_findings(result, rules)
     result.accounts = [AccountPlan(account, kpis.promo_funding + kpis.event_costs, kpis.promo_roi, kpis.gross_profit,
                                    kpis.budget_used) for account, kpis in simulation.accounts.items()]
-    deterministic = options.model_copy(update={"draws": 0})
-    for name, events in (("no_promotions", []), ("scenario_calendar", calendar)):
-        other = simulate(rules, deterministic, scenario=resolved.id, events=events)
+    if no_promotions is None:
+        no_promotions = simulate(rules, options.model_copy(update={"draws": 0}), scenario=resolved.id, events=[])
+    for name, other in (("no_promotions", no_promotions), ("scenario_calendar", own)):
         gain = simulation.totals.gross_profit - other.totals.gross_profit
         result.versus.append(Versus(name, other.totals.gross_profit, other.totals.volume, other.totals.budget_used,
                                     sum(not check.ok for check in other.policy), gain,
                                     _relative(gain, other.totals.gross_profit)))
+    return simulation
+
+
+def _calendar_plan(result: OptimizeResult, solution: Solution, resolved: Resolved, own: Simulation,
+                   calendar: Sequence[Event] | None, applied: Sequence[str]) -> bool:
+    """No MILP plan came in time: take the scenario's own calendar (`own`, simulated deterministically) as the
+    plan when it breaks no rule, vividness as the rules write it. Its objective is the simulator's; its gap is to
+    the best bound the solve knows (the LP relaxation's, or L(prices) of the accounts), unknown without one. With
+    a volume or revenue objective the calendar must also earn the no-promotion plan's gross profit (the model's
+    profit floor). False, and the result left without a plan, when it breaks a rule."""
+    started = time.perf_counter()
+    rules, options = resolved.rules, resolved.options
+    events = list(rules.events if calendar is None else calendar)
+    no_promotions = simulate(rules, options.model_copy(update={"draws": 0}), scenario=resolved.id, events=[])
+    findings = check_plan(Plan("optimizer", events, resolved.id, "optimizer"), rules)
+    floor_ok = result.objective_kind == "profit" or \
+        own.totals.gross_profit >= no_promotions.totals.gross_profit - 1e-6 * abs(no_promotions.totals.gross_profit)
+    if any(not check.ok for check in own.policy) or findings or not floor_ok:
+        return False
+    objective = {"profit": own.totals.gross_profit, "volume": own.totals.volume,
+                 "revenue": own.totals.net_sales}[result.objective_kind]
+    result.status, result.method, result.objective = Status.TIME_LIMIT, SCENARIO_CALENDAR, objective
+    result.bound = solution.bound
+    result.gap = abs(solution.bound - objective) / max(1.0, abs(objective)) if math.isfinite(solution.bound) \
+        else float("inf")
+    result.events = events
+    _simulate_plan(result, resolved, applied, own, no_promotions)
     result.seconds["check"] = time.perf_counter() - started
+    return True
 
 
 def _plan_findings(result: OptimizeResult, rules: RuleSet) -> list[PolicyCheck]:

@@ -23,6 +23,7 @@ from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, new_highs, run, 
 from planner.optimize.investments import bought_in
 from planner.optimize.model import Model, RowLabel
 from planner.optimize.options import Options
+from planner.optimize.progress import Clock
 from planner.rules.schema import Event, RuleSet
 from planner.rules.vividness import Bought
 
@@ -106,10 +107,10 @@ class Highs:
         self._bounds = (lower, upper)
 
     def run(self, time_limit: float | None, gap: float | None, options: dict[str, Any],
-            start: np.ndarray | None = None) -> Run:
+            start: np.ndarray | None = None, clock: Clock | None = None) -> Run:
         """Solve what was loaded. `start`: a plan (every column's value) to begin from; HiGHS takes it as its
-        first incumbent when it is feasible and ignores it otherwise."""
-        return run(self.highs, time_limit, gap, options, start)
+        first incumbent when it is feasible and ignores it otherwise. `clock`: a deadline and stop (Ctrl-C)."""
+        return run(self.highs, time_limit, gap, options, start, clock)
 
 
 def highs() -> Highs:
@@ -117,26 +118,30 @@ def highs() -> Highs:
     return Highs()
 
 
-def solve(model: Model, time_limit: float = 60.0, gap: float = 1e-3, duals: bool = True,
-          start: np.ndarray | None = None, whole: bool = False, solver: Highs | None = None) -> Solution:
+def solve(model: Model, time_limit: float | None = 60.0, gap: float = 1e-3, duals: bool = True,
+          start: np.ndarray | None = None, whole: bool = False, solver: Highs | None = None,
+          clock: Clock | None = None) -> Solution:
     """Solve the model: its LP relaxation, then account by account, then the whole model only if the accounts'
     plans do not prove `gap` (split.py). `whole`: the whole model alone, in `solver` when given (a persistent
     HiGHS from `highs()`, which re-solves after `Model.set_bounds` without a new hand-over): the monolithic MILP
     the benchmarks compare with. `start` (a `Solution.values`) is a plan to begin the whole model from.
-    `duals`: report the LP relaxation's duals of the business rows. The time limit is for all of it."""
+    `duals`: report the LP relaxation's duals of the business rows. The time limit is for all of it, and no
+    longer than `clock` allows (its deadline and stop: Ctrl-C; progress by stage goes to it)."""
     started = time.perf_counter()
+    clock = (clock or Clock()).within(time_limit)
     if whole:
         solver = highs() if solver is None else solver
         solver.load(model)
-        solution = solution_of(model, solver.run(time_limit, gap, SOLVER_OPTIONS, start),
+        solution = solution_of(model, solver.run(None, gap, SOLVER_OPTIONS, start, clock),
                                time.perf_counter() - started)
         if duals and solution.has_plan:
-            read_duals(model, solution, relaxation(model, time_limit).duals)
+            read_duals(model, solution, relaxation(model, None, clock).duals)
         return solution
     problem = model.matrix.problem()
-    outcome = split.solve(problem, split.blocks(problem, model.options.column_account), time_limit, gap, start,
-                          memo=model.memo)
+    outcome = split.solve(problem, split.blocks(problem, model.options.column_account), None, gap, start,
+                          memo=model.memo, clock=clock)
     solution = solution_of(model, outcome.run, outcome.seconds, outcome.method)
+    solution.bound = outcome.bound if not solution.has_plan else solution.bound
     if duals and solution.has_plan and len(outcome.relaxation.duals):
         read_duals(model, solution, outcome.relaxation.duals.tolist())
     return solution
@@ -168,9 +173,9 @@ class Relaxation:
     duals: list[float]
 
 
-def relaxation(model: Model, time_limit: float | None = None) -> Relaxation:
+def relaxation(model: Model, time_limit: float | None = None, clock: Clock | None = None) -> Relaxation:
     """Solve the LP relaxation (binaries in [0, 1]) of the model; the model itself is not touched."""
-    run = run_problem(model.matrix.problem().relaxed(), time_limit, None, options={})
+    run = run_problem(model.matrix.problem().relaxed(), time_limit, None, options={}, clock=clock)
     if run.status is not Status.OPTIMAL:
         return Relaxation(run.status, float("nan"), [])
     duals = run.duals.tolist() if len(run.duals) else [0.0] * len(model.labels)

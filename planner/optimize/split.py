@@ -40,7 +40,7 @@ import dataclasses
 import hashlib
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,7 @@ import numpy.typing as npt
 
 from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, run_problem
 from planner.optimize.matrix import Problem
+from planner.optimize.progress import Clock, seconds
 
 IntArray = npt.NDArray[np.intp]
 COUPLING = -2
@@ -60,6 +61,10 @@ which were much of a block's time (a block is small; its root LP and a few branc
 Measured by benchmarks/bench_split.py (`--block-highs`)."""
 FEASIBILITY = 1e-6
 """Relative slack on a coupling row's limit when the accounts' plans are checked together (solver tolerance)."""
+RELAXATION_SECONDS = 2.0
+"""Seconds the LP relaxation gets even when the deadline is nearer (not when the run was stopped): without its
+bound no gap can be stated of any plan, the scenario's own calendar included. A time limit shorter than valuing
+and building the model may so be overrun by this much."""
 
 
 class Method:
@@ -162,11 +167,16 @@ prices on its columns, the same limits; a frontier point where the budget does n
 
 
 def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float | None, block_gap: float,
-          workers: int | None = None, memo: Memo | None = None) -> Split:
+          workers: int | None = None, memo: Memo | None = None, clock: Clock | None = None,
+          relaxed: np.ndarray | None = None) -> Split:
     """Solve every block under prices `lam` (from `prices`), each to an absolute gap of `block_gap`, on
     `workers` threads (default: the CPUs), and check their plans together against the coupling rows. `memo`
-    keeps the blocks solved within their gap, and gives back the ones solved before."""
+    keeps the blocks solved within their gap, and gives back the ones solved before. `clock`: the deadline and
+    stop (progress.py), reported to as each block finishes ("accounts solved k/N"); a block not started when
+    it is over is not solved. `relaxed`: the LP relaxation's values, whose part in a block not solved yet
+    bounds that block's term in the progress line (it is optimal for the block's LP under the LP's prices)."""
     started = time.perf_counter()
+    clock = (clock or Clock()).within(time_limit)
     sense = 1.0 if problem.maximise else -1.0
     row_of = problem.row_of()
     priced = np.flatnonzero(lam)
@@ -175,7 +185,6 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
     cost = sense * problem.cost - np.bincount(problem.index, weights=problem.value * lam[row_of],
                                               minlength=len(problem.cost))
     parts = _parts(problem, blocks, cost)
-    deadline = None if time_limit is None else started + time_limit
 
     memo = {} if memo is None else memo
     keys = [_key(part, block_gap) for _, part in parts]
@@ -184,19 +193,31 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
     def solve_block(part: Problem, key: bytes) -> Run:
         if key in memo:
             return memo[key]
-        left = None if deadline is None else deadline - time.perf_counter()
-        block_run = run_problem(part, left, 0.0, options={**BLOCK_OPTIONS, "mip_abs_gap": block_gap})
+        block_run = run_problem(part, None, 0.0, options={**BLOCK_OPTIONS, "mip_abs_gap": block_gap}, clock=clock)
         if block_run.status in (Status.OPTIMAL, Status.INFEASIBLE):
             memo[key] = block_run
         return block_run
 
+    runs = [Run.without_plan(Status.NO_SOLUTION)] * len(parts)
+    lp_terms = [float(cost[columns] @ relaxed[columns]) if relaxed is not None and len(relaxed) else float("nan")
+                for columns, _ in parts]
     with ThreadPoolExecutor(max_workers=max(1, min(len(parts), workers or cpus()))) as pool:
-        runs = list(pool.map(solve_block, [part for _, part in parts], keys))
+        futures: dict[Future[Run], int] = {pool.submit(solve_block, part, key): position
+                                           for position, ((_, part), key) in enumerate(zip(parts, keys))}
+        pending = set(futures)
+        while pending:
+            try:
+                for future in as_completed(pending):
+                    pending.discard(future)
+                    runs[futures[future]] = future.result()
+                    _report(clock, len(parts) - len(pending), len(parts), sense, constant, runs, lp_terms)
+            except KeyboardInterrupt:  # Ctrl-C where no handler turns it into the stop: stop, keep what is done
+                clock.stop.pull(interrupted=True)
     statuses = {r.status for r in runs}
     seconds = time.perf_counter() - started
     if Status.INFEASIBLE in statuses:
         return Split(float("nan"), float("nan"), np.zeros(0), 0, Status.INFEASIBLE, len(parts), reused, seconds)
-    bound = sense * (constant + sum(r.bound for r in runs))
+    bound = sense * (constant + sum(r.bound if not np.isnan(r.bound) else term for r, term in zip(runs, lp_terms)))
     status = Status.TIME_LIMIT if statuses - {Status.OPTIMAL} else Status.OPTIMAL
     if Status.NO_SOLUTION in statuses:
         return Split(bound, float("nan"), np.zeros(0), 0, status, len(parts), reused, seconds)
@@ -210,6 +231,20 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
     broken = int(np.count_nonzero(blocks.coupling & ((slack_low < -limit) | (slack_high < -limit))))
     objective = float(problem.cost @ values + problem.offset)
     return Split(bound, objective, values, broken, status, len(parts), reused, seconds)
+
+
+def _report(clock: Clock, done: int, count: int, sense: float, constant: float, runs: list[Run],
+            relaxed: list[float]) -> None:
+    """'accounts solved k/N': L(prices) with the best bound of each block solved and the LP term of each other
+    block (`relaxed`), and the gap of the blocks' plans so far to it (the others counted at their LP term)."""
+    terms = [r.bound if r.has_plan else value for r, value in zip(runs, relaxed)]
+    plans = [r.objective if r.has_plan else value for r, value in zip(runs, relaxed)]
+    if np.isnan(terms).any() or np.isnan(plans).any():
+        clock.say(f"accounts solved {done}/{count}")
+        return
+    bound = sense * (constant + sum(terms))
+    gap = abs(sum(terms) - sum(plans)) / max(1.0, abs(bound))
+    clock.say(f"accounts solved {done}/{count}: best bound {bound:,.0f}, gap {gap:.3%}")
 
 
 def _key(part: Problem, block_gap: float) -> bytes:
@@ -252,46 +287,69 @@ class Outcome:
     split: Split | None
     seconds: float
 
+    @property
+    def bound(self) -> float:
+        """The best bound known on every plan of the model, with or without a plan: the plan's run's, else
+        L(prices) of the split, else the LP relaxation's optimum (nan: none known)."""
+        if not np.isnan(self.run.bound):
+            return self.run.bound
+        if self.split is not None and not np.isnan(self.split.bound):
+            return self.split.bound
+        return self.relaxation.objective if self.relaxation.status is Status.OPTIMAL else float("nan")
+
 
 def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap: float,
-          start: np.ndarray | None = None, workers: int | None = None, memo: Memo | None = None) -> Outcome:
+          start: np.ndarray | None = None, workers: int | None = None, memo: Memo | None = None,
+          clock: Clock | None = None) -> Outcome:
     """The LP relaxation, then the account split (`blocks` None: none), then its repair, then the whole model, each
-    only while the gap is not proven. `start`: a plan to begin the whole model from when the split has none.
-    `memo`: block runs to reuse and keep (`split`). The time limit is for all of it."""
+    only while the gap is not proven and the time lasts. `start`: a plan to begin the whole model from when the
+    split has none. `memo`: block runs to reuse and keep (`split`). The time limit (and `clock`'s deadline, the
+    sooner of the two) is for all of it; the LP relaxation gets at least RELAXATION_SECONDS unless stopped.
+    Each stage is reported to `clock`'s progress."""
     started = time.perf_counter()
-    deadline = None if time_limit is None else started + time_limit
-
-    def left() -> float | None:
-        return None if deadline is None else max(0.0, deadline - time.perf_counter())
+    clock = (clock or Clock()).within(time_limit)
 
     def done(run: Run, method: str) -> Outcome:
         return Outcome(run, relaxation, method, result, time.perf_counter() - started)
 
-    relaxation = run_problem(problem.relaxed(), time_limit, None, options={})
+    relaxation = run_problem(problem.relaxed(), None, None, options={}, clock=clock.at_least(RELAXATION_SECONDS))
+    clock.say("LP relaxation: " + (f"bound {relaxation.objective:,.0f}" if relaxation.status is Status.OPTIMAL
+                                     else relaxation.status.value) + f" ({seconds(time.perf_counter() - started)})")
     result: Split | None = None
     if relaxation.status is Status.INFEASIBLE:
         return done(relaxation, Method.WHOLE)
     best: Run | None = None
     """The best plan of the whole model so far, with L(prices) as its bound."""
+    found = Method.WHOLE
+    """How `best` was found."""
     if blocks is not None and relaxation.status is Status.OPTIMAL and len(relaxation.duals):
         block_gap = gap * max(1.0, abs(relaxation.objective)) / (2 * blocks.count)
-        result = split(problem, blocks, prices(problem, blocks, relaxation.duals), left(), block_gap, workers, memo)
+        result = split(problem, blocks, prices(problem, blocks, relaxation.duals), None, block_gap, workers, memo,
+                       clock, relaxation.values)
         if result.status is Status.INFEASIBLE:
             return done(Run.without_plan(Status.INFEASIBLE), Method.SPLIT)
         proven = Status.OPTIMAL if result.status is Status.OPTIMAL else Status.TIME_LIMIT
         if result.feasible:
-            best = Run(proven, result.objective, result.bound, result.values, np.zeros(0))
+            best, found = Run(proven, result.objective, result.bound, result.values, np.zeros(0)), Method.SPLIT
             if _gap(problem, best.objective, best.bound) <= gap:
-                return done(best, Method.SPLIT)
-        if len(result.values):
-            mended = repair(problem, result.values, relaxation.values, left(), gap / 2,
-                            None if best is None else best.values)
+                return done(best, found)
+        if len(result.values) and not clock.over:
+            mended = repair(problem, result.values, relaxation.values, None, gap / 2,
+                            None if best is None else best.values, clock)
             if mended.has_plan and (best is None or _better(problem, mended.objective, best.objective)):
-                best = Run(proven, mended.objective, result.bound, mended.values, np.zeros(0))
-                if _gap(problem, best.objective, best.bound) <= gap:
-                    return done(best, Method.REPAIRED)
-    whole = run_problem(problem, left(), gap, start if best is None else best.values)
+                best, found = Run(proven, mended.objective, result.bound, mended.values, np.zeros(0)), Method.REPAIRED
+            clock.say("repair: " + ("no plan" if best is None else f"objective {best.objective:,.0f}, gap "
+                                    f"{_gap(problem, best.objective, best.bound):.3%}")
+                      + f" ({seconds(time.perf_counter() - started)})")
+            if best is not None and _gap(problem, best.objective, best.bound) <= gap:
+                return done(best, found)
+    if clock.over:  # no time left for the whole model: the best plan so far, stopped by the time limit
+        return done(Run.without_plan(Status.NO_SOLUTION) if best is None else
+                    dataclasses.replace(best, status=Status.TIME_LIMIT), found)
     method = Method.WHOLE if best is None else Method.WHOLE_FROM_SPLIT
+    whole = run_problem(problem, None, gap, start if best is None else best.values, clock=clock)
+    clock.say("whole model: " + (f"objective {whole.objective:,.0f}" if whole.has_plan else whole.status.value)
+              + f" ({seconds(time.perf_counter() - started)})")
     if best is not None and not whole.has_plan:
         return done(dataclasses.replace(best, status=Status.TIME_LIMIT), method)
     if result is not None and whole.has_plan and not np.isnan(result.bound):
@@ -301,7 +359,7 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
 
 
 def repair(problem: Problem, values: np.ndarray, relaxed: np.ndarray, time_limit: float | None, gap: float,
-           start: np.ndarray | None) -> Run:
+           start: np.ndarray | None, clock: Clock | None = None) -> Run:
     """The whole model with every integer column fixed where the accounts' plans (`values`) and the LP relaxation
     (`relaxed`) agree, RINS's neighbourhood (Danna, Rothberg and Le Pape, 2005): only the few columns they
     disagree on are decided again, together, which mends a coupling row the accounts' plans broke. A plan of
@@ -309,7 +367,8 @@ def repair(problem: Problem, values: np.ndarray, relaxed: np.ndarray, time_limit
     agree = (problem.integrality == 1) & (np.abs(relaxed - values) <= 1e-6)
     lower, upper = problem.column_lower.copy(), problem.column_upper.copy()
     lower[agree] = upper[agree] = np.round(values[agree])
-    return run_problem(dataclasses.replace(problem, column_lower=lower, column_upper=upper), time_limit, gap, start)
+    return run_problem(dataclasses.replace(problem, column_lower=lower, column_upper=upper), time_limit, gap, start,
+                       clock=clock)
 
 
 def _better(problem: Problem, objective: float, than: float) -> bool:

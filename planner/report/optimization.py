@@ -21,7 +21,7 @@ from rich.text import Text
 from planner.optimize.diagnose import Conflict
 from planner.optimize.frontier import Frontier
 from planner.optimize.highs import Status
-from planner.optimize.run import PREDICTION_TOLERANCE, OptimizeResult
+from planner.optimize.run import PREDICTION_TOLERANCE, SCENARIO_CALENDAR, OptimizeResult
 from planner.report.files import OPTIMIZATION_FILES, View, write_csv, write_folder, write_simulation_files
 from planner.report.simulation import (
     FAIL,
@@ -49,15 +49,20 @@ WARN = "bold yellow"
 # --- words and units ----------------------------------------------------------------------------------------
 
 def status_line(result: OptimizeResult) -> str:
-    gap = f"gap {_percent(result.gap)} (target {_percent(result.gap_target)})"
+    gap = (f"gap {_percent(result.gap)} (target {_percent(result.gap_target)})" if math.isfinite(result.gap)
+           else "gap unknown (no bound was proven in time)")
+    stopped = "STOPPED BY CTRL-C" if result.interrupted else f"STOPPED AT THE TIME LIMIT ({result.time_limit:g} s)"
     if result.status is Status.OPTIMAL:
-        return f"optimal: {gap}"
+        return f"optimal: {gap}" + ("; then stopped by Ctrl-C (what came after the plan is missing)"
+                                    if result.interrupted else "")
+    if result.status is Status.TIME_LIMIT and result.method == SCENARIO_CALENDAR:
+        return (f"{stopped} before the optimizer found a plan: the plan is the scenario's own calendar, which "
+                f"breaks no rule; {gap}; raise --time-limit")
     if result.status is Status.TIME_LIMIT:
-        return (f"STOPPED AT THE TIME LIMIT ({result.time_limit:g} s): best plan found, {gap}; not proven optimal, "
-                f"raise --time-limit or --gap")
+        return f"{stopped}: best plan found, {gap}; not proven optimal, raise --time-limit or --gap"
     if result.status is Status.INFEASIBLE:
         return "INFEASIBLE: no plan satisfies every rule; the rules that conflict are listed below"
-    return f"NO PLAN: stopped at the time limit ({result.time_limit:g} s) before a first plan was found"
+    return f"NO PLAN: {stopped} before a first plan was found, and the scenario's own calendar breaks a rule"
 
 
 def unit(family: str, currency: str) -> str:
@@ -114,6 +119,7 @@ def optimization_json(result: OptimizeResult) -> dict[str, Any]:
         "gap": result.gap,
         "gap_target": result.gap_target,
         "method": result.method,
+        "interrupted": result.interrupted,
         "time_limit": result.time_limit,
         "time": dict(result.seconds),
         "size": dict(result.size),
@@ -159,8 +165,10 @@ def _headline(result: OptimizeResult) -> Text:
     text.append(status_line(result), style="bold green" if good else FAIL)
     if result.has_plan:
         currency = objective_unit(result)
-        text.append(f"\nobjective {number(result.objective, 'money')} {currency}, best bound "
-                    f"{number(result.bound, 'money')} {currency}; solved by the {result.method}")
+        bound = f"{number(result.bound, 'money')} {currency}" if math.isfinite(result.bound) else "unknown"
+        how = ("the scenario's own calendar (no optimizer plan in time)" if result.method == SCENARIO_CALENDAR
+               else f"solved by the {result.method}")
+        text.append(f"\nobjective {number(result.objective, 'money')} {currency}, best bound {bound}; {how}")
     text.append(f"\ntime: {_seconds(result.seconds)}")
     return text
 
