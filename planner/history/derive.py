@@ -34,8 +34,9 @@ SERIES_PER_CHUNK = 20_000
 
 def complete(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The frame with every canonical column, derived where needed, sorted by account, product, week; and the
-    regular-price rule used ("given" when the file gave every regular price)."""
-    frame = frame.sort_values([*SERIES, "week"], kind="stable").reset_index(drop=True)
+    regular-price rule used ("given" when the file gave every regular price). Sorts `frame` in place: a large
+    history is not held twice."""
+    frame.sort_values([*SERIES, "week"], kind="stable", inplace=True, ignore_index=True)  # the caller's copy
     for column in COLUMNS:
         if column.name in frame:
             continue

@@ -54,6 +54,7 @@ def load_history(path: Path, columns: Path | None = None, rules: RuleSet | None 
                               "export at least one account x product x week"), "empty file")
         collected.raise_if_any()
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    del parts  # the batches are in the frame now: free them before the checks copy anything
     canonical_to_header = dict(wanted)
     checked = frame if collected.empty else frame.loc[_whole(frame)].reset_index(drop=True)
     check(checked, name, lambda column, row: source.cell(canonical_to_header.get(column, ""), row), collected)
