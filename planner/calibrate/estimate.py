@@ -14,7 +14,15 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from planner.calibrate.form import volumes
-from planner.calibrate.likelihood import Layout, Priors, Problem, layout_of, level_blocks, pearson_dispersion
+from planner.calibrate.likelihood import (
+    Layout,
+    Priors,
+    Problem,
+    cells_of,
+    layout_of,
+    level_blocks,
+    pearson_dispersion,
+)
 from planner.calibrate.panel import LIFT_KINDS, SEASON_WEEKS, FloatArray, Panel
 from planner.calibrate.uncertainty import covariance
 
@@ -39,28 +47,32 @@ class CategoryFit:
 
 
 def estimate(panel: Panel, priors: Priors, *, block_weeks: int, dip_weeks_options: tuple[int, ...],
-             outer: int, start: FloatArray | None = None, with_covariance: bool = True) -> CategoryFit:
-    """Fit one category (see the module docstring); `start` warm-starts from an earlier fit's vector."""
-    layout = layout_of(panel)
-    block, starts = level_blocks(panel.shape[1], block_weeks)
-    zeros = np.zeros(panel.shape)
-    problem = Problem(panel, layout, priors, block, starts, zeros, zeros)
+             outer: int, start: FloatArray | None = None, with_covariance: bool = True,
+             most: int = 500, half_life: float = float("inf")) -> CategoryFit:
+    """Fit one category (see the module docstring); `start` warm-starts from an earlier fit's vector, `most`
+    caps the iterations of each L-BFGS-B run (a rough first pass needs few), `half_life` (weeks) weighs
+    recent weeks more in the likelihood."""
+    layout = layout_of(panel, priors)
+    block = level_blocks(panel.shape[1], block_weeks)
+    cells = cells_of(panel, layout, block, half_life)
+    zeros = np.zeros(len(cells.cases))
+    problem = Problem(panel, layout, priors, block, cells, zeros, zeros)
     theta = np.zeros(layout.size)
     theta[layout.seasons * SEASON_WEEKS] = min(float(priors.centre[0]), 0.0)
     if start is not None and start.shape == theta.shape:
         theta = start.copy()
     theta[-2:] = 0.0
-    theta, iterations = _minimise(problem, theta, shares=False)
-    problem.dispersion = pearson_dispersion(panel, problem.mean(theta), layout.size + starts.size * panel.shape[0])
-    theta, more = _minimise(problem, theta, shares=False)
+    theta, iterations = _minimise(problem, theta, shares=False, most=40 if start is None else 15)
+    problem.dispersion = pearson_dispersion(cells.cases, problem.mean(theta), layout.size + len(cells.run_starts))
+    theta, more = _minimise(problem, theta, shares=False, most=most)
     iterations += more
     dip_weeks = dip_weeks_options[0]
     promoted = bool(panel.promoted[panel.observed].any())
     for _ in range(outer if promoted else 0):
         problem, dip_weeks, theta = _choose_dip_weeks(problem, theta, dip_weeks_options)
-        theta, more = _minimise(problem, theta, shares=True)
+        theta, more = _minimise(problem, theta, shares=True, most=most)
         iterations += more
-    cov = covariance(problem, theta) if with_covariance else np.zeros((0, 0))
+    cov = covariance(problem, theta) if with_covariance and not layout.series else np.zeros((0, 0))
     return CategoryFit(problem, theta, dip_weeks, cov, iterations)
 
 
@@ -73,7 +85,7 @@ def _bounds(layout: Layout, shares: bool) -> list[tuple[float | None, float | No
     return bounds
 
 
-def _minimise(problem: Problem, theta: FloatArray, shares: bool) -> tuple[FloatArray, int]:
+def _minimise(problem: Problem, theta: FloatArray, shares: bool, most: int) -> tuple[FloatArray, int]:
     scale = max(float(problem.panel.cases.sum()) / problem.dispersion, 1.0) / 1e3
 
     def objective(x: FloatArray) -> tuple[float, FloatArray]:
@@ -81,7 +93,7 @@ def _minimise(problem: Problem, theta: FloatArray, shares: bool) -> tuple[FloatA
         return value / scale, gradient / scale
 
     result = minimize(objective, theta, jac=True, method="L-BFGS-B", bounds=_bounds(problem.layout, shares),
-                      options={"maxiter": 500, "maxcor": 20, "ftol": 1e-10, "gtol": 1e-7})
+                      options={"maxiter": most, "maxcor": 20, "ftol": 1e-9, "gtol": 1e-6})
     return np.asarray(result.x, dtype=np.float64), int(result.nit)
 
 
@@ -89,9 +101,12 @@ def units(problem: Problem, theta: FloatArray, dip_weeks: int) -> tuple[FloatArr
     """(D, C): the dip and cannibalization the current fit implies per unit share, relative to Qpre."""
     panel, layout = problem.panel, problem.layout
     eta, _, series = problem.eta(theta)
-    level, _, _ = problem.levels(eta)
+    level, _ = problem.levels(eta)
+    cells = problem.cells
+    by_block = np.zeros((panel.shape[0], int(problem.block.max()) + 1))
+    by_block[cells.run_series, problem.block[cells.week[cells.run_starts]]] = level
     season, _, _, _ = layout.split(theta)
-    base = level[:, problem.block] * np.exp(season[panel.season_group][:, panel.week_of_season])
+    base = by_block[:, problem.block] * np.exp(season[panel.season_group][:, panel.week_of_season])
     lift = np.ones((len(LIFT_KINDS), panel.shape[0]))
     for j, k in enumerate(layout.kinds):
         lift[k] = np.exp(series[1 + j])
@@ -101,7 +116,7 @@ def units(problem: Problem, theta: FloatArray, dip_weeks: int) -> tuple[FloatArr
 
     def relative(amount: FloatArray) -> FloatArray:
         out = np.divide(amount, before, out=np.zeros_like(amount), where=before > 0)
-        return np.where(panel.observed, out, 0.0)
+        return np.asarray(out[cells.series, cells.week], dtype=np.float64)
 
     return relative(terms.dip), relative(terms.cannibalization)
 

@@ -90,13 +90,15 @@ class Settings:
 
     elasticity_centre: float = -2.0
     """Whole-history elasticity a category with no price variation falls back to (the engine's default)."""
-    elasticity_sd: tuple[float, float, float] = (0.75, 0.3, 0.3)
-    """(category around the whole, account deviation, product deviation)."""
-    lift_sd: tuple[float, float, float] = (0.5, 0.2, 0.2)
+    elasticity_sd: tuple[float, float, float, float] = (0.75, 0.3, 0.3, 0.0)
+    """(category around the whole, account deviation, product deviation, account x product deviation; 0 = none)."""
+    lift_sd: tuple[float, float, float, float] = (0.5, 0.2, 0.2, 0.0)
     season_smoothness: float = 20.0
     season_ridge: float = 1.0
     level_block_weeks: int = 52
-    half_life_options: tuple[float, ...] = (8.0, 13.0, 26.0, 52.0, float("inf"))
+    response_half_life: float = float("inf")
+    """Weeks after which a week counts half in the likelihood of the seasons, elasticities and lifts."""
+    half_life_options: tuple[float, ...] = (2.0, 3.0, 4.0, 6.0, 8.0, 13.0, 26.0, 52.0, float("inf"))
     """Recency half-lives (weeks) the rolling-origin validation chooses from; one option = no choice."""
     validation_origins: int = 4
     validation_horizon: int = 13
@@ -116,16 +118,20 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
     weeks = int(week_numbers(rows["week"], anchor).max()) + 1
     panels = build_panels(rows, accounts, products, anchor, 0, weeks)
     fits = _estimate_all(panels, settings)
-    half_life, scores = choose_half_life(fits, settings.half_life_options, settings.validation_origins,
-                                         settings.validation_horizon)
+    chosen = [choose_half_life(f, settings.half_life_options, settings.validation_origins,
+                               settings.validation_horizon) for f in fits]
     statistics: dict[str, float | str] = {
         "rows": float(len(rows)), "series": float(sum(p.shape[0] for p in panels)),
         "categories": float(len(panels)), "first_week": str(anchor),
-        "last_week": str(pd.Timestamp(rows["week"].max()).date()), "half_life_weeks": half_life,
-        "half_life_scores": ", ".join(f"{k}: {v:.4f}" for k, v in scores.items()),
+        "last_week": str(pd.Timestamp(rows["week"].max()).date()),
         "iterations": float(sum(f.iterations for f in fits)),
     }
-    parts = assemble(fits, accounts, products, half_life)
+    for f, (half_life, scores) in zip(fits, chosen, strict=True):
+        statistics[f"half_life_weeks[category={f.panel.category}]"] = half_life
+        statistics[f"validation[category={f.panel.category}]"] = ", ".join(
+            f"{k}: {v:.4f}" for k, v in scores.items())
+        statistics[f"dispersion[category={f.panel.category}]"] = f.problem.dispersion
+    parts = assemble(fits, accounts, products, [half_life for half_life, _ in chosen])
     statistics["deviance"] = parts.deviance
     statistics["seconds"] = time.perf_counter() - started
     statistics["cpu_seconds"] = time.process_time() - cpu
@@ -140,16 +146,17 @@ def _estimate_all(panels: list[Panel], settings: Settings) -> list[CategoryFit]:
     to their row-weighted mean (the whole), warm-started."""
     def priors(centre: np.ndarray, category_scale: float) -> Priors:
         sds = np.array([settings.elasticity_sd, *[settings.lift_sd] * len(LIFT_KINDS)])
-        return Priors(centre, sds[:, 0] * category_scale, sds[:, 1], sds[:, 2], settings.season_smoothness,
-                      settings.season_ridge)
+        return Priors(centre, sds[:, 0] * category_scale, sds[:, 1], sds[:, 2], sds[:, 3],
+                      settings.season_smoothness, settings.season_ridge)
 
     centre = np.array([settings.elasticity_centre] + [0.0] * len(LIFT_KINDS))
     pooled = len(panels) > 1
 
     def run(panel: Panel, p: Priors, start: np.ndarray | None, final: bool) -> CategoryFit:
         return estimate(panel, p, block_weeks=settings.level_block_weeks,
-                        dip_weeks_options=settings.dip_weeks_options, outer=settings.outer_iterations,
-                        start=start, with_covariance=final)
+                        dip_weeks_options=settings.dip_weeks_options, outer=settings.outer_iterations if final else 0,
+                        start=start, with_covariance=final, most=500 if final else 60,
+                        half_life=settings.response_half_life)
 
     fits = [run(panel, priors(centre, 4.0 if pooled else 1.0), None, not pooled) for panel in panels]
     if not pooled:

@@ -38,7 +38,7 @@ class Assembled:
 
 
 def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple[str, ...],
-             half_life: float) -> Assembled:
+             half_lives: list[float]) -> Assembled:
     shape = (len(accounts), len(products))
     baseline = np.full(shape, np.nan)
     season_of = np.full(shape, None, dtype=object)
@@ -53,7 +53,7 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
     intervals: dict[str, tuple[float, float, float, float]] = {}
     deviance = 0.0
     dip_weeks = _common_dip_weeks(fits)
-    for f in fits:
+    for f, half_life in zip(fits, half_lives, strict=True):
         panel, layout = f.panel, f.layout
         weights, effects, rho, kappa = layout.split(f.theta)
         scale = np.exp(weights).mean(axis=1)
@@ -72,6 +72,10 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
         elasticity[rows, cat_products[None, :]] = np.minimum(full[0][:, cat_products], 0.0)
         for j, k in enumerate(layout.kinds):
             lifts[LIFT_KINDS[k]][rows, cat_products[None, :]] = np.exp(full[1 + j][:, cat_products])
+        fitted = layout.per_series(effects, panel)
+        elasticity[a, p] = np.minimum(fitted[0], 0.0)
+        for j, k in enumerate(layout.kinds):
+            lifts[LIFT_KINDS[k]][a, p] = np.exp(fitted[1 + j])
         dip[rows, cat_products[None, :]] = rho
         cann[rows, cat_products[None, :]] = kappa
         profile_of = np.array(panel.season_ids, dtype=object)[panel.season_group]
@@ -88,7 +92,7 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
         intervals[f"cannibalization[category={name}]"] = _interval(kappa, se["theta"][-1], share=True)
         series_se["elasticity"][a, p] = se["series"][0]
         for j, k in enumerate(layout.kinds):
-            series_se[f"lift.{LIFT_KINDS[k]}"][a, p] = se["series"][1 + j] * np.exp(full[1 + j][a, p])
+            series_se[f"lift.{LIFT_KINDS[k]}"][a, p] = se["series"][1 + j] * np.exp(fitted[1 + j])
         series_se["dip"][a, p] = se["theta"][-2]
         series_se["cannibalization"][a, p] = se["theta"][-1]
         deviance += _deviance(f)
@@ -131,9 +135,8 @@ def _common_dip_weeks(fits: list[CategoryFit]) -> int:
 
 
 def _deviance(f: CategoryFit) -> float:
-    mean = f.problem.mean(f.theta)
-    y = f.panel.cases[f.panel.observed]
-    m = np.maximum(mean[f.panel.observed], 1e-12)
+    y = f.problem.cells.cases
+    m = np.maximum(f.problem.mean(f.theta), 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(y > 0, y * np.log(y / m), 0.0)
     return float(2.0 * np.sum(term - (y - m)))

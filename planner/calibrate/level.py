@@ -23,15 +23,17 @@ INFINITE = float("inf")
 def recent_level(fit: CategoryFit, half_life: float, end: int | None = None) -> FloatArray:
     """(S,) level of each series from the columns before `end` (all by default), weighted by recency."""
     problem, panel = fit.problem, fit.panel
+    cells = problem.cells
     eta, _, _ = problem.eta(fit.theta)
-    weeks = panel.shape[1] if end is None else end
-    mask = panel.observed[:, :weeks]
-    age = np.arange(weeks - 1, -1, -1, dtype=float)
-    last = np.where(mask.any(axis=1), weeks - 1 - np.argmax(mask[:, ::-1], axis=1), 0)
-    relative = age[None, :] - (weeks - 1 - last)[:, None]  # age from each series' last week: no underflow
-    weight = np.where(mask, 0.5 ** (relative / half_life) if np.isfinite(half_life) else 1.0, 0.0)
-    cases = (weight * panel.cases[:, :weeks]).sum(axis=1)
-    exposure = (weight * np.exp(eta[:, :weeks])).sum(axis=1)
+    end = panel.shape[1] if end is None else end
+    use = cells.week < end
+    series, week = cells.series[use], cells.week[use]
+    last = np.full(panel.shape[0], -1)
+    np.maximum.at(last, series, week)
+    age = (last[series] - week).astype(float)  # from each series' last week: no underflow
+    weight = 0.5 ** (age / half_life) if np.isfinite(half_life) else np.ones(len(age))
+    cases = np.bincount(series, weight * cells.cases[use], minlength=panel.shape[0])
+    exposure = np.bincount(series, weight * np.exp(eta[use]), minlength=panel.shape[0])
     return np.asarray(np.divide(cases, exposure, out=np.full(len(cases), np.nan), where=exposure > 0),
                       dtype=np.float64)
 
@@ -50,11 +52,11 @@ def forecast(fit: CategoryFit, level: FloatArray) -> FloatArray:
                    shares * cann).final
 
 
-def choose_half_life(fits: list[CategoryFit], options: tuple[float, ...], origins: int,
+def choose_half_life(fit: CategoryFit, options: tuple[float, ...], origins: int,
                      horizon: int) -> tuple[float, dict[str, float]]:
     """The half-life with the lowest WAPE + |bias| over `origins` rolling origins `horizon` weeks apart, and
-    each option's score."""
-    weeks = fits[0].panel.shape[1]
+    each option's score (a category's own: categories move at their own pace)."""
+    weeks = fit.panel.shape[1]
     cut = [weeks - horizon * (i + 1) for i in range(origins)]
     cut = [c for c in cut if c > horizon]
     scores: dict[str, float] = {}
@@ -62,17 +64,13 @@ def choose_half_life(fits: list[CategoryFit], options: tuple[float, ...], origin
     for half_life in options:
         score = 0.0
         for origin in cut:
-            error = actual = signed = 0.0
-            for fit in fits:
-                mean = forecast(fit, recent_level(fit, half_life, origin))
-                window = slice(origin, origin + horizon)
-                mask = fit.panel.observed[:, window]
-                y = fit.panel.cases[:, window][mask]
-                f = mean[:, window][mask]
-                error += float(np.abs(y - f).sum())
-                signed += float((f - y).sum())
-                actual += float(y.sum())
-            score += error / max(actual, 1e-9) + abs(signed) / max(actual, 1e-9)
+            mean = forecast(fit, recent_level(fit, half_life, origin))
+            window = slice(origin, origin + horizon)
+            mask = fit.panel.observed[:, window]
+            y = fit.panel.cases[:, window][mask]
+            f = mean[:, window][mask]
+            actual = max(float(y.sum()), 1e-9)
+            score += float(np.abs(y - f).sum()) / actual + abs(float((f - y).sum())) / actual
         scores[f"{half_life:g}"] = score / max(len(cut), 1)
         if scores[f"{half_life:g}"] < best[0]:
             best = (scores[f"{half_life:g}"], half_life)

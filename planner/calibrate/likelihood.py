@@ -36,6 +36,8 @@ class Priors:
     category_sd: FloatArray
     account_sd: FloatArray
     product_sd: FloatArray
+    series_sd: FloatArray
+    """Deviation of each account x product from category + account + product; 0 turns the term off."""
     season_smoothness: float
     season_ridge: float
 
@@ -49,9 +51,16 @@ class Layout:
     products: int
     kinds: tuple[int, ...]
     """Indices into LIFT_KINDS of the lifts the category's data has flags for."""
+    series: int = 0
+    """Number of series deviations per effect (S, or 0 without that level)."""
 
     @property
     def effect_width(self) -> int:
+        return 1 + self.accounts + self.products + self.series
+
+    @property
+    def series_start(self) -> int:
+        """Offset of the series deviations within an effect's row."""
         return 1 + self.accounts + self.products
 
     @property
@@ -71,22 +80,61 @@ class Layout:
 
     def per_series(self, effects: FloatArray, panel: Panel) -> FloatArray:
         """(1 + kinds, S) category + account + product value of each effect for each series."""
-        return np.asarray(effects[:, :1] + effects[:, 1 + panel.account_local]
-                          + effects[:, 1 + self.accounts + panel.product_local], dtype=np.float64)
+        values = (effects[:, :1] + effects[:, 1 + panel.account_local]
+                  + effects[:, 1 + self.accounts + panel.product_local])
+        if self.series:
+            values = values + effects[:, self.series_start:]
+        return np.asarray(values, dtype=np.float64)
 
 
-def layout_of(panel: Panel) -> Layout:
+def layout_of(panel: Panel, priors: Priors) -> Layout:
     kinds = tuple(k for k in range(len(LIFT_KINDS)) if np.any(panel.flags[k][panel.observed] > 0))
+    series = panel.shape[0] if np.all(priors.series_sd > 0) else 0
     return Layout(len(panel.season_ids), int(panel.account_local.max()) + 1,
-                  int(panel.product_local.max()) + 1, kinds)
+                  int(panel.product_local.max()) + 1, kinds, series)
 
 
-def level_blocks(weeks: int, block_weeks: int) -> tuple[IntArray, IntArray]:
-    """(block of each column, first column of each block): blocks of block_weeks counted back from the end."""
+def level_blocks(weeks: int, block_weeks: int) -> IntArray:
+    """(W,) level block of each column: runs of block_weeks columns counted back from the last one."""
     block = (weeks - 1 - np.arange(weeks)) // max(block_weeks, 1)
-    block = block.max() - block
-    starts = np.flatnonzero(np.r_[True, np.diff(block) != 0])
-    return np.asarray(block, dtype=np.intp), np.asarray(starts, dtype=np.intp)
+    return np.asarray(block.max() - block, dtype=np.intp)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """A panel's observed cells as flat vectors in (series, week) order, so that every sum the objective needs
+    is a bincount or a reduceat over contiguous runs (a series' cells of one level block are adjacent)."""
+
+    series: IntArray
+    week: IntArray
+    cases: FloatArray
+    covariates: FloatArray
+    """(1 + kinds, n) log ratio, then the flags of the layout's lift kinds."""
+    season_cell: IntArray
+    """(n,) season group x 52 + week of season: the cell's entry in the flattened season."""
+    run_starts: IntArray
+    """First cell of each (series, level block) run."""
+    run: IntArray
+    """(n,) run of each cell."""
+    run_cases: FloatArray
+    """Weighted cases of each run."""
+    run_series: IntArray
+    weight: FloatArray
+    """(n,) weight of each cell in the likelihood: 0.5 ** (weeks before the last / half-life)."""
+
+
+def cells_of(panel: Panel, layout: Layout, block: IntArray, half_life: float = float("inf")) -> Cells:
+    series, week = np.nonzero(panel.observed)
+    covariates = np.stack([panel.log_ratio[series, week]] + [panel.flags[k][series, week] for k in layout.kinds])
+    season_cell = panel.season_group[series] * SEASON_WEEKS + panel.week_of_season[week]
+    group = series * (int(block.max()) + 1) + block[week]
+    new_run = np.r_[True, np.diff(group) != 0]
+    run_starts = np.flatnonzero(new_run)
+    cases = panel.cases[series, week]
+    age = (panel.shape[1] - 1 - week).astype(float)
+    weight = 0.5 ** (age / half_life) if np.isfinite(half_life) else np.ones(len(week))
+    return Cells(series, week, cases, covariates, np.asarray(season_cell, dtype=np.intp), run_starts,
+                 np.cumsum(new_run) - 1, np.add.reduceat(weight * cases, run_starts), series[run_starts], weight)
 
 
 @dataclass
@@ -97,42 +145,53 @@ class Problem:
     layout: Layout
     priors: Priors
     block: IntArray
-    starts: IntArray
+    """(W,) level block of each column."""
+    cells: Cells
     dip_unit: FloatArray
-    """(S, W) D: dip per unit dip share relative to Qpre (0 on unobserved cells)."""
+    """(n,) D of each observed cell: dip per unit dip share relative to Qpre."""
     cann_unit: FloatArray
     dispersion: float = 1.0
 
     def eta(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """(eta (S, W), adjustment 1 - rho D - kappa C (S, W), per-series effects (1 + kinds, S))."""
-        panel, layout = self.panel, self.layout
+        """(eta (n,), adjustment 1 - rho D - kappa C (n,), per-series effects (1 + kinds, S))."""
+        cells, layout = self.cells, self.layout
         season, effects, dip, cann = layout.split(theta)
-        series = layout.per_series(effects, panel)
-        eta = season[panel.season_group][:, panel.week_of_season] + series[0][:, None] * panel.log_ratio
-        for j, k in enumerate(layout.kinds):
-            eta += series[1 + j][:, None] * panel.flags[k]
+        series = layout.per_series(effects, self.panel)
+        eta = season.reshape(-1)[cells.season_cell]
+        for j in range(layout.effects):
+            eta += series[j][cells.series] * cells.covariates[j]
         adjust = np.maximum(1.0 - dip * self.dip_unit - cann * self.cann_unit, 1e-4)
         return eta + np.log(adjust), adjust, series
 
-    def levels(self, eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """(level (S, B), cases per block Y (S, B), sum exp(eta) per block (S, B)), observed cells only."""
-        mask = self.panel.observed
-        totals = np.add.reduceat(np.where(mask, self.panel.cases, 0.0), self.starts, axis=1)
-        exposure = np.add.reduceat(np.where(mask, np.exp(eta), 0.0), self.starts, axis=1)
-        level = np.divide(totals, exposure, out=np.zeros_like(totals), where=exposure > 0)
-        return level, totals, exposure
+    def levels(self, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(level of each run, sum exp(eta) of each run)."""
+        exposure = np.add.reduceat(self.cells.weight * np.exp(eta), self.cells.run_starts)
+        level = np.divide(self.cells.run_cases, exposure, out=np.zeros_like(exposure), where=exposure > 0)
+        return level, exposure
 
     def mean(self, theta: FloatArray) -> FloatArray:
-        """(S, W) fitted mean with the profiled levels (0 on unobserved cells)."""
+        """(n,) fitted mean of each observed cell with the profiled levels."""
         eta, _, _ = self.eta(theta)
-        level, _, _ = self.levels(eta)
-        return np.where(self.panel.observed, level[:, self.block] * np.exp(eta), 0.0)
+        level, _ = self.levels(eta)
+        return np.asarray(level[self.cells.run] * np.exp(eta), dtype=np.float64)
+
+    def grid(self, values: FloatArray, fill: float = 0.0) -> FloatArray:
+        """(S, W) array with `values` on the observed cells."""
+        out = np.full(self.panel.shape, fill)
+        out[self.cells.series, self.cells.week] = values
+        return out
 
     def log_likelihood(self, theta: FloatArray) -> float:
         """Profile Poisson log-likelihood (without constants), not divided by the dispersion."""
         eta, _, _ = self.eta(theta)
-        _, totals, exposure = self.levels(eta)
-        return _profile(self.panel, eta, totals, exposure)
+        _, exposure = self.levels(eta)
+        return self._profile(eta, exposure)
+
+    def _profile(self, eta: FloatArray, exposure: FloatArray) -> float:
+        used = self.cells.run_cases > 0
+        # elementwise products, not `@`: a BLAS call per dot product costs more than it saves on a busy machine
+        return float(np.sum(self.cells.weight * self.cells.cases * eta)) - float(np.sum(self.cells.run_cases[used]
+                                                                    * np.log(exposure[used])))
 
     def penalty(self, theta: FloatArray) -> tuple[float, FloatArray]:
         layout, priors = self.layout, self.priors
@@ -143,54 +202,55 @@ class Problem:
         value += 0.5 * priors.season_ridge * float(np.sum(season ** 2))
         season_gradient = priors.season_smoothness * second_difference(curve) + priors.season_ridge * season
         gradient[:layout.seasons * SEASON_WEEKS] = season_gradient.reshape(-1)
-        index = [0] + list(1 + np.asarray(layout.kinds, dtype=int))
-        precision = np.empty((layout.effects, layout.effect_width))
-        precision[:, 0] = 1.0 / priors.category_sd[index] ** 2
-        precision[:, 1:1 + layout.accounts] = (1.0 / priors.account_sd[index] ** 2)[:, None]
-        precision[:, 1 + layout.accounts:] = (1.0 / priors.product_sd[index] ** 2)[:, None]
+        precision = self.precision()
         offset = effects.copy()
-        offset[:, 0] -= priors.centre[index]
+        offset[:, 0] -= priors.centre[self.prior_index()]
         value += 0.5 * float(np.sum(precision * offset ** 2))
         start = layout.seasons * SEASON_WEEKS
         gradient[start:start + offset.size] = (precision * offset).reshape(-1)
         return value, gradient
 
+    def prior_index(self) -> list[int]:
+        """Index into the priors' arrays of each effect row (elasticity, then the layout's lift kinds)."""
+        return [0] + [1 + k for k in self.layout.kinds]
+
+    def precision(self) -> FloatArray:
+        """(effects, 1 + A + P) prior precision of each effect parameter."""
+        layout, priors, index = self.layout, self.priors, self.prior_index()
+        precision = np.empty((layout.effects, layout.effect_width))
+        precision[:, 0] = 1.0 / priors.category_sd[index] ** 2
+        precision[:, 1:1 + layout.accounts] = (1.0 / priors.account_sd[index] ** 2)[:, None]
+        precision[:, 1 + layout.accounts:layout.series_start] = (1.0 / priors.product_sd[index] ** 2)[:, None]
+        if layout.series:
+            precision[:, layout.series_start:] = (1.0 / priors.series_sd[index] ** 2)[:, None]
+        return precision
+
     def value_and_gradient(self, theta: FloatArray) -> tuple[float, FloatArray]:
         """Objective to minimise (minus the quasi-log-likelihood plus penalties) and its exact gradient (D and
         C held fixed)."""
-        panel, layout = self.panel, self.layout
+        panel, layout, cells = self.panel, self.layout, self.cells
         eta, adjust, _ = self.eta(theta)
-        level, totals, exposure = self.levels(eta)
-        mask = panel.observed
-        mean = level[:, self.block] * np.exp(eta)
-        residual = np.where(mask, panel.cases - mean, 0.0)
-        log_lik = _profile(panel, eta, totals, exposure)
+        level, exposure = self.levels(eta)
+        residual = cells.weight * (cells.cases - level[cells.run] * np.exp(eta))
         gradient = np.zeros_like(theta)
-        by_group = np.zeros((layout.seasons, residual.shape[1]))
-        np.add.at(by_group, panel.season_group, residual)
-        for g in range(layout.seasons):
-            gradient[g * SEASON_WEEKS:(g + 1) * SEASON_WEEKS] = np.bincount(
-                panel.week_of_season, by_group[g], minlength=SEASON_WEEKS)
+        gradient[:layout.seasons * SEASON_WEEKS] = np.bincount(cells.season_cell, residual,
+                                                               minlength=layout.seasons * SEASON_WEEKS)
         start = layout.seasons * SEASON_WEEKS
-        covariates = [panel.log_ratio] + [panel.flags[k] for k in layout.kinds]
-        for j, covariate in enumerate(covariates):
-            per_series = np.sum(residual * covariate, axis=1)
+        for j in range(layout.effects):
+            per_series = np.bincount(cells.series, residual * cells.covariates[j], minlength=panel.shape[0])
             at = start + j * layout.effect_width
             gradient[at] = per_series.sum()
             gradient[at + 1:at + 1 + layout.accounts] = np.bincount(panel.account_local, per_series,
                                                                     minlength=layout.accounts)
-            gradient[at + 1 + layout.accounts:at + layout.effect_width] = np.bincount(
+            gradient[at + 1 + layout.accounts:at + layout.series_start] = np.bincount(
                 panel.product_local, per_series, minlength=layout.products)
+            if layout.series:
+                gradient[at + layout.series_start:at + layout.effect_width] = per_series
         gradient[-2] = -float(np.sum(residual * self.dip_unit / adjust))
         gradient[-1] = -float(np.sum(residual * self.cann_unit / adjust))
         penalty, penalty_gradient = self.penalty(theta)
+        log_lik = self._profile(eta, exposure)
         return -log_lik / self.dispersion + penalty, -gradient / self.dispersion + penalty_gradient
-
-
-def _profile(panel: Panel, eta: FloatArray, totals: FloatArray, exposure: FloatArray) -> float:
-    used = totals > 0
-    return float(np.sum(np.where(panel.observed, panel.cases * eta, 0.0))) - float(
-        np.sum(totals[used] * np.log(exposure[used])))
 
 
 def second_difference(season: FloatArray) -> FloatArray:
@@ -199,9 +259,9 @@ def second_difference(season: FloatArray) -> FloatArray:
                       dtype=np.float64)
 
 
-def pearson_dispersion(panel: Panel, mean: FloatArray, parameters: int) -> float:
+def pearson_dispersion(cases: FloatArray, mean: FloatArray, parameters: int) -> float:
     """Pearson chi-square / residual degrees of freedom, at least 1 (over-dispersion only)."""
-    mask: BoolArray = panel.observed & (mean > 0)
-    chi2 = float(np.sum((panel.cases[mask] - mean[mask]) ** 2 / mean[mask]))
+    mask: BoolArray = mean > 0
+    chi2 = float(np.sum((cases[mask] - mean[mask]) ** 2 / mean[mask]))
     freedom = max(int(mask.sum()) - parameters, 1)
     return max(chi2 / freedom, 1.0)

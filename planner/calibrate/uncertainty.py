@@ -21,34 +21,30 @@ from planner.calibrate.panel import SEASON_WEEKS, FloatArray
 
 def covariance(problem: Problem, theta: FloatArray) -> FloatArray:
     """(k, k) approximate posterior covariance of the parameter vector."""
-    panel, layout = problem.panel, problem.layout
-    eta, adjust, _ = problem.eta(theta)
-    level, _, _ = problem.levels(eta)
-    mask = panel.observed
-    series, week = np.nonzero(mask)
-    mean = (level[:, problem.block] * np.exp(eta))[mask]
+    panel, layout, cells = problem.panel, problem.layout, problem.cells
+    _, adjust, _ = problem.eta(theta)
+    mean = problem.mean(theta) * cells.weight
+    series = cells.series
     n = len(series)
     columns: list[np.ndarray] = []
     values: list[np.ndarray] = []
-    columns.append(panel.season_group[series] * SEASON_WEEKS + panel.week_of_season[week])
+    columns.append(cells.season_cell)
     values.append(np.ones(n))
     start = layout.seasons * SEASON_WEEKS
-    covariates = [panel.log_ratio] + [panel.flags[k] for k in layout.kinds]
-    for j, covariate in enumerate(covariates):
+    for j in range(layout.effects):
         at = start + j * layout.effect_width
-        value = covariate[mask]
+        value = cells.covariates[j]
         columns += [np.full(n, at), at + 1 + panel.account_local[series],
                     at + 1 + layout.accounts + panel.product_local[series]]
         values += [value, value, value]
     columns += [np.full(n, layout.size - 2), np.full(n, layout.size - 1)]
-    values += [-(problem.dip_unit / adjust)[mask], -(problem.cann_unit / adjust)[mask]]
+    values += [-(problem.dip_unit / adjust), -(problem.cann_unit / adjust)]
     rows = np.tile(np.arange(n), len(columns))
     design = sparse.csr_matrix((np.concatenate(values), (rows, np.concatenate(columns))),
                                shape=(n, layout.size))
     weighted = sparse.diags(mean) @ design
     information = np.asarray((design.T @ weighted).toarray())
-    group = series * len(problem.starts) + problem.block[week]
-    indicator = sparse.csr_matrix((np.ones(n), (group, np.arange(n))), shape=(int(group.max()) + 1, n))
+    indicator = sparse.csr_matrix((np.ones(n), (cells.run, np.arange(n))), shape=(len(cells.run_starts), n))
     block_sums = np.asarray((indicator @ weighted).toarray())
     block_mean = np.asarray(indicator @ mean).reshape(-1)
     used = block_mean > 0
