@@ -61,6 +61,8 @@ which were much of a block's time (a block is small; its root LP and a few branc
 Measured by benchmarks/bench_split.py (`--block-highs`)."""
 FEASIBILITY = 1e-6
 """Relative slack on a coupling row's limit when the accounts' plans are checked together (solver tolerance)."""
+REPORT_EVERY = 1.0
+"""Seconds between two 'accounts solved k/N' lines (the first and the last block always report)."""
 RELAXATION_SECONDS = 2.0
 """Seconds the LP relaxation gets even when the deadline is nearer (not when the run was stopped): without its
 bound no gap can be stated of any plan, the scenario's own calendar included. A time limit shorter than valuing
@@ -205,12 +207,15 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
         futures: dict[Future[Run], int] = {pool.submit(solve_block, part, key): position
                                            for position, ((_, part), key) in enumerate(zip(parts, keys))}
         pending = set(futures)
+        reported = 0.0
         while pending:
             try:
                 for future in as_completed(pending):
                     pending.discard(future)
                     runs[futures[future]] = future.result()
-                    _report(clock, len(parts) - len(pending), len(parts), sense, constant, runs, lp_terms)
+                    if not pending or time.perf_counter() - reported >= REPORT_EVERY:
+                        _report(clock, runs, sense, constant, lp_terms)
+                        reported = time.perf_counter()
             except KeyboardInterrupt:  # Ctrl-C where no handler turns it into the stop: stop, keep what is done
                 clock.stop.pull(interrupted=True)
     statuses = {r.status for r in runs}
@@ -233,18 +238,17 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
     return Split(bound, objective, values, broken, status, len(parts), reused, seconds)
 
 
-def _report(clock: Clock, done: int, count: int, sense: float, constant: float, runs: list[Run],
-            relaxed: list[float]) -> None:
+def _report(clock: Clock, runs: list[Run], sense: float, constant: float, relaxed: list[float]) -> None:
     """'accounts solved k/N': L(prices) with the best bound of each block solved and the LP term of each other
     block (`relaxed`), and the gap of the blocks' plans so far to it (the others counted at their LP term)."""
+    solved = sum(r.has_plan or r.status is Status.INFEASIBLE for r in runs)
+    line = f"accounts solved {solved}/{len(runs)}"
     terms = [r.bound if r.has_plan else value for r, value in zip(runs, relaxed)]
     plans = [r.objective if r.has_plan else value for r, value in zip(runs, relaxed)]
-    if np.isnan(terms).any() or np.isnan(plans).any():
-        clock.say(f"accounts solved {done}/{count}")
-        return
-    bound = sense * (constant + sum(terms))
-    gap = abs(sum(terms) - sum(plans)) / max(1.0, abs(bound))
-    clock.say(f"accounts solved {done}/{count}: best bound {bound:,.0f}, gap {gap:.3%}")
+    if not (np.isnan(terms).any() or np.isnan(plans).any()):
+        bound = sense * (constant + sum(terms))
+        line += f": best bound {bound:,.0f}, gap {abs(sum(terms) - sum(plans)) / max(1.0, abs(bound)):.3%}"
+    clock.say(line)
 
 
 def _key(part: Problem, block_gap: float) -> bytes:
