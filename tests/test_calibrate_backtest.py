@@ -18,9 +18,9 @@ import pytest
 from planner.calibrate.backtest import Score, holdout_rules, naive_forecast, plot_worst_series, run_backtest
 from planner.calibrate.fit import Fit, Interval, expected_cases
 from planner.calibrate.rules_writer import EXACT, Provenance
+from planner.check import run_checks
 from planner.rules.load import load_rules
 from planner.rules.schema import RuleSet
-from planner.check import run_checks
 
 BASE = Path(__file__).resolve().parent / "fixtures" / "base"
 ANCHOR = dt.date(2024, 1, 1)

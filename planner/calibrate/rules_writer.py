@@ -7,8 +7,9 @@ What goes where (docs/calibration.md):
   that weight 1 belongs to the target calendar's week 1 (`Fit.season_anchor` fixes the fit's week 0);
 * **baselines**: one entry per account x season profile, listing that account's products of the profile with the
   fitted cases/week at the regular price (an entry's seasonality applies to the products it lists);
-* **response**: a root profile with the whole history's values, one per category, then account x product
-  refinements only where the fit differs materially from the category (`Materiality`); every profile names the
+* **response**: a root profile with the whole history's values, one per category (volume-weighted medians of
+  the series), then account x product refinements only where the fit differs materially from the category
+  (`Materiality`); every profile names the
   lift of each mechanic the history can speak for: the product of the fitted lifts of its flags (feature,
   display, and deal = a price mechanic without feature or display), replacing the mechanic's own `lift` there.
   `elasticity_sd` comes from the fit's standard errors, so Monte Carlo draws use them.
@@ -215,18 +216,23 @@ class _Writer:
                      for (account, profile), cases in entries.items())
 
     def _pooled(self, cells: np.ndarray) -> dict[str, Any]:
-        """Volume-weighted means over cells (a boolean (A, P) mask)."""
-        weight = np.where(cells, self.weight, 0.0)
+        """Volume-weighted medians over cells (a boolean (A, P) mask): one series far from the others does not
+        move the pooled value, so it alone gets a profile of its own."""
+        weight = np.where(cells, self.weight, 0.0)[cells]
         if weight.sum() <= 0:
-            weight = cells.astype(float)
+            weight = np.ones(int(cells.sum()))
 
-        def mean(values: np.ndarray) -> float:
-            return float(np.average(values, weights=weight)) if weight.sum() > 0 else 0.0
+        def median(values: np.ndarray) -> float:
+            chosen = values[cells]
+            if not len(chosen):
+                return 0.0
+            order = np.argsort(chosen, kind="stable")
+            cumulative = np.cumsum(weight[order])
+            return float(chosen[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
-        lifts = {m: float(np.exp(np.average(np.log(v), weights=weight))) if weight.sum() > 0 else 1.0
-                 for m, v in self.lifts.items()}
-        return {"elasticity": mean(self.elasticity), "elasticity_sd": mean(self.elasticity_sd),
-                "post_promo_dip": mean(self.dip), "cannibalization": mean(self.cannibalization), "lifts": lifts}
+        return {"elasticity": median(self.elasticity), "elasticity_sd": median(self.elasticity_sd),
+                "post_promo_dip": median(self.dip), "cannibalization": median(self.cannibalization),
+                "lifts": {m: median(v) for m, v in self.lifts.items()}}
 
     def _profile(self, profile_id: str, scope: dict[str, str], values: dict[str, Any], noise: float | None,
                  lifts: dict[str, float]) -> Response:
