@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from importlib import metadata
@@ -29,14 +30,16 @@ from test_store_support import ROOT, copy_demo, db_url_fixture  # noqa: F401 - t
 from planner.cli import main
 from planner.rules.scenario import NUMBER_FORMS, read_number
 
-PLANNER = [sys.executable, "-m", "planner"]
+SCRIPT = Path(sys.executable).parent / "planner"
+PLANNER = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "planner"]
+"""The installed `planner` script (what people and CI run), else `python -m planner`."""
 BASE = "scenarios/base.yaml"
 CLEAN_ENV = {key: value for key, value in os.environ.items()
              if key not in ("PLANNER_DB", "PLANNER_ROLES", "PLANNER_USER", "PLANNER_DEBUG")}
 
 
 def planner(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run `python -m planner ARGS` as a real process, as CI would."""
+    """Run `planner ARGS` as a real process, as CI would."""
     return subprocess.run([*PLANNER, *args], cwd=cwd, capture_output=True, text=True, check=False,
                           env=CLEAN_ENV, timeout=timeout)
 
@@ -94,10 +97,11 @@ def test_every_command_has_an_example_in_its_help() -> None:
 # --- Ctrl-C ---------------------------------------------------------------------------------------------------
 
 
-def _interrupt_when_running(args: list[str], cwd: Path, marker: str) -> subprocess.CompletedProcess[str]:
-    """Start `planner ARGS`, wait until the command itself runs (`marker` is a library it loads lazily), press
-    Ctrl-C, and collect what it printed. A test runner started in the background ignores SIGINT, and a child
-    inherits an ignored signal; a handled one is reset to the default on exec, so handle it while starting."""
+def _interrupt_when_running(args: list[str], cwd: Path, marker: str, stderr_marker: str = "") -> subprocess.CompletedProcess[str]:
+    """Start `planner ARGS`, wait until the command itself runs (`marker` is a library it loads lazily, and
+    `stderr_marker` a line it prints), press Ctrl-C, and collect what it printed. A test runner started in the
+    background ignores SIGINT, and a child inherits an ignored signal; a handled one is reset to the default on
+    exec, so handle it while starting."""
     ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     if ignored:
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -107,22 +111,31 @@ def _interrupt_when_running(args: list[str], cwd: Path, marker: str) -> subproce
     finally:
         if ignored:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+    printed: dict[str, list[str]] = {"out": [], "err": []}
+    readers = [threading.Thread(target=lambda name=name, stream=stream: printed[name].extend(stream), daemon=True)
+               for name, stream in (("out", process.stdout), ("err", process.stderr))]
+    for reader in readers:
+        reader.start()
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         maps = Path(f"/proc/{process.pid}/maps")
-        while marker not in maps.read_text(encoding="utf-8", errors="replace"):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, f"{marker} never loaded"
+        while (marker not in maps.read_text(encoding="utf-8", errors="replace")
+               or not any(line.startswith(stderr_marker) for line in printed["err"] or [""])):
+            assert process.poll() is None, "".join(printed["err"])
+            assert time.monotonic() < deadline, f"{marker} / {stderr_marker} never came"
             time.sleep(0.2)
         time.sleep(1.0)  # inside the Monte Carlo loop (or the solve), not between imports
         assert process.poll() is None, "the command finished before it could be interrupted"
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=120)
+        process.wait(timeout=240)
     finally:
         if process.poll() is None:
             process.kill()
-            process.communicate()
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+            process.wait()
+        for reader in readers:
+            reader.join(timeout=30)
+    return subprocess.CompletedProcess(process.args, process.returncode, "".join(printed["out"]),
+                                       "".join(printed["err"]))
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see when the command runs")
@@ -140,6 +153,20 @@ def test_ctrl_c_during_an_approval_pack_simulation_exits_130(demo: Path) -> None
     done = _interrupt_when_running(["report", BASE, "--draws", "100000", "--out", "pack"], demo, "_multiarray_umath")
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
     assert not (demo / "pack").exists() and not (demo / ".planner" / "plans.db").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see when the command runs")
+def test_ctrl_c_during_optimize_keeps_the_best_plan_and_exits_130(tmp_path: Path) -> None:
+    """The optimizer winds down on Ctrl-C: the best plan found so far is printed and written, then exit 130 with
+    one last line on stderr (after the progress lines, which go to stderr always)."""
+    out = tmp_path / "optimized"
+    done = _interrupt_when_running(["optimize", BASE, "--time-limit", "600", "--out", str(out), "--format", "json"],
+                                   ROOT, "highspy", stderr_marker="build:")
+    assert done.returncode == 130, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[-1] == "interrupted: the best plan found so far is above" and "Traceback" not in done.stderr
+    assert sum(line.startswith("interrupted") for line in lines) == 1
+    assert json.loads(done.stdout)["status"] and (out / "plan.yaml").is_file()
 
 
 # --- exit codes, the same in every command -----------------------------------------------------------------------

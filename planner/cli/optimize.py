@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from planner.cli.common import (
+    INTERRUPTED,
     SET_HELP,
     check_out,
     check_readable,
@@ -30,8 +30,8 @@ def optimize_command_line(sets: Sequence[str], time_limit: float | None, gap: fl
 @click.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
-              help="Seconds for each solve (the plan, each frontier point, the diagnosis); the best plan found "
-                   "is returned, marked as stopped at the time limit. Shorthand for options.time_limit.")
+              help="Seconds for the whole command; on the limit (or Ctrl-C) the best plan found so far is returned "
+                   "and written, with status time_limit and its gap. Shorthand for options.time_limit.")
 @click.option("--gap", type=click.FloatRange(min=0, max=1),
               help="Relative gap at which a plan counts as optimal, e.g. 0.001. Shorthand for options.gap.")
 @click.option("--objective", type=click.Choice(["profit", "volume", "revenue"]),
@@ -53,7 +53,8 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
 
     Exit 0 with a plan that keeps every rule (optimal, or the best found at the time limit); 1 when the rules
     admit no plan (the conflicting rules are named), the plan breaks a rule on re-check, or the scenario has
-    errors; 2 when it cannot run, or no plan was found before the time limit.
+    errors; 2 when it cannot run, or no plan was found before the time limit; 130 on Ctrl-C, after the best plan
+    found so far is printed (and written with --out). Progress, one line per stage, goes to stderr.
 
     \b
     Example:
@@ -66,17 +67,19 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
     check_out(out, optimization=True)
     prepared = prepare(scenario, optimize_command_line(sets, time_limit, gap, objective))
     refuse_if_broken(ctx, [prepared])
-    if sys.stderr.isatty():
-        click.echo(f"optimizing {prepared.resolved.id} (time limit {prepared.resolved.options.time_limit:g} s per "
-                   "solve) ...", err=True)
     result = run_optimize(prepared.resolved, frontier_points=frontier_points,
-                          calendar=prepared.plan.events if prepared.plan else None, applied=prepared.applied)
+                          calendar=prepared.plan.events if prepared.plan else None, applied=prepared.applied,
+                          progress=lambda line: click.echo(line, err=True))
     if out is not None and result.simulation is not None:
         folder = out
         write_or_fail(out, lambda: write_optimization(result, folder))
     elif out is not None:
         click.echo(f"nothing written to {out}: there is no plan ({result.status.value})", err=True)
     click.echo(render_optimization(result, fmt, **text_style()))
+    if result.interrupted:
+        click.echo("interrupted: " + ("the best plan found so far is above" if result.has_plan
+                                      else "no plan was found before Ctrl-C"), err=True)
+        ctx.exit(INTERRUPTED)
     ctx.exit(result.exit_code)
 
 
