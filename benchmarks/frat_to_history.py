@@ -1,7 +1,9 @@
 """Convert dunnhumby's "Breakfast at the Frat" source files into a planner history file (docs/history.md).
 
-    python -m benchmarks.frat_to_history --data ../shared/data/breakfast-at-the-frat --out frat.parquet
-    planner init frat-demo --from-history frat.parquet
+    python -m benchmarks.frat_to_history --data ../shared/data/breakfast-at-the-frat --out frat.parquet [--load]
+    planner init frat-demo --from-history frat.parquet --currency USD
+
+`--load` then times `planner.history.load_history` on the file written (wall and CPU, best of three).
 
 The data stays where it is (dunnhumby's terms of use apply); this script only shows the mapping:
 
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with transaction.csv.gz, "
                         "product.csv and store.csv")
     parser.add_argument("--out", type=Path, required=True, help="history file to write: .parquet or .csv")
+    parser.add_argument("--load", action="store_true", help="then time loading it with planner.history")
     args = parser.parse_args(argv)
     if not (args.data / "transaction.csv.gz").is_file():
         print(f"no transaction.csv.gz in {args.data}", file=sys.stderr)
@@ -83,7 +86,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{len(history):,} rows, {history['account'].nunique()} accounts, {history['product'].nunique()} products, "
           f"{history['week'].nunique()} weeks -> {args.out} ({time.perf_counter() - started:.1f} s)")
+    if args.load:
+        time_load(args.out)
     return 0
+
+
+def time_load(path: Path, repeat: int = 3) -> None:
+    """Print the best wall and CPU time of loading the history file (checks and derivations included)."""
+    from planner.history import load_history
+
+    runs = []
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        loaded = load_history(path)
+        runs.append((time.perf_counter() - wall, time.process_time() - cpu))
+    print(f"load_history({path.name}): {len(loaded.frame):,} rows, best of {repeat}: "
+          f"wall {min(w for w, _ in runs):.2f} s, CPU {min(c for _, c in runs):.2f} s")
 
 
 if __name__ == "__main__":
