@@ -206,3 +206,14 @@ def test_the_column_map_in_docs_history_reads_an_export_with_those_headers(tmp_p
     assert history.frame["feature"].tolist() == [1.0, 0.0]
     assert history.frame["promoted"].tolist() == [True, False]
     assert history.regular_price_rule == "given"
+
+
+def test_ids_near_the_length_limit_still_make_valid_rule_ids(tmp_path: Path) -> None:
+    long_account, long_product = "a" * 78, "p" * 80
+    path = tmp_path / "long.csv"
+    path.write_text("week,account,product,cases,price,category\n"
+                    f"2027-01-04,{long_account},{long_product},5,10,{'Very Long Category Name ' * 5}\n"
+                    f"2027-01-11,{long_account},{long_product},6,10,{'Very Long Category Name ' * 5}\n",
+                    encoding="utf-8")
+    init_from_history(load_history(path), tmp_path / "repo")
+    assert errors_of(tmp_path / "repo") == []

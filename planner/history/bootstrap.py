@@ -27,6 +27,7 @@ file it lands in, for a planner to review and for `planner calibrate` to replace
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,7 @@ DEPTH_STEP = 0.05
 MIN_DEPTH_SHARE = 0.02
 UNASSIGNED = "unassigned"
 RHYTHM_QUANTILE = 0.9
+MAX_ID = 80
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,16 @@ class RuleFile:
 
 def slug(text: str) -> str:
     """A rule id from a name: lower case, runs of other characters to '-'."""
-    cleaned = re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-")[:80]
+    cleaned = re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-")[:MAX_ID]
     return cleaned or "x"
+
+
+def rule_id(*parts: str) -> str:
+    """Parts joined by '-', kept within the 80 characters of a rule id (a long one ends in a short hash)."""
+    joined = "-".join(parts)
+    if len(joined) <= MAX_ID:
+        return joined
+    return f"{joined[:MAX_ID - 9]}-{hashlib.sha256(joined.encode()).hexdigest()[:8]}"
 
 
 def _ids(values: pd.Series) -> dict[str, str]:
@@ -113,12 +123,12 @@ def rule_files(history: History, *, company: str | None = None, currency: str = 
         "categories": _master(ids["category"], frame, "category"),
         "brands": _master(ids["brand"], frame, "brand"),
         "products": _products(frame, recent, category_of, _attribute(frame, "product", "brand", ids["brand"])),
-        "product_groups": [{"id": f"pg-{p}", "products": {"product": p}} for p in history.products],
+        "product_groups": [{"id": rule_id("pg", p), "products": {"product": p}} for p in history.products],
     }
     accounts = {"accounts": _accounts(frame, recent, _attribute(frame, "account", "channel", ids["channel"]),
                                       _attribute(frame, "account", "region", ids["region"]))}
     seasonality = _seasonality(frame, start, category_of)
-    baselines = {"seasonality": [{"id": f"season-{c}", "weights": w} for c, w in seasonality.items()],
+    baselines = {"seasonality": [{"id": rule_id("season", c), "weights": w} for c, w in seasonality.items()],
                  "baselines": _baselines(recent, category_of, seasonality)}
     if not baselines["seasonality"]:
         del baselines["seasonality"]
@@ -223,9 +233,9 @@ def _baselines(recent: pd.DataFrame, category_of: dict[str, str],
         for (_, product), cases in rows.items():
             by_category.setdefault(category_of[product], {})[product] = round(float(cases), 2)
         for category, cases_per_week in sorted(by_category.items()):
-            item: dict[str, Any] = {"id": f"bl-{account}-{category}", "account": account}
+            item: dict[str, Any] = {"id": rule_id("bl", account, category), "account": account}
             if category in seasonality:
-                item["seasonality"] = f"season-{category}"
+                item["seasonality"] = rule_id("season", category)
             item["cases_per_week"] = dict(sorted(cases_per_week.items()))
             out.append(item)
     return out
@@ -251,7 +261,7 @@ def _response(frame: pd.DataFrame, category_of: dict[str, str]) -> tuple[list[di
     profiles: list[dict[str, Any]] = [{"id": "resp-default", "elasticity": overall[0]}]
     for category in sorted(set(categories)):
         here = categories == category
-        profiles.append({"id": f"resp-{category}", "applies_to": {"category": category},
+        profiles.append({"id": rule_id("resp", category), "applies_to": {"category": category},
                          "elasticity": _fit(x[here], y[here], overall)[0]})
     lifts = {"feature": overall[1], "display": overall[2]}
     return profiles, lifts

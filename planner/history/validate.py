@@ -26,6 +26,7 @@ from planner.rules.schema import RuleSet
 from planner.rules.schema.common import ID_PATTERN
 
 ID = re.compile(ID_PATTERN)
+MAX_ID_LENGTH = 80
 Cell = Callable[[str, int], str]
 """(canonical column, row) -> spreadsheet cell, empty when the file is not a spreadsheet."""
 
@@ -59,7 +60,8 @@ def check(frame: pd.DataFrame, file: str, cell: Cell, problems: Problems) -> Non
                                                    "correct the value, or delete the row"))
     for column in ("account", "product"):
         ids = frame[column]
-        wrong = [value for value in ids.unique() if value is not None and not ID.fullmatch(value)]
+        wrong = [value for value in ids.unique()
+                 if value is not None and (not ID.fullmatch(value) or len(value) > MAX_ID_LENGTH)]
         bad = np.flatnonzero(ids.isin(wrong).to_numpy()).tolist() if wrong else []
         problems.add_rows(column, "id", bad, at(column, _id_message(column, ids),
                                                 "clean the ids in the export (e.g. spaces to '-'), so that "
@@ -76,7 +78,8 @@ def _value_message(column: str, values: np.ndarray, meaning: str) -> Callable[[i
 
 
 def _id_message(column: str, ids: pd.Series) -> Callable[[int], str]:
-    return lambda i: f"{column} id {ids.iloc[i]!r} is not a rule id (letters, digits, '-' and '_', no spaces)"
+    return lambda i: (f"{column} id {ids.iloc[i]!r} is not a rule id (letters, digits, '-' and '_', no "
+                      f"spaces, at most {MAX_ID_LENGTH} characters)")
 
 
 def _weeks(frame: pd.DataFrame, rows: np.ndarray, at: Callable[..., Callable[[int], Problem]],
