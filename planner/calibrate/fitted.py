@@ -53,6 +53,7 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
     intervals: dict[str, tuple[float, float, float, float]] = {}
     deviance = 0.0
     dip_weeks = _common_dip_weeks(fits)
+    pooled: dict[str, list[tuple[float, float, float]]] = {}
     for f, half_life in zip(fits, half_lives, strict=True):
         panel, layout = f.panel, f.layout
         weights, effects, rho, kappa = layout.split(f.theta)
@@ -64,10 +65,10 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
         baseline[a, p] = level
         cat_products = np.unique(p)
         cat_accounts = np.unique(a)
-        # pooled values on every account x product of the category, then the fitted series on top
-        full = (effects[:, :1, None] + _deviation(effects, layout.accounts, 1, cat_accounts, len(accounts))[:, :, None]
+        # pooled values on every account x product of the category (effects, A, P), the fitted series on top
+        full = (effects[:, :1, None]
+                + _deviation(effects, layout.accounts, 1, cat_accounts, len(accounts))[:, :, None]
                 + _deviation(effects, layout.products, 1 + layout.accounts, cat_products, len(products))[:, None, :])
-        # full: (effects, A, P) over all accounts, only meaningful on the category's products
         rows = np.arange(len(accounts))[:, None]
         elasticity[rows, cat_products[None, :]] = np.minimum(full[0][:, cat_products], 0.0)
         for j, k in enumerate(layout.kinds):
@@ -82,12 +83,10 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
         season_of[a, p] = profile_of
         se = _standard_errors(f)
         name = panel.category
-        start = layout.seasons * SEASON_WEEKS
-        intervals[f"elasticity[category={name}]"] = _interval(effects[0, 0], se["theta"][start])
-        for j, k in enumerate(layout.kinds):
-            at = start + (1 + j) * layout.effect_width
-            intervals[f"lift.{LIFT_KINDS[k]}[category={name}]"] = _interval(effects[1 + j, 0], se["theta"][at],
-                                                                            log=True)
+        for j, label in enumerate(["elasticity", *[f"lift.{LIFT_KINDS[k]}" for k in layout.kinds]]):
+            value, error = _series_average(f, fitted[j], j)
+            intervals[f"{label}[category={name}]"] = _interval(value, error, log=j > 0)
+            pooled.setdefault(label, []).append((value, error, float(panel.observed.sum())))
         intervals[f"dip[category={name}]"] = _interval(rho, se["theta"][-2], share=True)
         intervals[f"cannibalization[category={name}]"] = _interval(kappa, se["theta"][-1], share=True)
         series_se["elasticity"][a, p] = se["series"][0]
@@ -96,8 +95,28 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
         series_se["dip"][a, p] = se["theta"][-2]
         series_se["cannibalization"][a, p] = se["theta"][-1]
         deviance += _deviance(f)
+    for label, values in pooled.items():  # the whole: categories weighted by rows, independent errors
+        v, e, w = (np.array(column) for column in zip(*values, strict=True))
+        intervals[f"{label}[all]"] = _interval(float(np.average(v, weights=w)),
+                                               float(np.sqrt(np.sum((w * e) ** 2)) / w.sum()), log=label != "elasticity")
     return Assembled(baseline, season, season_of, elasticity, lifts, dip, dip_weeks, cann, intervals,
                      series_se, deviance)
+
+
+def _series_average(f: CategoryFit, values: FloatArray, effect: int) -> tuple[float, float]:
+    """Mean over the category's series of one effect (log scale for lifts) and its standard error: the
+    well-measured number (the category term alone trades off against the means of the deviations)."""
+    layout, panel, cov = f.layout, f.panel, f.covariance
+    if cov.size == 0:
+        return float(values.mean()), float("nan")
+    at = layout.seasons * SEASON_WEEKS + effect * layout.effect_width
+    gradient = np.zeros(layout.size)
+    count = len(panel.account_local)
+    gradient[at] = 1.0
+    gradient[at + 1:at + 1 + layout.accounts] = np.bincount(panel.account_local, minlength=layout.accounts) / count
+    gradient[at + 1 + layout.accounts:at + layout.series_start] = np.bincount(
+        panel.product_local, minlength=layout.products) / count
+    return float(values.mean()), float(np.sqrt(max(float(gradient @ cov @ gradient), 0.0)))
 
 
 def _deviation(effects: FloatArray, count: int, offset: int, members: np.ndarray, size: int) -> FloatArray:

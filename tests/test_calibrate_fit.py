@@ -1,0 +1,172 @@
+"""The calibration's estimation: exact gradients, the closed-form levels, the form `expected_cases` computes,
+shrinkage, the holdout kept out of the fit, and inputs a fit must survive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.calibrate.estimate import units
+from planner.calibrate.fit import CalibrationError, Fit, expected_cases, fit
+from planner.calibrate.likelihood import Priors, Problem, cells_of, layout_of, level_blocks
+from planner.calibrate.panel import build_panels, check_frame, week_numbers
+from planner.calibrate.synthetic import world
+from planner.history.frame import History
+from planner.history.holdout import split_holdout
+
+
+def problem_of(frame: pd.DataFrame, series_sd: float = 0.0) -> Problem:
+    rows = check_frame(frame)
+    accounts, products = tuple(sorted(rows["account"].unique())), tuple(sorted(rows["product"].unique()))
+    anchor = pd.Timestamp(rows["week"].min()).date()
+    weeks = int(week_numbers(rows["week"], anchor).max()) + 1
+    panel = build_panels(rows, accounts, products, anchor, 0, weeks)[0]
+    priors = Priors(np.array([-2.0, 0, 0, 0]), np.full(4, 0.7), np.full(4, 0.3), np.full(4, 0.3),
+                    np.full(4, series_sd), 20.0, 1.0)
+    layout = layout_of(panel, priors)
+    block = level_blocks(weeks, 26)
+    cells = cells_of(panel, layout, block, half_life=40.0)
+    zeros = np.zeros(len(cells.cases))
+    return Problem(panel, layout, priors, block, cells, zeros, zeros, dispersion=1.7)
+
+
+@pytest.mark.parametrize("series_sd", [0.0, 0.2])
+def test_gradient_matches_finite_differences(series_sd: float) -> None:
+    synthetic = world(3, accounts=4, products=3, weeks=60)
+    problem = problem_of(synthetic.frame, series_sd)
+    rng = np.random.default_rng(0)
+    theta = rng.normal(0.0, 0.2, problem.layout.size)
+    theta[-2:] = [0.2, 0.1]
+    dip_unit, cann_unit = units(problem, theta, 2)
+    problem = replace(problem, dip_unit=dip_unit, cann_unit=cann_unit)
+    _, gradient = problem.value_and_gradient(theta)
+    for i in list(rng.choice(problem.layout.size - 2, 25, replace=False)) + [problem.layout.size - 2,
+                                                                              problem.layout.size - 1]:
+        step = np.zeros_like(theta)
+        step[i] = 1e-6
+        numeric = (problem.value_and_gradient(theta + step)[0] - problem.value_and_gradient(theta - step)[0]) / 2e-6
+        assert numeric == pytest.approx(gradient[i], rel=1e-4, abs=1e-4), i
+
+
+def test_closed_form_levels_maximise_the_likelihood() -> None:
+    """The profiled level of each (series, block) run is where the full Poisson likelihood peaks in it."""
+    problem = problem_of(world(4, accounts=3, products=2, weeks=60).frame)
+    theta = np.random.default_rng(1).normal(0.0, 0.1, problem.layout.size)
+    theta[-2:] = 0.0
+    eta, _, _ = problem.eta(theta)
+    level, _ = problem.levels(eta)
+    cells = problem.cells
+
+    def full(levels: np.ndarray) -> float:
+        mean = levels[cells.run] * np.exp(eta)
+        return float(np.sum(cells.weight * (cells.cases * np.log(mean) - mean)))
+
+    best = full(level)
+    for factor in (0.97, 1.03):
+        for run in (0, len(level) // 2, len(level) - 1):
+            moved = level.copy()
+            moved[run] *= factor
+            assert full(moved) < best
+
+
+def hand_fit() -> Fit:
+    """One account, two products of one category, flat season: numbers a person can follow."""
+    shape = (1, 2)
+    return Fit(("a",), ("p", "q"), np.array([[100.0, 50.0]]), {"c": np.ones(52)},
+               np.array([["c", "c"]], dtype=object), dt.date(2024, 1, 1), np.array([[-2.0, -1.5]]),
+               {"feature": np.array([[1.5, 1.2]]), "display": np.array([[1.3, 1.0]]), "deal": np.ones(shape)},
+               np.array([[0.4, 0.0]]), 2, np.array([[0.2, 0.0]]), {}, {})
+
+
+def test_expected_cases_is_the_engine_form_on_hand_made_rows() -> None:
+    weeks = pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"])
+    frame = pd.DataFrame({
+        "week": list(weeks) * 2, "account": "a", "product": ["p"] * 4 + ["q"] * 4, "category": "c",
+        "price": [10.0, 8.0, 10.0, 10.0, 5.0, 5.0, 5.0, 5.5], "regular_price": [10.0] * 4 + [5.0] * 4,
+        "feature": [0, 1, 0, 0, 0, 0, 0, 0.0], "display": [0, 1, 0, 0, 0, 0, 0, 0.0], "deal": 0.0,
+        "promoted": [False, True, False, False] * 2,
+    })
+    got = expected_cases(hand_fit(), frame)
+    incr = 100 * (0.8 ** -2.0 * 1.5 * 1.3 - 1.0)  # p promoted in week 2 at 20 % off with feature and display
+    q_regular_up = 50 * 1.1 ** -1.5  # q's shelf price 10 % above regular in week 4, no promotion
+    expected = [100.0, 100 + incr, 100 - 0.4 * incr / 2, 100 - 0.4 * incr / 2,
+                50.0, 50 - 0.2 * incr * 50 / 50, 50.0, q_regular_up]
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_expected_cases_marks_series_without_history() -> None:
+    frame = pd.DataFrame({"week": pd.to_datetime(["2024-01-01"] * 2), "account": ["a", "new"], "product": "p",
+                          "category": "c", "price": 10.0, "regular_price": 10.0, "feature": 0.0,
+                          "display": 0.0, "deal": 0.0, "promoted": False})
+    got = expected_cases(hand_fit(), frame)
+    assert got[0] == pytest.approx(100.0) and np.isnan(got[1])
+
+
+def test_fit_reproduces_its_own_mean_and_season_anchor() -> None:
+    synthetic = world(5, accounts=5, products=4, weeks=104)
+    fitted = fit(synthetic.frame)
+    assert fitted.season_anchor == synthetic.truth.season_anchor
+    for weights in fitted.season.values():
+        assert weights.mean() == pytest.approx(1.0) and weights.shape == (52,)
+    mean = expected_cases(fitted, synthetic.frame)
+    truth = expected_cases(synthetic.truth, synthetic.frame)
+    assert np.abs(mean - truth).sum() / truth.sum() < 0.08
+    assert "elasticity[category=cat-0]" in fitted.intervals and "lift.feature[all]" in fitted.intervals
+    interval = fitted.intervals["elasticity[category=cat-0]"]
+    assert interval.low < interval.value < interval.high and interval.se > 0
+    assert np.all(np.isfinite(fitted.series_se["elasticity"]))
+
+
+def test_shrinkage_pulls_a_thin_account_toward_its_category() -> None:
+    """An account seen for six weeks whose data say three points more elasticity than the others' is pulled
+    most of the way back to its category."""
+    synthetic = world(6, accounts=6, products=4, weeks=104)
+    frame = synthetic.frame
+    thin = frame.loc[(frame["account"] == "acc-000") & (frame["week"] < frame["week"].min() + pd.Timedelta(weeks=6))]
+    ratio = (thin["price"] / thin["regular_price"]).to_numpy()
+    thin = thin.assign(cases=np.round(thin["cases"] * ratio ** -3.0))  # three more points of elasticity
+    fitted = fit(pd.concat([frame.loc[frame["account"] != "acc-000"], thin], ignore_index=True))
+    category = fitted.intervals["elasticity[category=cat-0]"].value
+    thin_values = fitted.elasticity[fitted.accounts.index("acc-000")]
+    assert np.all(np.abs(thin_values - category) < 0.5 * 3.0)
+    assert np.all(thin_values < category)  # pulled toward the category, not past it
+
+
+def test_the_fit_never_reads_held_out_rows() -> None:
+    frame = world(8, accounts=4, products=3, weeks=80).frame
+    history = History(frame, "synthetic", "", "given")
+    training, _ = split_holdout(history, 26)
+    spoiled = frame.assign(cases=np.where(frame["week"] > training.frame["week"].max(), 1e6, frame["cases"]))
+    spoiled_training, _ = split_holdout(History(spoiled, "synthetic", "", "given"), 26)
+    first, second = fit(training.frame), fit(spoiled_training.frame)
+    assert np.array_equal(first.baseline, second.baseline, equal_nan=True)
+    assert np.array_equal(first.elasticity, second.elasticity, equal_nan=True)
+
+
+def test_no_rows_is_a_clear_error() -> None:
+    frame = world(9, accounts=2, products=2, weeks=20).frame
+    with pytest.raises(CalibrationError, match="no rows"):
+        fit(frame.iloc[:0])
+    with pytest.raises(CalibrationError, match="no column"):
+        fit(frame.drop(columns=["price"]))
+
+
+def test_a_series_that_never_sells_gets_a_zero_baseline() -> None:
+    frame = world(10, accounts=3, products=3, weeks=60).frame
+    dead = (frame["account"] == "acc-001") & (frame["product"] == "sku-002")
+    fitted = fit(frame.assign(cases=np.where(dead, 0.0, frame["cases"])))
+    assert fitted.baseline[1, 2] == 0.0
+    assert np.all(np.isfinite(fitted.elasticity)) and np.all(fitted.elasticity <= 0)
+
+
+def test_no_price_variation_falls_back_to_the_pooled_elasticity() -> None:
+    frame = world(11, accounts=3, products=3, weeks=60, promotion_rate=0.0).frame
+    frame = frame.assign(price=frame["regular_price"])  # prices never move: elasticity is not identified
+    fitted = fit(frame.drop(columns=["regular_price"]))
+    assert fitted.elasticity == pytest.approx(np.full((3, 3), -2.0), abs=0.05)
+    assert np.all(np.isfinite(fitted.baseline)) and fitted.dip.max() == 0.0
+    assert set(fitted.lifts) == {"feature", "display", "deal"}
