@@ -31,9 +31,11 @@ from strategies import (
 
 from planner.check import run_checks
 from planner.check.budgets import check_budget_minimums
-from planner.check.calendar import check_events, check_feasibility
+from planner.check.calendar import check_feasibility
 from planner.check.context import CheckContext
+from planner.check.events import check_events
 from planner.check.floors import check_floors
+from planner.check.identity import check_matches_nothing
 from planner.check.references import check_references
 from planner.check.stacking import check_exclusive_overlap, check_never_applicable, check_shadowed
 from planner.check.tiers import check_tiers
@@ -683,6 +685,9 @@ def test_calendar_infeasible_iff_no_schedule_meets_every_rule(rules: RuleSet) ->
     feasibility = check_feasibility(context)
     events = [f for f in check_events(context) if f.severity.value == "error"]
     assert {f.code for f in feasibility} <= {"PP420"} and {f.code for f in events} <= {"PP421"}
+    if not any(product_in(group.products, p) for p in rules.products):  # an empty group: PP314, not PP420 per line
+        assert not feasibility and [f.code for f in check_matches_nothing(context)] == ["PP314"]
+        return
     for account in rules.accounts:
         line = (account.id, group.id)
         binding = [r for r in rules.calendar_rules if binds(r, account, group.id)]

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from planner.check.budgets import check_budget_minimums
-from planner.check.calendar import check_events, check_feasibility, check_feature_depth, check_weeks
+from planner.check.budgets import check_budget_minimums, check_total_minimums
+from planner.check.calendar import check_feasibility, check_feature_depth, check_weeks
 from planner.check.context import CheckContext
+from planner.check.counts import check_event_count_conflicts
+from planner.check.events import check_double_booked, check_event_scope, check_events
 from planner.check.floors import check_floors
+from planner.check.identity import check_holiday_ids, check_matches_nothing
 from planner.check.references import check_references
 from planner.check.stacking import (
     check_exclusive_overlap,
@@ -37,10 +40,16 @@ SEMANTIC_CHECKS: list[Check] = [
     check_floors,
     check_shelf_share,
     check_budget_minimums,
+    check_total_minimums,
     check_weeks,
     check_feature_depth,
     check_events,
+    check_double_booked,
+    check_event_scope,
+    check_event_count_conflicts,
     check_feasibility,
+    check_holiday_ids,
+    check_matches_nothing,
 ]
 
 

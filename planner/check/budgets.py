@@ -14,6 +14,12 @@ ones add up. This is the exact least committed spend, found in polynomial time: 
 (the largest binds), a minimum implied by a larger one inside it is dropped, minimums that share no cell with any
 other add up, and what is left (overlaps that are neither nested nor disjoint) is solved as the linear programme
 above. The work is done once per distinct set of minimums, however many accounts and totals share it.
+
+A total budget's own minimum (`per: total` with `min`: spend at least this much over its scope and period) must fit
+under the total maxima that contain it (scope: its accounts and products inside theirs): under every one whose
+period contains its period, and, for a yearly minimum, under the sum over the quarters of the tightest quarterly
+maximum of each quarter (when every quarter has one). That bound only uses maxima that contain the minimum, so it
+is never a false alarm; maxima that cover only part of its scope are left to the optimizer.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import numpy.typing as npt
 
 from planner.check.context import CheckContext, related
 from planner.compile.index import PlanIndex
-from planner.rules.findings import BUDGET_MINIMUMS_EXCEED, Finding, finding
+from planner.rules.findings import BUDGET_MINIMUMS_EXCEED, TOTAL_MINIMUM_ABOVE_MAXIMA, Finding, finding
 from planner.rules.schema import Budget
 
 QUARTERS = 4
@@ -169,4 +175,51 @@ def _minimum_above_maximum(context: CheckContext, minimums: list[Budget], table:
                 f"('{maximum.id}')", minimum.location, related=[maximum.location],
                 example={"account": account, "min": minimum.min, "max": maximum.max},
                 fix="lower the minimum or raise the maximum"))
+    return findings
+
+
+def _contains(outer: Budget, inner: Budget, index: PlanIndex) -> bool:
+    return not ((index.account_mask(inner.applies_to) & ~index.account_mask(outer.applies_to)).any()
+                or (index.product_mask(inner.applies_to) & ~index.product_mask(outer.applies_to)).any())
+
+
+def check_total_minimums(context: CheckContext) -> list[Finding]:
+    """A total minimum above the tightest bound the total maxima containing it put on its spend (module docstring).
+    Maxima are grouped by scope and period first, so clones of one budget cost one comparison."""
+    index, budgets = context.index, context.rules.budgets
+    quarters = [f"Q{q}" for q in range(1, len(index.calendar.quarters) + 1)]
+    tightest: dict[tuple[int, int, str], Budget] = {}
+    for budget in budgets:
+        if budget.per == "total" and budget.max is not None:
+            key = (id(index.account_mask(budget.applies_to)), id(index.product_mask(budget.applies_to)), budget.period)
+            if key not in tightest or budget.max < (tightest[key].max or 0.0):
+                tightest[key] = budget
+    findings = []
+    for minimum in budgets:
+        if minimum.per != "total" or not minimum.min or not index.account_mask(minimum.applies_to).any() \
+                or not index.product_mask(minimum.applies_to).any():
+            continue
+        containing = [b for b in tightest.values() if b is not minimum and _contains(b, minimum, index)]
+        bounds: list[tuple[float, list[Budget]]] = [
+            (float(b.max or 0.0), [b]) for b in containing if _period_inside(minimum.period, b.period)]
+        if minimum.period == "year":
+            per_quarter = [min((b for b in containing if b.period == q), key=lambda b: b.max or 0.0, default=None)
+                           for q in quarters]
+            if all(b is not None for b in per_quarter):
+                chosen = [b for b in per_quarter if b is not None]
+                bounds.append((sum(float(b.max or 0.0) for b in chosen), chosen))
+        if not bounds:
+            continue
+        bound, maxima = min(bounds, key=lambda item: item[0])
+        if minimum.min <= bound + 1e-6:
+            continue
+        names = " + ".join(f"'{b.id}' {b.max:,.0f} ({b.period})" for b in maxima)
+        example = {"budget": minimum.id, "min": minimum.min, "period": minimum.period, "maxima": {
+            b.id: {"period": b.period, "max": b.max} for b in maxima}, "most_spend_allowed": round(bound, 2)}
+        findings.append(finding(
+            TOTAL_MINIMUM_ABOVE_MAXIMA,
+            f"budget '{minimum.id}' asks for at least {minimum.min:,.0f} ({minimum.period}), but the maxima that "
+            f"contain it allow at most {bound:,.0f}: {names}",
+            minimum.location, related=[b.location for b in maxima], example=example,
+            fix=f"lower the minimum of '{minimum.id}' to at most {bound:,.0f}, or raise the maxima"))
     return findings

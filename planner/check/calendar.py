@@ -1,5 +1,5 @@
-"""Calendar checks: weeks outside the year, events that break calendar rules, shallow featured mechanics, and
-minimum event counts that blackouts, run limits, gaps and locked events make impossible.
+"""Calendar checks: weeks outside the year, shallow featured mechanics, and minimum event counts that blackouts,
+run limits, gaps and locked events make impossible (events themselves: planner/check/events.py).
 
 Feasibility, per account x product group and per `event_count` rule with a minimum: a dynamic programme over
 the weeks with state (current run length, unpromoted weeks since the last run, events counted in the current
@@ -18,14 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.check.context import CheckContext, related
-from planner.compile.calendar import counted, periods, violations
+from planner.check.events import plan_of
+from planner.compile.calendar import counted, periods
 from planner.rules.findings import (
     CALENDAR_INFEASIBLE,
     FEATURE_DEPTH,
-    LOCKED_EVENT_BREAKS_RULE,
     WEEK_OUT_OF_YEAR,
     Finding,
-    Severity,
     finding,
 )
 from planner.rules.schema import (
@@ -94,49 +93,6 @@ def check_feature_depth(context: CheckContext) -> list[Finding]:
     return findings
 
 
-def _plan(context: CheckContext, locked_only: bool) -> dict[tuple[str, str], dict[int, str]]:
-    plan: dict[tuple[str, str], dict[int, str]] = {}
-    for event in context.rules.events:
-        if locked_only and not event.locked:
-            continue
-        for week in event.weeks:
-            plan.setdefault((event.account, event.product_group), {})[week] = event.mechanic
-    return plan
-
-
-def check_events(context: CheckContext) -> list[Finding]:
-    """Locked events must obey every calendar rule (error); planned events too (warning: the optimizer may
-    move them, but the plan as written breaks the rule)."""
-    index, rules = context.index, context.rules
-    events_at = {}
-    for event in rules.events:
-        for week in event.weeks:
-            events_at[(event.account, event.product_group, week)] = event
-    findings = []
-    seen = set()
-    for locked_only in (True, False):
-        for broken in violations(rules, index, _plan(context, locked_only), complete=False):
-            involved = [events_at[(broken.account, g, w)] for g in broken.groups for w in broken.weeks
-                        if (broken.account, g, w) in events_at]
-            locked = any(e.locked for e in involved)
-            key = (broken.rule.id if broken.rule else "", broken.account, broken.groups, broken.weeks)
-            if key in seen or (locked_only != locked) or not involved:
-                continue
-            seen.add(key)
-            rule_id = broken.rule.id if broken.rule else "?"
-            findings.append(finding(
-                LOCKED_EVENT_BREAKS_RULE,
-                f"{'locked' if locked else 'planned'} event(s) {', '.join(sorted({e.id for e in involved}))} at "
-                f"{broken.account} break calendar rule '{rule_id}': {broken.message}",
-                involved[0].location, related=[e.location for e in involved[1:]]
-                + ([broken.rule.location] if broken.rule else []),
-                example={"account": broken.account, "product_groups": list(broken.groups), "weeks": list(broken.weeks),
-                         "rule": rule_id},
-                fix="move or unlock the event, or change the rule",
-                severity=Severity.ERROR if locked else Severity.WARNING))
-    return findings
-
-
 def check_feasibility(context: CheckContext) -> list[Finding]:
     """Every scope is resolved once to arrays (mechanics x accounts, x products, x weeks; rules x accounts), so the
     work per account x product group is a few array operations plus a cached dynamic programme."""
@@ -145,7 +101,7 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
     if not minimums:
         return []
     weeks = index.calendar.weeks
-    locked = _plan(context, locked_only=True)
+    locked = plan_of(rules.events, locked_only=True)
     mechanics = list(rules.mechanics)
     mechanic_ids = [m.id for m in mechanics]
     shape = (len(mechanics), len(index.accounts))
@@ -161,7 +117,7 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
     counts_of = Counting(np.array(mechanic_ids, dtype=object))
     blackout_cells = {id(r): (counts_of(r.mechanics), tuple(w - 1 for w in r.weeks if w <= weeks))
                       for r in rules.calendar_rules if isinstance(r, Blackout)}
-    groups = list(rules.product_groups)
+    groups = [g for g in rules.product_groups if index.product_mask(g.products).any()]  # empty ones: PP314
     on_group = {g.id: (mechanic_products & index.product_mask(g.products)[None, :]).any(axis=1) for g in groups}
     lines: dict[tuple[int, str], Line] = {}
     findings = []

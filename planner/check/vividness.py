@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from planner.check.context import CheckContext
+from planner.check.context import CheckContext, related
 from planner.rules.findings import SHELF_OVER_100, Finding, finding
 from planner.rules.schema import ShelfTarget
 
@@ -22,12 +22,12 @@ def check_shelf_share(context: CheckContext) -> list[Finding]:
             if total <= 1.0 + 1e-9 or key in reported:
                 continue
             reported.add(key)
+            example = {"account": account.id, "category": category, "total_share": round(total, 4),
+                       "targets": [t.id for t in live]}
             findings.append(finding(
                 SHELF_OVER_100,
                 f"shelf-share targets for {account.id} in '{category}' add up to {total:.0%}: "
                 + " + ".join(f"{t.id} {t.share:.0%}" for t in live),
-                live[-1].location, related=[t.location for t in live[:-1]],
-                example={"account": account.id, "category": category, "total_share": round(total, 4),
-                         "targets": [t.id for t in live]},
+                live[-1].location, related=related([t.location for t in live[:-1]], example), example=example,
                 fix="lower the targets, or narrow their scopes so one account and category sums to at most 100%"))
     return findings

@@ -123,6 +123,13 @@ OVERRIDE_CONFLICT = _kind("PP500", E, "two overrides of one key in one layer")
 OVERRIDE_UNKNOWN_TARGET = _kind("PP501", E, "override names an object or field that does not exist")
 EXTENDS_CYCLE = _kind("PP502", E, "scenarios extend each other in a cycle")
 INTERNAL_ERROR = _kind("PP999", E, "internal checker error (a bug: please report it)")
+# Cross-rule checks of issue 15 (appended: codes stay stable)
+DUPLICATE_HOLIDAY = _kind("PP202", E, "duplicate holiday id in the calendar")
+MATCHES_NOTHING = _kind("PP314", W, "a holiday or product group matches nothing")
+TOTAL_MINIMUM_ABOVE_MAXIMA = _kind("PP411", E, "a total-budget minimum above the maxima that contain it")
+EVENT_COUNTS_CONFLICT = _kind("PP427", E, "an event_count minimum above another rule's maximum on the same line")
+EVENTS_DOUBLE_BOOKED = _kind("PP428", E, "two events on one account x product group in one week")
+EVENT_OUT_OF_SCOPE = _kind("PP429", E, "an event's mechanic is not allowed at its account, products or weeks")
 
 
 def finding(
