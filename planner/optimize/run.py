@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from planner.compile.model import compile_rules
+from planner.optimize import split
 from planner.optimize.diagnose import Conflict, diagnose
 from planner.optimize.frontier import Frontier, trace
 from planner.optimize.highs import Status
@@ -179,8 +180,8 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
     of overrides, passed on to the simulation of the plan; `progress` receives one line per stage.
 
     The time limit bounds the whole call (progress.py): valuing the options and building the model cannot be
-    cut, the LP relaxation gets at least `split.RELAXATION_SECONDS`, the re-check by the simulator is kept time
-    for, and every other stage gets what is left. When the limit or Ctrl-C comes before a MILP plan, the plan
+    cut, the LP relaxation gets at least `split.RELAXATION_SECONDS` and at least as long as the build took, the
+    re-check by the simulator is kept time for, and every other stage gets what is left. When the limit or Ctrl-C comes before a MILP plan, the plan
     is the scenario's own calendar if it breaks no rule (method 'scenario_calendar'), with its gap to the best
     bound known; otherwise there is no plan. Ctrl-C sets `interrupted`.
     """
@@ -210,7 +211,8 @@ def _optimize(resolved: Resolved, time_limit: float, clock: Clock, gap: float, f
     # and its time sizes what the re-check (which cannot be cut) is kept.
     own = simulate(rules, options.model_copy(update={"draws": 0}), scenario=resolved.id, events=calendar)
     simulated = time.perf_counter() - built
-    solution = solve(model, None, gap, clock=clock.earlier(simulated * (2 + options.draws * DRAW_SHARE)))
+    solution = solve(model, None, gap, clock=clock.earlier(simulated * (2 + options.draws * DRAW_SHARE)),
+                     relaxation_seconds=max(split.RELAXATION_SECONDS, built - valued))
     solved = time.perf_counter()
     result = OptimizeResult(
         resolved.id, resolved.name, rules.company.currency if rules.company else "", options.objective, time_limit,

@@ -64,9 +64,10 @@ FEASIBILITY = 1e-6
 REPORT_EVERY = 1.0
 """Seconds between two 'accounts solved k/N' lines (the first and the last block always report)."""
 RELAXATION_SECONDS = 2.0
-"""Seconds the LP relaxation gets even when the deadline is nearer (not when the run was stopped): without its
-bound no gap can be stated of any plan, the scenario's own calendar included. A time limit shorter than valuing
-and building the model may so be overrun by this much."""
+"""Least seconds the LP relaxation gets even when the deadline is nearer (not when the run was stopped): without
+its bound no gap can be stated of any plan, the scenario's own calendar included. `planner optimize` gives it at
+least as long as building the model took, too (`solve`'s `relaxation_seconds`), which scales with the model and
+with how loaded the machine is. A time limit shorter than valuing and building the model is overrun by this."""
 
 
 class Method:
@@ -304,11 +305,11 @@ class Outcome:
 
 def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap: float,
           start: np.ndarray | None = None, workers: int | None = None, memo: Memo | None = None,
-          clock: Clock | None = None) -> Outcome:
+          clock: Clock | None = None, relaxation_seconds: float = RELAXATION_SECONDS) -> Outcome:
     """The LP relaxation, then the account split (`blocks` None: none), then its repair, then the whole model, each
     only while the gap is not proven and the time lasts. `start`: a plan to begin the whole model from when the
     split has none. `memo`: block runs to reuse and keep (`split`). The time limit (and `clock`'s deadline, the
-    sooner of the two) is for all of it; the LP relaxation gets at least RELAXATION_SECONDS unless stopped.
+    sooner of the two) is for all of it; the LP relaxation gets at least `relaxation_seconds` unless stopped.
     Each stage is reported to `clock`'s progress."""
     started = time.perf_counter()
     clock = (clock or Clock()).within(time_limit)
@@ -316,7 +317,7 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
     def done(run: Run, method: str) -> Outcome:
         return Outcome(run, relaxation, method, result, time.perf_counter() - started)
 
-    relaxation = run_problem(problem.relaxed(), None, None, options={}, clock=clock.at_least(RELAXATION_SECONDS))
+    relaxation = run_problem(problem.relaxed(), None, None, options={}, clock=clock.at_least(relaxation_seconds))
     clock.say("LP relaxation: " + (f"bound {relaxation.objective:,.0f}" if relaxation.status is Status.OPTIMAL
                                      else relaxation.status.value) + f" ({seconds(time.perf_counter() - started)})")
     result: Split | None = None
