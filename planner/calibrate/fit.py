@@ -28,7 +28,7 @@ import pandas as pd
 from planner.calibrate.estimate import CategoryFit, estimate
 from planner.calibrate.fitted import assemble
 from planner.calibrate.form import volumes
-from planner.calibrate.level import choose_half_life
+from planner.calibrate.level import choose_level
 from planner.calibrate.likelihood import Priors
 from planner.calibrate.panel import (
     LIFT_KINDS,
@@ -98,8 +98,10 @@ class Settings:
     level_block_weeks: int = 52
     response_half_life: float = float("inf")
     """Weeks after which a week counts half in the likelihood of the seasons, elasticities and lifts."""
-    half_life_options: tuple[float, ...] = (2.0, 3.0, 4.0, 6.0, 8.0, 13.0, 26.0, 52.0, float("inf"))
-    """Recency half-lives (weeks) the rolling-origin validation chooses from; one option = no choice."""
+    series_half_life_options: tuple[float, ...] = (2.0, 4.0, 8.0, 13.0, 26.0, 52.0, float("inf"))
+    """Recency half-lives (weeks) of a series' own level that rolling-origin validation chooses from."""
+    pooled_half_life_options: tuple[float, ...] = (2.0, 4.0, 8.0, float("inf"))
+    """Half-lives of the recent product and account multipliers on top (inf: none); see level.py."""
     validation_origins: int = 4
     validation_horizon: int = 13
     dip_weeks_options: tuple[int, ...] = (1, 2, 4)
@@ -118,20 +120,20 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
     weeks = int(week_numbers(rows["week"], anchor).max()) + 1
     panels = build_panels(rows, accounts, products, anchor, 0, weeks)
     fits = _estimate_all(panels, settings)
-    chosen = [choose_half_life(f, settings.half_life_options, settings.validation_origins,
-                               settings.validation_horizon) for f in fits]
+    chosen = [choose_level(f, settings.series_half_life_options, settings.pooled_half_life_options,
+                           settings.validation_origins, settings.validation_horizon) for f in fits]
     statistics: dict[str, float | str] = {
         "rows": float(len(rows)), "series": float(sum(p.shape[0] for p in panels)),
         "categories": float(len(panels)), "first_week": str(anchor),
         "last_week": str(pd.Timestamp(rows["week"].max()).date()),
         "iterations": float(sum(f.iterations for f in fits)),
     }
-    for f, (half_life, scores) in zip(fits, chosen, strict=True):
-        statistics[f"half_life_weeks[category={f.panel.category}]"] = half_life
+    for f, (choice, scores) in zip(fits, chosen, strict=True):
+        statistics[f"half_lives[category={f.panel.category}]"] = str(choice)
         statistics[f"validation[category={f.panel.category}]"] = ", ".join(
             f"{k}: {v:.4f}" for k, v in scores.items())
         statistics[f"dispersion[category={f.panel.category}]"] = f.problem.dispersion
-    parts = assemble(fits, accounts, products, [half_life for half_life, _ in chosen])
+    parts = assemble(fits, accounts, products, [choice for choice, _ in chosen])
     statistics["deviance"] = parts.deviance
     statistics["seconds"] = time.perf_counter() - started
     statistics["cpu_seconds"] = time.process_time() - cpu

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from planner.calibrate.estimate import CategoryFit
-from planner.calibrate.level import recent_level
+from planner.calibrate.level import LevelChoice, recent_level
 from planner.calibrate.panel import LIFT_KINDS, SEASON_WEEKS, FloatArray
 
 Z95 = 1.959963984540054
@@ -38,7 +38,7 @@ class Assembled:
 
 
 def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple[str, ...],
-             half_lives: list[float]) -> Assembled:
+             levels: list[LevelChoice]) -> Assembled:
     shape = (len(accounts), len(products))
     baseline = np.full(shape, np.nan)
     season_of = np.full(shape, None, dtype=object)
@@ -54,13 +54,13 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
     deviance = 0.0
     dip_weeks = _common_dip_weeks(fits)
     pooled: dict[str, list[tuple[float, float, float]]] = {}
-    for f, half_life in zip(fits, half_lives, strict=True):
+    for f, choice in zip(fits, levels, strict=True):
         panel, layout = f.panel, f.layout
         weights, effects, rho, kappa = layout.split(f.theta)
         scale = np.exp(weights).mean(axis=1)
         for g, profile in enumerate(panel.season_ids):
             season[profile] = np.exp(weights[g]) / scale[g]
-        level = recent_level(f, half_life) * scale[panel.season_group]
+        level = recent_level(f, choice) * scale[panel.season_group]
         a, p = panel.account, panel.product
         baseline[a, p] = level
         cat_products = np.unique(p)

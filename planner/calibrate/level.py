@@ -1,77 +1,109 @@
-"""The baseline a forecast starts from: each series' recent level, and the half-life that sets "recent".
+"""The baseline a forecast starts from: each series' recent level, and the half-lives that set "recent".
 
 Given the fitted shape exp(eta) of every observed week, the level that maximises the Poisson likelihood with
 weights w_t = 0.5 ** (age_t / half_life) is  sum w y / sum w exp(eta)  -- closed form again. A short half-life
-follows a series' current level, a long one averages out its noise. The half-life is chosen by rolling-origin
-validation inside the training window: at each origin the levels are measured on the weeks before it and the
-form forecasts the next weeks from their actual prices and promotions; the score is WAPE + |bias| summed over
-origins and categories (WAPE alone rewards median-like forecasts, the P&L needs unbiased means). The shape
-(seasons, elasticities, lifts) is the one fitted on the whole window: only the level is re-measured per origin.
+follows a series' current level but is noisy (a few weeks of one store's sales of one product); a long one
+averages the noise out but lags. So the level has two parts:
+
+    level_s = L_s(series half-life) x r_p(pooled half-life) x r_a(pooled half-life)
+
+L_s is the series' own weighted level; r_p is how much the product sells now, over all the category's accounts,
+against what the L_s of its series predict (a product going out of distribution shows up in every store at
+once), and r_a the same for the account over its products (store traffic), both from recent weeks weighted by
+the pooled half-life and each a closed-form ratio. The pair is chosen by rolling-origin validation inside the
+training window: at each origin the levels are measured on the weeks before it and the fitted shape forecasts
+the next weeks from their actual prices and promotions; the score is WAPE + |bias| (WAPE alone rewards
+median-like forecasts, the P&L needs unbiased means). The shape (seasons, elasticities, lifts, the fitted dip
+and cannibalization) is the one fitted on the whole window: only the level is re-measured per origin.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from planner.calibrate.estimate import CategoryFit
-from planner.calibrate.form import volumes
-from planner.calibrate.panel import LIFT_KINDS, FloatArray
+from planner.calibrate.panel import FloatArray, IntArray
 
 INFINITE = float("inf")
 
 
-def recent_level(fit: CategoryFit, half_life: float, end: int | None = None) -> FloatArray:
-    """(S,) level of each series from the columns before `end` (all by default), weighted by recency."""
+@dataclass(frozen=True)
+class LevelChoice:
+    series_half_life: float
+    pooled_half_life: float
+    """INFINITE: no pooled recent multipliers."""
+
+    def __str__(self) -> str:
+        return f"{self.series_half_life:g}/{self.pooled_half_life:g}"
+
+
+def recent_level(fit: CategoryFit, choice: LevelChoice, end: int | None = None) -> FloatArray:
+    """(S,) level of each series from the columns before `end` (all by default)."""
     problem, panel = fit.problem, fit.panel
     cells = problem.cells
-    eta, _, _ = problem.eta(fit.theta)
+    shape = np.exp(problem.eta(fit.theta)[0])
     end = panel.shape[1] if end is None else end
     use = cells.week < end
-    series, week = cells.series[use], cells.week[use]
-    last = np.full(panel.shape[0], -1)
+    series, week, cases, shape = cells.series[use], cells.week[use], cells.cases[use], shape[use]
+    count = panel.shape[0]
+    last = np.full(count, -1)
     np.maximum.at(last, series, week)
-    age = (last[series] - week).astype(float)  # from each series' last week: no underflow
-    weight = 0.5 ** (age / half_life) if np.isfinite(half_life) else np.ones(len(age))
-    cases = np.bincount(series, weight * cells.cases[use], minlength=panel.shape[0])
-    exposure = np.bincount(series, weight * np.exp(eta[use]), minlength=panel.shape[0])
-    return np.asarray(np.divide(cases, exposure, out=np.full(len(cases), np.nan), where=exposure > 0),
+    level = _ratio(series, cases, shape, _weight(last[series] - week, choice.series_half_life), count)
+    if np.isfinite(choice.pooled_half_life):
+        weight = _weight(end - 1 - week, choice.pooled_half_life)
+        for group in (panel.product_local, panel.account_local):
+            mean = np.nan_to_num(level)[series] * shape
+            members = group[series]
+            factor = _ratio(members, cases, mean, weight, int(group.max()) + 1, prior=1.0)
+            level = level * factor[group]
+    return level
+
+
+def _weight(age: IntArray, half_life: float) -> FloatArray:
+    if not np.isfinite(half_life):
+        return np.ones(len(age))
+    return np.asarray(0.5 ** (age.astype(float) / half_life), dtype=np.float64)
+
+
+def _ratio(group: IntArray, cases: FloatArray, mean: FloatArray, weight: FloatArray, count: int,
+           prior: float = 0.0) -> FloatArray:
+    """Weighted sum of cases / weighted sum of mean per group (nan where nothing is known); `prior` adds that
+    many weeks' worth of the group's mean at ratio 1, so a group seen a little stays near 1."""
+    cases_sum = np.asarray(np.bincount(group, weight * cases, minlength=count), dtype=np.float64)
+    mean_sum = np.asarray(np.bincount(group, weight * mean, minlength=count), dtype=np.float64)
+    if prior > 0:
+        seen = np.maximum(np.bincount(group, minlength=count), 1)
+        typical = prior * np.bincount(group, mean, minlength=count) / seen
+        cases_sum, mean_sum = cases_sum + typical, mean_sum + typical
+    return np.asarray(np.divide(cases_sum, mean_sum, out=np.full(count, np.nan), where=mean_sum > 0),
                       dtype=np.float64)
 
 
-def forecast(fit: CategoryFit, level: FloatArray) -> FloatArray:
-    """(S, W) the form's mean on every cell of the fitted panel, from the given levels."""
-    panel, layout = fit.panel, fit.layout
-    season, effects, dip, cann = layout.split(fit.theta)
-    series = layout.per_series(effects, panel)
-    base = np.nan_to_num(level)[:, None] * np.exp(season[panel.season_group][:, panel.week_of_season])
-    lift = np.ones((len(LIFT_KINDS), panel.shape[0]))
-    for j, k in enumerate(layout.kinds):
-        lift[k] = np.exp(series[1 + j])
-    shares = np.ones(panel.shape[0])
-    return volumes(panel, base, np.minimum(series[0], 0.0), lift, shares * dip, fit.dip_weeks,
-                   shares * cann).final
-
-
-def choose_half_life(fit: CategoryFit, options: tuple[float, ...], origins: int,
-                     horizon: int) -> tuple[float, dict[str, float]]:
-    """The half-life with the lowest WAPE + |bias| over `origins` rolling origins `horizon` weeks apart, and
-    each option's score (a category's own: categories move at their own pace)."""
+def choose_level(fit: CategoryFit, series_options: tuple[float, ...], pooled_options: tuple[float, ...],
+                 origins: int, horizon: int) -> tuple[LevelChoice, dict[str, float]]:
+    """The half-lives with the lowest mean WAPE + |bias| over `origins` rolling origins `horizon` weeks apart,
+    and each pair's score (a category's own: categories move at their own pace)."""
+    cells = fit.problem.cells
+    shape = np.exp(fit.problem.eta(fit.theta)[0])
     weeks = fit.panel.shape[1]
-    cut = [weeks - horizon * (i + 1) for i in range(origins)]
-    cut = [c for c in cut if c > horizon]
+    cuts = [c for c in (weeks - horizon * (i + 1) for i in range(origins)) if c > horizon]
     scores: dict[str, float] = {}
-    best = (INFINITE, options[0])
-    for half_life in options:
-        score = 0.0
-        for origin in cut:
-            mean = forecast(fit, recent_level(fit, half_life, origin))
-            window = slice(origin, origin + horizon)
-            mask = fit.panel.observed[:, window]
-            y = fit.panel.cases[:, window][mask]
-            f = mean[:, window][mask]
-            actual = max(float(y.sum()), 1e-9)
-            score += float(np.abs(y - f).sum()) / actual + abs(float((f - y).sum())) / actual
-        scores[f"{half_life:g}"] = score / max(len(cut), 1)
-        if scores[f"{half_life:g}"] < best[0]:
-            best = (scores[f"{half_life:g}"], half_life)
+    best: tuple[float, LevelChoice] | None = None
+    for series_half_life in series_options:
+        for pooled_half_life in pooled_options:
+            choice = LevelChoice(series_half_life, pooled_half_life)
+            score = 0.0
+            for origin in cuts:
+                window = (cells.week >= origin) & (cells.week < origin + horizon)
+                level = np.nan_to_num(recent_level(fit, choice, origin))
+                forecast = level[cells.series[window]] * shape[window]
+                actual = cells.cases[window]
+                total = max(float(actual.sum()), 1e-9)
+                score += (float(np.abs(actual - forecast).sum()) + abs(float((forecast - actual).sum()))) / total
+            scores[str(choice)] = score / max(len(cuts), 1)
+            if best is None or scores[str(choice)] < best[0]:
+                best = (scores[str(choice)], choice)
+    assert best is not None
     return best[1], scores
