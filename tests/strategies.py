@@ -31,6 +31,7 @@ from planner.rules.schema import (
     Company,
     Discount,
     Event,
+    Holiday,
     Mechanic,
     PriceBand,
     PriceFloor,
@@ -570,3 +571,93 @@ def rule_documents(draw: st.DrawFn) -> dict[str, Any]:
     objects = st.dictionaries(st.sampled_from(FIELD_NAMES), values, max_size=5)
     sections = st.sampled_from(sorted(SECTIONS) + ["discount", "<<", "1"])
     return draw(st.dictionaries(sections, st.lists(objects, max_size=2) | objects | values, max_size=3))
+
+
+# ------------------------------------------------------------------------------- cross-rule checks (issue 15)
+
+@st.composite
+def event_worlds(draw: st.DrawFn) -> RuleSet:
+    """A line_rule_worlds world whose plan becomes events: each locked or planned, some with their own depth or
+    funding, and some weeks claimed twice (a second event on the same line and week)."""
+    world, plan = draw(line_rule_worlds())
+    mechanic_ids = _ids(world.mechanics)
+    share = st.integers(0, 9).map(lambda k: k * 10 / 100)
+    events = []
+    for (account, group), schedule in sorted(plan.items()):
+        for week, mechanic in sorted(schedule.items()):
+            for copy in range(1 + (draw(st.integers(0, 5)) == 0)):
+                raw: dict[str, Any] = {"id": f"ev-{account}-{group}-{week}-{copy}", "account": account,
+                                       "product_group": group, "weeks": [week], "locked": draw(st.booleans()),
+                                       "mechanic": mechanic if copy == 0 else draw(st.sampled_from(mechanic_ids))}
+                if draw(st.integers(0, 3)) == 0:
+                    raw["depth"] = draw(share)
+                if draw(st.integers(0, 5)) == 0:
+                    raw["funding"] = draw(share)
+                events.append(Event.model_validate(raw))
+    sections = {name: world.section(name) for name in ("accounts", "products", "product_groups", "mechanics",
+                                                         "calendar_rules")}
+    return build_world(calendar=world.calendar, **sections, events=tuple(events))
+
+
+@st.composite
+def total_budget_worlds(draw: st.DrawFn) -> RuleSet:
+    """Total budgets with a maximum per year or quarter on assorted scopes, and one or two total minimums."""
+    account_list, product_list = draw(accounts()), draw(products())
+    periods = st.sampled_from(("year", "Q1", "Q2", "Q3", "Q4"))
+    items = []
+    for i in range(draw(st.integers(0, 6))):
+        period = draw(periods) if draw(st.integers(0, 2)) else f"Q{i % 4 + 1}"
+        items.append(Budget.model_validate({
+            "id": f"max{i}", "period": period, "max": draw(st.integers(0, 8)) * 10_000,
+            "applies_to": {**draw(account_scopes(_ids(account_list))), **draw(budget_product_scopes(product_list))}}))
+    for i in range(draw(st.integers(1, 2))):
+        items.append(Budget.model_validate({
+            "id": f"min{i}", "period": draw(st.sampled_from(("year", "year", "Q1", "Q3"))),
+            "min": draw(st.integers(1, 20)) * 10_000,
+            "applies_to": {**draw(account_scopes(_ids(account_list))), **draw(budget_product_scopes(product_list))}}))
+    return build_world(calendar=draw(calendars(max_weeks=8)), accounts=account_list, products=product_list,
+                       budgets=tuple(draw(st.permutations(items))))
+
+
+@st.composite
+def count_pair_worlds(draw: st.DrawFn) -> RuleSet:
+    """Two to four `event_count` rules (minimums and maximums, per year or quarter, over some mechanics, groups and
+    accounts) on two product groups."""
+    calendar = draw(calendars(max_weeks=8))
+    account_list, product_list = draw(accounts(max_size=2)), draw(products(max_size=2))
+    a, p = _ids(account_list), _ids(product_list)
+    mechanic_list = draw(mechanics(a, p, calendar.weeks, min_size=1, max_size=3))
+    m = _ids(mechanic_list)
+    groups = tuple(ProductGroup.model_validate({"id": g, "products": {}}) for g in ("g1", "g2"))
+    rules = []
+    for i in range(draw(st.integers(2, 4))):
+        raw: dict[str, Any] = {"id": f"count{i}", "kind": "event_count", "applies_to": draw(account_scopes(a)),
+                               "period": draw(st.sampled_from(("year", "quarter"))), "min": draw(st.integers(0, 4))}
+        if draw(st.booleans()):
+            raw["max"] = raw["min"] + draw(st.integers(0, 3)) if draw(st.booleans()) else draw(st.integers(0, 3))
+            raw["min"] = min(raw["min"], raw["max"])
+        if draw(st.integers(0, 2)) == 0:
+            raw["mechanics"] = _pick(draw, m)
+        if draw(st.integers(0, 3)) == 0:
+            raw["product_groups"] = _pick(draw, ["g1", "g2"])
+        rules.append(SECTIONS["calendar_rules"].adapter.validate_python(raw))
+    return build_world(calendar=calendar, accounts=account_list, products=product_list, product_groups=groups,
+                       mechanics=mechanic_list, calendar_rules=tuple(rules))
+
+
+@st.composite
+def holiday_worlds(draw: st.DrawFn) -> RuleSet:
+    """Holidays with ids from a small pool (so some repeat) and assorted scopes, and product groups whose scopes
+    may match no product."""
+    base = draw(calendars(max_weeks=8))
+    account_list, product_list = draw(accounts()), draw(products())
+    a, p = _ids(account_list), _ids(product_list)
+    holidays = tuple(Holiday.model_validate({
+        "id": draw(st.sampled_from(("cny", "golden-week", "mid-autumn"))), "weeks": [draw(st.integers(1, base.weeks))],
+        "uplift": 1.2, "applies_to": draw(scopes(a, p))}) for _ in range(draw(st.integers(0, 4))))
+    for k, holiday in enumerate(holidays):
+        located(holiday, "calendar.holidays", 100 + k)
+    calendar = base.model_copy(update={"holidays": holidays})
+    groups = tuple(ProductGroup.model_validate({"id": f"g{k}", "products": draw(product_scopes(p))})
+                   for k in range(draw(st.integers(0, 3))))
+    return build_world(calendar=calendar, accounts=account_list, products=product_list, product_groups=groups)

@@ -9,6 +9,9 @@ Dense rule sets (hundreds of rules on one scope) stay linear: the deepest mechan
 the worst case is built (a per-cell index, not a scan per finding); floors are reduced over weeks once per distinct
 markup and then looked at only over their own accounts x products; floors on one scope with one markup are solved
 once; the discounts and rebates a finding names are found through their distinct scopes.
+
+An event that sets its own `depth` or `funding` runs at that depth and funding share on its account x group
+products x weeks (as the simulator runs it), so it joins the worst case there; the example then names the event.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from planner.compile.index import Cell, block, positions
 from planner.economics.discounts import FloatArray
 from planner.economics.waterfall import dead_net_price, funding_per_case, shelf_price
 from planner.rules.findings import BELOW_COGS, PRICE_FLOOR_BREACH, Finding, Location, finding
-from planner.rules.schema import PriceFloor, RuleSet
+from planner.rules.schema import Event, PriceFloor, RuleSet
 
 BREACH = 1e-9
 
@@ -59,16 +62,55 @@ class WorstCase:
             if deeper.any():
                 worst[at] = np.where(deeper, share, current)
                 chosen[at] = np.where(deeper, m, chosen[at])
+        for k, (event, share) in enumerate(self.overrides):
+            at = self.event_cells(event)
+            current = worst[at]
+            deeper = share > current
+            worst[at] = np.where(deeper, share, current)
+            chosen[at] = np.where(deeper, len(self.context.rules.mechanics) + k, chosen[at])
         return worst, chosen
+
+    @cached_property
+    def overrides(self) -> list[tuple[Event, float]]:
+        """Events that set their own `depth` or `funding`, with the funding share x depth they run at (the
+        simulator's: planner/compile/promotions.py). They run where they are planned, whatever the mechanic's
+        scope, so they join the worst case at their own cells."""
+        mechanics = self.context.rules.ids("mechanics")
+        out = []
+        for event in self.context.rules.events:
+            mechanic = mechanics.get(event.mechanic)
+            if mechanic is None or (event.depth is None and event.funding is None):
+                continue
+            depth = mechanic.effective_depth if event.depth is None else event.depth
+            funding = mechanic.funding if event.funding is None else event.funding
+            out.append((event, funding * depth))
+        return out
+
+    def event_cells(self, event: Event) -> tuple[Any, ...]:
+        index = self.context.index
+        group = self.context.rules.ids("product_groups").get(event.product_group)
+        a = index.account_position.get(event.account)
+        weeks = [w - 1 for w in event.weeks if 1 <= w <= index.calendar.weeks]
+        products = np.flatnonzero(index.product_mask(group.products)) if group is not None else np.array([], int)
+        if a is None:
+            return (np.array([], dtype=np.intp),) * 3
+        return np.ix_(np.array([a]), products, np.array(weeks, dtype=np.intp))
 
     @cached_property
     def funding(self) -> FloatArray:
         """Largest funding per case any allowed mechanic costs (funding is share x depth x shelf price)."""
         return funding_per_case(self.shelf, self.deepest[0], 1.0)
 
-    def deepest_mechanic(self, cell: Cell) -> str | None:
+    def deepest_mechanic(self, cell: Cell) -> tuple[str | None, str | None]:
+        """(mechanic id, event id when an event's own depth or funding sets the worst case there)."""
         m = int(self.deepest[1][cell.account, cell.product, cell.week])
-        return None if m < 0 else str(self.context.rules.mechanics[m].id)
+        mechanics = self.context.rules.mechanics
+        if m < 0:
+            return None, None
+        if m < len(mechanics):
+            return str(mechanics[m].id), None
+        event = self.overrides[m - len(mechanics)][0]
+        return str(event.mechanic), str(event.id)
 
     @cached_property
     def rebate_rate(self) -> FloatArray:
@@ -129,12 +171,14 @@ class WorstCase:
     def explain(self, cell: Cell) -> dict[str, Any]:
         context, index = self.context, self.context.index
         a, p, w = cell.account, cell.product, cell.week
+        mechanic, event = self.deepest_mechanic(cell)
         return {
             **index.cell_names(cell),
             "list_price": round(float(index.products[p].list_price), 2),
             "invoice_price": round(float(context.stack.invoice[a, p, w]), 2),
             "discounts": self._discounts_at(cell),
-            "mechanic": self.deepest_mechanic(cell),
+            "mechanic": mechanic,
+            **({"event": event} if event else {}),
             "funding_per_case": round(float(self.funding[a, p, w]), 2),
             "rebates": self._rebates_at(cell),
             "rebate_rate": round(float(self.rebate_rate[a, p, w]), 4),
@@ -227,6 +271,8 @@ def _related(context: CheckContext, example: dict[str, Any]) -> list[Any]:
     involved = [("discounts", d) for d in example["discounts"]]
     if example["mechanic"]:
         involved.append(("mechanics", example["mechanic"]))
+    if "event" in example:
+        involved.append(("events", example["event"]))
     involved.extend(("rebates", r) for r in example["rebates"])
     example["discounts"] = shown(example["discounts"], example, "discounts_not_shown")
     example["rebates"] = shown(example["rebates"], example, "rebates_not_shown")
