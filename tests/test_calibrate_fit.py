@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from planner.calibrate import uncertainty
 from planner.calibrate.estimate import units
-from planner.calibrate.fit import CalibrationError, Fit, expected_cases, fit
+from planner.calibrate.fit import CalibrationError, Fit, Settings, expected_cases, fit
 from planner.calibrate.likelihood import Priors, Problem, cells_of, layout_of, level_blocks
 from planner.calibrate.panel import build_panels, check_frame, week_numbers
 from planner.calibrate.synthetic import world
@@ -170,3 +171,17 @@ def test_no_price_variation_falls_back_to_the_pooled_elasticity() -> None:
     assert fitted.elasticity == pytest.approx(np.full((3, 3), -2.0), abs=0.05)
     assert np.all(np.isfinite(fitted.baseline)) and fitted.dip.max() == 0.0
     assert set(fitted.lifts) == {"feature", "display", "deal"}
+
+
+def test_account_product_deviations_and_the_diagonal_covariance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optional account x product level fits and gets standard errors; above the dense limit the
+    covariance falls back to the information's diagonal (large categories) without failing."""
+    frame = world(12, accounts=4, products=3, weeks=70).frame
+    fitted = fit(frame, settings=Settings(elasticity_sd=(0.75, 0.3, 0.3, 0.2), lift_sd=(0.5, 0.2, 0.2, 0.1)))
+    assert np.all(np.isfinite(fitted.series_se["elasticity"])) and np.all(fitted.elasticity <= 0)
+    problem = problem_of(frame, 0.2)
+    assert uncertainty.penalty_diagonal(problem) == pytest.approx(np.diag(uncertainty.penalty_hessian(problem)))
+    monkeypatch.setattr(uncertainty, "DENSE_LIMIT", 10)
+    diagonal = fit(frame)
+    elasticity = diagonal.intervals["elasticity[category=cat-0]"]
+    assert np.isfinite(elasticity.se) and elasticity.se > 0

@@ -2,8 +2,11 @@
 
 1. Seasons, elasticities and lifts with no dip or cannibalization (their units D, C are 0).
 2. The dispersion phi from the Pearson residuals, so the priors weigh against a quasi-likelihood.
-3. `outer` times: D and C from the current fit for each candidate number of dip weeks, the number that fits
-   best kept, then everything (dip share and cannibalization included, both in [0, 0.9]) re-fitted warm.
+3. `outer` times: D and C from the current fit (in the first round for each candidate number of dip weeks,
+   the number that fits best kept), then everything (dip share and cannibalization included, both in
+   [0, 0.9]) re-fitted warm.
+
+A Fit has one number of dip weeks; `with_dip_weeks` re-fits the dip share of a category that chose another.
 """
 
 from __future__ import annotations
@@ -68,11 +71,13 @@ def estimate(panel: Panel, priors: Priors, *, block_weeks: int, dip_weeks_option
     iterations += more
     dip_weeks = dip_weeks_options[0]
     promoted = bool(panel.promoted[panel.observed].any())
+    options = dip_weeks_options
     for _ in range(outer if promoted else 0):
-        problem, dip_weeks, theta = _choose_dip_weeks(problem, theta, dip_weeks_options)
+        problem, dip_weeks, theta = _choose_dip_weeks(problem, theta, options)
+        options = (dip_weeks,)  # chosen once; later rounds only move D and C to the current fit
         theta, more = _minimise(problem, theta, shares=True, most=most)
         iterations += more
-    cov = covariance(problem, theta) if with_covariance and not layout.series else np.zeros((0, 0))
+    cov = covariance(problem, theta) if with_covariance else np.zeros((0, 0))
     return CategoryFit(problem, theta, dip_weeks, cov, iterations)
 
 
@@ -144,3 +149,12 @@ def _choose_dip_weeks(problem: Problem, theta: FloatArray,
             best = (value, candidate, weeks, x)
     assert best is not None
     return best[1], best[2], best[3]
+
+
+def with_dip_weeks(fit: CategoryFit, dip_weeks: int) -> CategoryFit:
+    """The same fit with the dip spread over `dip_weeks` weeks: D and C again, the dip share re-fitted alone."""
+    if fit.dip_weeks == dip_weeks:
+        return fit
+    problem, _, theta = _choose_dip_weeks(fit.problem, fit.theta, (dip_weeks,))
+    cov = covariance(problem, theta) if fit.covariance.size else fit.covariance
+    return CategoryFit(problem, theta, dip_weeks, cov, fit.iterations)

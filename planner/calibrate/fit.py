@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.calibrate.estimate import CategoryFit, estimate
+from planner.calibrate.estimate import CategoryFit, estimate, with_dip_weeks
 from planner.calibrate.fitted import assemble
 from planner.calibrate.form import volumes
 from planner.calibrate.level import choose_level
@@ -120,6 +120,8 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
     weeks = int(week_numbers(rows["week"], anchor).max()) + 1
     panels = build_panels(rows, accounts, products, anchor, 0, weeks)
     fits = _estimate_all(panels, settings)
+    dip_weeks = max(fits, key=lambda f: f.theta[-2] * float(f.problem.cells.cases.sum())).dip_weeks
+    fits = [with_dip_weeks(f, dip_weeks) for f in fits]  # one dip length: the one of the largest dip
     chosen = [choose_level(f, settings.series_half_life_options, settings.pooled_half_life_options,
                            settings.validation_origins, settings.validation_horizon) for f in fits]
     statistics: dict[str, float | str] = {
@@ -157,7 +159,7 @@ def _estimate_all(panels: list[Panel], settings: Settings) -> list[CategoryFit]:
     def run(panel: Panel, p: Priors, start: np.ndarray | None, final: bool) -> CategoryFit:
         return estimate(panel, p, block_weeks=settings.level_block_weeks,
                         dip_weeks_options=settings.dip_weeks_options, outer=settings.outer_iterations if final else 0,
-                        start=start, with_covariance=final, most=500 if final else 60,
+                        start=start, with_covariance=final, most=500 if final else 30,
                         half_life=settings.response_half_life)
 
     fits = [run(panel, priors(centre, 4.0 if pooled else 1.0), None, not pooled) for panel in panels]

@@ -52,7 +52,7 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
     season: dict[str, FloatArray] = {}
     intervals: dict[str, tuple[float, float, float, float]] = {}
     deviance = 0.0
-    dip_weeks = _common_dip_weeks(fits)
+    dip_weeks = fits[0].dip_weeks  # the same for all (fit.py)
     pooled: dict[str, list[tuple[float, float, float]]] = {}
     for f, choice in zip(fits, levels, strict=True):
         panel, layout = f.panel, f.layout
@@ -145,12 +145,6 @@ def _interval(value: float, se: float, *, share: bool = False,
     if share:
         low, high = max(low, 0.0), min(high, 0.9)
     return float(value), float(se), float(low), float(high)
-
-
-def _common_dip_weeks(fits: list[CategoryFit]) -> int:
-    """One dip length for the whole fit: the one of the category whose dip takes most volume."""
-    best = max(fits, key=lambda f: f.theta[-2] * float(f.panel.cases.sum()))
-    return best.dip_weeks
 
 
 def _deviance(f: CategoryFit) -> float:

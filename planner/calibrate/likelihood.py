@@ -89,7 +89,7 @@ class Layout:
 
 def layout_of(panel: Panel, priors: Priors) -> Layout:
     kinds = tuple(k for k in range(len(LIFT_KINDS)) if np.any(panel.flags[k][panel.observed] > 0))
-    series = panel.shape[0] if np.all(priors.series_sd > 0) else 0
+    series = panel.shape[0] if np.any(priors.series_sd > 0) else 0
     return Layout(len(panel.season_ids), int(panel.account_local.max()) + 1,
                   int(panel.product_local.max()) + 1, kinds, series)
 
@@ -221,8 +221,9 @@ class Problem:
         precision[:, 0] = 1.0 / priors.category_sd[index] ** 2
         precision[:, 1:1 + layout.accounts] = (1.0 / priors.account_sd[index] ** 2)[:, None]
         precision[:, 1 + layout.accounts:layout.series_start] = (1.0 / priors.product_sd[index] ** 2)[:, None]
-        if layout.series:
-            precision[:, layout.series_start:] = (1.0 / priors.series_sd[index] ** 2)[:, None]
+        if layout.series:  # an effect without the level is pinned at 0 by a prior of (almost) no spread
+            sd = priors.series_sd[index]
+            precision[:, layout.series_start:] = np.where(sd > 0, 1.0 / np.maximum(sd, 1e-6) ** 2, 1e12)[:, None]
         return precision
 
     def value_and_gradient(self, theta: FloatArray) -> tuple[float, FloatArray]:

@@ -18,6 +18,9 @@ from scipy import sparse
 from planner.calibrate.likelihood import Problem
 from planner.calibrate.panel import SEASON_WEEKS, FloatArray
 
+DENSE_LIMIT = 3000
+"""Above this many parameters in a category the covariance is the inverse of the information's diagonal."""
+
 
 def covariance(problem: Problem, theta: FloatArray) -> FloatArray:
     """(k, k) approximate posterior covariance of the parameter vector."""
@@ -37,22 +40,37 @@ def covariance(problem: Problem, theta: FloatArray) -> FloatArray:
         columns += [np.full(n, at), at + 1 + panel.account_local[series],
                     at + 1 + layout.accounts + panel.product_local[series]]
         values += [value, value, value]
+        if layout.series:
+            columns.append(at + layout.series_start + series)
+            values.append(value)
     columns += [np.full(n, layout.size - 2), np.full(n, layout.size - 1)]
     values += [-(problem.dip_unit / adjust), -(problem.cann_unit / adjust)]
     rows = np.tile(np.arange(n), len(columns))
     design = sparse.csr_matrix((np.concatenate(values), (rows, np.concatenate(columns))),
                                shape=(n, layout.size))
     weighted = sparse.diags(mean) @ design
-    information = np.asarray((design.T @ weighted).toarray())
     indicator = sparse.csr_matrix((np.ones(n), (cells.run, np.arange(n))), shape=(len(cells.run_starts), n))
-    block_sums = np.asarray((indicator @ weighted).toarray())
+    block_sums = (indicator @ weighted).tocsr()
     block_mean = np.asarray(indicator @ mean).reshape(-1)
-    used = block_mean > 0
-    information -= block_sums[used].T @ (block_sums[used] / block_mean[used][:, None])
+    scale = sparse.diags(np.divide(1.0, block_mean, out=np.zeros_like(block_mean), where=block_mean > 0))
+    if layout.size > DENSE_LIMIT:  # diagonal only: O(k) memory, correlations ignored (SEs then too small)
+        diagonal = np.asarray(design.multiply(weighted).sum(axis=0)).reshape(-1)
+        diagonal -= np.asarray((scale @ block_sums.multiply(block_sums)).sum(axis=0)).reshape(-1)
+        diagonal = diagonal / problem.dispersion + penalty_diagonal(problem) + 1e-9
+        return np.asarray(np.diag(1.0 / diagonal), dtype=np.float64)
+    information = np.asarray((design.T @ weighted).toarray())
+    information -= np.asarray((block_sums.T @ (scale @ block_sums)).toarray())
     information /= problem.dispersion
     information += penalty_hessian(problem)
     information[np.diag_indices_from(information)] += 1e-9
     return np.asarray(np.linalg.pinv(information, hermitian=True), dtype=np.float64)
+
+
+def penalty_diagonal(problem: Problem) -> FloatArray:
+    """The diagonal of `penalty_hessian` without building it (cyclic second differences: 6 per week)."""
+    layout, priors = problem.layout, problem.priors
+    season = np.full(layout.seasons * SEASON_WEEKS, 6.0 * priors.season_smoothness + priors.season_ridge)
+    return np.concatenate([season, problem.precision().reshape(-1), np.zeros(2)])
 
 
 def penalty_hessian(problem: Problem) -> FloatArray:
@@ -73,6 +91,9 @@ def penalty_hessian(problem: Problem) -> FloatArray:
         products = np.arange(at + 1 + layout.accounts, at + layout.effect_width)
         hessian[accounts, accounts] = 1.0 / priors.account_sd[i] ** 2
         hessian[products, products] = 1.0 / priors.product_sd[i] ** 2
+        if layout.series:
+            own = np.arange(at + layout.series_start, at + layout.effect_width)
+            hessian[own, own] = problem.precision()[j, layout.series_start:]
     return hessian
 
 
@@ -86,5 +107,8 @@ def series_standard_errors(problem: Problem, cov: FloatArray) -> FloatArray:
         a = at + 1 + panel.account_local
         p = at + 1 + layout.accounts + panel.product_local
         variance = (cov[at, at] + cov[a, a] + cov[p, p] + 2.0 * cov[at, a] + 2.0 * cov[at, p] + 2.0 * cov[a, p])
+        if layout.series:
+            own = at + layout.series_start + np.arange(len(a))
+            variance += cov[own, own] + 2.0 * (cov[at, own] + cov[a, own] + cov[p, own])
         out[j] = np.sqrt(np.maximum(variance, 0.0))
     return out
