@@ -152,7 +152,8 @@ def _rules(request: Request, err: TextIO) -> RuleSet:
             raise _fail(err, f"no such rules file or folder: {path}", 2)
     loaded = load_rules(request.rules)
     errors = [f for f in loaded.findings if f.severity is Severity.ERROR]
-    if not errors and loaded.rules.calendar is not None:
+    if not errors and loaded.rules.calendar is not None:  # broken references only: a price floor the rules
+        # breach (say) does not stop a fit of their demand
         errors = [f for f in run_checks(loaded.rules) if f.severity is Severity.ERROR and f.code == "PP201"]
     for finding in errors:
         print(f"{finding.location}: {finding.code} {finding.message}", file=err)
