@@ -244,6 +244,8 @@ def _report(clock: Clock, runs: list[Run], sense: float, constant: float, relaxe
     block (`relaxed`), and the gap of the blocks' plans so far to it (the others counted at their LP term)."""
     solved = sum(r.has_plan or r.status is Status.INFEASIBLE for r in runs)
     line = f"accounts solved {solved}/{len(runs)}"
+    if clock.over and solved < len(runs):
+        line += f" ({len(runs) - solved} stopped or not started: {'Ctrl-C' if clock.stop.interrupted else 'time limit'})"
     terms = [r.bound if r.has_plan else value for r, value in zip(runs, relaxed)]
     plans = [r.objective if r.has_plan else value for r, value in zip(runs, relaxed)]
     if not (np.isnan(terms).any() or np.isnan(plans).any()):
@@ -327,7 +329,7 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
     """The best plan of the whole model so far, with L(prices) as its bound."""
     found = Method.WHOLE
     """How `best` was found."""
-    if blocks is not None and relaxation.status is Status.OPTIMAL and len(relaxation.duals):
+    if blocks is not None and relaxation.status is Status.OPTIMAL and len(relaxation.duals) and not clock.over:
         block_gap = gap * max(1.0, abs(relaxation.objective)) / (2 * blocks.count)
         result = split(problem, blocks, prices(problem, blocks, relaxation.duals), None, block_gap, workers, memo,
                        clock, relaxation.values)
