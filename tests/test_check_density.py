@@ -1,5 +1,9 @@
-"""The checker on dense rule sets (the demo's rules cloned with new ids, many rules on the same scopes) gives the
-same findings as before the density work (issue 15, part 7).
+"""The checker on dense rule sets (the demo's rules cloned with new ids, many rules on the same scopes) and on sparse
+ones (benchmarks.generate) gives the same findings as before the density work (issue 15, part 7).
+
+`tests/fixtures/golden/sparse_1500_floors_findings.json.gz` holds the findings of the checker before that work
+(git 677cbc8) on `write_rule_set(DIR, 1500, seed=0)` with every price floor raised to a 60% markup (the generated
+set is consistent by construction; the raised floors give findings to compare).
 
 `tests/fixtures/golden/dense_1500_findings.json.gz` holds the findings JSON of the checker as it was before the
 per-scope caches, the merged budget minimums and the per-cell floor indexes, on `write_dense_rule_set(DIR, 1500)`
@@ -10,6 +14,7 @@ rest in its example (`related_not_shown`); findings of codes added later (NEW_CO
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
@@ -20,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from benchmarks.generate import write_rule_set
 from benchmarks.synth_dense import write_dense_rule_set
 from planner.check import run_checks
 from planner.check.budgets import least_spend
@@ -28,6 +34,7 @@ from planner.rules.findings import sort_findings
 from planner.rules.load import load_rules
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "dense_1500_findings.json.gz"
+SPARSE_GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "sparse_1500_floors_findings.json.gz"
 SIZE = 1500
 NEW_CODES = {"PP202", "PP314", "PP411", "PP427", "PP428", "PP429"}
 """Codes the checker gained after the golden file was taken (issue 15, parts 2 and 5)."""
@@ -77,6 +84,25 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         write_golden(Path(tmp) / "dense")
     print(f"wrote {GOLDEN}", file=sys.stderr)
+
+
+def test_sparse_findings_with_raised_floors_match_the_golden_file(tmp_path: Path) -> None:
+    write_rule_set(tmp_path, SIZE, seed=0)
+    previous = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        rules = load_rules([Path(".")]).rules
+        floors = []
+        for floor in rules.price_floors:
+            raised = floor.model_copy(update={"min_markup": 0.6})
+            raised.locate(floor.location)
+            floors.append(raised)
+        rules = dataclasses.replace(rules, price_floors=tuple(floors), _index={})
+        found = [f.as_json() for f in sort_findings(run_checks(rules))]
+    finally:
+        os.chdir(previous)
+    golden = [capped(item) for item in json.loads(gzip.decompress(SPARSE_GOLDEN.read_bytes()))]
+    assert golden and [item for item in found if item["code"] not in NEW_CODES] == golden
 
 
 def _regions(cells: int, *members: tuple[int, ...]) -> list[npt.NDArray[np.bool_]]:

@@ -136,13 +136,15 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
                     dark_weeks = {(r.mechanics, blackout_cells[id(r)][1]) for r in structure if isinstance(r, Blackout)}
                     for mechanic_list, dark in dark_weeks:  # clones of one blackout darken the same cells once
                         usable[np.ix_(counts_of(mechanic_list), np.array(dark, dtype=np.intp))] = False
+                    rows = np.flatnonzero(usable.any(axis=1))  # most mechanics never run on a given line
                     lines[(a, group.id)] = Line(
                         [r for r in structure if isinstance(r, (MaxConsecutive, MinGap, Blackout))],
                         min((r.weeks for r in structure if isinstance(r, MaxConsecutive)), default=weeks),
-                        max((r.weeks for r in structure if isinstance(r, MinGap)), default=0), usable)
+                        max((r.weeks for r in structure if isinstance(r, MinGap)), default=0), usable[rows], rows)
                 line = lines[(a, group.id)]
-                countable = tuple(np.any(line.usable & counts[:, None], axis=0).tolist())
-                fillers = tuple(np.any(line.usable & ~counts[:, None], axis=0).tolist())
+                counts_here = counts[line.rows][:, None]
+                countable = tuple(np.any(line.usable & counts_here, axis=0).tolist())
+                fillers = tuple(np.any(line.usable & ~counts_here, axis=0).tolist())
                 forced = locked.get((account.id, group.id), {})
                 forced_key = tuple(sorted((w, counted(rule.mechanics, m)) for w, m in forced.items()))
                 verdict = feasible(weeks, windows, countable, forced_key, line.max_run, line.gap, rule.min, rule.max,
@@ -183,6 +185,9 @@ class Line:
     max_run: int
     gap: int
     usable: npt.NDArray[np.bool_]
+    """Mechanics usable somewhere on the line (rows) x weeks."""
+    rows: npt.NDArray[np.intp]
+    """Which mechanics the rows of `usable` are."""
 
 
 @lru_cache(maxsize=65536)

@@ -49,19 +49,35 @@ class WorstCase:
     @cached_property
     def deepest(self) -> tuple[FloatArray, npt.NDArray[np.int32]]:
         """Per cell, the largest funding share x effective depth of any mechanic allowed there, and which mechanic
-        (the first in file order with that share; -1 where none has a positive share)."""
-        index = self.context.index
+        (the first in file order with that share; -1 where none has a positive share).
+
+        Mechanics on one product scope and date range are taken together: per account the best of them (a vector
+        over accounts), then one pass over their block, so the work follows the distinct product scopes, not the
+        mechanics."""
+        index, mechanics = self.context.index, self.context.rules.mechanics
         worst = np.zeros(index.shape)
         chosen = np.full(index.shape, -1, dtype=np.int32)
-        for m, mechanic in enumerate(self.context.rules.mechanics):
-            at = block(positions(index.account_mask(mechanic.applies_to)),
-                       positions(index.product_mask(mechanic.applies_to)), index.week_range(mechanic.valid))
-            share = mechanic.funding * mechanic.effective_depth
-            current = worst[at]
-            deeper = share > current
-            if deeper.any():
-                worst[at] = np.where(deeper, share, current)
-                chosen[at] = np.where(deeper, m, chosen[at])
+        by_scope: dict[tuple[int, int, int], list[int]] = {}
+        for m, mechanic in enumerate(mechanics):
+            weeks = index.week_range(mechanic.valid)
+            by_scope.setdefault((id(index.product_mask(mechanic.applies_to)), weeks.start, weeks.stop), []).append(m)
+        for members in by_scope.values():
+            best = np.zeros(len(index.accounts))
+            which = np.full(len(index.accounts), -1, dtype=np.int32)
+            for m in members:  # file order: on equal shares the earlier mechanic stays
+                share = mechanics[m].funding * mechanics[m].effective_depth
+                better = index.account_mask(mechanics[m].applies_to) & (share > best)
+                best[better], which[better] = share, m
+            rows = which >= 0
+            if not rows.any():
+                continue
+            first = mechanics[members[0]]
+            at = block(positions(rows), positions(index.product_mask(first.applies_to)), index.week_range(first.valid))
+            share_here, which_here = best[rows][:, None, None], which[rows][:, None, None]
+            current, current_which = worst[at], chosen[at]
+            deeper = (share_here > current) | ((share_here == current) & (which_here < current_which))
+            worst[at] = np.where(deeper, share_here, current)
+            chosen[at] = np.where(deeper, which_here, current_which)
         for k, (event, share) in enumerate(self.overrides):
             at = self.event_cells(event)
             current = worst[at]
