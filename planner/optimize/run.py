@@ -5,6 +5,9 @@
         a plan:      simulate it with the simulator      -> predicted vs simulated profit, every rule re-checked,
                      simulate no promotions and the scenario's own calendar  -> what the plan is worth
                      optionally trace the budget frontier
+        no plan in time (the time limit, Ctrl-C):  the scenario's own calendar, if it breaks no rule
+
+One deadline bounds all of it (progress.py), and progress goes out by stage.
 
 The re-check is the point of the second half. The model is built from the same economics core as the simulator,
 but the simulator is the referee: the plan is evaluated by `planner.simulate.simulate` exactly as
@@ -181,9 +184,10 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
 
     The time limit bounds the whole call (progress.py): valuing the options and building the model cannot be
     cut, the LP relaxation gets at least `split.RELAXATION_SECONDS` and at least as long as the build took, the
-    re-check by the simulator is kept time for, and every other stage gets what is left. When the limit or Ctrl-C comes before a MILP plan, the plan
-    is the scenario's own calendar if it breaks no rule (method 'scenario_calendar'), with its gap to the best
-    bound known; otherwise there is no plan. Ctrl-C sets `interrupted`.
+    re-check by the simulator is kept time for, and every other stage gets what is left. When the limit or
+    Ctrl-C comes before a MILP plan, the plan is the scenario's own calendar if it breaks no rule (method
+    'scenario_calendar'), with its gap to the best bound known; otherwise there is no plan. Ctrl-C sets
+    `interrupted`.
     """
     options = resolved.options
     time_limit = options.time_limit if time_limit is None else time_limit
