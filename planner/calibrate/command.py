@@ -72,9 +72,9 @@ class Outcome:
                                     for key in ("wape", "wape_promo", "wape_nonpromo", "bias")}
         return {
             "backtest": main,
-            "parameters": {name: {"value": i.value, "se": i.se, "low": i.low, "high": i.high}
-                           for name, i in self.fit.intervals.items()},
-            "statistics": {k: v for k, v in self.fit.statistics.items()},
+            "parameters": {name: {"value": _finite(i.value), "se": _finite(i.se), "low": _finite(i.low),
+                                  "high": _finite(i.high)} for name, i in self.fit.intervals.items()},
+            "statistics": {k: _finite(v) if isinstance(v, float) else v for k, v in self.fit.statistics.items()},
             "provenance": {"source": self.calibrated.provenance.source, "sha256": self.calibrated.provenance.sha256,
                            "window": list(self.calibrated.provenance.window),
                            "rows": self.calibrated.provenance.rows},
@@ -82,6 +82,11 @@ class Outcome:
                       "response": len(self.calibrated.response)},
             "files": self.files,
         }
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN: an unknown number (an interval the fit could not measure) is null."""
+    return float(value) if np.isfinite(value) else None
 
 
 def _mean(values: list[Any]) -> float | None:
