@@ -175,18 +175,6 @@ class Problem:
         level, _ = self.levels(eta)
         return np.asarray(level[self.cells.run] * np.exp(eta), dtype=np.float64)
 
-    def grid(self, values: FloatArray, fill: float = 0.0) -> FloatArray:
-        """(S, W) array with `values` on the observed cells."""
-        out = np.full(self.panel.shape, fill)
-        out[self.cells.series, self.cells.week] = values
-        return out
-
-    def log_likelihood(self, theta: FloatArray) -> float:
-        """Profile Poisson log-likelihood (without constants), not divided by the dispersion."""
-        eta, _, _ = self.eta(theta)
-        _, exposure = self.levels(eta)
-        return self._profile(eta, exposure)
-
     def _profile(self, eta: FloatArray, exposure: FloatArray) -> float:
         used = self.cells.run_cases > 0
         # elementwise products, not `@`: a BLAS call per dot product costs more than it saves on a busy machine

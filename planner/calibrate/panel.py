@@ -57,8 +57,6 @@ class Panel:
     promoted: BoolArray
     week_of_season: IntArray
     """(W,) 0 .. 51: (weeks since the anchor) % 52."""
-    week_index: IntArray
-    """(W,) week number since the anchor of each column."""
     row_position: IntArray
     """(R,) positions in the frame of the rows this panel holds."""
     row_cell: IntArray
@@ -127,7 +125,7 @@ def _panel(category: str, rows: pd.DataFrame, account_of: dict[str, int], produc
     index = np.arange(first_week, first_week + weeks, dtype=np.intp)
     return Panel(category, account, product, np.asarray(account_local, dtype=np.intp),
                  np.asarray(product_local, dtype=np.intp), season_group, season_ids, cases, observed, log_ratio,
-                 flags, promoted, np.asarray(index % SEASON_WEEKS, dtype=np.intp), index,
+                 flags, promoted, np.asarray(index % SEASON_WEEKS, dtype=np.intp),
                  np.asarray(rows["_position"].to_numpy()[keep], dtype=np.intp), np.asarray(s * weeks + w, dtype=np.intp))
 
 
