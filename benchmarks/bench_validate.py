@@ -116,18 +116,31 @@ class CliRun:
     report: dict[str, Any]
 
 
+GNU_TIME = Path("/usr/bin/time")
+
+
 def run_cli(folder: Path) -> CliRun:
-    """One `planner validate` subprocess, its own resource usage (wait4) and its JSON report."""
+    """One `planner validate` subprocess, its resource usage and its JSON report.
+
+    CPU comes from wait4. The peak memory does not: a child forked from this (by then large) process inherits the
+    parent's resident size in its high-water mark, so it is taken from GNU time (a small process that forks the CLI)
+    when /usr/bin/time exists, else from wait4 with that caveat."""
+    timed = GNU_TIME.exists()
+    command = [str(GNU_TIME), "-f", "maxrss_kb %M", *cli_command(folder)] if timed else cli_command(folder)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(cli_command(folder), stdout=out, stderr=err)
+        process = subprocess.Popen(command, stdout=out, stderr=err)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read()
+        err.seek(0)
+        errors = err.read().decode(errors="replace")
         if process.returncode not in (0, 1):
-            err.seek(0)
-            raise RuntimeError(f"planner validate exited {process.returncode}: {err.read().decode()[:500]}")
-    return CliRun(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, len(text), json.loads(text))
+            raise RuntimeError(f"planner validate exited {process.returncode}: {errors[:500]}")
+    peak = usage.ru_maxrss / 1024
+    if timed:
+        peak = next(int(line.split()[1]) / 1024 for line in reversed(errors.splitlines()) if line.startswith("maxrss_kb"))
+    return CliRun(usage.ru_utime + usage.ru_stime, peak, len(text), json.loads(text))
 
 
 def bare_parse(files: list[Path]) -> None:

@@ -110,15 +110,20 @@ class Minimums:
         inside &= ~(self.products & ~total_products).any(axis=1) & (self.accounts & total_accounts).any(axis=1)
         sources = np.flatnonzero(inside)
         covered = self.accounts[sources] & total_accounts
-        owed = [0.0] * len(index.accounts)
-        for a in np.flatnonzero(covered.any(axis=0)):
-            counting = sources[covered[:, a]]
+        owed = np.zeros(len(index.accounts))
+        if not sources.size:
+            return [], owed.tolist()
+        patterns, account_pattern = np.unique(covered.T, axis=0, return_inverse=True)  # accounts alike: once
+        for k, pattern in enumerate(patterns):
+            if not pattern.any():
+                continue
+            counting = sources[pattern]
             key = counting.tobytes()
             if key not in cache:
                 cache[key] = least_spend([self.cells[m] for m in counting],
                                          [float(self.budgets[m].min or 0.0) for m in counting])
-            owed[a] = cache[key]
-        return sources.tolist(), owed
+            owed[account_pattern.reshape(-1) == k] = cache[key]
+        return sources.tolist(), owed.tolist()
 
 
 def check_budget_minimums(context: CheckContext) -> list[Finding]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from planner.check.context import CheckContext, related
 from planner.rules.findings import SHELF_OVER_100, Finding, finding
 from planner.rules.schema import ShelfTarget
@@ -11,11 +13,13 @@ def check_shelf_share(context: CheckContext) -> list[Finding]:
     index, targets = context.index, context.rules.shelf_targets
     findings = []
     reported: set[tuple[str, ...]] = set()
+    if not targets:
+        return []
+    covers = np.array([index.account_mask(t.applies_to) for t in targets], dtype=bool)  # targets x accounts, once
     for a, account in enumerate(index.accounts):
         by_category: dict[str, list[ShelfTarget]] = {}
-        for target in targets:
-            if index.account_mask(target.applies_to)[a]:
-                by_category.setdefault(target.category, []).append(target)
+        for k in np.flatnonzero(covers[:, a]):
+            by_category.setdefault(targets[k].category, []).append(targets[k])
         for category, live in by_category.items():
             total = sum(t.share for t in live)
             key = tuple(sorted(t.id for t in live))
