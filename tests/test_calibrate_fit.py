@@ -185,3 +185,53 @@ def test_account_product_deviations_and_the_diagonal_covariance(monkeypatch: pyt
     diagonal = fit(frame)
     elasticity = diagonal.intervals["elasticity[category=cat-0]"]
     assert np.isfinite(elasticity.se) and elasticity.se > 0
+
+
+def test_expected_cases_equals_the_engines_response_on_random_grids() -> None:
+    """The dense form the fit uses and the economics core's sparse dip and cannibalization
+    (planner.economics.response.volume_lost) give the same volumes on every cell."""
+    from types import SimpleNamespace
+
+    from planner.economics.response import volume_lost
+
+    rng = np.random.default_rng(5)
+    accounts, products, weeks = ("a", "b"), ("p0", "p1", "p2", "p3", "p4"), 12
+    category = np.array([0, 0, 1, 1, 1], dtype=np.intp)
+    shape = (2, 5)
+    elasticity = -rng.uniform(1.0, 3.0, shape)
+    lifts = {k: rng.uniform(0.9, 1.6, shape) for k in ("feature", "display", "deal")}
+    dip, cann = rng.uniform(0.0, 0.5, shape), rng.uniform(0.0, 0.4, shape)
+    season = {"c0": rng.uniform(0.7, 1.3, 52), "c1": rng.uniform(0.7, 1.3, 52)}
+    season = {k: v / v.mean() for k, v in season.items()}
+    season_of = np.array([[f"c{category[p]}" for p in range(5)]] * 2, dtype=object)
+    baseline = rng.uniform(5.0, 50.0, shape)
+    truth = Fit(accounts, products, baseline, season, season_of, dt.date(2024, 1, 1), elasticity, lifts, dip, 2,
+                cann, {}, {})
+    a, p, w = (axis.reshape(-1) for axis in np.meshgrid(range(2), range(5), range(weeks), indexing="ij"))
+    promoted = rng.random(len(a)) < 0.3
+    regular = np.full(len(a), 4.0)
+    price = np.where(promoted, regular * rng.uniform(0.6, 0.95, len(a)), regular * rng.uniform(0.97, 1.05, len(a)))
+    flags = {k: np.where(promoted, rng.integers(0, 2, len(a)), 0).astype(float) for k in lifts}
+    frame = pd.DataFrame({"week": pd.Timestamp("2024-03-04") + pd.to_timedelta(7 * w, unit="D"),
+                          "account": np.array(accounts)[a], "product": np.array(products)[p],
+                          "category": np.array(["c0", "c1"])[category[p]], "price": price, "regular_price": regular,
+                          "promoted": promoted, **flags})
+    ours = expected_cases(truth, frame)
+
+    first = week_numbers(frame["week"].iloc[:1], truth.season_anchor)[0]
+    weights = np.array([[season[season_of[i, j]][(first + np.arange(weeks)) % 52] for j in range(5)]
+                        for i in range(2)])
+    base = baseline[:, :, None] * weights
+    ratio = (price / regular).reshape(2, 5, weeks)
+    lift = np.ones((2, 5, weeks))
+    for k, lift_k in lifts.items():
+        lift *= lift_k[:, :, None] ** flags[k].reshape(2, 5, weeks)
+    is_promoted = promoted.reshape(2, 5, weeks)
+    plain = np.where(is_promoted, base, base * ratio ** elasticity[:, :, None])
+    before = base * ratio ** elasticity[:, :, None] * lift
+    cells = np.flatnonzero(is_promoted)
+    demand = SimpleNamespace(post_promo_dip=dip, dip_weeks=np.full(shape, 2, dtype=np.int64),
+                             cannibalization=cann)
+    lost = volume_lost(plain, cells, before.reshape(-1)[cells] - plain.reshape(-1)[cells], demand, category)
+    engine = np.maximum(plain - lost, 0.0)
+    assert ours == pytest.approx(engine.reshape(-1), rel=1e-9, abs=1e-9)
