@@ -177,7 +177,9 @@ def _honesty(result: OptimizeResult) -> list[RenderableType]:
     currency = result.currency
     table = _table("Predicted (MILP) vs simulated gross profit", "Predicted", "Simulated", "Difference",
                    "Tolerance", numeric_from=0)
-    table.add_row(f"{number(result.predicted_profit or 0.0, 'money')} {currency}",
+    predicted = (f"{number(result.predicted_profit, 'money')} {currency}" if result.predicted_profit is not None
+                 else "n/a (no MILP plan)")
+    table.add_row(predicted,
                   f"{number(result.simulated_profit or 0.0, 'money')} {currency}", _percent(result.difference, 3),
                   _percent(PREDICTION_TOLERANCE, 1), style=None if result.prediction_ok else FAIL)
     out: list[RenderableType] = [table]
