@@ -15,8 +15,9 @@ from typing import Any
 import openpyxl
 import pytest
 
+from planner.folders import unsafe_target
 from planner.report import files
-from planner.report.files import EXCEL_FORMATS, RESULT_FILES, unsafe_target, views, write_results
+from planner.report.files import EXCEL_FORMATS, RESULT_FILES, views, write_results
 from planner.results import Kpis, PolicyCheck, Simulation, Spread, Uncertainty
 
 WEEKS = 3
@@ -148,11 +149,11 @@ def test_a_new_run_replaces_earlier_results_entirely(tmp_path: Path) -> None:
 
 
 def test_only_a_results_folder_may_be_replaced(tmp_path: Path) -> None:
-    assert unsafe_target(tmp_path / "new") is None
+    assert unsafe_target(tmp_path / "new", RESULT_FILES) is None
     (tmp_path / "project.toml").write_text("", encoding="utf-8")
-    problem = unsafe_target(tmp_path)
+    problem = unsafe_target(tmp_path, RESULT_FILES)
     assert problem is not None and "project.toml" in problem
     with pytest.raises(FileExistsError):
         write_results(simulation(), tmp_path)
     assert [path.name for path in tmp_path.iterdir()] == ["project.toml"]
-    assert "is a file" in (unsafe_target(tmp_path / "project.toml") or "")
+    assert "is a file" in (unsafe_target(tmp_path / "project.toml", RESULT_FILES) or "")

@@ -3,7 +3,7 @@
 Exit codes follow `planner validate`: 0 written, 1 the rules or the history have problems (each printed,
 located), 2 the command cannot run (an unreadable file, a holdout the history cannot give, an --out folder
 holding other work). Nothing is written unless every file is: the files are staged and moved into place
-together (planner.report.files.write_folder).
+together (planner.folders.write_folder).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from planner.calibrate.backtest import MAX_WEEKS, Backtest, Score, plot_worst_se
 from planner.calibrate.fit import CalibrationError, Fit, expected_cases, fit
 from planner.calibrate.rules_writer import Calibrated, Provenance, calibrated_rules
 from planner.check import run_checks
+from planner.folders import unsafe_target, write_folder
 from planner.history import History, HistoryError, load_history, split_holdout
 from planner.history.frame import HistoryUnreadable
-from planner.report.files import unsafe_target, write_folder
 from planner.rules.findings import SINGLETON_MISSING, Severity
 from planner.rules.load import build_rule_set, display_name, load_rules
 from planner.rules.schema import RuleSet

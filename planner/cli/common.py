@@ -193,7 +193,8 @@ def text_style() -> dict[str, Any]:
 
 def check_out(out: Path | None, optimization: bool = False) -> None:
     """An --out folder must be new or hold only earlier results: refuse before anything runs."""
-    from planner.report.files import OPTIMIZATION_FILES, RESULT_FILES, unsafe_target
+    from planner.folders import unsafe_target
+    from planner.report.files import OPTIMIZATION_FILES, RESULT_FILES
 
     problem = unsafe_target(out, OPTIMIZATION_FILES if optimization else RESULT_FILES) if out is not None else None
     if problem:

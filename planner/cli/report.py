@@ -51,8 +51,8 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
       planner report base-2027@2 --out packs/base-2027-v2
       planner report scenarios/budget-cut-10.yaml --out packs/draft --draws 200
     """
+    from planner.folders import unsafe_target, write_folder
     from planner.report import pack_html, pack_workbook
-    from planner.report.files import unsafe_target, write_folder
     from planner.report.pack import build
     from planner.store import diff
     from planner.store.audit import utc_now

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from planner.folders import move_into_place
 from planner.history.bootstrap import RuleFile
 from planner.rules.load import build_rule_set, display_name
 from planner.rules.source import parse_yaml
@@ -106,24 +107,8 @@ def write_repository(files: list[RuleFile], out_dir: Path, *, source: str, sha25
         if found:
             raise CannotWrite("the bootstrapped rules do not validate (a bug, please report it):\n  "
                               + "\n  ".join(found))
-        _swap(staging, out_dir)
+        move_into_place(staging, out_dir)  # an earlier init (checked unedited) is replaced
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return [out_dir / path for path in texts]
-
-
-def _swap(staging: Path, out_dir: Path) -> None:
-    """Move the staged folder into place; an earlier init (checked unedited) is moved aside, then deleted."""
-    if not out_dir.exists():
-        staging.rename(out_dir)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-    old.rmdir()
-    out_dir.rename(old)
-    try:
-        staging.rename(out_dir)
-    except OSError:
-        old.rename(out_dir)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

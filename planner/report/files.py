@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import csv
 import math
-import shutil
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from planner.folders import write_folder
 from planner.report.simulation import PERCENT_POLICIES, kind_of
 from planner.results import Kpis, Simulation
 
@@ -183,21 +182,6 @@ def overrides_text(simulation: Simulation) -> str:
     return "".join(f"{line}\n" for line in simulation.applied_overrides)
 
 
-def unsafe_target(out: Path, allowed: frozenset[str] = RESULT_FILES) -> str | None:
-    """Why `out` must not be replaced, or None. Replacing deletes the old folder, so only a folder that holds
-    nothing but results files (an earlier run's, of the `allowed` names) may be replaced: `--out .` must never
-    wipe a project."""
-    if not out.exists():
-        return None
-    if not out.is_dir():
-        return f"{out} is a file; --out names a results folder"
-    others = sorted(item.name for item in out.iterdir() if item.name not in allowed)
-    if others:
-        return (f"{out} holds files that are not results ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
-                "choose a new folder or empty it")
-    return None
-
-
 def write_simulation_files(simulation: Simulation, folder: Path) -> list[str]:
     """Every results file of a simulation, straight into `folder` (callers stage it: `write_folder`)."""
     items = views(simulation)
@@ -216,41 +200,4 @@ def write_simulation_files(simulation: Simulation, folder: Path) -> list[str]:
 def write_results(simulation: Simulation, out: Path) -> list[str]:
     """Write every results file of a simulation into `out`, replacing an existing `out` only after all were
     written. Returns the file names written."""
-    return write_folder(out, lambda folder: write_simulation_files(simulation, folder))
-
-
-def write_folder(out: Path, write: Callable[[Path], list[str]], allowed: frozenset[str] = RESULT_FILES) -> list[str]:
-    """Let `write` fill a staging folder, then put it in place of `out` (which may only hold `allowed` files).
-
-    Returns what `write` returns (the file names written). The staging folder is a sibling of `out` (same file
-    system, so the final move is a rename) and is removed if anything fails.
-    """
-    problem = unsafe_target(out, allowed)
-    if problem:
-        raise FileExistsError(problem)
-    out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tag = uuid.uuid4().hex[:8]
-    staging = out.with_name(f".{out.name}.partial-{tag}")
-    staging.mkdir()
-    try:
-        written = write(staging)
-        _move_into_place(staging, out, out.with_name(f".{out.name}.previous-{tag}"))
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return written
-
-
-def _move_into_place(staging: Path, out: Path, previous: Path) -> None:
-    """Swap by renames; if the second rename fails the previous results are put back."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    out.rename(previous)
-    try:
-        staging.rename(out)
-    except BaseException:
-        previous.rename(out)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
+    return write_folder(out, lambda folder: write_simulation_files(simulation, folder), RESULT_FILES)

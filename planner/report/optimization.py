@@ -18,11 +18,12 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from planner.folders import write_folder
 from planner.optimize.diagnose import Conflict
 from planner.optimize.frontier import Frontier
 from planner.optimize.highs import Status
 from planner.optimize.run import PREDICTION_TOLERANCE, SCENARIO_CALENDAR, OptimizeResult
-from planner.report.files import OPTIMIZATION_FILES, View, write_csv, write_folder, write_simulation_files
+from planner.report.files import OPTIMIZATION_FILES, View, write_csv, write_simulation_files
 from planner.report.simulation import (
     FAIL,
     FORMATS,
