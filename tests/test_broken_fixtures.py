@@ -55,7 +55,6 @@ XFAIL: dict[str, str] = {}
 NOT_REQUIRED = {
     "PP999": "internal checker error: a bug, never an expected finding (every case asserts it never appears)",
     "PP100": "unreadable file: generated with chmod 000, which cannot work when the tests run as root",
-    "PP116": "no rule files: a property of the command line, not of a file (generated: an empty folder)",
     "PP424": "a plan file dropping a locked event: plan files are checked by `planner simulate --plan`, not by "
              "`planner validate` (tests/test_simulate_cli.py covers it)",
     "PP425": "a plan file buying vividness outside an item's scope: a plan-file check, as PP424 "

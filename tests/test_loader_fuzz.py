@@ -99,6 +99,23 @@ def test_mutated_rule_files(mutation: tuple[str, bytes]) -> None:
     validate(raw, name, siblings_of(name))
 
 
+CLEAN = [(name, text) for name, text in SOURCES
+         if not any(ord(c) < 0x20 and c not in "\t\n\r" or 0x7F <= ord(c) <= 0x9F for c in text)]
+
+
+@given(st.sampled_from(CLEAN), st.data(), st.sampled_from(["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b",
+                                                           "\x7f", "\x9f"]))
+def test_control_character_in_a_real_file_is_located_where_it_stands(source: tuple[str, str], data: st.DataObject,
+                                                                      char: str) -> None:
+    """Whatever else the file holds, a NUL or control character is reported at its own line and column (issue 15)."""
+    name, text = source
+    index = data.draw(st.integers(min_value=0, max_value=len(text)), label="index")
+    before = text[:index]
+    findings = validate((before + char + text[index:]).encode("utf-8"), name)
+    assert [(f.code, f.location.line, f.location.column) for f in findings] == [
+        ("PP101", before.count("\n") + 1, len(before.rsplit("\n", 1)[-1]) + 1)]
+
+
 MASTER = ("company: {name: x}\nchannels: [{id: ch}]\nregions: [{id: r}]\nbrands: [{id: b}]\ncategories: [{id: c}]\n"
           "products: [{id: p, brand: b, category: c, list_price: 10, cogs: 5}]\n"
           "accounts: [{id: a, channel: ch, tier: A, region: r, partner_since: 2000, last_year_volume: 1}]\n")

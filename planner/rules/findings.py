@@ -130,6 +130,8 @@ TOTAL_MINIMUM_ABOVE_MAXIMA = _kind("PP411", E, "a total-budget minimum above the
 EVENT_COUNTS_CONFLICT = _kind("PP427", E, "an event_count minimum above another rule's maximum on the same line")
 EVENTS_DOUBLE_BOOKED = _kind("PP428", E, "two events on one account x product group in one week")
 EVENT_OUT_OF_SCOPE = _kind("PP429", E, "an event's mechanic is not allowed at its account, products or weeks")
+# Locations of issue 15 (appended)
+EXTENDS_MISSING = _kind("PP503", E, "a scenario extends a file that is missing or not a scenario")
 
 
 def finding(

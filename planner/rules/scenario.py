@@ -25,6 +25,8 @@ from pydantic import Field, ValidationError
 
 from planner.rules.findings import (
     EXTENDS_CYCLE,
+    EXTENDS_MISSING,
+    NO_RULE_FILES,
     OVERRIDE_CONFLICT,
     OVERRIDE_UNKNOWN_TARGET,
     SCHEMA_INVALID,
@@ -203,10 +205,21 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
                                     + " -> ".join(display_name(p) for p in chain + [path]), written_in,
                                     fix="remove one 'extends' from the cycle"))
             break
+        extended = bool(chain)
+        if extended and not path.is_file():
+            what = "is a folder, not a scenario file" if path.is_dir() else "does not exist"
+            findings.append(finding(EXTENDS_MISSING, f"extends: {display_name(path)} {what}", written_in,
+                                    fix="name an existing scenario file, relative to this one (e.g. base.yaml)"))
+            break
         chain.append(path)
         document, problems = load_yaml(path, display_name(path))
         findings.extend(problems)
         if document is None:
+            break
+        if extended and not is_scenario(document):
+            findings.append(finding(EXTENDS_MISSING, f"extends: {display_name(path)} is not a scenario file "
+                                    "(it has no 'scenario:' mapping)", written_in,
+                                    fix="name a scenario file; rule files are found through 'rules:'"))
             break
         spec = _spec(document, findings)
         if spec is None:
@@ -225,15 +238,18 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
     top_id = specs[0][0].id if specs else scenario_path.stem
     name = specs[0][0].name if specs else ""
     rules_dir: Path | None = None
+    rules_at = specs[0][1].at(("scenario",), key=True) if specs else written_in
+    rules_written: str | None = None
     for spec, document in specs:  # nearest scenario first: its 'rules' wins
         if spec.rules is not None:
             rules_dir = Path(document.file).parent / spec.rules
-            bad = check_inside(rules_dir, Path(document.file).parent.parent, spec.field_location("rules"), "rules")
+            rules_at, rules_written = spec.field_location("rules"), spec.rules
+            bad = check_inside(rules_dir, Path(document.file).parent.parent, rules_at, "rules")
             if bad:
                 findings.append(bad)
                 rules_dir = None
             break
-    if rules_dir is None and specs:
+    if rules_dir is None and rules_written is None and specs:
         rules_dir = Path(specs[-1][1].file).parent.parent / "rules"
     for spec, document in reversed(specs):  # lowest layer first
         layer = f"scenario {spec.id}"
@@ -260,6 +276,9 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
     documents, problems = load_documents(files)
     findings.extend(problems)
     if problems:
+        return empty
+    if not any(not is_scenario(d) for d in documents):
+        findings.append(_no_rules(rules_dir, rules_written, rules_at, bool(files)))
         return empty
     documents = [Document(d.file, copy.deepcopy(d.data), d.values, d.keys, dict(d.overridden)) for d in documents]
     applied: list[str] = [f"options.{key} = {value!r} (scenario, {where})" for key, (value, where) in options.items()]
@@ -297,6 +316,24 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
                                     else f"allowed options: {', '.join(allowed)}"))
     return Resolved(top_id, name, display_name(scenario_path), rules, run_options, findings, applied,
                     [display_name(p) for p in reversed(chain)])
+
+
+def _no_rules(folder: Path, written: str | None, at: Location, scenarios_only: bool) -> Finding:
+    """A scenario whose rules path holds no rule file: nothing would be checked or simulated."""
+    name = display_name(folder)
+    said = f"rules: {written} ({name})" if written is not None else (
+        f"the scenario names no 'rules:', and the default ../rules ({name})")
+    if not folder.exists():
+        why = "does not exist"
+    elif not folder.is_dir():
+        why = "is a file, not a folder"
+    elif scenarios_only:
+        why = "holds only scenario files, no rule file"
+    else:
+        why = "holds no rule file (*.yaml, *.yml)"
+    return finding(NO_RULE_FILES, f"{said} {why}", at,
+                   fix="set 'rules:' to the folder that holds the rule files, relative to this scenario "
+                       "(e.g. rules: ../rules)")
 
 
 def _spec(document: Document, findings: list[Finding]) -> ScenarioSpec | None:

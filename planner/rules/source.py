@@ -328,14 +328,18 @@ def parse_yaml(raw: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> tuple[
         column = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")) + 1
         return None, [finding(YAML_SYNTAX, f"file is not UTF-8 text (byte {error.start}: 0x{raw[error.start]:02x})",
                               Location(name, line, column), fix="save the file as UTF-8")]
-    if "\x00" in text:
-        return None, [finding(YAML_SYNTAX, "file contains a NUL character", start, fix="save the file as UTF-8 text")]
+    control = _control_character(text, name)
+    if control is not None:
+        return None, [control]
     builder = _Builder(name, limits)
     try:
         data, _ = builder.build(yaml.parse(text, Loader=yaml.CSafeLoader))
     except _Refused as refused:
         return None, [refused.finding]
     except yaml.MarkedYAMLError as error:
+        quote = _unclosed_quote(error, text, name)
+        if quote is not None:
+            return None, [quote]
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = error.problem or error.context or "invalid YAML"
@@ -348,3 +352,78 @@ def parse_yaml(raw: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> tuple[
     except yaml.YAMLError as error:
         return None, [finding(YAML_SYNTAX, f"YAML error: {error}", start, fix="fix the YAML syntax")]
     return Document(name, data, builder.values, builder.keys), []
+
+
+_CONTROL = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What YAML may not hold: C0 controls but tab, LF and CR; DEL; C1 controls but NEL; surrogates; U+FFFE/U+FFFF."""
+_C0_NAMES = ("NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR", "SO", "SI",
+             "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB", "ESC", "FS", "GS", "RS", "US")
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of the character at `index` (columns count characters, as libyaml's marks do)."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _control_character(text: str, name: str) -> Finding | None:
+    """The first character YAML does not allow (libyaml's own error gives only an offset), located and named."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    code = ord(char)
+    label = f"U+{code:04X}"
+    if code < 0x20:
+        label += f" ({_C0_NAMES[code]})"
+    elif code == 0x7F:
+        label += " (DEL)"
+    line, column = _position(text, found.start())
+    count = len(_CONTROL.findall(text))
+    more = f" ({count - 1} more after it)" if count > 1 else ""
+    if char == "\x00":
+        what = f"a NUL character{more}"
+        fix = ("delete it; a file full of NULs is usually UTF-16 or binary: save the file as UTF-8 text")
+    else:
+        what = f"control character {label}, which YAML does not allow{more}"
+        fix = ("delete it (an editor's 'show invisible characters' reveals it); to mean the character, write it "
+               f"as an escape inside double quotes, e.g. \"\\u{code:04x}\"")
+    return finding(YAML_SYNTAX, f"file contains {what}", Location(name, line, column), fix=fix)
+
+
+def _unclosed_quote(error: yaml.MarkedYAMLError, text: str, name: str) -> Finding | None:
+    """A quoted string whose closing quote is missing, located where it opens (libyaml reports where it gave up).
+
+    Either the quote is never closed (libyaml: 'while scanning a quoted scalar' ... 'found unexpected end of
+    stream', with the opening as the context mark), or a later quote (an apostrophe further down) closes it and
+    the parser fails right after that: then the last quoted string before the failure spans several lines and
+    ends where the parser gave up."""
+    fix = ("close the quote on the line where it opens (inside single quotes an apostrophe is written twice: "
+           "'it''s')")
+    context, problem = error.context or "", error.problem or ""
+    opened = error.context_mark
+    if "quoted scalar" in context and opened is not None and ("end of stream" in problem or "document" in problem):
+        return finding(YAML_SYNTAX, "YAML syntax error: a quoted string opens here and is never closed",
+                       Location(name, opened.line + 1, opened.column + 1), fix=fix)
+    stop = error.problem_mark
+    if stop is None:
+        return None
+    last: Any = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.CSafeLoader):
+            if (token.start_mark.line, token.start_mark.column) > (stop.line, stop.column):
+                break
+            if isinstance(token, yaml.ScalarToken) and token.style in ("'", '"'):
+                last = token
+    except yaml.YAMLError:
+        pass
+    if last is None:
+        return None
+    start, end = last.start_mark, last.end_mark
+    if start.line == end.line or end.line != stop.line or end.column > stop.column:
+        return None
+    return finding(YAML_SYNTAX,
+                   f"YAML syntax error: {problem or 'invalid YAML'} at line {stop.line + 1}, column {stop.column + 1}, "
+                   f"right after a quoted string that opens here and runs on to the quote at line {end.line + 1}, "
+                   f"column {end.column} (is its closing quote missing?)",
+                   Location(name, start.line + 1, start.column + 1), fix=fix)
