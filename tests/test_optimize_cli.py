@@ -86,8 +86,9 @@ TOLERANCE = 1e-3
 -0.021% (its volume rebate), the demo 0.058%."""
 VIVIDNESS_AS_WRITTEN = 10 * 100 + 5 * 1500 + 2 * 300
 """Shelf targets (points above today's share x cost per point) and coolers, as the rules offer them."""
-INFEASIBLE = ("--set", "budgets.total.max=3000")
-"""Two accounts must each spend at least 2,000 while the total may not pass 3,000."""
+INFEASIBLE = ("--set", "budgets.total.max=3000", "--allow-findings")
+"""Two accounts must each spend at least 2,000 while the total may not pass 3,000. The checker says so up front
+(PP410) and refuses the run; `--allow-findings` lets the optimizer's own diagnosis be tested."""
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +229,12 @@ def test_infeasible_text_explains_itself(world: Path) -> None:
     assert result.exit_code == 1
     assert "INFEASIBLE" in result.stdout
     assert "total" in result.stdout and "per-account" in result.stdout and "relaxed" in result.stdout
+
+
+def test_the_checker_refuses_the_conflict_before_building(world: Path) -> None:
+    result = run("optimize", world, *INFEASIBLE[:-1])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "error PP410" in result.stderr and "build:" not in result.stderr
 
 
 # --- honesty: a rule the model leaves out is caught by the re-check -----------------------------------------

@@ -120,8 +120,11 @@ def test_the_draws_shorthand_equals_setting_the_option() -> None:
 
 
 def test_a_set_override_is_applied_and_logged(base: dict[str, Any]) -> None:
-    """Also: a consistency finding (account minimums now exceed the total, PP410) does not block a what-if."""
-    tight = simulated(BASE, "--draws", "0", "--set", "budgets.bud-total-2027.max=1000")
+    """Also: a consistency finding (account minimums now exceed the total, PP410) blocks the run unless
+    --allow-findings makes it a deliberate what-if."""
+    refused = run("simulate", BASE, "--draws", "0", "--set", "budgets.bud-total-2027.max=1000")
+    assert refused.exit_code == 1 and "error PP410" in refused.stderr and refused.stdout == ""
+    tight = simulated(BASE, "--draws", "0", "--set", "budgets.bud-total-2027.max=1000", "--allow-findings")
     [check] = [c for c in tight["policy"] if c["rule"] == "bud-total-2027"]
     assert (check["limit"], check["ok"]) == (1000, False)
     assert any(line.startswith("budgets.bud-total-2027.max = 1000 (command line") for line in
@@ -133,7 +136,7 @@ def test_a_set_override_is_applied_and_logged(base: dict[str, Any]) -> None:
 
 
 def test_text_is_plain_and_formatted_for_finance() -> None:
-    result = run("simulate", BASE, "--draws", "60", "--set", "budgets.bud-total-2027.max=1000")
+    result = run("simulate", BASE, "--draws", "60", "--set", "budgets.bud-total-2027.max=1M")
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "\x1b[" not in text
@@ -143,7 +146,7 @@ def test_text_is_plain_and_formatted_for_finance() -> None:
                     "Applied overrides"):
         assert f"\n{heading}" in text
     failing = next(line for line in text.splitlines() if "bud-total-2027" in line and "budget_max" in line)
-    assert failing.split()[0] == "FAIL" and failing.split()[-1] == "1,000"
+    assert failing.split()[0] == "FAIL" and failing.split()[-1] == "1,000,000"
     gross = next(line for line in text.splitlines() if line.strip().startswith("Gross sales "))
     assert gross.split()[-1] == "CNY" and "," in gross.split()[-2]
     assert any(line.split()[-1].endswith("%") for line in text.splitlines() if "Gross margin %" in line)
@@ -306,7 +309,7 @@ def test_compare_json_deltas_are_the_differences_of_the_totals() -> None:
 
 
 def test_compare_text_has_a_column_per_scenario_and_deltas() -> None:
-    result = run("compare", BASE, SUMMER, "--set", "budgets.bud-total-2027.max=1000")
+    result = run("compare", BASE, SUMMER, "--set", "budgets.bud-total-2027.max=1M")
     assert result.exit_code == 0, result.output
     header = next(line for line in result.stdout.splitlines() if line.strip().startswith("KPI"))
     assert header.split() == ["KPI", "Unit", "base-2027", "summer-push", "Δ", "summer-push", "Δ%", "summer-push"]

@@ -16,7 +16,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,13 +69,17 @@ SET_HELP = ("Override a value by dotted path, e.g. budgets.bud-total-2027.max=4.
 
 @dataclass
 class Prepared:
-    """A scenario ready to simulate: resolved rules and options, the plan (if any), and what blocks it."""
+    """A scenario ready to simulate: resolved rules and options, the plan (if any), and what blocks it.
+
+    `findings` always block at error level (load, schema, overrides, references, weeks, the plan file);
+    `consistency` holds the checker's other findings, whose errors block unless `--allow-findings`."""
 
     resolved: Resolved
     plan: Plan | None
     findings: list[Finding]
     files: list[str]
     applied: list[str]
+    consistency: list[Finding] = field(default_factory=list)
 
 
 def command_line(sets: Sequence[str], draws: int | None = None, seed: int | None = None,
@@ -97,27 +101,35 @@ def set_keys(entries: Sequence[str]) -> set[str]:
 
 
 def prepare(scenario: Path, entries: list[str]) -> Prepared:
-    """Resolve, check what a simulation needs, and load and check the plan file if one is named.
+    """Resolve, run every check `planner validate` runs on the scenario, and load and check the plan file if one
+    is named.
 
-    Blocking: load, schema and override errors, unknown references and weeks outside the year (the simulation
-    would be meaningless). Not blocking: consistency findings such as account minimums over a budget or a price
-    floor a worst-case stack breaks; a what-if may be exactly that, and the policy checks show the consequences
-    (`planner validate` reports them). A plan named on the command line is relative to the working directory; one
-    named in the scenario is relative to the scenario file. A `--set` value that cannot be read (a number written
-    in a way no planner means, an unknown key) stops the command as 'cannot run', exit 2.
+    Every error-level finding blocks the run (warnings never do), as `planner validate` would judge the scenario:
+    load, schema and override errors, unknown references, weeks outside the year, and the consistency findings
+    (a price floor a worst-case stack breaks, account minimums over a budget, an `event_count` minimum the calendar
+    cannot hold, ...). `--allow-findings` lets a deliberate what-if run despite the consistency findings only
+    (`Prepared.consistency`); the others make the run meaningless and always block. The checks run once, here:
+    the full checker includes the calendar feasibility check (PP420), so `planner optimize` stops before building.
+    A plan named on the command line is relative to the working directory; one named in the scenario is relative
+    to the scenario file. A `--set` value that cannot be read (a number written in a way no planner means, an
+    unknown key) stops the command as 'cannot run', exit 2.
     """
+    from planner.check import run_checks
     from planner.check.calendar import check_weeks
     from planner.check.context import CheckContext
-    from planner.check.references import check_references
+    from planner.rules.findings import DUPLICATE_ID, UNKNOWN_REFERENCE, WEEK_OUT_OF_YEAR
     from planner.rules.load import display_name
     from planner.rules.plan import check_plan, load_plan
     from planner.rules.scenario import resolve
 
     resolved = resolve(scenario, entries)
-    findings = list(resolved.findings)
-    if resolved.ok:
-        context = CheckContext(resolved.rules)
-        findings.extend(check_references(context) or check_weeks(context))
+    checked = run_checks(resolved.rules) if resolved.ok else []
+    where = display_name(scenario)
+    findings = [under_scenario(item, where, resolved.id) for item in resolved.findings]
+    consistency: list[Finding] = []
+    always = {DUPLICATE_ID.code, UNKNOWN_REFERENCE.code, WEEK_OUT_OF_YEAR.code}
+    for item in checked:
+        (findings if item.code in always else consistency).append(under_scenario(item, where, resolved.id))
     files = list(resolved.chain) + list(resolved.rules.files)
     options = resolved.options
     applied = list(resolved.applied)
@@ -133,19 +145,35 @@ def prepare(scenario: Path, entries: list[str]) -> Prepared:
             findings.extend(check_weeks(CheckContext(resolved.rules.replace(events=tuple(plan.events)))))
             if plan.vividness:  # the plan's vividness purchases are part of the scenario from here on
                 resolved = replace(resolved, rules=plan.rules(resolved.rules))
-    return Prepared(resolved, plan, findings, files, applied)
+    return Prepared(resolved, plan, findings, files, applied, consistency)
 
 
-def refuse_if_broken(ctx: click.Context, prepared: Sequence[Prepared]) -> None:
-    """Error findings stop the run before anything is simulated or written: findings as text on stderr, exit 1
-    (2 when a file could not be read), exactly as `planner validate` would judge them. An error in a `--set`
-    value (an unknown id or field, a number that cannot be read) means the command could not run: exit 2."""
+def under_scenario(item: Finding, scenario_file: str, scenario_id: str) -> Finding:
+    """A finding as `planner validate SCENARIO` words it: one located outside the scenario file says which scenario
+    it appears under, and names the scenario file among its related locations."""
+    from planner.rules.findings import Finding, Location
+    from planner.rules.scenario import COMMAND_LINE
+
+    if item.location.file in (scenario_file, COMMAND_LINE):
+        return item
+    return Finding(item.code, item.severity, f"{item.message} (under scenario {scenario_id})", item.location,
+                   item.related + (Location(scenario_file, 1, 1),), item.example, item.fix)
+
+
+def refuse_if_broken(ctx: click.Context, prepared: Sequence[Prepared], allow_findings: bool = False) -> None:
+    """Error findings stop the run before anything is simulated, built or written: findings as text on stderr,
+    exit 1 (2 when a file could not be read), exactly as `planner validate` would judge them. An error in a `--set`
+    value (an unknown id or field, a number that cannot be read) means the command could not run: exit 2.
+
+    With `allow_findings` (`--allow-findings`, a deliberate what-if) consistency errors do not stop the run: the
+    findings are still printed on stderr, and the run goes on. Warnings never stop a run (they are printed only
+    beside errors, as validate prints them)."""
     from planner.report.findings import render
     from planner.rules.findings import Severity, sort_findings
     from planner.rules.scenario import COMMAND_LINE
     from planner.validate import Report
 
-    findings = [item for run in prepared for item in run.findings]
+    findings = [item for run in prepared for item in run.findings + run.consistency]
     errors = [item for item in findings if item.severity is Severity.ERROR]
     if not errors:
         return
@@ -154,7 +182,25 @@ def refuse_if_broken(ctx: click.Context, prepared: Sequence[Prepared]) -> None:
     report = Report(sort_findings(unique), files,
                     max(run.resolved.rules.rule_count for run in prepared))
     click.echo(render(report, "text"), err=True)
+    blocking = [item for run in prepared for item in run.findings if item.severity is Severity.ERROR]
+    if allow_findings and not blocking:
+        click.echo(f"--allow-findings: running despite {report.errors} error finding(s) above", err=True)
+        return
+    if not blocking:
+        click.echo("refused: the rules have error findings (above); fix them, or run a deliberate what-if with "
+                   "--allow-findings", err=True)
     ctx.exit(CANNOT_RUN if any(item.location.file == COMMAND_LINE for item in errors) else report.exit_code())
+
+
+ALLOW_FINDINGS_HELP = ("Run despite error findings of the rule checks (a price floor a stack breaks, minimums over a "
+                       "budget, a calendar rule that cannot be met): a deliberate what-if. The findings are still "
+                       "printed on stderr. Load, schema, override, reference, week and plan-file errors always "
+                       "stop the run.")
+
+
+def allow_findings_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The --allow-findings flag of every command that runs a scenario."""
+    return click.option("--allow-findings", is_flag=True, help=ALLOW_FINDINGS_HELP)(function)
 
 
 @contextmanager
@@ -292,14 +338,15 @@ def plan_store_if_any(db: str | None) -> Iterator[Store | None]:
             store.close()
 
 
-def simulate_and_freeze(ctx: click.Context, scenario: Path, entries: list[str]) -> Frozen:
-    """Resolve and simulate a scenario (refusing broken rules as `planner simulate` does) and freeze the result:
-    what a submission stores and what a draft approval pack shows."""
+def simulate_and_freeze(ctx: click.Context, scenario: Path, entries: list[str],
+                        allow_findings: bool = False) -> Frozen:
+    """Resolve and simulate a scenario (refusing broken rules as `planner simulate` does, unless `allow_findings`)
+    and freeze the result: what a submission stores and what a draft approval pack shows."""
     from planner.store.versions import freeze
 
     check_readable([scenario])
     prepared = prepare(scenario, entries)
-    refuse_if_broken(ctx, [prepared])
+    refuse_if_broken(ctx, [prepared], allow_findings)
     simulation = simulate(prepared)
     events = prepared.plan.events if prepared.plan else list(prepared.resolved.rules.events)
     return freeze(prepared.resolved, simulation, prepared.files, events)

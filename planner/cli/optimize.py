@@ -10,6 +10,7 @@ import click
 from planner.cli.common import (
     INTERRUPTED,
     SET_HELP,
+    allow_findings_option,
     check_out,
     check_readable,
     command_line,
@@ -46,9 +47,10 @@ def optimize_command_line(sets: Sequence[str], time_limit: float | None, gap: fl
                    "earlier results, replaced only once every file is written. Nothing is written without a plan.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Tables for people, or one JSON object for scripts.")
+@allow_findings_option
 @click.pass_context
 def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: float | None, objective: str | None,
-             frontier_points: int, sets: tuple[str, ...], out: Path | None, fmt: str) -> None:
+             frontier_points: int, sets: tuple[str, ...], out: Path | None, fmt: str, allow_findings: bool) -> None:
     """Find the promotion plan that earns the most within every rule; re-check it with the simulator.
 
     Exit 0 with a plan that keeps every rule (optimal, or the best found at the time limit); 1 when the rules
@@ -56,9 +58,14 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
     errors; 2 when it cannot run, or no plan was found before the time limit; 130 on Ctrl-C, after the best plan
     found so far is printed (and written with --out). Progress, one line per stage, goes to stderr.
 
+    The checks of `planner validate` run first, the calendar feasibility (PP420) among them: a scenario with
+    error findings stops before the model is built (the findings on stderr, exit 1, nothing written), unless
+    --allow-findings.
+
     \b
-    Example:
+    Examples:
       planner optimize scenarios/budget-cut-10.yaml --time-limit 60 --out results/budget-cut-10
+      planner optimize scenarios/base.yaml --set budgets.bud-total-2027.max=500k --allow-findings --time-limit 60
     """
     from planner.optimize.run import optimize as run_optimize
     from planner.report.optimization import render_optimization, write_optimization
@@ -66,7 +73,7 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
     check_readable([scenario])
     check_out(out, optimization=True)
     prepared = prepare(scenario, optimize_command_line(sets, time_limit, gap, objective))
-    refuse_if_broken(ctx, [prepared])
+    refuse_if_broken(ctx, [prepared], allow_findings)
     result = run_optimize(prepared.resolved, frontier_points=frontier_points,
                           calendar=prepared.plan.events if prepared.plan else None, applied=prepared.applied,
                           progress=lambda line: click.echo(line, err=True))

@@ -13,6 +13,7 @@ import click
 from planner.cli.common import (
     SET_HELP,
     CannotRun,
+    allow_findings_option,
     command_line,
     db_option,
     plan_store,
@@ -37,19 +38,23 @@ PACK_FILES = frozenset({"approval-pack.html", "approval-pack.xlsx"})
               help=SET_HELP + " Only with a scenario file.")
 @click.option("--draws", type=click.IntRange(min=0),
               help="Monte Carlo draws for the risk section. Only with a scenario file (a stored version keeps its own).")
+@allow_findings_option
 @db_option
 @click.pass_context
 def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], draws: int | None,
-           db: str | None) -> None:
+           allow_findings: bool, db: str | None) -> None:
     """Write the approval pack of a stored version (SCENARIO or SCENARIO@N, default the latest) or of a scenario
     file (simulated now, as a draft). The pack is one self-contained HTML page and an Excel workbook: policy checks
     green/red, spend and ROI by account, gross-to-dead-net waterfall, P10/P50/P90 risk, each account's annual plan
-    and the changes since the last approved version. A stored version's pack never creates a plan store.
+    and the changes since the last approved version. A stored version's pack never creates a plan store. A
+    scenario file with error findings is refused (the findings on stderr, exit 1, nothing written) unless
+    --allow-findings.
 
     \b
     Examples:
       planner report base-2027@2 --out packs/base-2027-v2
       planner report scenarios/budget-cut-10.yaml --out packs/draft --draws 200
+      planner report scenarios/base.yaml --set budgets.bud-total-2027.max=500k --allow-findings --out packs/what-if
     """
     from planner.folders import unsafe_target, write_folder
     from planner.report import pack_html, pack_workbook
@@ -63,11 +68,13 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
     if problem:
         raise CannotRun(problem)
     is_file = Path(target).suffix in (".yaml", ".yml") or Path(target).is_file()
-    if not is_file and (sets or draws is not None):
-        raise click.UsageError("--set and --draws apply to a scenario file, not to a stored version")
+    if not is_file and (sets or draws is not None or allow_findings):
+        raise click.UsageError("--set, --draws and --allow-findings apply to a scenario file, not to a stored "
+                               "version")
     threshold = None
     if is_file:
-        version = draft(simulate_and_freeze(ctx, Path(target), command_line(sets, draws, None, None)))
+        version = draft(simulate_and_freeze(ctx, Path(target), command_line(sets, draws, None, None),
+                                            allow_findings))
         baseline: Version | None = None
         with plan_store_if_any(db) as store:
             earlier = [v for v in list_versions(store) if v.scenario == version.scenario] if store else []

@@ -8,6 +8,7 @@ import click
 
 from planner.cli.common import (
     SET_HELP,
+    allow_findings_option,
     check_out,
     check_readable,
     command_line,
@@ -36,21 +37,27 @@ from planner.cli.common import (
                    "only once every file is written.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Tables for people, or one JSON object for scripts.")
+@allow_findings_option
 @click.pass_context
 def simulate_command(ctx: click.Context, scenario: Path, draws: int | None, seed: int | None,
-                     plan_file: Path | None, sets: tuple[str, ...], out: Path | None, fmt: str) -> None:
+                     plan_file: Path | None, sets: tuple[str, ...], out: Path | None, fmt: str,
+                     allow_findings: bool) -> None:
     """Simulate a scenario: volume, trade spend, margin and policy checks per account, P10/P50/P90 with draws.
 
+    A scenario with error findings (as `planner validate` judges it) is refused: the findings on stderr, exit 1,
+    nothing written; --allow-findings runs it anyway as a deliberate what-if.
+
     \b
-    Example:
+    Examples:
       planner simulate scenarios/budget-cut-10.yaml --draws 500 --set budgets.bud-total-2027.max=4.2M
+      planner simulate scenarios/base.yaml --set budgets.bud-total-2027.max=500k --allow-findings
     """
     from planner.report.simulation import render_simulation
 
     check_readable([scenario])
     check_out(out)
     prepared = prepare(scenario, command_line(sets, draws, seed, plan_file))
-    refuse_if_broken(ctx, [prepared])
+    refuse_if_broken(ctx, [prepared], allow_findings)
     simulation = simulate(prepared)
     if out is not None:
         from planner.report.files import write_results
@@ -67,14 +74,19 @@ def simulate_command(ctx: click.Context, scenario: Path, draws: int | None, seed
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " Applies to every scenario.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Tables for people, or one JSON object for scripts.")
+@allow_findings_option
 @click.pass_context
 def compare(ctx: click.Context, scenarios: tuple[Path, ...], draws: int | None, seed: int | None,
-            sets: tuple[str, ...], fmt: str) -> None:
+            sets: tuple[str, ...], fmt: str, allow_findings: bool) -> None:
     """Simulate scenarios side by side, with deltas against the first one (deterministic unless --draws).
 
+    Refused (exit 1, the findings on stderr) when any scenario has error findings, unless --allow-findings.
+
     \b
-    Example:
+    Examples:
       planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/summer-push.yaml
+      planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml --set budgets.bud-total-2027.max=500k \
+        --allow-findings
     """
     from planner.report.simulation import render_comparison
 
@@ -83,7 +95,7 @@ def compare(ctx: click.Context, scenarios: tuple[Path, ...], draws: int | None, 
     check_readable(scenarios)
     entries = command_line(sets, draws, seed, None)
     prepared = [prepare(scenario, entries) for scenario in scenarios]
-    refuse_if_broken(ctx, prepared)
+    refuse_if_broken(ctx, prepared, allow_findings)
     deterministic = 0 if "options.draws" not in set_keys(entries) else None
     simulations = [simulate(run, deterministic) for run in prepared]
     click.echo(render_comparison(simulations, fmt, **text_style()))

@@ -16,6 +16,7 @@ from planner.cli.common import (
     FINDINGS,
     SET_HELP,
     CannotRun,
+    allow_findings_option,
     command_line,
     db_option,
     plan_store,
@@ -57,20 +58,25 @@ def plan() -> None:
 @click.option("--plan", "plan_file", type=click.Path(path_type=Path),
               help="Freeze this plan file (e.g. from planner optimize) instead of the scenario's own events.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@allow_findings_option
 @_acting
 @click.pass_context
 def plan_submit(ctx: click.Context, scenario: Path, plan_file: Path | None, sets: tuple[str, ...],
-                actor: str | None, roles_file: str | None, db: str | None) -> None:
+                allow_findings: bool, actor: str | None, roles_file: str | None, db: str | None) -> None:
     """Simulate a scenario and freeze it as its next version, submitted for approval.
 
+    A scenario with error findings (as `planner validate` judges it) is refused: the findings on stderr, exit 1,
+    nothing stored; --allow-findings submits it anyway.
+
     \b
-    Example:
+    Examples:
       planner plan submit scenarios/base.yaml --as alice
+      planner plan submit scenarios/base.yaml --set budgets.bud-total-2027.max=500k --allow-findings --as alice
     """
     from planner.store.versions import submit
 
     access, user = _access(roles_file, actor)
-    frozen = simulate_and_freeze(ctx, scenario, command_line(sets, None, None, plan_file))
+    frozen = simulate_and_freeze(ctx, scenario, command_line(sets, None, None, plan_file), allow_findings)
     with plan_store(db) as store:
         version = submit(store, access, frozen, user)
     click.echo(f"submitted {version.label} by {user}: budget used {version.budget_used:,.0f} {frozen.currency}, "
