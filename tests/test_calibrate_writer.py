@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +137,15 @@ def test_series_without_history_get_no_baseline() -> None:
 ])
 def test_mechanic_flags(fields: dict[str, object], flags: tuple[str, ...]) -> None:
     assert mechanic_flags(Mechanic.model_validate({"id": "m", **fields})) == flags
+
+
+def test_the_demo_history_is_reproduced_by_its_documented_command(tmp_path: Path) -> None:
+    """history/demo-sales.csv is what history/README.md's command draws (same seed, same file, byte for byte)."""
+    repo = Path(__file__).resolve().parents[1]
+    command = next(line for line in (repo / "history" / "README.md").read_text(encoding="utf-8").splitlines()
+                   if line.startswith("python -m planner.calibrate.demo_history"))
+    args = command.split()[1:]
+    args[args.index("history/demo-sales.csv")] = str(tmp_path / "demo-sales.csv")
+    done = subprocess.run([sys.executable, *args], cwd=repo, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "demo-sales.csv").read_bytes() == (repo / "history" / "demo-sales.csv").read_bytes()
