@@ -118,9 +118,9 @@ def test_roles_in_the_database_on_the_command_line(world: World) -> None:
 
 
 def test_db_upgrade_and_unusable_databases(world: World, tmp_path: Path) -> None:
-    assert run(world, "db", "upgrade").stdout.endswith("already at revision 0001 (newest)\n")
+    assert run(world, "db", "upgrade").stdout.endswith("already at revision 0003 (newest)\n")
     fresh = CliRunner().invoke(main, ["db", "upgrade", "--db", str(tmp_path / "new" / "plans.db")])
-    assert fresh.exit_code == 0 and "migrated from empty to revision 0001" in fresh.stdout
+    assert fresh.exit_code == 0 and "migrated from empty to revision 0003" in fresh.stdout
     for url, message in (("mysql://u:p@localhost/x", "unsupported database 'mysql'"),
                          ("postgresql://planner:secret@127.0.0.1:1/none", "plan store postgresql+psycopg://planner:***@"),
                          (":memory:", ""), ("sqlite://", "in-memory SQLite database forgets every version")):
