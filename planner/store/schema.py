@@ -14,6 +14,8 @@ PostgreSQL and its hash can be re-computed.
     planner_settings      workflow settings, e.g. two_approvers_above
     audit_log             append-only, hash-chained record of every action
     audit_head            one row: the last audit row's number and hash (the chain's end, and the write lock)
+    actuals_sales         imported sell-in per plan year x account x product x week (issue 17)
+    actuals_promotions    executed promotions per plan year x event (issue 17)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -159,4 +162,34 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(HASH), nullable=False),
+)
+
+actuals_sales = Table(
+    "actuals_sales", metadata,
+    Column("year", Integer, nullable=False),
+    Column("account", String(ID), nullable=False),
+    Column("product", String(ID), nullable=False),
+    Column("week", Integer, nullable=False),
+    Column("cases", Float, nullable=False),
+    Column("invoice_value", Float, nullable=False),
+    Column("source", String(PATH), nullable=False),
+    Column("imported_at", String(TIME), nullable=False),
+    PrimaryKeyConstraint("year", "account", "product", "week", name="pk_actuals_sales"),
+)
+
+actuals_promotions = Table(
+    "actuals_promotions", metadata,
+    Column("year", Integer, nullable=False),
+    Column("event", String(ID), nullable=False),
+    Column("account", String(ID), nullable=False),
+    Column("product_group", String(ID), nullable=False),
+    Column("mechanic", String(ID), nullable=False),
+    Column("first_week", Integer, nullable=False),
+    Column("last_week", Integer, nullable=False),
+    Column("depth", Float, nullable=True),
+    Column("funding", Float, nullable=False),
+    Column("fixed_cost", Float, nullable=False),
+    Column("source", String(PATH), nullable=False),
+    Column("imported_at", String(TIME), nullable=False),
+    PrimaryKeyConstraint("year", "event", name="pk_actuals_promotions"),
 )
