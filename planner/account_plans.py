@@ -1,10 +1,12 @@
 """The per-account annual plan summary finance reads in the approval pack (年度客户计划).
 
-For each account: its promotion strategy (events, mechanics, promoted weeks, deepest saving), its theme
-activities (events that run in a holiday's weeks: Spring Festival, 618, Mid-Autumn ...), its shelf, display and
-cooler terms with what they cost, and its KPI targets (volume growth vs last year, the account's own policy
-limits). Plain JSON-ready data: a plan version freezes it with its results (`planner.store.versions.freeze`), so
-the pack shows the terms as they were submitted, not as the rule files read today.
+For each account: its customer promotions (discounts, and rebates with what each tier pays), its promotion
+strategy (events, mechanics, promoted weeks, deepest saving), its theme activities (events that run in a
+holiday's weeks: Spring Festival, 618, Mid-Autumn ...), its shelf, display and cooler terms with what they cost,
+its KPI targets (volume growth vs last year, the account's own policy limits), and `terms`: every rule that
+covers the account, field by field (`planner.changes.terms`), which the next version is compared with. Plain
+JSON-ready data: a plan version freezes it with its results (`planner.store.versions.freeze`), so the pack shows
+the terms as they were submitted, not as the rule files read today.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from planner.changes.summary import contract_terms
+from planner.changes.terms import account_terms
 from planner.compile.calendar import runs
 from planner.compile.index import PlanIndex
 from planner.results import Simulation
@@ -85,6 +89,8 @@ def account_plans(rules: RuleSet, events: Sequence[Event], simulation: Simulatio
         for a in np.flatnonzero(index.account_mask(cooler.applies_to)).tolist():
             plans[index.accounts[a].id]["coolers"].append({
                 "cooler": cooler.id, "units": cooler.units, "cost": cooler.units * cooler.cost_per_unit})
+    for account, terms in account_terms(rules).items():
+        plans[account] |= {**contract_terms(terms), "terms": terms}
     for plan in plans.values():
         plan["strategy"] = _strategy(plan["events"])
         plan["themes"] = list(dict.fromkeys(row["theme"] for row in plan["events"] if row["theme"]))

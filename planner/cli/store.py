@@ -197,7 +197,8 @@ def plan_list(scenario: str | None, db: str | None, fmt: str) -> None:
 @db_option
 @FORMAT_OPTION
 def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
-    """What changed between two versions: account totals, rule files, plan events, options, overrides.
+    """What changed between two versions: every term change first (rule, field, before -> after, money effect on
+    the accounts covered), then account totals, rule files, plan events, options, overrides.
 
     With one version, it is compared with the latest approved version before it (else the one just before).
 
@@ -205,7 +206,7 @@ def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
     Example:
       planner plan diff base-2027@1 base-2027@2
     """
-    from planner.store.diff import baseline, between
+    from planner.store.diff import baseline, between, head_text
     from planner.store.versions import list_versions, load
     from planner.store.views import diff_text
 
@@ -220,7 +221,8 @@ def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
                 raise CannotRun(f"{versions[0].label} is the first version: name two versions to compare")
             versions.insert(0, before)
     difference = between(versions[0], versions[1])
-    click.echo(json.dumps(difference, indent=2, ensure_ascii=False) if fmt == "json" else diff_text(difference))
+    click.echo(json.dumps(difference, indent=2, ensure_ascii=False) if fmt == "json"
+               else head_text(difference) + "\n\n" + diff_text(difference))
 
 
 @click.group()

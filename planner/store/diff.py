@@ -1,14 +1,19 @@
-"""What changed between two versions: accounts' totals and terms, rule files, plan events, options and overrides.
+"""What changed between two versions: every term first, then totals, accounts, rule files, plan events, options
+and overrides.
 
 The answer to finance's question "what changed since the last approved version": `between(old, new)` returns plain
-data (JSON-ready); `planner plan diff` prints it. Money and volume changes are absolute deltas; ratios (margin,
-trade spend %) are deltas in points of the ratio.
+data (JSON-ready) whose first key, `what_changed`, is every term change in business words with its money effect
+(`planner.changes`, from the terms each version froze with its account plans); `planner plan diff` prints it
+first (`head_text`) and the approval pack opens with it. Money and volume changes are absolute deltas; ratios
+(margin, trade spend %) are deltas in points of the ratio.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from planner.changes.compare import LINES, Change, compare, effect_text
+from planner.changes.terms import by_rule
 from planner.store.versions import APPROVED, Version
 
 TOLERANCE = 1e-6
@@ -62,9 +67,51 @@ TERMS = {"shelf": "target", "displays": "display", "coolers": "cooler"}
 """Vividness terms in an account's plan summary, and the field that names each item."""
 
 
+def _frozen_terms(version: Version) -> dict[str, Any] | None:
+    """account -> the terms frozen with its plan, or None if any account's plan froze none (a version submitted
+    before term snapshots were kept)."""
+    out = {}
+    for account in version.accounts:
+        plan = (version.frozen.details.get(account) or {}).get("plan") or {}
+        if "terms" not in plan:
+            return None
+        out[account] = plan["terms"]
+    return out
+
+
+def term_changes(old: Version, new: Version) -> tuple[list[Change] | None, str]:
+    """Every term change from `old` to `new` with its money effect, or None and why it cannot be told."""
+    before, after = _frozen_terms(old), _frozen_terms(new)
+    if before is None or after is None:
+        missing = " and ".join(v.label for v, terms in ((old, before), (new, after)) if terms is None)
+        return None, (f"{missing} froze no term snapshot (submitted before they were kept): its term changes "
+                      f"cannot be listed; see the rule files and overrides that changed")
+    return compare(by_rule(before, old.frozen.events), by_rule(after, new.frozen.events),
+                   old.accounts, new.accounts), ""
+
+
+def what_changed(old: Version, new: Version) -> dict[str, Any]:
+    """The head of a diff: every term change, each with its sentence and money effect in words."""
+    changes, reason = term_changes(old, new)
+    currency = new.frozen.currency
+    return {"available": changes is not None, "reason": reason, "currency": currency,
+            "changes": [{**change.as_dict(), "effect_text": effect_text(change.effect, currency)}
+                        for change in changes or []]}
+
+
+def _account_terms(head: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per account: the changes of its own contract terms (the rule kinds that move its P&L), in words."""
+    out: dict[str, list[str]] = {}
+    for change in head["changes"]:
+        if change["kind"] in LINES:
+            for account in change["accounts"]:
+                out.setdefault(account, []).append(change["text"])
+    return [{"id": account, "changes": out[account]} for account in sorted(out)]
+
+
 def _terms(old: Version, new: Version) -> list[dict[str, Any]]:
     """Per account in both versions: shelf, display and cooler terms and KPI targets added, removed or changed
-    (only where both versions froze an annual plan summary)."""
+    (only where both versions froze an annual plan summary; versions without term snapshots)."""
     out = []
     for account in sorted(set(old.accounts) & set(new.accounts)):
         before = (old.frozen.details.get(account) or {}).get("plan")
@@ -123,6 +170,8 @@ def describe_policy(change: dict[str, Any]) -> str:
 
 def describe_terms(entry: dict[str, Any]) -> list[str]:
     """One account's term changes (an item of `between(...)["terms"]`) as short sentences."""
+    if "changes" in entry:
+        return list(entry["changes"])
     out = []
     for section, key in TERMS.items():
         found = entry.get(section)
@@ -155,14 +204,16 @@ def between(old: Version, new: Version) -> dict[str, Any]:
         changes = _changes(old.accounts[account], new.accounts[account], HEADLINE)
         if changes:
             accounts.append({"id": account, "changes": changes})
+    head = what_changed(old, new)
     return {
+        "what_changed": head,
         "from": _ref(old),
         "to": _ref(new),
         "totals": _changes(old.totals, new.totals, HEADLINE),
         "accounts": accounts,
         "rule_files": _files(old, new),
         "events": _events(old.frozen.events, new.frozen.events),
-        "terms": _terms(old, new),
+        "terms": _account_terms(head) if head["available"] else _terms(old, new),
         "policy": _policy(old, new),
         "options": _changes(old.frozen.options, new.frozen.options),
         "overrides": {"added": [o for o in new.frozen.applied if o not in old.frozen.applied],
@@ -175,8 +226,25 @@ def _ref(version: Version) -> dict[str, Any]:
             "content_sha256": version.content_sha256}
 
 
+def head_text(difference: dict[str, Any]) -> str:
+    """`what_changed` for people: what `planner plan diff` prints first."""
+    head, old, new = difference["what_changed"], difference["from"], difference["to"]
+    title = (f"What you are approving: {new['scenario']} version {new['version']} against version "
+             f"{old['version']} ({old['status']})")
+    if not head["available"]:
+        return f"{title}\n  {head['reason']}"
+    changes = head["changes"]
+    lines = [f"{title}: {len(changes)} term change{'' if len(changes) == 1 else 's'}"
+             + ("" if changes else " (no rule, tier, rate, cap, scope or event differs)")]
+    for change in changes:
+        lines.append(f"  {change['text']}")
+        if change["effect_text"]:
+            lines.append(f"      {change['effect_text']}")
+    return "\n".join(lines)
+
+
 def is_empty(difference: dict[str, Any]) -> bool:
-    return not any([difference["totals"], difference["accounts"], difference["options"], difference["terms"],
+    return not any([difference["totals"], difference["what_changed"]["changes"], difference["accounts"], difference["options"], difference["terms"],
                     difference["policy"],
                     *difference["rule_files"].values(), *difference["events"].values(),
                     *difference["overrides"].values()])
