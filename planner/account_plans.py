@@ -89,8 +89,8 @@ def account_plans(rules: RuleSet, events: Sequence[Event], simulation: Simulatio
         for a in np.flatnonzero(index.account_mask(cooler.applies_to)).tolist():
             plans[index.accounts[a].id]["coolers"].append({
                 "cooler": cooler.id, "units": cooler.units, "cost": cooler.units * cooler.cost_per_unit})
-    for account, terms in account_terms(rules).items():
-        plans[account] |= {**contract_terms(terms), "terms": terms}
+    for account_id, terms in account_terms(rules).items():
+        plans[account_id] |= {**contract_terms(terms), "terms": terms}
     for plan in plans.values():
         plan["strategy"] = _strategy(plan["events"])
         plan["themes"] = list(dict.fromkeys(row["theme"] for row in plan["events"] if row["theme"]))
