@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.compile.model import compile_rules
+from planner.compile.index import PlanIndex
+from planner.compile.model import Compiled, compile_rules
+from planner.compile.promotions import Promotions
 from planner.economics.core import evaluate
 from planner.economics.waterfall import funding_per_case
 from planner.rules.scenario import resolve
@@ -80,6 +82,7 @@ def demo_actuals(rules: RuleSet, through: int = 13, seed: int = 2027) -> tuple[p
     depth = promotions.depth[accounts, products, weeks]
     regular = compiled.shelf_regular[accounts, products, weeks]
     event_of = _event_cells(rules, index, events)
+    keys = list(zip(accounts.tolist(), products.tolist(), weeks.tolist(), strict=True))
     product = [index.products[p] for p in products]
     account = [index.accounts[a] for a in accounts]
     start = rules.calendar.start
@@ -90,17 +93,14 @@ def demo_actuals(rules: RuleSet, through: int = 13, seed: int = 2027) -> tuple[p
         "channel": [a.channel for a in account], "region": [a.region for a in account],
         "cases": cases, "price": np.round(regular * (1 - depth), 2), "regular_price": np.round(regular, 2),
         "depth": np.round(depth, 4),
-        "mechanic": [event_of.get((a, p, w), ("", ""))[1] for a, p, w in zip(accounts, products, weeks, strict=True)],
-        "event": [event_of.get((a, p, w), ("", ""))[0] for a, p, w in zip(accounts, products, weeks, strict=True)],
+        "mechanic": [event_of.get(key, ("", ""))[1] for key in keys],
+        "event": [event_of.get(key, ("", ""))[0] for key in keys],
         "invoice_price": np.round(compiled.invoice[accounts, products, weeks], 4),
     })
     return sales, _claims(rules, compiled, promotions, events, actual, start)
 
 
-def _event_cells(rules: RuleSet, index: object, events: list[Event]) -> dict[tuple[int, int, int], tuple[str, str]]:
-    from planner.compile.index import PlanIndex
-
-    assert isinstance(index, PlanIndex)
+def _event_cells(rules: RuleSet, index: PlanIndex, events: list[Event]) -> dict[tuple[int, int, int], tuple[str, str]]:
     groups = rules.ids("product_groups")
     out = {}
     for event in events:
@@ -111,17 +111,13 @@ def _event_cells(rules: RuleSet, index: object, events: list[Event]) -> dict[tup
     return out
 
 
-def _claims(rules: RuleSet, compiled: object, promotions: object, events: list[Event], actual: np.ndarray,
+def _claims(rules: RuleSet, compiled: Compiled, promotions: Promotions, events: list[Event], actual: np.ndarray,
             start: dt.date) -> pd.DataFrame:
     """Funding claimed (the mechanic's funding per case on the cases sold in the event's weeks) and fixed costs."""
-    from planner.compile.model import Compiled
-    from planner.compile.promotions import Promotions
-
-    assert isinstance(compiled, Compiled) and isinstance(promotions, Promotions)
     index, groups = compiled.index, rules.ids("product_groups")
     rows = []
     for event in events:
-        cells = np.ix_([index.account_position[event.account]],
+        cells = np.ix_(np.array([index.account_position[event.account]]),
                        np.flatnonzero(index.product_mask(groups[event.product_group].products)),
                        np.array(event.weeks) - 1)
         per_case = funding_per_case(compiled.shelf_regular[cells], promotions.depth[cells], promotions.funding[cells])
