@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from planner.execute import Executor
     from planner.results import Simulation
     from planner.rules.findings import Finding
     from planner.rules.plan import Plan
@@ -217,8 +218,9 @@ def _progress_bar(draws: int, label: str) -> Iterator[Callable[[int, int], None]
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def simulate(run: Prepared, draws: int | None = None) -> Simulation:
-    """Simulate a prepared scenario (with its plan's events if it has one), optionally with another draw count."""
+def simulate(run: Prepared, draws: int | None = None, executor: Executor | None = None) -> Simulation:
+    """Simulate a prepared scenario (with its plan's events if it has one), optionally with another draw count,
+    its draws on `executor` (default: in process)."""
     from planner.simulate import simulate as run_simulation
 
     resolved = run.resolved
@@ -227,7 +229,7 @@ def simulate(run: Prepared, draws: int | None = None) -> Simulation:
         return run_simulation(
             resolved.rules, options, scenario=resolved.id, name=resolved.name,
             events=run.plan.events if run.plan else None, plan_source=run.plan.file if run.plan else "rules",
-            applied=run.applied, progress=progress)
+            applied=run.applied, progress=progress, executor=executor)
 
 
 def text_style() -> dict[str, Any]:
@@ -338,15 +340,19 @@ def plan_store_if_any(db: str | None) -> Iterator[Store | None]:
             store.close()
 
 
-def simulate_and_freeze(ctx: click.Context, scenario: Path, entries: list[str],
-                        allow_findings: bool = False) -> Frozen:
+def simulate_and_freeze(ctx: click.Context, scenario: Path, entries: list[str], allow_findings: bool = False,
+                        before: Callable[[Prepared], None] | None = None) -> Frozen:
     """Resolve and simulate a scenario (refusing broken rules as `planner simulate` does, unless `allow_findings`)
-    and freeze the result: what a submission stores and what a draft approval pack shows."""
+    and freeze the result with the command line it was resolved with: what a submission stores and what a draft
+    approval pack shows. `before` checks the prepared scenario before the simulation runs (a submission's names)."""
     from planner.store.versions import freeze
 
     check_readable([scenario])
     prepared = prepare(scenario, entries)
     refuse_if_broken(ctx, [prepared], allow_findings)
+    if before is not None:
+        with store_errors():
+            before(prepared)
     simulation = simulate(prepared)
     events = prepared.plan.events if prepared.plan else list(prepared.resolved.rules.events)
-    return freeze(prepared.resolved, simulation, prepared.files, events)
+    return freeze(prepared.resolved, simulation, prepared.files, events, command_line=entries)
