@@ -1,5 +1,6 @@
-"""The approval pack as an Excel workbook: the same sections as the HTML page, one sheet each, with the status of
-every policy check filled green or red and the charts embedded as images on the summary sheet.
+"""The approval pack as an Excel workbook: the same sections as the HTML page, one sheet each ("What you are
+approving" first), with the status of every policy check filled green or red and the charts embedded as images on
+the summary sheet.
 
 Sheets are built from `planner.report.files.View`s (number formats by kind, frozen header, filter), so the pack
 reads like the simulation workbook.
@@ -93,6 +94,11 @@ def plans_view(pack: Pack) -> View:
             rows.append((item["id"], "summary", "", "not frozen with this version", None))
             continue
         account = item["id"]
+        rows += [(account, "discount", discount["id"],
+                  f"{discount['name']}: {discount['amount']}, {discount['when']}, {discount['stacking']}", None)
+                 for discount in plan.get("discounts", [])]
+        rows += [(account, "rebate", rebate["id"], f"{rebate['name']}: {rebate['how']}; tiers "
+                  + " · ".join(rebate["tiers"]), None) for rebate in plan.get("rebates", [])]
         rows.append((account, "strategy", "", plan["strategy"]["text"], None))
         rows += [(account, "event", event["id"], f"{event['when']}: {event['mechanic']} on {event['product_group']}"
                   + (f" ({event['theme']})" if event["theme"] else "") + (", locked" if event["locked"] else ""),
@@ -145,6 +151,30 @@ def changes_view(pack: Pack) -> View:
                 ("text", "text", "text", "money", "money", "money"), rows, kinds)
 
 
+def approving_view(pack: Pack) -> View:
+    """What you are approving: one row per term change, with the money effect on the accounts it covers."""
+    difference = pack.difference
+    head = difference["what_changed"] if difference is not None else None
+    rows: list[tuple[Any, ...]] = []
+    if head is None:
+        rows.append(("-", "-", "-", "first version: no earlier version to compare with; every term is new",
+                     "", "", "", None, None, ""))
+    elif not head["available"]:
+        rows.append(("-", "-", "-", head["reason"], "", "", "", None, None, ""))
+    elif not head["changes"]:
+        rows.append(("-", "-", "-", f"no term changed since {pack.baseline.label if pack.baseline else '-'}",
+                     "", "", "", None, None, ""))
+    for change in head["changes"] if head else []:
+        effect = change["effect"] or {}
+        rows.append((change["kind"], change["rule"], change["covers"], change["text"], change["before_text"],
+                     change["after_text"], effect.get("line", ""), effect.get("delta"), effect.get("gross_profit"),
+                     change["effect_text"]))
+    return View("approving", "What you are approving",
+                ("rule kind", "rule", "covers", "change", "before", "after", "money line", "line change",
+                 "gross profit change", "money effect"),
+                ("text", "text", "text", "text", "text", "text", "text", "money", "money", "text"), rows)
+
+
 def _fill_status(sheet: Any, column: int) -> None:
     """Green for a check that holds, red for one that fails, in `column` (1-based) below the header."""
     from openpyxl.styles import PatternFill
@@ -162,7 +192,7 @@ def write(pack: Pack, path: Path) -> None:
     workbook = Workbook()
     workbook.remove(workbook.active)
     sheets = {view.name: add_sheet(workbook, view) for view in (
-        summary_view(pack), policy_view(pack), accounts_view(pack), waterfall_view(pack), risk_view(pack),
+        approving_view(pack), summary_view(pack), policy_view(pack), accounts_view(pack), waterfall_view(pack), risk_view(pack),
         plans_view(pack), changes_view(pack))}
     _fill_status(sheets["summary"], 4)
     _fill_status(sheets["policy"], 1)

@@ -14,6 +14,7 @@ from typing import Any
 
 from planner.changes.compare import LINES, Change, compare, effect_text
 from planner.changes.terms import by_rule
+from planner.changes.wording import accounts_text, value_text
 from planner.store.versions import APPROVED, Version
 
 TOLERANCE = 1e-6
@@ -93,10 +94,20 @@ def term_changes(old: Version, new: Version) -> tuple[list[Change] | None, str]:
 def what_changed(old: Version, new: Version) -> dict[str, Any]:
     """The head of a diff: every term change, each with its sentence and money effect in words."""
     changes, reason = term_changes(old, new)
-    currency = new.frozen.currency
+    currency, everyone = new.frozen.currency, len(set(old.accounts) | set(new.accounts))
     return {"available": changes is not None, "reason": reason, "currency": currency,
-            "changes": [{**change.as_dict(), "effect_text": effect_text(change.effect, currency)}
+            "changes": [{**change.as_dict(), "covers": accounts_text(change.accounts, everyone),
+                         "before_text": _side(change.before, change.unit),
+                         "after_text": _side(change.after, change.unit),
+                         "effect_text": effect_text(change.effect, currency)}
                         for change in changes or []]}
+
+
+def _side(value: Any, unit: str) -> str:
+    """One side of a change in words; a whole rule added or removed is described by the change's sentence."""
+    if unit == "rule":
+        return "none" if value is None else "see the change"
+    return value_text(value, unit)
 
 
 def _account_terms(head: dict[str, Any]) -> list[dict[str, Any]]:
