@@ -7,6 +7,7 @@ A simulation is a pure function of (rule set, options, events): the same inputs 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from planner.compile.calendar import violations
 from planner.compile.model import Compiled, compile_rules
 from planner.compile.promotions import Promotions, compile_promotions
 from planner.economics.core import Cells, evaluate
+from planner.execute import Executor
 from planner.results import Kpis, PolicyCheck, Simulation, Spread, Uncertainty
 from planner.rules.scenario import ScenarioOptions
 from planner.rules.schema import Calendar, DisplayMinRevenue, Event, RuleSet
@@ -146,29 +148,51 @@ def _growth(compiled: Compiled, volume_by_account: np.ndarray) -> np.ndarray:
     return growth
 
 
-def monte_carlo(rules: RuleSet, compiled: Compiled, promotions: Promotions, draws: int, seed: int,
-                progress: Progress | None = None) -> Uncertainty:
-    """Draw baseline noise (log-normal, mean 1, CV baseline_noise per cell) and elasticities (normal, sd
-    elasticity_sd, capped at 0) and re-evaluate the plan; seeded and reproducible."""
-    rng = np.random.default_rng(seed)
+@dataclass(frozen=True)
+class _DrawInputs:
+    """What every Monte Carlo draw reads: sent once to each worker of a cluster (planner.execute)."""
+
+    compiled: Compiled
+    promotions: Promotions
+    seed: int
+
+
+def _draw(inputs: _DrawInputs, draw: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """One draw: totals and per-account sums. Its random numbers come from a generator of its own, seeded by
+    (seed, draw), so a draw is the same wherever and in whatever order it runs."""
+    rng = np.random.default_rng([inputs.seed, draw])
+    compiled = inputs.compiled
     demand = compiled.demand
     sigma = np.sqrt(np.log1p(demand.baseline_noise**2))[:, :, None]
+    noise = np.exp(rng.standard_normal(compiled.index.shape) * sigma - sigma**2 / 2)
+    elasticity = np.minimum(demand.elasticity + rng.standard_normal(demand.elasticity.shape) * demand.elasticity_sd,
+                            0.0)
+    cells = evaluate(compiled, inputs.promotions, elasticity=elasticity, noise=noise)
+    kpis = Kpis.of(cells.sums((0, 1, 2)), 0.0).as_dict()
+    per_account = cells.sums((1, 2))
+    return ({key: kpis[key] for key in UNCERTAIN},
+            {key: per_account[key] for key in ("volume", "gross_profit", "net_sales")})
+
+
+def monte_carlo(rules: RuleSet, compiled: Compiled, promotions: Promotions, draws: int, seed: int,
+                progress: Progress | None = None, executor: Executor | None = None) -> Uncertainty:
+    """Draw baseline noise (log-normal, mean 1, CV baseline_noise per cell) and elasticities (normal, sd
+    elasticity_sd, capped at 0) and re-evaluate the plan; seeded and reproducible. The draws are independent
+    tasks of `executor` (default: in process): the same seed gives the same results, byte for byte, wherever
+    they run."""
     index = compiled.index
-    totals = {key: np.zeros(draws) for key in UNCERTAIN}
-    accounts = {key: np.zeros((draws, len(index.accounts))) for key in ("volume", "gross_profit", "net_sales")}
-    for draw in range(draws):
-        noise = np.exp(rng.standard_normal(index.shape) * sigma - sigma**2 / 2)
-        elasticity = np.minimum(demand.elasticity + rng.standard_normal(demand.elasticity.shape) * demand.elasticity_sd,
-                                0.0)
-        cells = evaluate(compiled, promotions, elasticity=elasticity, noise=noise)
-        kpis = Kpis.of(cells.sums((0, 1, 2)), 0.0).as_dict()
-        for key in UNCERTAIN:
-            totals[key][draw] = kpis[key]
-        per_account = cells.sums((1, 2))
-        for key, series in accounts.items():
-            series[draw] = per_account[key]
+    done = [0]
+
+    def count(_position: int, _result: object) -> None:
+        done[0] += 1
         if progress:
-            progress(draw + 1, draws)
+            progress(done[0], draws)
+
+    results = (executor or Executor()).map(_draw, range(draws), _DrawInputs(compiled, promotions, seed),
+                                           on_result=count)
+    totals = {key: np.array([kpis[key] for kpis, _ in results]) for key in UNCERTAIN}
+    accounts = {key: np.array([sums[key] for _, sums in results]).reshape(draws, len(index.accounts))
+                for key in ("volume", "gross_profit", "net_sales")}
     result = Uncertainty(draws, seed, {key: Spread.of(values) for key, values in totals.items()})
     growth = _growth(compiled, accounts["volume"])
     for a, account in enumerate(index.accounts):
@@ -180,7 +204,9 @@ def monte_carlo(rules: RuleSet, compiled: Compiled, promotions: Promotions, draw
 
 def simulate(rules: RuleSet, options: ScenarioOptions, *, scenario: str = "", name: str = "",
              events: Sequence[Event] | None = None, plan_source: str = "rules", applied: Sequence[str] = (),
-             progress: Progress | None = None) -> Simulation:
+             progress: Progress | None = None, executor: Executor | None = None) -> Simulation:
+    """Evaluate the plan (`events`, default the rules' own) and, with `options.draws`, its Monte Carlo draws on
+    `executor` (default: in process)."""
     compiled = compile_rules(rules)
     events = list(rules.events if events is None else events)
     promotions = promotions_for(rules, compiled, events)
@@ -205,7 +231,7 @@ def simulate(rules: RuleSet, options: ScenarioOptions, *, scenario: str = "", na
             shelf.append({"target": target.id, "account": account.id, "category": target.category,
                           "current": current, "share": target.share, "met_without_investment": gap == 0.0,
                           "fee": gap * 100 * target.cost_per_point})
-    uncertainty = monte_carlo(rules, compiled, promotions, options.draws, options.seed, progress) \
+    uncertainty = monte_carlo(rules, compiled, promotions, options.draws, options.seed, progress, executor) \
         if options.draws else None
     calendar = rules.calendar
     return Simulation(

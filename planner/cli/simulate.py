@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from planner.cli.cluster import cluster_options, executor_for
 from planner.cli.common import (
     SET_HELP,
     allow_findings_option,
@@ -38,10 +39,11 @@ from planner.cli.common import (
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Tables for people, or one JSON object for scripts.")
 @allow_findings_option
+@cluster_options
 @click.pass_context
 def simulate_command(ctx: click.Context, scenario: Path, draws: int | None, seed: int | None,
                      plan_file: Path | None, sets: tuple[str, ...], out: Path | None, fmt: str,
-                     allow_findings: bool) -> None:
+                     allow_findings: bool, workers: int | None, scheduler: str | None) -> None:
     """Simulate a scenario: volume, trade spend, margin and policy checks per account, P10/P50/P90 with draws.
 
     A scenario with error findings (as `planner validate` judges it) is refused: the findings on stderr, exit 1,
@@ -51,6 +53,7 @@ def simulate_command(ctx: click.Context, scenario: Path, draws: int | None, seed
     Examples:
       planner simulate scenarios/budget-cut-10.yaml --draws 500 --set budgets.bud-total-2027.max=4.2M
       planner simulate scenarios/base.yaml --set budgets.bud-total-2027.max=500k --allow-findings
+      planner simulate scenarios/base.yaml --draws 2000 --workers 2
     """
     from planner.report.simulation import render_simulation
 
@@ -58,7 +61,8 @@ def simulate_command(ctx: click.Context, scenario: Path, draws: int | None, seed
     check_out(out)
     prepared = prepare(scenario, command_line(sets, draws, seed, plan_file))
     refuse_if_broken(ctx, [prepared], allow_findings)
-    simulation = simulate(prepared)
+    with executor_for(workers, scheduler) as executor:
+        simulation = simulate(prepared, executor=executor)
     if out is not None:
         from planner.report.files import write_results
 

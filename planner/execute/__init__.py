@@ -1,0 +1,187 @@
+"""One seam for independent work: tasks mapped in this process or on a Dask cluster, with identical results.
+
+The planner has three kinds of work that split into independent tasks: the accounts' subproblems of the
+optimizer (optimize/split.py, optimize/decompose.py), the Monte Carlo draws of the simulator (simulate.py) and
+the points of a sweep (sweep/). Each calls `Executor.map(task, items, shared)`:
+
+    task(shared, item) -> result           a module-level function (it travels to other processes by name)
+    shared                                  what every task reads (the model's arrays, the compiled rules):
+                                            sent once, not once per task (Dask's scatter, broadcast to every worker)
+    items                                   small: an account's position, a draw's number, a sweep point
+    -> [task(shared, item) for item in items]   in the order of `items`, however the tasks were scheduled
+
+So the result of a map does not depend on where it ran: a task is a pure function of (shared, item), and the
+caller combines the results in a fixed order. Randomness belongs to the item (a draw's number seeds its own
+generator), never to the worker or to the order of completion.
+
+Where the tasks run:
+- `Executor()`: one after the other, in the calling thread (the default, and the reference);
+- `Executor(threads=N)`: N threads of this process, for tasks that let go of Python's lock (HiGHS does);
+- `connect(workers=N)`: a Dask LocalCluster of N worker processes on this machine (`--workers N`);
+- `connect(scheduler="tcp://host:8786")`: a running cluster (`dask scheduler` / `dask worker`, docs/scale.md).
+
+On a cluster a worker that dies mid-run (killed, out of memory) loses its tasks to the scheduler, which runs
+them again on another worker (Dask's `allowed-failures`, 3 by default); `shared` is broadcast to every worker
+so a lost worker does not lose it. The caller sees the same results, later.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+Shared = TypeVar("Shared")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+TASKS_PER_SLOT = 4
+"""On a cluster the items go in about this many tasks per worker thread: enough that a slow task or a lost
+worker does not leave the others idle, few enough that the scheduler's overhead (about a millisecond a task)
+stays small beside the work."""
+
+
+class CannotConnect(RuntimeError):
+    """No cluster could be started or reached; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class _Batch(Generic[Shared, Item, Result]):
+    """A run of consecutive items done as one Dask task: a picklable callable (module-level class)."""
+
+    task: Callable[[Shared, Item], Result]
+
+    def __call__(self, shared: Shared, items: Sequence[Item]) -> list[Result]:
+        return [self.task(shared, item) for item in items]
+
+
+@dataclass
+class Executor:
+    """Where independent tasks run: in this process (`client` None, on `threads` threads) or on a Dask client."""
+
+    client: Client | None = None
+    threads: int = 1
+
+    @property
+    def distributed(self) -> bool:
+        return self.client is not None
+
+    @property
+    def slots(self) -> int:
+        """How many tasks can run at once: the threads here, or every worker thread of the cluster."""
+        if self.client is None:
+            return max(1, self.threads)
+        workers = self.client.scheduler_info(n_workers=-1)["workers"]
+        return max(1, sum(int(worker.get("nthreads", 1)) for worker in workers.values()))
+
+    def describe(self) -> str:
+        if self.client is None:
+            return "in process" + (f", {self.threads} threads" if self.threads > 1 else "")
+        return f"Dask cluster at {self.client.scheduler_info()['address']}, {self.slots} worker thread(s)"
+
+    def map(self, task: Callable[[Shared, Item], Result], items: Sequence[Item], shared: Shared,
+            on_result: Callable[[int, Result], None] | None = None,
+            on_interrupt: Callable[[], None] | None = None) -> list[Result]:
+        """[task(shared, item) for item in items], wherever they run. `on_result(position, result)` is called
+        in the calling thread as each result arrives (progress). Ctrl-C while waiting calls `on_interrupt` (the
+        caller's stop, which its tasks watch) and keeps waiting for the tasks to wind down; without it, Ctrl-C
+        cancels what has not finished and raises."""
+        if not items:
+            return []
+        if self.client is not None:
+            return self._on_cluster(self.client, task, items, shared, on_result, on_interrupt)
+        if self.threads <= 1:
+            results = []
+            for position, item in enumerate(items):
+                results.append(task(shared, item))
+                if on_result is not None:
+                    on_result(position, results[-1])
+            return results
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(items))) as pool:
+            futures = {pool.submit(task, shared, item): position for position, item in enumerate(items)}
+            return _collect(futures, as_completed, len(items), on_result, on_interrupt,
+                            lambda: [future.cancel() for future in futures])
+
+    def _on_cluster(self, client: Any, task: Callable[[Shared, Item], Result], items: Sequence[Item],
+                    shared: Shared, on_result: Callable[[int, Result], None] | None,
+                    on_interrupt: Callable[[], None] | None) -> list[Result]:
+        from distributed import as_completed as dask_completed
+
+        size = max(1, math.ceil(len(items) / (TASKS_PER_SLOT * self.slots)))
+        batches = [list(items[start:start + size]) for start in range(0, len(items), size)]
+        [sent] = client.scatter([shared], broadcast=True, hash=False)
+        futures = client.map(_Batch(task), [sent] * len(batches), batches, pure=False)
+        results: list[list[Result]] = [[] for _ in batches]
+
+        def keep(number: int, batch: list[Result]) -> None:
+            results[number] = batch
+            if on_result is not None:
+                for offset, result in enumerate(batch):
+                    on_result(number * size + offset, result)
+
+        try:
+            _collect({future: number for number, future in enumerate(futures)}, dask_completed, len(batches), keep,
+                     on_interrupt, lambda: client.cancel(futures))
+        finally:
+            client.cancel([sent])
+        return [result for batch in results for result in batch]
+
+
+def _collect(futures: dict[Any, int], completed: Callable[[Any], Iterator[Any]], count: int,
+             on_result: Callable[[int, Any], None] | None, on_interrupt: Callable[[], None] | None,
+             cancel: Callable[[], object]) -> list[Any]:
+    """Results of `futures` (future -> position) in position order, reporting each as it completes."""
+    results: list[Any] = [None] * count
+    pending = set(futures)
+    while pending:
+        try:
+            for future in completed(list(pending)):
+                pending.discard(future)
+                results[futures[future]] = future.result()
+                if on_result is not None:
+                    on_result(futures[future], results[futures[future]])
+        except KeyboardInterrupt:
+            if on_interrupt is None:
+                cancel()
+                raise
+            on_interrupt()
+    return results
+
+
+@contextmanager
+def connect(workers: int | None = None, scheduler: str | None = None, threads: int = 1,
+            timeout: float = 30.0) -> Iterator[Executor]:
+    """An executor for the command line's `--workers N` (a LocalCluster of N single-threaded worker processes,
+    closed on leaving) or `--scheduler ADDRESS` (a running cluster, left running); neither: in process, on
+    `threads` threads. Both at once is the caller's usage error to report; here the scheduler wins."""
+    if not workers and not scheduler:
+        yield Executor(threads=threads)
+        return
+    dask: Any = importlib.import_module("distributed")  # typed Any: parts of distributed have no annotations
+    started = time.perf_counter()
+    cluster: Any = None
+    try:
+        if scheduler:
+            client = dask.Client(scheduler, timeout=f"{timeout}s")
+        else:
+            cluster = dask.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                   silence_logs=logging.ERROR)
+            client = dask.Client(cluster)
+    except (OSError, TimeoutError, ValueError) as error:
+        where = f"the Dask scheduler at {scheduler}" if scheduler else f"a LocalCluster of {workers} workers"
+        raise CannotConnect(f"cannot reach {where}: {error} "
+                            f"({time.perf_counter() - started:.1f} s)") from error
+    try:
+        yield Executor(client)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

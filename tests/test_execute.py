@@ -1,0 +1,100 @@
+"""The execution seam (planner/execute/) on a real Dask LocalCluster of 2 worker processes: the same results, byte
+for byte, as in process; results in the order of the items; a worker killed mid-run has its tasks run again."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+from planner.cli.common import prepare
+from planner.compile.model import compile_rules
+from planner.execute import CannotConnect, Executor, connect
+from planner.simulate import monte_carlo, promotions_for
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = ROOT / "scenarios" / "base.yaml"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Executor]:
+    with connect(workers=2) as executor:
+        yield executor
+
+
+def slow_square(pause: float, item: int) -> int:
+    """A task that takes a while, so a worker can be killed while it runs."""
+    time.sleep(pause)
+    return item * item
+
+
+def test_a_cluster_of_two_gives_the_draws_of_the_process_byte_for_byte(cluster: Executor) -> None:
+    rules = prepare(BASE, []).resolved.rules
+    compiled = compile_rules(rules)
+    promotions = promotions_for(rules, compiled, list(rules.events))
+    here = monte_carlo(rules, compiled, promotions, 24, 11)
+    there = monte_carlo(rules, compiled, promotions, 24, 11, executor=cluster)
+    threads = monte_carlo(rules, compiled, promotions, 24, 11, executor=Executor(threads=2))
+    assert cluster.slots == 2
+    assert pickle.dumps(here) == pickle.dumps(there) == pickle.dumps(threads)
+    assert pickle.dumps(monte_carlo(rules, compiled, promotions, 24, 12)) != pickle.dumps(here)
+
+
+def test_results_come_back_in_the_order_of_the_items(cluster: Executor) -> None:
+    items = list(range(37))[::-1]
+    seen: list[int] = []
+    results = cluster.map(slow_square, items, 0.0, on_result=lambda position, _: seen.append(position))
+    assert results == [item * item for item in items]
+    assert sorted(seen) == list(range(len(items)))
+    assert Executor().map(slow_square, items, 0.0) == results == Executor(threads=3).map(slow_square, items, 0.0)
+
+
+def test_a_worker_killed_mid_run_has_its_tasks_run_again(cluster: Executor) -> None:
+    client = cluster.client
+    assert client is not None
+    killed: list[int] = []
+
+    def kill_one(_position: int, _result: int) -> None:
+        if killed:
+            return
+        busy = {worker: tasks for worker, tasks in client.processing().items() if tasks}
+        victim = next(iter(busy))
+        pid = client.run(os.getpid, workers=[victim])[victim]
+        killed.append(len(busy[victim]))
+        os.kill(pid, signal.SIGKILL)
+
+    items = list(range(40))
+    results = cluster.map(slow_square, items, 0.2, on_result=kill_one)
+    assert killed and killed[0] > 0  # the worker had tasks running or queued when it died
+    assert results == [item * item for item in items]
+    client.wait_for_workers(2, timeout=60)  # the nanny starts a new worker; the next test has two again
+
+
+def test_the_command_line_draws_on_two_workers_as_in_process() -> None:
+    runner = CliRunner()
+    arguments = ["simulate", str(BASE), "--draws", "30", "--seed", "5", "--format", "json"]
+    here = runner.invoke(main, arguments)
+    there = runner.invoke(main, arguments + ["--workers", "2"])
+    assert here.exit_code == there.exit_code == 0, there.output
+    assert here.stdout == there.stdout
+    assert json.loads(there.stdout)["uncertainty"]["draws"] == 30
+
+
+def test_workers_and_scheduler_together_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main, ["simulate", str(BASE), "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2
+    assert "give one of them" in result.output
+
+
+def test_a_scheduler_nobody_runs_cannot_be_reached() -> None:
+    with (pytest.raises(CannotConnect, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+          connect(scheduler="tcp://127.0.0.1:9", timeout=2)):
+        pass
