@@ -54,6 +54,11 @@ def unit_of(kind: str, path: Sequence[str], fields: Mapping[str, Any]) -> str:
     return "text"
 
 
+def _amount(value: float) -> str:
+    """Whole amounts without decimals (450,000), amounts with cents with them (1.20 per case)."""
+    return f"{value:,.0f}" if abs(value - round(value)) < 0.005 else f"{value:,.2f}"
+
+
 def _runs(weeks: Sequence[int]) -> str:
     ordered = sorted(set(weeks))
     parts, start = [], None
@@ -75,7 +80,7 @@ def value_text(value: Any, unit: str) -> str:
         if unit == "percent":
             return f"{value:.1%}" if abs(value * 1000 - round(value * 1000)) < 1e-9 else f"{value:.2%}"
         if unit == "money" or unit == "cases":
-            return f"{value:,.0f}" + (" cases" if unit == "cases" else "")
+            return _amount(value) + (" cases" if unit == "cases" else "")
         if unit == "years":
             return f"{value:g} years"
         return f"{value:g}"
@@ -94,7 +99,7 @@ def step_text(before: Any, after: Any, unit: str) -> str:
     if not numbers or unit not in ("percent", "money", "cases"):
         return ""
     step = after - before
-    return f" ({step * 100:+.1f} pt)" if unit == "percent" else f" ({step:+,.0f})"
+    return f" ({step * 100:+.1f} pt)" if unit == "percent" else f" ({'+' if step >= 0 else '-'}{_amount(abs(step))})"
 
 
 def field_text(path: Sequence[str]) -> str:
