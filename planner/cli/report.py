@@ -39,16 +39,20 @@ PACK_FILES = frozenset({"approval-pack.html", "approval-pack.xlsx"})
 @click.option("--draws", type=click.IntRange(min=0),
               help="Monte Carlo draws for the risk section. Only with a scenario file (a stored version keeps its own).")
 @allow_findings_option
+@click.option("--allow-unverified", is_flag=True,
+              help="Write the pack of a stored version that fails verification anyway, stamped UNVERIFIED at the "
+                   "top of the page and of every sheet (exit 1 all the same).")
 @db_option
 @click.pass_context
 def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], draws: int | None,
-           allow_findings: bool, db: str | None) -> None:
+           allow_findings: bool, allow_unverified: bool, db: str | None) -> None:
     """Write the approval pack of a stored version (SCENARIO or SCENARIO@N, default the latest) or of a scenario
     file (simulated now, as a draft). The pack is one self-contained HTML page and an Excel workbook: policy checks
     green/red, spend and ROI by account, gross-to-dead-net waterfall, P10/P50/P90 risk, each account's annual plan
     and the changes since the last approved version. A stored version's pack never creates a plan store. A
     scenario file with error findings is refused (the findings on stderr, exit 1, nothing written) unless
-    --allow-findings.
+    --allow-findings. A stored version is verified first (content hash, audit rows, frozen files, signatures): one
+    that fails exits 1 naming what failed, and nothing is written unless --allow-unverified.
 
     \b
     Examples:
@@ -62,7 +66,8 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
     from planner.store import diff
     from planner.store.audit import utc_now
     from planner.store.roles import two_approvers_above
-    from planner.store.versions import APPROVED, draft, list_versions, load
+    from planner.store.verify import failures, refusal
+    from planner.store.versions import APPROVED, draft, list_in, list_versions, version_at
 
     problem = unsafe_target(out, PACK_FILES)
     if problem:
@@ -72,6 +77,7 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
         raise click.UsageError("--set, --draws and --allow-findings apply to a scenario file, not to a stored "
                                "version")
     threshold = None
+    unverified: list[str] = []
     if is_file:
         version = draft(simulate_and_freeze(ctx, Path(target), command_line(sets, draws, None, None),
                                             allow_findings))
@@ -85,12 +91,23 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
         baseline = candidates[-1] if candidates else None
     else:
         scenario, number = split_ref(target)
-        with plan_store(db, read_only=True) as store:
-            version = load(store, scenario, number)
-            baseline = diff.baseline(list_versions(store, scenario), version)
-            with store.read() as connection:
-                threshold = two_approvers_above(connection)
+        with plan_store(db, read_only=True) as store, store.read() as connection:  # one snapshot
+            version = version_at(connection, scenario, number)
+            baseline = diff.baseline(list_in(connection, scenario), version)
+            threshold = two_approvers_above(connection)
+            failing = failures(connection, [version] + ([baseline] if baseline is not None else []))
+        for shown in [version] + ([baseline] if baseline is not None else []):
+            problems = failing.get((shown.scenario, shown.number), [])
+            if problems:
+                click.echo(("UNVERIFIED: " if allow_unverified else "Error: ") + refusal(
+                    shown.label, problems, "the pack is stamped UNVERIFIED on every page and sheet"
+                    if allow_unverified else "refusing to write its pack (--allow-unverified writes it stamped)"),
+                    err=True)
+                unverified += [f"{shown.label}: {problem}" for problem in problems]
+        if unverified and not allow_unverified:
+            ctx.exit(1)
     pack = build(version, baseline, utc_now(), threshold)
+    pack.unverified = unverified
 
     def write(folder: Path) -> list[str]:
         (folder / pack_html.PAGE).write_text(pack_html.render(pack), encoding="utf-8")
@@ -107,6 +124,8 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
                + (f"{failed} policy check(s) FAIL" if failed else f"all {len(pack.policy)} policy checks hold")
                + (f", compared with {baseline.label}" if baseline else ", no earlier version to compare with"))
     click.echo(f"wrote {', '.join(str(out / name) for name in written)}")
+    if unverified:
+        ctx.exit(1)
 
 
 COMMANDS = (report,)

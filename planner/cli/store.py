@@ -6,6 +6,7 @@ SQLAlchemy and alembic are imported inside planner.store's database modules, whi
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,21 +27,52 @@ from planner.cli.common import (
     version_alias,
 )
 
-ROLES_HELP = ("Roles file (YAML). Default: $PLANNER_ROLES, else .planner/roles.yaml if it exists, else the roles "
-              "kept in the plan store (planner role grant).")
-AS_HELP = "Who is acting (default: $PLANNER_USER)."
+AS_HELP = ("Who is acting (default: $PLANNER_USER). On a shared (PostgreSQL) store the acting user is the database "
+           "login and --as may only name it; on a single-user (SQLite) store it is taken as typed.")
+KEY_HELP = ("Your Ed25519 private key (PEM; default: $PLANNER_KEY), required once an admin registered your public key "
+            "(planner key generate, planner key register).")
+UNVERIFIED_HELP = ("Show a version that fails verification anyway, marked UNVERIFIED (a pack is stamped at the top "
+                   "of its page and of every sheet); exit 1 is kept.")
 
 
 def _acting(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option("--roles", "roles_file", metavar="FILE", help=ROLES_HELP)(function)
+    function = click.option("--key", "key_file", metavar="FILE", help=KEY_HELP)(function)
     return click.option("--as", "actor", metavar="USER", help=AS_HELP)(db_option(function))
 
 
-def _access(roles_file: str | None, actor: str | None) -> tuple[Any, str]:
-    from planner.store.roles import check_actor, load_access
+def _who(actor: str | None, key_file: str | None) -> tuple[str | None, Any]:
+    """The typed user name and the signing key, both checked before any work is done."""
+    from planner.store.identity import load_key, typed_user
 
     with store_errors():
-        return load_access(roles_file), check_actor(actor)
+        return typed_user(actor), load_key(key_file)
+
+
+def _mode_note(store: Any) -> None:
+    """A single-user store says so on every acting command (stderr, so scripts reading stdout are unaffected)."""
+    from planner.store.identity import SINGLE_USER
+
+    if store.dialect == "sqlite":
+        click.echo(f"note: {SINGLE_USER}", err=True)
+
+
+allow_unverified_option = click.option("--allow-unverified", is_flag=True, help=UNVERIFIED_HELP)
+
+
+def _verified(ctx: click.Context, connection: Any, versions: list[Any], doing: str, allow: bool) -> set[Any]:
+    """Verify `versions` before they are shown. One that fails: exit 1 naming what failed, or with `allow` it is
+    shown marked UNVERIFIED (exit 1 all the same). Returns the (scenario, number) of the versions that failed."""
+    from planner.store.verify import failures, refusal
+
+    failing = failures(connection, versions)
+    for version in versions:
+        problems = failing.get((version.scenario, version.number))
+        if problems:
+            click.echo(("UNVERIFIED: " if allow else "Error: ") + refusal(
+                version.label, problems, "shown marked UNVERIFIED" if allow else f"refusing to {doing} it"), err=True)
+    if failing and not allow:
+        ctx.exit(FINDINGS)
+    return set(failing)
 
 
 @click.group()
@@ -62,25 +94,30 @@ def plan() -> None:
 @_acting
 @click.pass_context
 def plan_submit(ctx: click.Context, scenario: Path, plan_file: Path | None, sets: tuple[str, ...],
-                allow_findings: bool, actor: str | None, roles_file: str | None, db: str | None) -> None:
-    """Simulate a scenario and freeze it as its next version, submitted for approval.
+                allow_findings: bool, actor: str | None, key_file: str | None, db: str | None) -> None:
+    """Simulate a scenario and freeze it, with the exact bytes of its files, as its next version, submitted for
+    approval.
 
     A scenario with error findings (as `planner validate` judges it) is refused: the findings on stderr, exit 1,
-    nothing stored; --allow-findings submits it anyway.
+    nothing stored; --allow-findings submits it anyway. Names the store could not keep are refused before the
+    simulation runs.
 
     \b
     Examples:
       planner plan submit scenarios/base.yaml --as alice
       planner plan submit scenarios/base.yaml --set budgets.bud-total-2027.max=500k --allow-findings --as alice
     """
-    from planner.store.versions import submit
+    from planner.store.versions import check_names, submit
 
-    access, user = _access(roles_file, actor)
-    frozen = simulate_and_freeze(ctx, scenario, command_line(sets, None, None, plan_file), allow_findings)
+    user, key = _who(actor, key_file)
+    frozen = simulate_and_freeze(ctx, scenario, command_line(sets, None, None, plan_file), allow_findings,
+                                 before=lambda p: check_names(p.resolved.id, p.resolved.name, p.files))
     with plan_store(db) as store:
-        version = submit(store, access, frozen, user)
-    click.echo(f"submitted {version.label} by {user}: budget used {version.budget_used:,.0f} {frozen.currency}, "
-               f"{len(frozen.rule_files)} files hashed, content sha256 {version.content_sha256}")
+        version = submit(store, frozen, user, key)
+        _mode_note(store)
+    click.echo(f"submitted {version.label} by {version.submitted_by}: budget used {version.budget_used:,.0f} "
+               f"{frozen.currency}, {len(frozen.rule_files)} files kept in the store, content sha256 "
+               f"{version.content_sha256}")
 
 
 def _decision_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -97,12 +134,21 @@ def _decided(ref: str, number: int | None) -> tuple[str, int]:
     return scenario, version
 
 
+def _comment(comment: str) -> str:
+    from planner.store.identity import check_text
+    from planner.store.workflow import LONGEST_COMMENT
+
+    with store_errors():
+        return check_text("the comment", comment, LONGEST_COMMENT)
+
+
 @plan.command("approve")
 @_decision_options
-@click.option("--comment", default="", help="Why (kept in the audit trail).")
-def plan_approve(ref: str, number: int | None, actor: str | None, roles_file: str | None, db: str | None,
+@click.option("--comment", default="", help="Why (kept in the audit trail; one line of plain text).")
+def plan_approve(ref: str, number: int | None, actor: str | None, key_file: str | None, db: str | None,
                  comment: str) -> None:
-    """Approve a submitted version (run from the folder it was submitted from: its files are re-hashed).
+    """Approve a submitted version, from any folder: it is verified (content hash, audit rows, the files kept in
+    the store) and refused if it fails.
 
     \b
     Example:
@@ -111,18 +157,20 @@ def plan_approve(ref: str, number: int | None, actor: str | None, roles_file: st
     from planner.store.workflow import approve
 
     scenario, version = _decided(ref, number)
-    access, user = _access(roles_file, actor)
+    comment = _comment(comment)
+    user, key = _who(actor, key_file)
     with plan_store(db) as store:
-        outcome = approve(store, access, scenario, version, user, comment)
+        outcome = approve(store, scenario, version, user, comment, key)
+        _mode_note(store)
     state = ("approved" if outcome.version.status == "approved"
              else f"approval {outcome.approvals} of {outcome.needed} recorded; still needs another approver")
-    click.echo(f"{outcome.version.label}: {state} (by {user})")
+    click.echo(f"{outcome.version.label}: {state} (by {outcome.version.decisions[-1].actor})")
 
 
 @plan.command("reject")
 @_decision_options
-@click.option("--comment", required=True, help="What the planner must change (kept in the audit trail).")
-def plan_reject(ref: str, number: int | None, actor: str | None, roles_file: str | None, db: str | None,
+@click.option("--comment", required=True, help="What the planner must change (kept in the audit trail; one line).")
+def plan_reject(ref: str, number: int | None, actor: str | None, key_file: str | None, db: str | None,
                 comment: str) -> None:
     """Reject a submitted version, with a comment.
 
@@ -133,10 +181,12 @@ def plan_reject(ref: str, number: int | None, actor: str | None, roles_file: str
     from planner.store.workflow import reject
 
     scenario, version = _decided(ref, number)
-    access, user = _access(roles_file, actor)
+    comment = _comment(comment)
+    user, key = _who(actor, key_file)
     with plan_store(db) as store:
-        outcome = reject(store, access, scenario, version, user, comment)
-    click.echo(f"{outcome.version.label}: rejected (by {user})")
+        outcome = reject(store, scenario, version, user, comment, key)
+        _mode_note(store)
+    click.echo(f"{outcome.version.label}: rejected (by {outcome.version.decisions[-1].actor})")
 
 
 FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -148,8 +198,12 @@ FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json
 @version_alias
 @db_option
 @FORMAT_OPTION
-def plan_show(ref: str, number: int | None, db: str | None, fmt: str) -> None:
-    """Show one version (default: the latest): status, decisions, frozen totals, accounts, policy checks, hashes.
+@allow_unverified_option
+@click.pass_context
+def plan_show(ctx: click.Context, ref: str, number: int | None, db: str | None, fmt: str,
+              allow_unverified: bool) -> None:
+    """Show one version (default: the latest), after verifying it: status, decisions, frozen totals, accounts,
+    policy checks, hashes.
 
     \b
     Example:
@@ -163,42 +217,54 @@ def plan_show(ref: str, number: int | None, db: str | None, fmt: str) -> None:
     with plan_store(db, read_only=True) as store, store.read() as connection:
         version = version_at(connection, scenario, version_number)
         threshold = two_approvers_above(connection)
-    click.echo(json.dumps(version_json(version), indent=2, ensure_ascii=False) if fmt == "json"
-               else show_text(version, threshold))
+        failing = _verified(ctx, connection, [version], "show", allow_unverified)
+    if fmt == "json":
+        click.echo(json.dumps({**version_json(version), "verified": not failing}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(("UNVERIFIED: this version failed verification (see above)\n" if failing else "")
+                   + show_text(version, threshold))
+    ctx.exit(FINDINGS if failing else 0)
 
 
 @plan.command("list")
 @click.argument("scenario", required=False)
 @db_option
 @FORMAT_OPTION
-def plan_list(scenario: str | None, db: str | None, fmt: str) -> None:
-    """List the versions of every scenario (or of one) with status, submitter and approvers.
+@allow_unverified_option
+@click.pass_context
+def plan_list(ctx: click.Context, scenario: str | None, db: str | None, fmt: str, allow_unverified: bool) -> None:
+    """List the versions of every scenario (or of one) with status, submitter and approvers, each verified.
 
     \b
     Example:
       planner plan list base-2027 --format json
     """
-    from planner.store.versions import list_versions
+    from planner.store.versions import list_in
     from planner.store.views import list_text
 
-    with plan_store(db, read_only=True) as store:
-        versions = list_versions(store, scenario)
+    with plan_store(db, read_only=True) as store, store.read() as connection:
+        versions = list_in(connection, scenario)
+        failing = _verified(ctx, connection, versions, "list", allow_unverified)
     if fmt == "json":
         click.echo(json.dumps([{"scenario": v.scenario, "version": v.number, "status": v.status,
+                                "verified": (v.scenario, v.number) not in failing,
                                 "submitted_by": v.submitted_by, "submitted_at": v.submitted_at,
                                 "budget_used": v.budget_used, "approved_by": [d.actor for d in v.approvals()],
                                 "content_sha256": v.content_sha256} for v in versions], indent=2))
     else:
-        click.echo(list_text(versions))
+        click.echo(list_text(versions, failing))
+    ctx.exit(FINDINGS if failing else 0)
 
 
 @plan.command("diff")
 @click.argument("refs", nargs=-1, required=True, metavar="SCENARIO[@N] [SCENARIO[@N]]")
 @db_option
 @FORMAT_OPTION
-def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
-    """What changed between two versions: every term change first (rule, field, before -> after, money effect on
-    the accounts covered), then account totals, rule files, plan events, options, overrides.
+@allow_unverified_option
+@click.pass_context
+def plan_diff(ctx: click.Context, refs: tuple[str, ...], db: str | None, fmt: str, allow_unverified: bool) -> None:
+    """What changed between two versions (both verified first): account totals, rule files, plan events, options,
+    overrides.
 
     With one version, it is compared with the latest approved version before it (else the one just before).
 
@@ -206,23 +272,58 @@ def plan_diff(refs: tuple[str, ...], db: str | None, fmt: str) -> None:
     Example:
       planner plan diff base-2027@1 base-2027@2
     """
-    from planner.store.diff import baseline, between, head_text
-    from planner.store.versions import list_versions, load
+    from planner.store.diff import baseline, between
+    from planner.store.versions import list_in, version_at
     from planner.store.views import diff_text
 
     if len(refs) > 2:
         raise click.UsageError("diff compares two versions: planner plan diff base-2027@1 base-2027@2")
     targets = [split_ref(ref) for ref in refs]
-    with plan_store(db, read_only=True) as store:
-        versions = [load(store, name, number) for name, number in targets]
+    with plan_store(db, read_only=True) as store, store.read() as connection:
+        versions = [version_at(connection, name, number) for name, number in targets]
         if len(versions) == 1:
-            before = baseline(list_versions(store, versions[0].scenario), versions[0])
+            before = baseline(list_in(connection, versions[0].scenario), versions[0])
             if before is None:
                 raise CannotRun(f"{versions[0].label} is the first version: name two versions to compare")
             versions.insert(0, before)
+        failing = _verified(ctx, connection, versions, "compare", allow_unverified)
     difference = between(versions[0], versions[1])
-    click.echo(json.dumps(difference, indent=2, ensure_ascii=False) if fmt == "json"
-               else head_text(difference) + "\n\n" + diff_text(difference))
+    if failing:
+        click.echo("UNVERIFIED: " + ", ".join(f"{s} version {n}" for s, n in sorted(failing))
+                   + " failed verification (see above)")
+    click.echo(json.dumps(difference, indent=2, ensure_ascii=False) if fmt == "json" else diff_text(difference))
+    ctx.exit(FINDINGS if failing else 0)
+
+
+@plan.command("export")
+@click.argument("ref", metavar="SCENARIO[@N]")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="A new folder for the version's files, in their folder layout.")
+@db_option
+@allow_unverified_option
+@click.pass_context
+def plan_export(ctx: click.Context, ref: str, out: Path, db: str | None, allow_unverified: bool) -> None:
+    """Write the exact files a version was built from, kept in the store, back to a folder: from there `planner
+    simulate` (with the version's command line) reproduces its frozen totals.
+
+    \b
+    Example:
+      planner plan export base-2027@1 --out /tmp/base-2027-v1
+    """
+    from planner.store.export import export
+    from planner.store.versions import version_at
+
+    scenario, number = split_ref(ref)
+    with plan_store(db, read_only=True) as store, store.read() as connection:
+        version = version_at(connection, scenario, number)
+        failing = _verified(ctx, connection, [version], "export", allow_unverified)
+        with store_errors():
+            run_from, written = export(connection, version, out)
+    sets = " ".join(f"--set {shlex.quote(entry)}" for entry in version.frozen.command_line or [])
+    click.echo(f"wrote {written} file(s) of {version.label} to {out}")
+    click.echo(f"re-simulate: cd {shlex.quote(str(out / run_from))} && planner simulate "
+               f"{shlex.quote(version.frozen.scenario_file)}{' ' + sets if sets else ''}")
+    ctx.exit(FINDINGS if failing else 0)
 
 
 @click.group()
@@ -236,22 +337,48 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--expect", metavar="SEQ:HASH",
+              help="A chain head recorded earlier (planner audit head): that row must still be there, unchanged.")
 @db_option
 @click.pass_context
-def audit_verify(ctx: click.Context, db: str | None) -> None:
-    """Check the chain and the tables against it; exit 1 naming the first broken row.
+def audit_verify(ctx: click.Context, expect: str | None, db: str | None) -> None:
+    """Check the chain, the signatures and the tables against it, in one snapshot; exit 1 naming the first broken
+    row. With --expect, also that the chain still holds a head recorded earlier (truncation, recomputed chain).
 
     \b
     Example:
-      planner audit verify --db postgresql://planner@db.example.com/plans
+      planner audit verify --expect 8:3f9a...  --db postgresql://bob@db.example.com/plans
     """
-    from planner.store.verify import verify
+    from planner.store.verify import parse_anchor, verify
     from planner.store.views import verify_text
 
+    try:
+        anchor = parse_anchor(expect) if expect is not None else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--expect") from None
     with plan_store(db, read_only=True) as store:
-        result = verify(store)
+        result = verify(store, anchor)
     click.echo(verify_text(result))
     ctx.exit(0 if result.ok else FINDINGS)
+
+
+@audit.command("head")
+@db_option
+def audit_head(db: str | None) -> None:
+    """Print the chain head as SEQ:HASH, to record outside the store (a git tag, a ticket, the approval e-mail);
+    `planner audit verify --expect SEQ:HASH` later shows whether the chain still extends it.
+
+    \b
+    Example:
+      planner audit head > approvals/2027-01-anchor.txt
+    """
+    from planner.store.audit import head
+
+    with plan_store(db, read_only=True) as store, store.read() as connection:
+        found = head(connection)
+    if found is None:
+        raise CannotRun("the audit trail's head row is missing: run planner audit verify")
+    click.echo(f"{found[0]}:{found[1]}")
 
 
 @audit.command("log")
@@ -260,7 +387,7 @@ def audit_verify(ctx: click.Context, db: str | None) -> None:
 @db_option
 @FORMAT_OPTION
 def audit_log(scenario: str | None, limit: int | None, db: str | None, fmt: str) -> None:
-    """Print the audit trail.
+    """Print the audit trail (control characters in comments and names shown escaped, never executed).
 
     \b
     Example:
@@ -309,7 +436,7 @@ def db_upgrade(db: str | None) -> None:
 
 @click.group()
 def role() -> None:
-    """Roles kept in the plan store (when no roles file is in force): grant, revoke, list, threshold.
+    """Roles kept in the plan store, changed only by an admin: grant, revoke, threshold, import, list.
 
     \b
     Example:
@@ -317,12 +444,30 @@ def role() -> None:
     """
 
 
+def _change_roles(actor: str | None, key_file: str | None, db: str | None,
+                  change: Callable[[Any, str, Any], str]) -> None:
+    """One role change by the acting admin, signed when they have a key, in one transaction."""
+    from planner.store import identity, keys, roles
+
+    user, key = _who(actor, key_file)
+    with plan_store(db) as store:
+        with store.write() as connection:
+            acting = identity.acting(connection, user)
+            roles.first_use(connection, acting)
+            message = change(connection, acting, keys.signer(connection, acting, key))
+        _mode_note(store)
+    click.echo(message)
+
+
+ROLE_CHOICE = click.Choice(["planner", "approver", "admin"])
+
+
 @role.command("grant")
 @click.argument("user")
-@click.argument("name", metavar="ROLE", type=click.Choice(["planner", "approver", "admin"]))
+@click.argument("name", metavar="ROLE", type=ROLE_CHOICE)
 @_acting
-def role_grant(user: str, name: str, actor: str | None, roles_file: str | None, db: str | None) -> None:
-    """Give USER a role (admins only; the first admin may be granted by anyone).
+def role_grant(user: str, name: str, actor: str | None, key_file: str | None, db: str | None) -> None:
+    """Give USER a role (admins only; while the store has no admin, anyone may grant the first admin role).
 
     \b
     Example:
@@ -330,17 +475,18 @@ def role_grant(user: str, name: str, actor: str | None, roles_file: str | None, 
     """
     from planner.store.roles import grant
 
-    access, acting = _access(roles_file, actor)
-    with plan_store(db) as store, store.write() as connection:
-        grant(connection, access, acting, user, name)
-    click.echo(f"{user} now has the {name} role (granted by {acting})")
+    def change(connection: Any, acting: str, key: Any) -> str:
+        grant(connection, acting, user, name, key)
+        return f"{user} now has the {name} role (granted by {acting})"
+
+    _change_roles(actor, key_file, db, change)
 
 
 @role.command("revoke")
 @click.argument("user")
-@click.argument("name", metavar="ROLE", type=click.Choice(["planner", "approver", "admin"]))
+@click.argument("name", metavar="ROLE", type=ROLE_CHOICE)
 @_acting
-def role_revoke(user: str, name: str, actor: str | None, roles_file: str | None, db: str | None) -> None:
+def role_revoke(user: str, name: str, actor: str | None, key_file: str | None, db: str | None) -> None:
     """Take a role from USER (admins only).
 
     \b
@@ -349,16 +495,17 @@ def role_revoke(user: str, name: str, actor: str | None, roles_file: str | None,
     """
     from planner.store.roles import revoke
 
-    access, acting = _access(roles_file, actor)
-    with plan_store(db) as store, store.write() as connection:
-        revoke(connection, access, acting, user, name)
-    click.echo(f"{user} no longer has the {name} role (revoked by {acting})")
+    def change(connection: Any, acting: str, key: Any) -> str:
+        revoke(connection, acting, user, name, key)
+        return f"{user} no longer has the {name} role (revoked by {acting})"
+
+    _change_roles(actor, key_file, db, change)
 
 
 @role.command("threshold")
 @click.argument("amount", metavar="AMOUNT|none")
 @_acting
-def role_threshold(amount: str, actor: str | None, roles_file: str | None, db: str | None) -> None:
+def role_threshold(amount: str, actor: str | None, key_file: str | None, db: str | None) -> None:
     """Budget used above which a plan needs two approvers ('none': one approver always; admins only).
 
     \b
@@ -374,33 +521,137 @@ def role_threshold(amount: str, actor: str | None, roles_file: str | None, db: s
     value = None if number is None else float(number)
     if value is not None and value < 0:
         raise click.BadParameter("the threshold must be an amount of 0 or more")
-    access, acting = _access(roles_file, actor)
-    with plan_store(db) as store, store.write() as connection:
-        set_threshold(connection, access, acting, value)
-    click.echo(f"two approvers needed above a budget used of {value:,.0f}" if value is not None
-               else "one approver is enough for every plan")
+
+    def change(connection: Any, acting: str, key: Any) -> str:
+        set_threshold(connection, acting, value, key)
+        return (f"two approvers needed above a budget used of {value:,.0f}" if value is not None
+                else "one approver is enough for every plan")
+
+    _change_roles(actor, key_file, db, change)
+
+
+@role.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@_acting
+def role_import(file: Path, actor: str | None, key_file: str | None, db: str | None) -> None:
+    """Make the store's roles and threshold those of a roles file (admins only): each grant, revoke and setting
+    change is an audit row attributed to you, with the file's sha256.
+
+    \b
+    Example:
+      planner role import .planner/roles.yaml --as dana
+    """
+    from planner.store.roles import import_file, read_file
+
+    with store_errors():
+        roles_file = read_file(file)
+
+    def change(connection: Any, acting: str, key: Any) -> str:
+        changes = import_file(connection, acting, roles_file, key)
+        return f"imported {file}: {changes} change(s), by {acting}"
+
+    _change_roles(actor, key_file, db, change)
 
 
 @role.command("list")
 @db_option
-@click.option("--roles", "roles_file", metavar="FILE", help=ROLES_HELP)
-def role_list(db: str | None, roles_file: str | None) -> None:
-    """Who holds which role in the plan store, and the two-approver threshold.
+def role_list(db: str | None) -> None:
+    """Who holds which role in the plan store, their signing keys, and the two-approver threshold.
 
     \b
     Example:
-      planner role list --roles roles.yaml
+      planner role list
     """
+    from planner.store.keys import registered
     from planner.store.roles import held, two_approvers_above
 
-    access, _ = _access(roles_file, "nobody")
     with plan_store(db, read_only=True) as store, store.read() as connection:
-        holders, threshold = held(connection), two_approvers_above(connection)
-    for user in sorted(holders):
-        click.echo(f"{user}: {', '.join(sorted(holders[user]))}")
+        holders, threshold, public = held(connection), two_approvers_above(connection), registered(connection)
+        mode = "single-user store (names as typed)" if store.dialect == "sqlite" else \
+            "shared store (the acting user is the database login)"
+    for user in sorted(set(holders) | set(public)):
+        signing = f" (signs with {public[user][:16]}...)" if user in public else ""
+        click.echo(f"{user}: {', '.join(sorted(holders.get(user, set()))) or 'no role'}{signing}")
     click.echo(f"two approvers above a budget used of {threshold:,.0f}" if threshold is not None
                else "one approver is enough for every plan")
-    click.echo(f"roles come from {access.source}")
+    click.echo(f"roles are kept in the plan store; {mode}")
 
 
-COMMANDS = (plan, audit, db, role)
+@click.group()
+def key() -> None:
+    """Ed25519 signing keys: a user generates one, an admin registers its public half.
+
+    \b
+    Example:
+      planner key generate --out ~/.planner/bob.key
+    """
+
+
+@key.command("generate")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="New file for the private key.")
+def key_generate(out: Path) -> None:
+    """Make a new Ed25519 key: the private key goes to --out (readable by you only), the public key is printed for
+    an admin to register.
+
+    \b
+    Example:
+      planner key generate --out ~/.planner/bob.key
+    """
+    import os
+
+    from planner.store.identity import new_key
+
+    if out.exists():
+        raise CannotRun(f"{out} exists: a key is never overwritten; choose a new file")
+    private, public = new_key()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(private)
+    except OSError as error:
+        raise CannotRun(f"cannot write the key to {out}: {error.strerror or error}") from None
+    click.echo(f"private key written to {out} (keep it; pass it with --key or PLANNER_KEY)")
+    click.echo(f"public key: {public}")
+
+
+@key.command("register")
+@click.argument("user")
+@click.argument("public_key", metavar="PUBLIC_KEY")
+@_acting
+def key_register(user: str, public_key: str, actor: str | None, key_file: str | None, db: str | None) -> None:
+    """Register USER's public key (admins only): from then on USER's actions must be signed with it.
+
+    \b
+    Example:
+      planner key register bob 3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29 --as dana
+    """
+    from planner.store.keys import register
+
+    def change(connection: Any, acting: str, signer: Any) -> str:
+        register(connection, acting, signer, user, public_key)
+        return f"registered a signing key for {user} (by {acting})"
+
+    _change_roles(actor, key_file, db, change)
+
+
+@key.command("revoke")
+@click.argument("user")
+@_acting
+def key_revoke(user: str, actor: str | None, key_file: str | None, db: str | None) -> None:
+    """Revoke USER's signing key (admins only).
+
+    \b
+    Example:
+      planner key revoke bob --as dana
+    """
+    from planner.store.keys import revoke
+
+    def change(connection: Any, acting: str, signer: Any) -> str:
+        revoke(connection, acting, signer, user)
+        return f"revoked the signing key of {user} (by {acting})"
+
+    _change_roles(actor, key_file, db, change)
+
+
+COMMANDS = (plan, audit, db, role, key)

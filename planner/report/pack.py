@@ -60,6 +60,9 @@ class Pack:
     risk: list[dict[str, Any]]
     plans: list[dict[str, Any]]
     charts: dict[str, bytes] = field(default_factory=dict)
+    unverified: list[str] = field(default_factory=list)
+    """Why the version failed verification (`planner report --allow-unverified`): stamped atop the page and every
+    sheet. Empty for a version that verified, or a draft."""
 
     @property
     def currency(self) -> str:

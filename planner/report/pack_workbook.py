@@ -185,6 +185,20 @@ def _fill_status(sheet: Any, column: int) -> None:
             cell.fill = fills[cell.value]
 
 
+def _stamp(sheets: Any, text: str) -> None:
+    """A red first row on every sheet (the header, its freeze and its filter move down one)."""
+    from openpyxl.styles import Font, PatternFill
+
+    for sheet in sheets:
+        sheet.insert_rows(1)
+        sheet["A1"] = text
+        sheet["A1"].font = Font(bold=True, color="FFFFFF")
+        for cell in sheet[1]:
+            cell.fill = PatternFill("solid", fgColor="B71C1C")
+        sheet.freeze_panes = "A3"
+        sheet.auto_filter.ref = sheet.dimensions.replace("A1:", "A2:", 1)
+
+
 def write(pack: Pack, path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.drawing.image import Image
@@ -196,6 +210,9 @@ def write(pack: Pack, path: Path) -> None:
         plans_view(pack), changes_view(pack))}
     _fill_status(sheets["summary"], 4)
     _fill_status(sheets["policy"], 1)
+    if pack.unverified:
+        _stamp(sheets.values(), "UNVERIFIED: this version FAILED verification; do not approve from it: "
+               + "; ".join(pack.unverified))
     row = 1
     for name in ("waterfall", "budgets", "accounts", "risk"):
         if name in pack.charts:

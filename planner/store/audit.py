@@ -6,22 +6,28 @@ on. Its `row_hash` is sha256(previous row's hash + canonical JSON of the row's c
 the next row's link (or, for the last row, the head). `planner.store.verify` walks the chain.
 
 Rows are only ever inserted, inside the action's own transaction, after `Store.write()` has locked the head: two
-actions can never link to the same previous row.
+actions can never link to the same previous row. A row acted by a user with a registered key carries their Ed25519
+signature over its `row_hash` (`planner.store.identity`); the signature is beside the hash, not inside it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select, update
 
+from planner.store import identity
 from planner.store.errors import CannotOpen, Conflict
 from planner.store.hashing import chain_hash
 from planner.store.schema import audit_head, audit_log
 
-ACTIONS = ("submit", "approve", "reject", "role_grant", "role_revoke", "setting_change")
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ACTIONS = ("submit", "approve", "reject", "role_grant", "role_revoke", "setting_change", "key_register",
+           "key_revoke")
 
 
 def utc_now() -> str:
@@ -40,6 +46,7 @@ class AuditRow:
     payload: dict[str, Any]
     prev_hash: str
     row_hash: str
+    signature: str | None = None
 
     def content(self) -> dict[str, Any]:
         """What the row's hash covers: everything but the two hashes."""
@@ -53,8 +60,10 @@ class AuditRow:
 
 
 def append(connection: Connection, actor: str, action: str, payload: dict[str, Any], *,
-           scenario: str | None = None, version: int | None = None) -> AuditRow:
-    """Add one row at the end of the chain (inside a `Store.write()` transaction, which holds the head's lock)."""
+           scenario: str | None = None, version: int | None = None,
+           key: Ed25519PrivateKey | None = None) -> AuditRow:
+    """Add one row at the end of the chain (inside a `Store.write()` transaction, which holds the head's lock),
+    signed with `key` when one is given."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     head = connection.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
@@ -62,7 +71,9 @@ def append(connection: Connection, actor: str, action: str, payload: dict[str, A
         raise CannotOpen("the audit trail's head row is missing: run 'planner audit verify'")
     seq, previous = head
     draft = AuditRow(seq + 1, utc_now(), actor, action, scenario, version, payload, previous, "")
-    row = AuditRow(**{**draft.__dict__, "row_hash": chain_hash(previous, draft.content())})
+    row_hash = chain_hash(previous, draft.content())
+    signature = identity.sign(key, row_hash) if key is not None else None
+    row = AuditRow(**{**draft.__dict__, "row_hash": row_hash, "signature": signature})
     connection.execute(audit_log.insert().values(**row.__dict__))
     moved = connection.execute(update(audit_head).where(audit_head.c.id == 1, audit_head.c.seq == seq)
                                .values(seq=row.seq, hash=row.row_hash))

@@ -9,6 +9,14 @@ Concurrency: every action that writes runs in one transaction that first takes t
 `BEGIN IMMEDIATE` on SQLite (WAL journal, busy timeout). Actions are therefore serialised: the second of two
 concurrent approvals waits, then sees the first one's result and is refused with a conflict. A crash or an error
 anywhere inside the transaction rolls all of it back, so no version, decision or audit row is ever half-written.
+
+Waits are bounded: a writer waits for the lock at most PLANNER_LOCK_TIMEOUT seconds (default 30; `lock_timeout` on
+PostgreSQL, the busy timeout on SQLite), then exits 1 saying the store stayed locked; on PostgreSQL a writer stopped
+inside its transaction is disconnected by the server after the same time idle (`idle_in_transaction_session_
+timeout`), releasing its lock. Reads run in one snapshot: `Store.read()` is REPEATABLE READ, READ ONLY on
+PostgreSQL (a verification that runs while others write sees one consistent state, never half of an action), and
+one deferred transaction on SQLite (WAL readers see the state of their first read). A SQLite store whose folder
+cannot be written (read-only media, an archive) is opened immutable by the commands that only read.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ ENV_URL = "PLANNER_DB"
 DEFAULT_PATH = Path(".planner") / "plans.db"
 VERSION_TABLE = "planner_alembic_version"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+ENV_LOCK_TIMEOUT = "PLANNER_LOCK_TIMEOUT"
 BUSY_TIMEOUT_SECONDS = 30.0
 MIGRATION_LOCK = 7_061_746_572  # PostgreSQL advisory lock key held while migrating
 CONFLICT_STATES = {"40001", "40P01", "55P03", "23505"}  # serialization failure, deadlock, lock timeout, duplicate
@@ -61,24 +70,43 @@ class NoStore(CannotOpen):
     """There is no plan store where one was named, and the command only reads (exit 2, naming where it looked)."""
 
 
+def lock_timeout() -> float:
+    """How long a writer waits for the store's lock (PLANNER_LOCK_TIMEOUT seconds, default 30)."""
+    value = os.environ.get(ENV_LOCK_TIMEOUT, "").strip()
+    if not value:
+        return BUSY_TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86_400:
+        raise CannotOpen(f"{ENV_LOCK_TIMEOUT}={value!r}: give the seconds to wait for a locked store, e.g. 30")
+    return seconds
+
+
 def _sqlite_engine(url: URL, create: bool) -> Engine:
     path = Path(str(url.database))
     if not create and not path.is_file():
         raise NoStore(f"there is no plan store at {path}: submit a plan first (planner plan submit), or name the "
                       "store with --db or PLANNER_DB")
+    immutable = not create and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CannotOpen(f"cannot create the folder of the plan store {path}: {error.strerror or error}") from None
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    wait = lock_timeout()
+    if immutable:  # read-only media: no -shm/-wal file can be created, and nobody can be writing
+        url = URL.create("sqlite", database=f"file:{path}?mode=ro&immutable=1", query={"uri": "true"})
+    engine = create_engine(url, connect_args={"timeout": wait, "check_same_thread": False},
                            json_serializer=canonical_json, json_deserializer=json.loads)
 
     @event.listens_for(engine, "connect")
     def _connect(connection: Any, _record: Any) -> None:
         connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below), so the driver must not
         cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        if not immutable:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -104,10 +132,15 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One action, one transaction, holding the store's write lock from its first statement."""
+        """One action, one transaction, holding the store's write lock from its first statement (waiting for it at
+        most `lock_timeout()` seconds)."""
         with self.translate(), self.engine.connect() as connection:
             connection.execution_options(planner_write=True)
             with connection.begin():
+                if self.dialect == "postgresql":
+                    wait = int(lock_timeout() * 1000)
+                    connection.execute(text(f"SET LOCAL lock_timeout = {wait}"))
+                    connection.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {wait}"))
                 head = connection.execute(select(audit_head.c.seq).where(audit_head.c.id == 1).with_for_update())
                 if head.first() is None:
                     raise CannotOpen("the audit trail's head row is missing: the store was tampered with; "
@@ -116,8 +149,13 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.translate(), self.engine.connect() as connection, connection.begin():
-            yield connection
+        """Several queries in one snapshot: REPEATABLE READ, READ ONLY on PostgreSQL; one deferred transaction on
+        SQLite (a WAL reader keeps the state of its first read)."""
+        with self.translate(), self.engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with connection.begin():
+                yield connection
 
     @contextmanager
     def translate(self) -> Iterator[None]:
@@ -127,12 +165,12 @@ class Store:
         except exc.DBAPIError as error:
             state = getattr(error.orig, "sqlstate", None)
             detail = " ".join(str(error.orig).split()) or type(error.orig).__name__
+            if state == "55P03" or "database is locked" in detail:
+                raise Conflict(f"the plan store {self.label} stayed locked by another action for "
+                               f"{lock_timeout():g} s (PLANNER_LOCK_TIMEOUT); nothing was changed: try again") from None
             if state in CONFLICT_STATES or isinstance(error, exc.IntegrityError):
                 raise Conflict(f"another action changed the same plan at the same time ({detail}); "
                                "look again with 'planner plan show' and retry") from None
-            if "database is locked" in detail:
-                raise Conflict(f"the plan store {self.label} stayed locked by another action for "
-                               f"{BUSY_TIMEOUT_SECONDS:.0f} s; try again") from None
             raise CannotOpen(f"plan store {self.label}: {detail}") from None
 
     def close(self) -> None:

@@ -14,6 +14,8 @@ PostgreSQL and its hash can be re-computed.
     planner_settings      workflow settings, e.g. two_approvers_above
     audit_log             append-only, hash-chained record of every action
     audit_head            one row: the last audit row's number and hash (the chain's end, and the write lock)
+    plan_files            every frozen file once per sha256, zlib-compressed (approve anywhere, re-simulate)
+    planner_keys          each user's Ed25519 public key, registered by an administrator
     actuals_sales         imported sell-in per plan year x account x product x week (issue 17)
     actuals_promotions    executed promotions per plan year x event (issue 17)
 """
@@ -28,7 +30,9 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -97,7 +101,10 @@ plan_versions = Table(
     Column("submitted_at", String(TIME), nullable=False),
     Column("status", String(16), nullable=False),
     Column("revision", Integer, nullable=False),
+    Column("command_line", Document, nullable=True),
+    Column("basis_sha256", String(HASH), nullable=True),
     UniqueConstraint("scenario", "number", name="uq_plan_versions_scenario_number"),
+    Index("ix_plan_versions_basis", "scenario", "basis_sha256"),
 )
 
 plan_rule_files = Table(
@@ -155,6 +162,7 @@ audit_log = Table(
     Column("payload", Document, nullable=False),
     Column("prev_hash", String(HASH), nullable=False),
     Column("row_hash", String(HASH), nullable=False),
+    Column("signature", String(128), nullable=True),
 )
 
 audit_head = Table(
@@ -162,6 +170,21 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(HASH), nullable=False),
+)
+
+plan_files = Table(
+    "plan_files", metadata,
+    Column("sha256", String(HASH), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+planner_keys = Table(
+    "planner_keys", metadata,
+    Column("username", String(ID), primary_key=True),
+    Column("public_key", String(HASH), nullable=False),
+    Column("registered_by", String(ID), nullable=False),
+    Column("registered_at", String(TIME), nullable=False),
 )
 
 actuals_sales = Table(

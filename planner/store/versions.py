@@ -7,6 +7,11 @@ plan's events, the simulated totals, per-account results and policy checks, who 
 edited in the database. A change is a new version, numbered per scenario (1, 2, ...); submitting one supersedes
 the scenario's version still waiting for a decision.
 
+The exact bytes of every file are kept too (`planner.store.files`), so a version can be approved, reported and
+re-simulated with nothing but the store; `command_line` keeps the `--set` entries the scenario was resolved with.
+A submission looks up an identical earlier plan by `basis_sha256` (one indexed query), so its time inside the write
+lock does not grow with the number of earlier versions.
+
 `load()` gives a report (the approval pack) everything it needs: `Version.totals`, `Version.accounts` (account ->
 KPIs), `Version.details` (growth, uncertainty and the
 annual plan summary of `planner.account_plans` per account), `Version.policy`, `Version.uncertainty` and the
@@ -15,21 +20,31 @@ decisions taken.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from planner.account_plans import account_plans
-from planner.store import audit, roles
+from planner.store import audit, files, identity, keys, roles
 from planner.store.database import Store
-from planner.store.errors import Conflict, NotFound, Refused
-from planner.store.hashing import content_hash, file_sha256
-from planner.store.schema import plan_account_results, plan_decisions, plan_rule_files, plan_versions
+from planner.store.errors import CannotOpen, Conflict, NotFound, Refused
+from planner.store.hashing import content_hash
+from planner.store.schema import (
+    ID,
+    PATH,
+    plan_account_results,
+    plan_decisions,
+    plan_rule_files,
+    plan_versions,
+)
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from planner.results import Simulation
     from planner.rules.scenario import Resolved
 
@@ -57,11 +72,19 @@ class Frozen:
     details: dict[str, dict[str, Any]]
     policy: list[dict[str, Any]]
     uncertainty: dict[str, Any] | None
+    command_line: list[str] | None = None
+    """The `--set` entries (and --draws/--seed/--plan as `options.X=`) the scenario was resolved with; None for a
+    version stored before the store kept them (its content hash then covers no such field)."""
+    sources: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    """path -> the exact bytes, when freshly frozen (a version read back has its bytes in the store instead)."""
 
     def basis(self) -> dict[str, Any]:
         """The terms a decision is taken on: same basis, same plan (the work directory does not count)."""
-        data = asdict(self)
-        data.pop("workdir")
+        data = asdict(replace(self, sources={}))
+        for name in ("workdir", "sources"):
+            data.pop(name)
+        if self.command_line is None:
+            data.pop("command_line")
         data["rule_files"] = {path: list(value) for path, value in self.rule_files.items()}
         return data
 
@@ -122,16 +145,18 @@ def content_of(frozen: Frozen, number: int, submitted_by: str, submitted_at: str
             "submitted_at": submitted_at}
 
 
-def freeze(resolved: Resolved, simulation: Simulation, files: Sequence[str], events: Sequence[Any],
-           workdir: Path | None = None) -> Frozen:
-    """Freeze a resolved scenario and its simulation. `files` are the display names of every file used (scenario
-    chain, rule files, plan file) and `events` the plan's events (rule objects)."""
+def freeze(resolved: Resolved, simulation: Simulation, paths: Sequence[str], events: Sequence[Any],
+           workdir: Path | None = None, command_line: Sequence[str] = ()) -> Frozen:
+    """Freeze a resolved scenario and its simulation. `paths` are the display names of every file used (scenario
+    chain, rule files, plan file), `events` the plan's events (rule objects) and `command_line` the `--set`
+    entries the scenario was resolved with."""
     chain = set(resolved.chain)
     plan = {simulation.plan_source} if simulation.plan_source != "rules" else set()
-    hashes = {}
-    for name in dict.fromkeys(files):
+    hashes, sources = {}, {}
+    for name in dict.fromkeys(paths):
         kind = "scenario" if name in chain else "plan" if name in plan else "rules"
-        hashes[name] = (kind, file_sha256(Path(name)))
+        data = Path(name).read_bytes()
+        hashes[name], sources[name] = (kind, hashlib.sha256(data).hexdigest()), data
     plans = account_plans(resolved.rules, events, simulation)
     details: dict[str, dict[str, Any]] = {account: {"growth": simulation.growth.get(account),
                                                     "plan": plans.get(account)}
@@ -152,7 +177,16 @@ def freeze(resolved: Resolved, simulation: Simulation, files: Sequence[str], eve
         plan_source=simulation.plan_source, events=[event.model_dump(mode="json") for event in events],
         rule_files=hashes, totals=simulation.totals.as_dict(),
         accounts={account: kpis.as_dict() for account, kpis in simulation.accounts.items()},
-        details=details, policy=[asdict(check) for check in simulation.policy], uncertainty=uncertainty)
+        details=details, policy=[asdict(check) for check in simulation.policy], uncertainty=uncertainty,
+        command_line=list(command_line), sources=sources)
+
+
+def check_names(scenario: str, name: str, paths: Sequence[str]) -> None:
+    """What the store keeps must fit its columns and print safely: checked before a scenario is simulated."""
+    identity.check_text(f"scenario id {identity.printable(scenario)!r}", scenario, ID)
+    identity.check_text(f"the name of scenario {scenario}", name, 200)
+    for path in paths:
+        identity.check_text(f"file name {identity.printable(path)!r}", path, PATH)
 
 
 def draft(frozen: Frozen) -> Version:
@@ -161,33 +195,56 @@ def draft(frozen: Frozen) -> Version:
     return Version(0, 0, frozen, content_hash(content_of(frozen, 0, "", "")), "", "", DRAFT, 0)
 
 
-def submit(store: Store, access: roles.Access, frozen: Frozen, actor: str) -> Version:
-    """Store `frozen` as the scenario's next version, submitted by `actor`, in one transaction with its audit row."""
+def submit(store: Store, frozen: Frozen, actor: str | None, key: Ed25519PrivateKey | None = None) -> Version:
+    """Store `frozen` as the scenario's next version, submitted by the acting user (`actor` on a single-user store,
+    the login on a shared one), in one transaction with its audit row (signed with `key` when the user has one)."""
+    check_names(frozen.scenario, frozen.name, list(frozen.rule_files))
+    missing = sorted(set(frozen.rule_files) - set(frozen.sources))
+    if missing:
+        raise CannotOpen(f"the bytes of {', '.join(missing)} were not kept when the plan was frozen: freeze it again")
+    basis = content_hash(frozen.basis())
     with store.write() as connection:
-        roles.sync(connection, access, actor)
-        roles.require(connection, access, actor, "planner", "submit plans")
-        previous = [version_at(connection, frozen.scenario, number)
-                    for number in numbers(connection, frozen.scenario)]
-        for earlier in reversed(previous):
-            if earlier.status in (SUBMITTED, APPROVED) and earlier.frozen.basis() == frozen.basis():
-                raise Refused(f"{earlier.label} ({earlier.status}, by {earlier.submitted_by} at "
-                              f"{earlier.submitted_at}) already holds exactly this plan: nothing new to submit")
-        number = previous[-1].number + 1 if previous else 1
+        user = identity.acting(connection, actor)
+        roles.first_use(connection, user)
+        roles.require(connection, user, "planner", "submit plans")
+        signer = keys.signer(connection, user, key)
+        _refuse_duplicate(connection, frozen, basis)
+        last = connection.scalar(select(func.max(plan_versions.c.number))
+                                 .where(plan_versions.c.scenario == frozen.scenario))
+        number = int(last or 0) + 1
+        pending = connection.execute(select(plan_versions.c.id, plan_versions.c.number, plan_versions.c.revision)
+                                     .where(plan_versions.c.scenario == frozen.scenario,
+                                            plan_versions.c.status == SUBMITTED)
+                                     .order_by(plan_versions.c.number)).all()
         at = audit.utc_now()
-        version_id = _insert(connection, frozen, number, actor, at)
-        superseded = [earlier for earlier in previous if earlier.status == SUBMITTED]
-        for earlier in superseded:
-            set_status(connection, earlier, SUPERSEDED)
-        stored = version_at(connection, frozen.scenario, number)
-        audit.append(connection, actor, "submit", {
-            "status": SUBMITTED, "content_sha256": stored.content_sha256, "version_id": version_id,
+        version_id, digest = _insert(connection, frozen, number, user, at, basis)
+        for earlier_id, earlier_number, revision in pending:
+            _move(connection, earlier_id, revision, SUPERSEDED, f"{frozen.scenario} version {earlier_number}")
+        audit.append(connection, user, "submit", {
+            "status": SUBMITTED, "content_sha256": digest, "version_id": version_id,
             "rule_files": {path: sha for path, (_, sha) in sorted(frozen.rule_files.items())},
-            "budget_used": stored.budget_used, "supersedes": [earlier.number for earlier in superseded],
-        }, scenario=frozen.scenario, version=number)
-        return stored
+            "budget_used": float(frozen.totals.get("budget_used", 0.0)),
+            "supersedes": [earlier_number for _, earlier_number, _ in pending],
+        }, scenario=frozen.scenario, version=number, key=signer)
+        return version_at(connection, frozen.scenario, number)
 
 
-def _insert(connection: Connection, frozen: Frozen, number: int, actor: str, at: str) -> int:
+def _refuse_duplicate(connection: Connection, frozen: Frozen, basis: str) -> None:
+    """An approved or pending version holding exactly these terms (by `basis_sha256`; a version stored before
+    that column is compared in full)."""
+    live = plan_versions.c.status.in_((SUBMITTED, APPROVED))
+    query = select(plan_versions.c.number, plan_versions.c.basis_sha256).where(
+        plan_versions.c.scenario == frozen.scenario, live,
+        (plan_versions.c.basis_sha256 == basis) | plan_versions.c.basis_sha256.is_(None))
+    for number, stored_basis in connection.execute(query.order_by(plan_versions.c.number.desc())).all():
+        earlier = version_at(connection, frozen.scenario, number)
+        if stored_basis == basis or earlier.frozen.basis() == frozen.basis():
+            raise Refused(f"{earlier.label} ({earlier.status}, by {earlier.submitted_by} at "
+                          f"{earlier.submitted_at}) already holds exactly this plan: nothing new to submit")
+
+
+def _insert(connection: Connection, frozen: Frozen, number: int, actor: str, at: str,
+            basis: str) -> tuple[int, str]:
     """The version row, then its files, then its accounts: a failure between them rolls all of them back."""
     digest = content_hash(content_of(frozen, number, actor, at))
     inserted = connection.execute(plan_versions.insert().values(
@@ -195,13 +252,14 @@ def _insert(connection: Connection, frozen: Frozen, number: int, actor: str, at:
         workdir=frozen.workdir, year=frozen.year, currency=frozen.currency, options=frozen.options,
         applied=frozen.applied, plan_source=frozen.plan_source, events=frozen.events, totals=frozen.totals,
         policy=frozen.policy, uncertainty=frozen.uncertainty, content_sha256=digest, submitted_by=actor,
-        submitted_at=at, status=SUBMITTED, revision=0))
+        submitted_at=at, status=SUBMITTED, revision=0, command_line=frozen.command_line, basis_sha256=basis))
     key = inserted.inserted_primary_key
     assert key is not None, "the version row has no id"
     version_id = int(key[0])
+    files.put(connection, frozen.sources)
     _insert_files(connection, version_id, frozen)
     _insert_accounts(connection, version_id, frozen)
-    return version_id
+    return version_id, digest
 
 
 def _insert_files(connection: Connection, version_id: int, frozen: Frozen) -> None:
@@ -220,13 +278,17 @@ def _insert_accounts(connection: Connection, version_id: int, frozen: Frozen) ->
 
 def set_status(connection: Connection, version: Version, status: str) -> Version:
     """Move a version to `status` if nobody changed it since it was read (the optimistic revision counter)."""
-    moved = connection.execute(update(plan_versions)
-                               .where(plan_versions.c.id == version.id, plan_versions.c.revision == version.revision)
-                               .values(status=status, revision=version.revision + 1))
-    if moved.rowcount != 1:
-        raise Conflict(f"{version.label} was changed by another action at the same time; look again with "
-                       f"'planner plan show {version.scenario} --version {version.number}'")
+    _move(connection, version.id, version.revision, status, version.label)
     return replace(version, status=status, revision=version.revision + 1)
+
+
+def _move(connection: Connection, version_id: int, revision: int, status: str, label: str) -> None:
+    moved = connection.execute(update(plan_versions)
+                               .where(plan_versions.c.id == version_id, plan_versions.c.revision == revision)
+                               .values(status=status, revision=revision + 1))
+    if moved.rowcount != 1:
+        raise Conflict(f"{label} was changed by another action at the same time; look again with "
+                       "'planner plan show' and retry")
 
 
 def numbers(connection: Connection, scenario: str) -> list[int]:
@@ -272,7 +334,8 @@ def _version(connection: Connection, row: Any) -> Version:
         scenario=row["scenario"], name=row["name"], scenario_file=row["scenario_file"], workdir=row["workdir"],
         year=row["year"], currency=row["currency"], options=row["options"], applied=row["applied"],
         plan_source=row["plan_source"], events=row["events"], rule_files=files, totals=row["totals"],
-        accounts=accounts, details=details, policy=row["policy"], uncertainty=row["uncertainty"])
+        accounts=accounts, details=details, policy=row["policy"], uncertainty=row["uncertainty"],
+        command_line=row["command_line"])
     return Version(version_id, row["number"], frozen, row["content_sha256"], row["submitted_by"],
                    row["submitted_at"], row["status"], row["revision"], decisions)
 
@@ -285,7 +348,12 @@ def load(store: Store, scenario: str, number: int | None = None) -> Version:
 
 def list_versions(store: Store, scenario: str | None = None) -> list[Version]:
     with store.read() as connection:
-        names = [scenario] if scenario is not None else scenarios(connection)
-        if scenario is not None and not numbers(connection, scenario):
-            version_at(connection, scenario)  # raises NotFound with the known scenarios
-        return [version_at(connection, name, number) for name in names for number in numbers(connection, name)]
+        return list_in(connection, scenario)
+
+
+def list_in(connection: Connection, scenario: str | None = None) -> list[Version]:
+    """Every version (of one scenario, or of all), read in the caller's transaction."""
+    names = [scenario] if scenario is not None else scenarios(connection)
+    if scenario is not None and not numbers(connection, scenario):
+        version_at(connection, scenario)  # raises NotFound with the known scenarios
+    return [version_at(connection, name, number) for name in names for number in numbers(connection, name)]

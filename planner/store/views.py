@@ -1,5 +1,8 @@
 """What `planner plan` and `planner audit` print: plain text for people, plain data for `--format json`.
 
+Everything a person typed (comments, names) is printed through `identity.printable`, so a newline or an ANSI escape
+in a comment shows as `\n` or `\x1b` and can never forge a line of `planner audit log` or recolour a terminal.
+
 Numbers use the simulation report's formats (`planner.report.simulation.number` and `delta`), so a total reads the
 same in `planner simulate`, `planner plan show` and `planner plan diff`.
 """
@@ -13,6 +16,7 @@ from typing import Any
 from planner.report.simulation import delta, kind_of, number
 from planner.store.audit import AuditRow
 from planner.store.diff import HEADLINE, describe_policy, describe_terms
+from planner.store.identity import printable
 from planner.store.verify import Verification
 from planner.store.versions import Version
 
@@ -53,7 +57,7 @@ def _approvals(version: Version) -> str:
 def show_text(version: Version, threshold: float | None) -> str:
     frozen, currency = version.frozen, version.frozen.currency
     needed = 2 if threshold is not None and version.budget_used > threshold else 1
-    lines = [f"{version.label}: {frozen.name or frozen.scenario} ({frozen.year})",
+    lines = [f"{version.label}: {printable(frozen.name or frozen.scenario)} ({frozen.year})",
              f"  status        {version.status}" + (f" ({len(version.approvals())} of {needed} approvals)"
                                                    if version.status == "submitted" else ""),
              f"  submitted     by {version.submitted_by} at {version.submitted_at}",
@@ -62,7 +66,7 @@ def show_text(version: Version, threshold: float | None) -> str:
              f"  content hash  {version.content_sha256}"]
     for decision in version.decisions:
         lines.append(f"  {decision.decision + 'd':<13} by {decision.actor} at {decision.at}"
-                     + (f": {decision.comment}" if decision.comment else ""))
+                     + (f": {printable(decision.comment)}" if decision.comment else ""))
     lines += ["", "Totals"]
     lines += ["  " + row for row in _table(["kpi", currency or "value"], [
         [LABELS[key], number(version.totals.get(key, 0.0), kind_of(key))] for key in HEADLINE])]
@@ -89,13 +93,17 @@ def show_text(version: Version, threshold: float | None) -> str:
     return "\n".join(lines)
 
 
-def list_text(versions: list[Version]) -> str:
+def list_text(versions: list[Version], failing: set[tuple[str, int]] | None = None) -> str:
+    """The versions, one a line; a version that failed verification has UNVERIFIED beside its status."""
     if not versions:
         return "no versions in the plan store yet: planner plan submit SCENARIO --as USER"
+    failing = failing or set()
     return "\n".join(_table(
         ["scenario", "version", "status", "submitted by", "submitted at", "budget used", "gross profit", "approved by"],
-        [[v.scenario, str(v.number), v.status, v.submitted_by, v.submitted_at[:19].replace("T", " "),
-          number(v.budget_used, "money"), number(v.totals.get("gross_profit", 0.0), "money"), _approvals(v)]
+        [[printable(v.scenario), str(v.number),
+          v.status + (" UNVERIFIED" if (v.scenario, v.number) in failing else ""), printable(v.submitted_by),
+          printable(v.submitted_at[:19].replace("T", " ")), number(v.budget_used, "money"),
+          number(v.totals.get("gross_profit", 0.0), "money"), printable(_approvals(v))]
          for v in versions]))
 
 
@@ -149,7 +157,7 @@ def verify_text(result: Verification) -> str:
         return f"audit trail intact: {result.rows} rows, chain head {result.head_hash}"
     first = f"first broken row: {result.broken_row}\n" if result.broken_row is not None else ""
     return (f"audit trail BROKEN ({len(result.problems)} problem(s) in {result.rows} rows)\n{first}"
-            + "\n".join(f"  {problem}" for problem in result.problems))
+            + "\n".join(f"  {printable(problem)}" for problem in result.problems))
 
 
 def log_text(entries: list[AuditRow]) -> str:
@@ -162,6 +170,9 @@ def log_text(entries: list[AuditRow]) -> str:
         detail = payload.get("comment") or (f"{payload.get('user')} {payload.get('role')}" if "role" in payload
                                             else f"{payload.get('key')} = {payload.get('value')}"
                                             if "key" in payload else payload.get("status", ""))
-        rows.append([str(row.seq), row.at[:19].replace("T", " "), row.actor, row.action, target, str(detail),
-                     row.row_hash[:12]])
+        if row.action.startswith("key_"):
+            detail = f"{payload.get('user')} {str(payload.get('public_key'))[:16]}..."
+        rows.append([str(row.seq), printable(row.at[:19].replace("T", " ")), printable(row.actor), row.action,
+                     printable(target), printable(str(detail)), row.row_hash[:12] + (" signed" if row.signature
+                                                                                   else "")])
     return "\n".join(_table(["#", "at (UTC)", "actor", "action", "version", "detail", "hash"], rows))

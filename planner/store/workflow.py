@@ -10,9 +10,10 @@ Rules, each refusing with exit 1 and a message that says what to do:
 - a version whose budget_used is above the two-approver threshold needs two distinct approvers (neither the
   submitter); it stays `submitted` after the first approval;
 - only a `submitted` version can be decided: approved, rejected and superseded versions are final;
-- approval re-hashes the files the version was built from, in the working directory, and refuses when any changed,
-  disappeared, or a new rule file appeared in the scenario's rules: the approver would approve terms that are
-  no longer on disk.
+- a version is verified before it is decided: its frozen content against its content hash, its rows against the
+  audit trail, its frozen files against their sha256 (`planner.store.verify.check_versions`); one that fails is
+  refused. Its files come from the store, so an approver needs no checkout of the rules repository.
+- a user with a registered signing key signs the decision (`planner.store.keys`).
 
 A decision is one transaction: lock the version row, check, insert the decision, move the status with the
 optimistic revision counter, append the audit row. Of two concurrent decisions exactly one wins; the other waits
@@ -22,23 +23,18 @@ for the lock and is then refused with a conflict that names the winner.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from planner.store import audit, roles
+from planner.store import audit, identity, keys, roles
 from planner.store.database import Store
 from planner.store.errors import Conflict, Refused
-from planner.store.hashing import file_sha256
 from planner.store.schema import plan_decisions
-from planner.store.versions import APPROVED, REJECTED, SUBMITTED, Version, load, set_status, version_at
+from planner.store.versions import APPROVED, REJECTED, SUBMITTED, Version, set_status, version_at
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-@dataclass(frozen=True)
-class FileChange:
-    path: str
-    change: str
-    """changed, missing or added."""
-    submitted: str | None
-    now: str | None
+LONGEST_COMMENT = 2000
 
 
 @dataclass(frozen=True)
@@ -49,60 +45,34 @@ class Outcome:
     needed: int
 
 
-def file_changes(version: Version) -> list[FileChange]:
-    """Files the version was built from that are no longer what was submitted (paths from the working directory)."""
-    changes = []
-    for path, (_kind, submitted) in sorted(version.frozen.rule_files.items()):
-        target = Path(path)
-        if not target.is_file():
-            changes.append(FileChange(path, "missing", submitted, None))
-            continue
-        now = file_sha256(target)
-        if now != submitted:
-            changes.append(FileChange(path, "changed", submitted, now))
-    changes.extend(FileChange(path, "added", None, file_sha256(Path(path))) for path in _new_files(version))
-    return changes
+def approve(store: Store, scenario: str, number: int, actor: str | None, comment: str = "",
+            key: Ed25519PrivateKey | None = None) -> Outcome:
+    """Approve a submitted version (after verifying it: content hash, audit rows, frozen files)."""
+    return _decide(store, scenario, number, actor, "approve", comment, key)
 
 
-def _new_files(version: Version) -> list[str]:
-    """Rule files the scenario would read today but did not when it was submitted (a new file in rules/)."""
-    from planner.rules.scenario import resolve
-
-    scenario = Path(version.frozen.scenario_file)
-    if not scenario.is_file():
-        return []
-    resolved = resolve(scenario)
-    today = list(resolved.chain) + list(resolved.rules.files)
-    return sorted(set(today) - set(version.frozen.rule_files))
-
-
-def approve(store: Store, access: roles.Access, scenario: str, number: int, actor: str,
-            comment: str = "") -> Outcome:
-    """Approve a submitted version (after checking that its files on disk still hash to what was submitted)."""
-    changes = file_changes(load(store, scenario, number))
-    if changes:
-        lines = [f"  {c.path}: {c.change}" + (f" (submitted {c.submitted[:12]}, now {c.now[:12]})"
-                                             if c.change == "changed" and c.submitted and c.now else "")
-                 for c in changes]
-        raise Refused(f"refused: {len(changes)} file(s) changed since {scenario} version {number} was submitted "
-                      f"(checked from {Path.cwd()}):\n" + "\n".join(lines)
-                      + "\nrestore the submitted files, or submit a new version and approve that one")
-    return _decide(store, access, scenario, number, actor, "approve", comment)
-
-
-def reject(store: Store, access: roles.Access, scenario: str, number: int, actor: str, comment: str) -> Outcome:
+def reject(store: Store, scenario: str, number: int, actor: str | None, comment: str,
+           key: Ed25519PrivateKey | None = None) -> Outcome:
     if not comment.strip():
         raise Refused("a rejection needs a comment that tells the planner what to change (--comment TEXT)")
-    return _decide(store, access, scenario, number, actor, "reject", comment)
+    return _decide(store, scenario, number, actor, "reject", comment, key)
 
 
-def _decide(store: Store, access: roles.Access, scenario: str, number: int, actor: str, decision: str,
-            comment: str) -> Outcome:
+def _decide(store: Store, scenario: str, number: int, typed: str | None, decision: str, comment: str,
+            key: Ed25519PrivateKey | None) -> Outcome:
+    from planner.store.verify import check_versions, refusal
+
     verb = "approve" if decision == "approve" else "reject"
+    identity.check_text("the comment", comment, LONGEST_COMMENT)
     with store.write() as connection:
-        roles.sync(connection, access, actor)
-        roles.require(connection, access, actor, "approver", f"{verb} plans")
+        actor = identity.acting(connection, typed)
+        roles.first_use(connection, actor)
+        roles.require(connection, actor, "approver", f"{verb} plans")
+        signer = keys.signer(connection, actor, key)
         version = version_at(connection, scenario, number, lock=True)
+        problems = check_versions(connection, [version])
+        if problems:
+            raise Refused(refusal(version.label, problems, f"refusing to {verb} it"))
         if version.status != SUBMITTED:
             raise Conflict(_final(version))
         if actor == version.submitted_by:
@@ -124,8 +94,8 @@ def _decide(store: Store, access: roles.Access, scenario: str, number: int, acto
             "status": status, "comment": comment, "decided_at": at, "content_sha256": version.content_sha256,
             "rule_files": {path: sha for path, (_, sha) in sorted(version.frozen.rule_files.items())},
             "approvals": approvals, "approvals_needed": needed, "two_approvers_above": threshold,
-            "budget_used": version.budget_used, "roles_sha256": access.sha256,
-        }, scenario=scenario, version=number)
+            "budget_used": version.budget_used,
+        }, scenario=scenario, version=number, key=signer)
         return Outcome(version_at(connection, scenario, number), decision, approvals, needed)
 
 
