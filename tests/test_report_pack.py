@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import subprocess
@@ -60,14 +61,15 @@ def test_a_draft_pack_is_self_contained_and_complete(world: World, tmp_path: Pat
     assert "<script" not in html and "<link" not in html and "@import" not in html
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(images) == 4 and all(base64.b64decode(image).startswith(PNG) for image in images)
-    for heading in ("Policy checks", "Spend and ROI by account", "Gross to dead net", "Risk: P10 / P50 / P90",
+    for heading in ("What you are approving", "Policy checks", "Spend and ROI by account", "Gross to dead net", "Risk: P10 / P50 / P90",
                     "Account annual plans", "Changes since"):
         assert f"<h2>{heading}" in html
     assert "20 Monte Carlo draws (seed 2027)" in html
     assert "Carrefour China - East" in html and "Spring Festival" in html and "locked by contract" in html
     assert "No earlier version of base-2027 to compare with" in html
+    assert "The first version of base-2027: there is no earlier version to compare with" in html
     book = workbook(out)
-    assert book.sheetnames == ["summary", "policy checks", "spend and ROI", "gross to dead net", "risk P10-P90",
+    assert book.sheetnames == ["What you are approving", "summary", "policy checks", "spend and ROI", "gross to dead net", "risk P10-P90",
                                "account plans", "changes"]
     assert len(book["summary"]._images) == 4
 
@@ -101,15 +103,65 @@ def test_a_stored_version_is_compared_with_the_last_approved_one(world: World, t
     assert "base-2027 version 2 (submitted): 1 policy check(s) FAIL, compared with base-2027 version 1" in result.stdout
     html = page(out)
     assert "Changes since base-2027 version 1" in html and "submitted by <b>alice</b>" in html
-    assert "display disp-carrefour-summer-cola: fee 32,000 -&gt; 40,000; growth target 25.0% -&gt; 30.0%" in html
+    assert ("Display disp-carrefour-summer-cola, fee per week: 4,000 -&gt; 5,000 (+1,000); "
+            "Account terms carrefour (Carrefour China - East (家乐福华东)), growth target: 25.0% -&gt; 30.0% (+5.0 pt)"
+            in html)
     assert "bud-total-2027 (budget_max, total year): limit 5,000,000 -&gt; 3,400,000, now FAILS" in html
     changes = [[cell.value for cell in row] for row in workbook(out)["changes"].iter_rows(min_row=2)]
     assert ["totals", "total", "budget_used", pytest.approx(world.frozen.totals["budget_used"]),
             pytest.approx(world.frozen.totals["budget_used"] + 8000), pytest.approx(8000)] in changes
-    assert any(row[:2] == ["terms", "carrefour"] and "fee 32,000 -> 40,000" in row[2] for row in changes)
+    assert any(row[:2] == ["terms", "carrefour"] and "fee per week: 4,000 -> 5,000" in row[2] for row in changes)
+    approving = [[cell.value for cell in row] for row in workbook(out)["What you are approving"].iter_rows(min_row=2)]
+    assert [row[:3] for row in approving] == [["displays", "disp-carrefour-summer-cola", "carrefour"],
+                                              ["accounts", "carrefour", "carrefour"],
+                                              ["budgets", "bud-total-2027", "all 14 accounts"]]
+    assert approving[0][6:9] == ["vividness cost", pytest.approx(8000), pytest.approx(-8000)]
     earlier = run(world, "report", "base-2027@1", "--out", str(tmp_path / "first"))
     assert earlier.exit_code == 0 and "version 1 (approved)" in earlier.stdout
     assert "approved by <b>bob</b>" in page(tmp_path / "first")
+
+
+def test_a_rebate_change_heads_the_pack_and_the_diff(world: World, tmp_path: Path) -> None:
+    """Issue 16's example: version 2 raises Carrefour's growth rebate tier 2 from 2% to 3% on the command line;
+    the pack, its workbook and `plan diff` open with it and its money effect on Carrefour."""
+    assert run(world, "plan", "submit", "scenarios/base.yaml", "--as", "alice", "--set", "options.draws=0",
+               ).exit_code == 0
+    assert run(world, "plan", "approve", "base-2027@1", "--as", "bob").exit_code == 0
+    raised = run(world, "plan", "submit", "scenarios/base.yaml", "--as", "alice", "--set", "options.draws=0",
+                 "--set", "rebates.rb-carrefour-growth.tiers.1.rate=3%")
+    assert raised.exit_code == 0, raised.output
+    out = tmp_path / "pack"
+    assert run(world, "report", "base-2027", "--out", str(out)).exit_code == 0
+    html = page(out)
+    sentence = ("Rebate rb-carrefour-growth (Carrefour annual growth rebate (增长回馈)), tier 2 rate: 2.0% -&gt; 3.0% "
+                "(+1.0 pt)")
+    headings = re.findall(r"<h2>([^<]+)</h2>", html)
+    assert headings[0] == "What you are approving"
+    first = html.index("<h2>What you are approving</h2>")
+    assert first < html.index(sentence) < html.index('class="tiles"') < html.index("<h2>Policy checks</h2>")
+    assert html.index(sentence) < html.index("Override added")
+    effect = re.search(r"rebates (\+[0-9,]+) CNY, gross profit (-[0-9,]+) CNY on carrefour", html)
+    assert effect is not None and effect.group(1) != "+0" and effect.group(1)[1:] == effect.group(2)[1:]
+    assert "from +25.0%: 3.0% of invoice revenue" in html  # Carrefour's plan lists its rebate tiers
+    assert re.search(r"discount JD net-price agreement <span[^>]*>d-jd-net-price</span>: 8.0% off invoice", html)
+    sheet = workbook(out)["What you are approving"]
+    assert workbook(out).sheetnames[0] == "What you are approving"
+    [row] = [[cell.value for cell in r] for r in sheet.iter_rows(min_row=2)]
+    assert row[:6] == ["rebates", "rb-carrefour-growth", "carrefour", sentence.replace("-&gt;", "->"), "2.0%", "3.0%"]
+    assert row[6] == "rebates" and row[7] > 0 and row[8] == pytest.approx(-row[7])
+    text = run(world, "plan", "diff", "base-2027@2")
+    assert text.exit_code == 0, text.output
+    assert text.output.splitlines()[:3] == [
+        "What you are approving: base-2027 version 2 against version 1 (approved): 1 term change",
+        "  " + sentence.replace("-&gt;", "->"),
+        f"      rebates {effect.group(1)} CNY, gross profit {effect.group(2)} CNY on carrefour"]
+    assert "Account terms changed: 1" in text.output
+    data = json.loads(run(world, "plan", "diff", "base-2027@1", "base-2027@2", "--format", "json").output)
+    assert next(iter(data)) == "what_changed"
+    [change] = data["what_changed"]["changes"]
+    assert (change["kind"], change["rule"], change["field"], change["before"], change["after"]) == (
+        "rebates", "rb-carrefour-growth", "tiers.1.rate", 0.02, 0.03)
+    assert change["effect"]["accounts"] == ["carrefour"] and change["effect"]["delta"] > 0
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -23,7 +23,6 @@ from planner.rules.schema import Event, RuleSet
 from planner.rules.schema.common import RuleModel
 
 KINDS: dict[str, str] = {
-    "accounts": "Account terms",
     "rebates": "Rebate",
     "discounts": "Discount",
     "price_bands": "Price band",
@@ -32,6 +31,7 @@ KINDS: dict[str, str] = {
     "shelf_targets": "Shelf-share target",
     "displays": "Display",
     "coolers": "Coolers",
+    "accounts": "Account terms",
     "budgets": "Budget",
     "margin_floors": "Margin floor",
     "price_floors": "Price floor",
