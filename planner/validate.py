@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner.check import run_checks
+from planner.check.cascade import file_causes, fold, object_causes
 from planner.rules.findings import (
     FILE_UNREADABLE,
     NO_RULE_FILES,
@@ -40,6 +41,15 @@ class Report:
     def warnings(self) -> int:
         return sum(f.severity is Severity.WARNING for f in self.findings)
 
+    @property
+    def notes(self) -> int:
+        return sum(f.severity is Severity.NOTE for f in self.findings)
+
+    @property
+    def folded(self) -> int:
+        """Findings folded into the notes (PP205): caused by an earlier finding, not reported one by one."""
+        return sum(int(f.example.get("folded", 0)) for f in self.findings if f.severity is Severity.NOTE)
+
     def exit_code(self, fail_on_warn: bool = False) -> int:
         """0 clean, 1 findings at error level (or warnings with fail_on_warn), 2 a file could not be read."""
         if any(f.code == FILE_UNREADABLE.code for f in self.findings):
@@ -64,6 +74,8 @@ def validate(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Report:
         if rule_docs:
             findings.extend(run_checks(rules))
         rule_count = rules.rule_count
+        named = {display_name(path): path for path in files}
+        findings = fold(findings, file_causes(findings, named) + object_causes(findings, rule_docs, rules))
     seen = {(f.code, f.location, f.message) for f in findings}
     for document in scenario_docs:
         resolved = resolve(Path(document.file))

@@ -44,7 +44,7 @@ FORMATS = ("text", "json", "github", "sarif", "junit")
 
 EXPECT = re.compile(
     r'^# expect: (?P<code>PP\d{3}) line (?P<line>[1-9]\d*)(?: column (?P<column>[1-9]\d*))?'
-    r'(?: severity (?P<severity>error|warning))?(?: text "(?P<text>[^"]+)")?\s*$'
+    r'(?: severity (?P<severity>error|warning|note))?(?: text "(?P<text>[^"]+)")?\s*$'
 )
 ALONE = re.compile(r"^# alone: (?P<value>true|false)\s*$")
 
@@ -328,7 +328,7 @@ def _reported(file: str, line: int | str, column: int | str, severity: str, code
     return Finding(code, Severity(severity), message, Location(file, int(line), int(column)))
 
 
-TEXT_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning) "
+TEXT_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning|note) "
                        r"(?P<code>PP\d{3}) (?P<message>.*)$")
 
 
@@ -342,7 +342,7 @@ def parse_json(out: str, fail_on_warn: bool) -> list[Finding]:
             for item in json.loads(out)["findings"]]
 
 
-GITHUB_LINE = re.compile(r"^::(?P<severity>error|warning) file=(?P<file>[^,]*),line=(?P<line>\d+),"
+GITHUB_LINE = re.compile(r"^::(?P<severity>error|warning|notice) file=(?P<file>[^,]*),line=(?P<line>\d+),"
                          r"col=(?P<column>\d+),title=(?P<code>PP\d{3})::(?P<message>.*)$")
 
 
@@ -358,7 +358,8 @@ def parse_github(out: str, fail_on_warn: bool) -> list[Finding]:
         if line.startswith("::"):
             m = GITHUB_LINE.match(line)
             assert m, f"malformed annotation {line!r}"
-            found.append(_reported(_unescape(m["file"]), m["line"], m["column"], m["severity"], m["code"],
+            severity = "note" if m["severity"] == "notice" else m["severity"]  # a fold is a ::notice
+            found.append(_reported(_unescape(m["file"]), m["line"], m["column"], severity, m["code"],
                                    _unescape(m["message"])))
     return found
 
@@ -392,7 +393,8 @@ def parse_junit(out: str, fail_on_warn: bool) -> list[Finding]:
                                    m["message"]))
         for note in (case.findtext("system-out") or "").splitlines():
             m = TEXT_LINE.match(note)
-            assert m and m["file"] == case.get("classname") and not fail_on_warn, f"unexpected note {note!r}"
+            assert m and m["file"] == case.get("classname"), f"unexpected note {note!r}"
+            assert m["severity"] == "note" or not fail_on_warn, f"a warning passed under --fail-on-warn: {note!r}"
             found.append(_reported(**m.groupdict()))
     return found
 

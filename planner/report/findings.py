@@ -34,8 +34,13 @@ def summary_line(report: Report) -> str:
         parts.append(_plural(report.errors, "error"))
     if report.warnings:
         parts.append(_plural(report.warnings, "warning"))
+    if report.notes:
+        parts.append(_plural(report.notes, "note"))
     counts = ", ".join(parts) or "no findings"
-    return f"{counts} in {_plural(len(report.files), 'file')} ({_plural(report.rule_count, 'rule')})"
+    line = f"{counts} in {_plural(len(report.files), 'file')} ({_plural(report.rule_count, 'rule')})"
+    if report.folded:
+        line += f"; the notes fold {_plural(report.folded, 'finding')} caused by an earlier one"
+    return line
 
 
 def located(item: Finding) -> str:
@@ -72,15 +77,11 @@ def render_text(report: Report) -> str:
 # --- json ---------------------------------------------------------------------------------------------------
 
 def render_json(report: Report) -> str:
-    document = {
-        "findings": [item.as_json() for item in report.findings],
-        "summary": {
-            "errors": report.errors,
-            "warnings": report.warnings,
-            "files": len(report.files),
-            "rules": report.rule_count,
-        },
-    }
+    summary = {"errors": report.errors, "warnings": report.warnings, "files": len(report.files),
+               "rules": report.rule_count}
+    if report.notes:  # only when findings were folded, so a report without folds keeps its four keys
+        summary.update(notes=report.notes, folded=report.folded)
+    document = {"findings": [item.as_json() for item in report.findings], "summary": summary}
     # default=str: examples may hold dates or decimals; a report must never fail to print.
     return json.dumps(document, indent=2, ensure_ascii=False, default=str)
 
@@ -97,8 +98,13 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+GITHUB_COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+"""A note (a fold of findings an earlier one caused) is a `::notice` annotation: GitHub has no `::note`."""
+
+
 def render_github(report: Report) -> str:
-    """One `::error`/`::warning` command per finding; the fix and related places go on extra message lines."""
+    """One `::error`/`::warning`/`::notice` command per finding; the fix and related places go on extra message
+    lines."""
     lines = []
     for item in report.findings:
         where = item.location
@@ -108,7 +114,7 @@ def render_github(report: Report) -> str:
                                ("title", item.code))
         )
         message = "\n".join([item.message, *details(item)])
-        lines.append(f"::{item.severity.value} {properties}::{escape_data(message)}")
+        lines.append(f"::{GITHUB_COMMANDS[item.severity]} {properties}::{escape_data(message)}")
     lines.append(summary_line(report))
     return "\n".join(lines)
 

@@ -16,6 +16,8 @@ from typing import Any
 class Severity(str, enum.Enum):
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"
+    """Not a problem of its own: a line that folds the findings an earlier finding caused (PP205)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,8 @@ EVENTS_DOUBLE_BOOKED = _kind("PP428", E, "two events on one account x product gr
 EVENT_OUT_OF_SCOPE = _kind("PP429", E, "an event's mechanic is not allowed at its account, products or weeks")
 # Locations of issue 15 (appended)
 EXTENDS_MISSING = _kind("PP503", E, "a scenario extends a file that is missing or not a scenario")
+# Cascade control of issue 15 (appended)
+FOLDED = _kind("PP205", Severity.NOTE, "findings caused by an earlier finding, folded into one line")
 
 
 def finding(
