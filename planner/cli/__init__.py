@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from planner.cli import actuals, calibrate, history, optimize, report, simulate, store, validate
+from planner.cli import actuals, calibrate, history, optimize, report, review, simulate, store, validate
 from planner.cli.common import INTERRUPTED, CannotRun
 
 DISTRIBUTION = "promo-planner"
@@ -75,6 +75,6 @@ def main() -> None:
     """
 
 
-for _module in (validate, simulate, optimize, store, report, history, calibrate, actuals):
+for _module in (validate, simulate, optimize, store, report, history, calibrate, actuals, review):
     for _command in _module.COMMANDS:
         main.add_command(_command)

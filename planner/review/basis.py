@@ -56,11 +56,15 @@ class Basis:
     """(A,) run rate of each account."""
     cells: ActualCells
     volume: dict[str, FloatArray]
-    """'plan', 'expected', 'none' -> (A, P, W) cases, for post-event analysis."""
+    """'plan', 'expected', 'none' -> (A, P, W) cases, and 'plan_spend' the plan's funding + event costs per
+    cell: for post-event analysis."""
     forecast_promotions: Promotions
     touched: dict[str, FloatArray]
     """'expected', 'actual' -> (A, W) cases in the cells a promotion of the calendar as run touches (promoted,
     dip or cannibalization in the model): what the variance attributes to how promotions performed."""
+
+    plan_promoted: np.ndarray
+    """(A, P, W) bool: the plan's promoted cells."""
 
     @property
     def weeks(self) -> int:
@@ -82,9 +86,10 @@ def build(rules: RuleSet, plan_events: list[Event], actuals: Actuals, through: i
         raise ValueError(f"--through {through} is outside the plan year's weeks 0..{index.calendar.weeks}")
     executed = list(actuals.through(through).promotions)
     forecast_events = forecast_calendar(plan_events, executed, through)
-    plan_cells = evaluate(compiled, promotions_for(rules, compiled, plan_events))
+    plan_promotions = promotions_for(rules, compiled, plan_events)
+    plan_cells = evaluate(compiled, plan_promotions)
     plan = ledger_of(rules, compiled, plan_cells)
-    volume = {"plan": plan_cells.volume}
+    volume = {"plan": plan_cells.volume, "plan_spend": plan_cells.promo_funding + plan_cells.event_costs}
     del plan_cells
     forecast_promotions = promotions_for(rules, compiled, forecast_events)
     expected_cells = evaluate(compiled, forecast_promotions)
@@ -101,7 +106,7 @@ def build(rules: RuleSet, plan_events: list[Event], actuals: Actuals, through: i
     del expected_cells
     volume["none"] = evaluate(compiled, Promotions.none(compiled.shape)).volume
     return Basis(rules, compiled, through, plan_events, executed, forecast_events, plan, expected, actual, latest,
-                 trend, cells, volume, forecast_promotions, touched)
+                 trend, cells, volume, forecast_promotions, touched, plan_promotions.promoted)
 
 
 def run_rate(compiled: Compiled, expected: Cells, cells: ActualCells) -> FloatArray:
