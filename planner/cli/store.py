@@ -263,8 +263,8 @@ def plan_list(ctx: click.Context, scenario: str | None, db: str | None, fmt: str
 @allow_unverified_option
 @click.pass_context
 def plan_diff(ctx: click.Context, refs: tuple[str, ...], db: str | None, fmt: str, allow_unverified: bool) -> None:
-    """What changed between two versions (both verified first): account totals, rule files, plan events, options,
-    overrides.
+    """What changed between two versions (both verified first): every term change first (rule, field, before ->
+    after, money effect on the accounts covered), then account totals, rule files, plan events, options, overrides.
 
     With one version, it is compared with the latest approved version before it (else the one just before).
 
@@ -272,7 +272,7 @@ def plan_diff(ctx: click.Context, refs: tuple[str, ...], db: str | None, fmt: st
     Example:
       planner plan diff base-2027@1 base-2027@2
     """
-    from planner.store.diff import baseline, between
+    from planner.store.diff import baseline, between, head_text
     from planner.store.versions import list_in, version_at
     from planner.store.views import diff_text
 
@@ -291,7 +291,8 @@ def plan_diff(ctx: click.Context, refs: tuple[str, ...], db: str | None, fmt: st
     if failing:
         click.echo("UNVERIFIED: " + ", ".join(f"{s} version {n}" for s, n in sorted(failing))
                    + " failed verification (see above)")
-    click.echo(json.dumps(difference, indent=2, ensure_ascii=False) if fmt == "json" else diff_text(difference))
+    click.echo(json.dumps(difference, indent=2, ensure_ascii=False) if fmt == "json"
+               else head_text(difference) + "\n\n" + diff_text(difference))
     ctx.exit(FINDINGS if failing else 0)
 
 
