@@ -19,6 +19,7 @@ from planner.store.versions import Frozen, draft
 
 PNG = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "approval.md"
 
 
 def run(world: World, *args: str) -> Result:
@@ -156,6 +157,8 @@ def test_a_rebate_change_heads_the_pack_and_the_diff(world: World, tmp_path: Pat
         "  " + sentence.replace("-&gt;", "->"),
         f"      rebates {effect.group(1)} CNY, gross profit {effect.group(2)} CNY on carrefour"]
     assert "Account terms changed: 1" in text.output
+    documented = DOCS.read_text(encoding="utf-8").split("### What you are approving")[1]
+    assert documented.split("```text\n")[1].split("```")[0].splitlines() == text.output.splitlines()[:3]
     data = json.loads(run(world, "plan", "diff", "base-2027@1", "base-2027@2", "--format", "json").output)
     assert next(iter(data)) == "what_changed"
     [change] = data["what_changed"]["changes"]
