@@ -23,7 +23,9 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "approval.md"
 
 
 def run(world: World, *args: str) -> Result:
-    return CliRunner().invoke(main, [*args, "--db", world.url])
+    """A command, logged in to the store as the user it acts as (on PostgreSQL the acting user is the login)."""
+    user = args[args.index("--as") + 1] if "--as" in args else None
+    return CliRunner().invoke(main, [*args, "--db", world.url_as(user) if user else world.url])
 
 
 def page(folder: Path) -> str:
