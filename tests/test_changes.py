@@ -6,17 +6,20 @@ does, so the rule sets are resolved exactly as a version's are) and expects that
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_store_support import base_frozen_fixture  # noqa: F401 - fixture
 
 from planner.changes.compare import Change, compare, effect_text
 from planner.changes.summary import contract_terms
 from planner.changes.terms import KINDS, SCOPED, account_terms, by_rule, of_rules
 from planner.rules.scenario import resolve
 from planner.rules.schema import RuleSet
+from planner.store.versions import Frozen
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "scenarios" / "base.yaml"
@@ -152,3 +155,20 @@ def test_terms_frozen_per_account_give_the_same_rules_back() -> None:
     assert "capped at 450,000" in growth["how"] and "retroactive" in growth["how"]
     assert {d["id"] for d in carrefour["discounts"]} >= {"d-hypermarket-terms", "d-pallet-deal"}
     assert "jd" not in {a for a, terms in frozen.items() if "rb-carrefour-growth" in terms.get("rebates", {})}
+
+
+def test_a_version_without_term_snapshots_says_its_changes_cannot_be_listed(base_frozen: Frozen) -> None:
+    """Versions submitted before terms were frozen with the account plans: the diff says so instead of guessing."""
+    from planner.store.diff import between, head_text
+    from planner.store.versions import draft
+
+    older = replace(base_frozen, details={account: {**detail, "plan": {key: value for key, value in detail["plan"].items()
+                                                                        if key != "terms"}}
+                                          for account, detail in base_frozen.details.items()})
+    difference = between(draft(older), draft(base_frozen))
+    head = difference["what_changed"]
+    assert not head["available"] and head["changes"] == []
+    assert "froze no term snapshot" in head["reason"] and head["reason"] in head_text(difference)
+    same = between(draft(base_frozen), draft(base_frozen))
+    assert same["what_changed"]["available"] and same["what_changed"]["changes"] == [] and same["terms"] == []
+    assert "0 term changes (no rule, tier, rate, cap, scope or event differs)" in head_text(same)
