@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_optimize_split import WORLD, model_of, parts
 
 from planner.cli import main
 from planner.cli.common import prepare
 from planner.compile.model import compile_rules
 from planner.execute import CannotConnect, Executor, connect
+from planner.optimize import split
 from planner.simulate import monte_carlo, promotions_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +48,16 @@ def test_a_cluster_of_two_gives_the_draws_of_the_process_byte_for_byte(cluster: 
     assert cluster.slots == 2
     assert pickle.dumps(here) == pickle.dumps(there) == pickle.dumps(threads)
     assert pickle.dumps(monte_carlo(rules, compiled, promotions, 24, 12)) != pickle.dumps(here)
+
+
+def test_the_accounts_milps_on_a_cluster_give_the_plan_of_the_process_byte_for_byte(cluster: Executor) -> None:
+    problem, blocks = parts(model_of(WORLD))
+    here = split.solve(problem, blocks, 60, 1e-6)
+    there = split.solve(problem, blocks, 60, 1e-6, executor=cluster)
+    assert here.split is not None and there.split is not None and there.split.blocks == 3
+    assert here.method == there.method
+    assert (here.run.objective, here.run.bound) == (there.run.objective, there.run.bound)
+    assert here.run.values.tobytes() == there.run.values.tobytes()
 
 
 def test_results_come_back_in_the_order_of_the_items(cluster: Executor) -> None:

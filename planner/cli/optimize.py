@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from planner.cli.cluster import cluster_options, executor_for
 from planner.cli.common import (
     INTERRUPTED,
     SET_HELP,
@@ -48,9 +49,11 @@ def optimize_command_line(sets: Sequence[str], time_limit: float | None, gap: fl
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Tables for people, or one JSON object for scripts.")
 @allow_findings_option
+@cluster_options
 @click.pass_context
 def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: float | None, objective: str | None,
-             frontier_points: int, sets: tuple[str, ...], out: Path | None, fmt: str, allow_findings: bool) -> None:
+             frontier_points: int, sets: tuple[str, ...], out: Path | None, fmt: str, allow_findings: bool,
+             workers: int | None, scheduler: str | None) -> None:
     """Find the promotion plan that earns the most within every rule; re-check it with the simulator.
 
     Exit 0 with a plan that keeps every rule (optimal, or the best found at the time limit); 1 when the rules
@@ -66,6 +69,7 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
     Examples:
       planner optimize scenarios/budget-cut-10.yaml --time-limit 60 --out results/budget-cut-10
       planner optimize scenarios/base.yaml --set budgets.bud-total-2027.max=500k --allow-findings --time-limit 60
+      planner optimize scenarios/base.yaml --workers 2 --time-limit 120
     """
     from planner.optimize.run import optimize as run_optimize
     from planner.report.optimization import render_optimization, write_optimization
@@ -74,9 +78,10 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
     check_out(out, optimization=True)
     prepared = prepare(scenario, optimize_command_line(sets, time_limit, gap, objective))
     refuse_if_broken(ctx, [prepared], allow_findings)
-    result = run_optimize(prepared.resolved, frontier_points=frontier_points,
-                          calendar=prepared.plan.events if prepared.plan else None, applied=prepared.applied,
-                          progress=lambda line: click.echo(line, err=True))
+    with executor_for(workers, scheduler) as executor:
+        result = run_optimize(prepared.resolved, frontier_points=frontier_points,
+                              calendar=prepared.plan.events if prepared.plan else None, applied=prepared.applied,
+                              progress=lambda line: click.echo(line, err=True), executor=executor)
     if out is not None and result.simulation is not None:
         folder = out
         write_or_fail(out, lambda: write_optimization(result, folder))

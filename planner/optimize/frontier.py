@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from planner.execute import Executor
 from planner.optimize import split
 from planner.optimize.highs import Status
 from planner.optimize.model import Model
@@ -94,11 +95,12 @@ def shares(points: int, lowest: float = LOWEST, highest: float = HIGHEST) -> lis
 
 def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, time_limit: float | None, gap: float,
           lowest: float = LOWEST, highest: float = HIGHEST, solved: Solution | None = None,
-          clock: Clock | None = None) -> Frontier:
+          clock: Clock | None = None, executor: Executor | None = None) -> Frontier:
     """Solve `model` at `points` budget sizes from `lowest` to `highest` times the scenario's max. `solved`: the
     model's solution at the scenario's own budget, used as that point and as the start of larger budgets. The
     model is left as it was given. `time_limit` (and `clock`'s deadline) is for all the points together; a
-    point not reached in time is reported without a plan (status no_solution) and noted, not flagged."""
+    point not reached in time is reported without a plan (status no_solution) and noted, not flagged. Each
+    point's accounts are solved on `executor` (split.py)."""
     started = time.perf_counter()
     clock = (clock or Clock()).within(time_limit)
     position = budget_row(model)
@@ -131,7 +133,7 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
             nan = float("nan")
             solutions[budget] = Solution(Status.NO_SOLUTION, nan, nan, nan, 0.0, 0.0)
             continue
-        outcome = split.solve(copy, blocks, None, gap, start, memo=model.memo, clock=clock)
+        outcome = split.solve(copy, blocks, None, gap, start, executor, memo=model.memo, clock=clock)
         solutions[budget] = solution_of(model, outcome.run, outcome.seconds, outcome.method)
         clock.say(f"frontier point {number}/{len(to_solve)}: budget {budget:,.0f} ({share:.0%}), "
                   + (f"objective {outcome.run.objective:,.0f}" if outcome.run.has_plan else outcome.run.status.value)

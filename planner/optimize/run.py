@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from planner.compile.model import compile_rules
+from planner.execute import Executor
 from planner.optimize import split
 from planner.optimize.diagnose import Conflict, diagnose
 from planner.optimize.frontier import Frontier, trace
@@ -176,11 +177,14 @@ class OptimizeResult:
 
 def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | None = None,
              frontier_points: int = 0, *, calendar: Sequence[Event] | None = None,
-             applied: Sequence[str] = (), progress: Progress | None = None) -> OptimizeResult:
+             applied: Sequence[str] = (), progress: Progress | None = None,
+             executor: Executor | None = None) -> OptimizeResult:
     """Optimize a resolved scenario (its options say objective, time limit and gap unless given here).
 
     `calendar` is the scenario's own plan to compare against (default: the rules' events); `applied` is the log
-    of overrides, passed on to the simulation of the plan; `progress` receives one line per stage.
+    of overrides, passed on to the simulation of the plan; `progress` receives one line per stage; `executor`
+    runs the independent tasks (the accounts' MILPs, the plan's Monte Carlo draws; default: in process), with
+    the same results wherever they run.
 
     The time limit bounds the whole call (progress.py): valuing the options and building the model cannot be
     cut, the LP relaxation gets at least `split.RELAXATION_SECONDS` and at least as long as the build took, the
@@ -195,13 +199,13 @@ def optimize(resolved: Resolved, time_limit: float | None = None, gap: float | N
     with catch_interrupt(clock.stop):
         try:
             return _optimize(resolved, time_limit, clock, options.gap if gap is None else gap, frontier_points,
-                             calendar, applied)
+                             calendar, applied, executor)
         finally:
             clock.stop.pull()  # stop whatever still runs
 
 
 def _optimize(resolved: Resolved, time_limit: float, clock: Clock, gap: float, frontier_points: int,
-              calendar: Sequence[Event] | None, applied: Sequence[str]) -> OptimizeResult:
+              calendar: Sequence[Event] | None, applied: Sequence[str], executor: Executor | None) -> OptimizeResult:
     started = time.perf_counter()
     rules, options = resolved.rules, resolved.options
     compiled = compile_rules(rules)
@@ -216,7 +220,7 @@ def _optimize(resolved: Resolved, time_limit: float, clock: Clock, gap: float, f
     own = simulate(rules, options.model_copy(update={"draws": 0}), scenario=resolved.id, events=calendar)
     simulated = time.perf_counter() - built
     solution = solve(model, None, gap, clock=clock.earlier(simulated * (2 + options.draws * DRAW_SHARE)),
-                     relaxation_seconds=max(split.RELAXATION_SECONDS, built - valued))
+                     relaxation_seconds=max(split.RELAXATION_SECONDS, built - valued), executor=executor)
     solved = time.perf_counter()
     result = OptimizeResult(
         resolved.id, resolved.name, rules.company.currency if rules.company else "", options.objective, time_limit,
@@ -229,10 +233,11 @@ def _optimize(resolved: Resolved, time_limit: float, clock: Clock, gap: float, f
         result.conflicts, result.diagnosis_status = diagnosis.conflicts, diagnosis.status
         result.seconds["diagnose"] = diagnosis.seconds
     elif result.has_plan:
-        _check(result, solution, resolved, own, applied, values.investments)
+        _check(result, solution, resolved, own, applied, values.investments, executor)
         clock.say(f"re-check: {len(result.violations)} rule(s) broken ({seconds(result.seconds['check'])})")
         if frontier_points:
-            result.frontier = trace(model, rules, options, frontier_points, None, gap, solved=solution, clock=clock)
+            result.frontier = trace(model, rules, options, frontier_points, None, gap, solved=solution, clock=clock,
+                                    executor=executor)
             result.seconds["frontier"] = result.frontier.seconds
     elif _calendar_plan(result, solution, resolved, own, calendar, applied):
         clock.say("no MILP plan in time: the scenario's own calendar is the plan, gap "
@@ -243,7 +248,7 @@ def _optimize(resolved: Resolved, time_limit: float, clock: Clock, gap: float, f
 
 
 def _check(result: OptimizeResult, solution: Solution, resolved: Resolved, own: Simulation,
-           applied: Sequence[str], investments: Sequence[Investment]) -> None:
+           applied: Sequence[str], investments: Sequence[Investment], executor: Executor | None) -> None:
     """Evaluate the plan with the simulator, re-check every rule, and compare with the alternatives."""
     started = time.perf_counter()
     rules = resolved.rules
@@ -257,19 +262,19 @@ def _check(result: OptimizeResult, solution: Solution, resolved: Resolved, own: 
                     for label, value in sorted(solution.row_duals.items(), key=lambda item: -abs(item[1]))]
     result.predicted_profit = solution.predicted_profit
     result.predicted_rebates = solution.rebates
-    simulation = _simulate_plan(result, resolved, applied, own)
+    simulation = _simulate_plan(result, resolved, applied, own, executor=executor)
     result.difference = _relative(solution.predicted_profit - simulation.totals.gross_profit,
                                   simulation.totals.gross_profit)
     result.seconds["check"] = time.perf_counter() - started
 
 
 def _simulate_plan(result: OptimizeResult, resolved: Resolved, applied: Sequence[str], own: Simulation,
-                   no_promotions: Simulation | None = None) -> Simulation:
+                   no_promotions: Simulation | None = None, executor: Executor | None = None) -> Simulation:
     """Simulate the plan (`result.events`, `result.bought`) as `planner simulate --plan` would, list every rule
     it breaks, and compare it with no promotions and with the scenario's own calendar (`own`)."""
     rules, options = resolved.rules, resolved.options
     simulation = simulate(buy(rules, result.bought or {}), options, scenario=resolved.id, name=resolved.name,
-                          events=result.events, plan_source="optimizer", applied=applied)
+                          events=result.events, plan_source="optimizer", applied=applied, executor=executor)
     result.simulation = simulation
     result.simulated_profit = simulation.totals.gross_profit
     result.violations = [check for check in simulation.policy if not check.ok] + _plan_findings(result, rules)

@@ -18,6 +18,7 @@ import pyomo.environ as pyo
 
 from planner.compile.calendar import runs as calendar_runs
 from planner.compile.model import Compiled
+from planner.execute import Executor
 from planner.optimize import split
 from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, new_highs, run, run_problem
 from planner.optimize.investments import bought_in
@@ -120,14 +121,16 @@ def highs() -> Highs:
 
 def solve(model: Model, time_limit: float | None = 60.0, gap: float = 1e-3, duals: bool = True,
           start: np.ndarray | None = None, whole: bool = False, solver: Highs | None = None,
-          clock: Clock | None = None, relaxation_seconds: float = split.RELAXATION_SECONDS) -> Solution:
+          clock: Clock | None = None, relaxation_seconds: float = split.RELAXATION_SECONDS,
+          executor: Executor | None = None) -> Solution:
     """Solve the model: its LP relaxation, then account by account, then the whole model only if the accounts'
     plans do not prove `gap` (split.py). `whole`: the whole model alone, in `solver` when given (a persistent
     HiGHS from `highs()`, which re-solves after `Model.set_bounds` without a new hand-over): the monolithic MILP
     the benchmarks compare with. `start` (a `Solution.values`) is a plan to begin the whole model from.
     `duals`: report the LP relaxation's duals of the business rows. The time limit is for all of it, and no
     longer than `clock` allows (its deadline and stop: Ctrl-C; progress by stage goes to it), but for the LP
-    relaxation, which gets at least `relaxation_seconds` (split.solve)."""
+    relaxation, which gets at least `relaxation_seconds` (split.solve). The accounts' MILPs run on `executor`
+    (default: threads of this process)."""
     started = time.perf_counter()
     clock = (clock or Clock()).within(time_limit)
     if whole:
@@ -139,7 +142,7 @@ def solve(model: Model, time_limit: float | None = 60.0, gap: float = 1e-3, dual
             read_duals(model, solution, relaxation(model, None, clock).duals)
         return solution
     problem = model.matrix.problem()
-    outcome = split.solve(problem, split.blocks(problem, model.options.column_account), None, gap, start,
+    outcome = split.solve(problem, split.blocks(problem, model.options.column_account), None, gap, start, executor,
                           memo=model.memo, clock=clock, relaxation_seconds=relaxation_seconds)
     solution = solution_of(model, outcome.run, outcome.seconds, outcome.method)
     solution.bound = outcome.bound if not solution.has_plan else solution.bound

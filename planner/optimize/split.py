@@ -40,13 +40,13 @@ import dataclasses
 import hashlib
 import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from planner.execute import Executor
 from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, run_problem
 from planner.optimize.matrix import Problem
 from planner.optimize.progress import Clock, seconds
@@ -169,17 +169,41 @@ Memo = dict[bytes, Run]
 prices on its columns, the same limits; a frontier point where the budget does not bind) is not solved again."""
 
 
+@dataclass(frozen=True)
+class _Blocks:
+    """What every block's task reads (planner.execute): sent once to each worker of a cluster."""
+
+    parts: list[Problem]
+    block_gap: float
+    deadline: float | None
+    """Wall-clock time (`time.time()`) at which a block stops (None: no limit): a cluster's workers have no
+    `Clock` of this process, so they get the deadline itself."""
+    clock: Clock | None
+    """In this process: the caller's clock, whose stop (Ctrl-C) reaches the blocks' HiGHS at once."""
+
+
+def _solve_block(blocks: _Blocks, position: int) -> Run:
+    """One block's MILP, to an absolute gap of `block_gap`, stopped by the deadline (or this process's clock)."""
+    clock = blocks.clock
+    if clock is None:
+        clock = Clock().within(None if blocks.deadline is None else blocks.deadline - time.time())
+    return run_problem(blocks.parts[position], None, 0.0, options={**BLOCK_OPTIONS, "mip_abs_gap": blocks.block_gap},
+                       clock=clock)
+
+
 def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float | None, block_gap: float,
-          workers: int | None = None, memo: Memo | None = None, clock: Clock | None = None,
+          executor: Executor | None = None, memo: Memo | None = None, clock: Clock | None = None,
           relaxed: np.ndarray | None = None) -> Split:
     """Solve every block under prices `lam` (from `prices`), each to an absolute gap of `block_gap`, on
-    `workers` threads (default: the CPUs), and check their plans together against the coupling rows. `memo`
-    keeps the blocks solved within their gap, and gives back the ones solved before. `clock`: the deadline and
-    stop (progress.py), reported to as each block finishes ("accounts solved k/N"); a block not started when
-    it is over is not solved. `relaxed`: the LP relaxation's values, whose part in a block not solved yet
-    bounds that block's term in the progress line (it is optimal for the block's LP under the LP's prices)."""
+    `executor` (default: threads of this process, one per CPU), and check their plans together against the
+    coupling rows. `memo` keeps the blocks solved within their gap, and gives back the ones solved before.
+    `clock`: the deadline and stop (progress.py), reported to as each block finishes ("accounts solved k/N"); a
+    block not started when it is over is not solved. `relaxed`: the LP relaxation's values, whose part in a block
+    not solved yet bounds that block's term in the progress line (it is optimal for the block's LP under the
+    LP's prices). The blocks' runs, and so the plan, are the same wherever they were solved."""
     started = time.perf_counter()
     clock = (clock or Clock()).within(time_limit)
+    executor = executor or Executor(threads=cpus())
     sense = 1.0 if problem.maximise else -1.0
     row_of = problem.row_of()
     priced = np.flatnonzero(lam)
@@ -192,33 +216,29 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
     memo = {} if memo is None else memo
     keys = [_key(part, block_gap) for _, part in parts]
     reused = sum(key in memo for key in keys)
-
-    def solve_block(part: Problem, key: bytes) -> Run:
-        if key in memo:
-            return memo[key]
-        block_run = run_problem(part, None, 0.0, options={**BLOCK_OPTIONS, "mip_abs_gap": block_gap}, clock=clock)
-        if block_run.status in (Status.OPTIMAL, Status.INFEASIBLE):
-            memo[key] = block_run
-        return block_run
-
-    runs = [Run.without_plan(Status.NO_SOLUTION)] * len(parts)
+    runs = [memo.get(key, Run.without_plan(Status.NO_SOLUTION)) for key in keys]
     lp_terms = [float(cost[columns] @ relaxed[columns]) if relaxed is not None and len(relaxed) else float("nan")
                 for columns, _ in parts]
-    with ThreadPoolExecutor(max_workers=max(1, min(len(parts), workers or cpus()))) as pool:
-        futures: dict[Future[Run], int] = {pool.submit(solve_block, part, key): position
-                                           for position, ((_, part), key) in enumerate(zip(parts, keys))}
-        pending = set(futures)
-        reported = 0.0
-        while pending:
-            try:
-                for future in as_completed(pending):
-                    pending.discard(future)
-                    runs[futures[future]] = future.result()
-                    if not pending or time.perf_counter() - reported >= REPORT_EVERY:
-                        _report(clock, runs, sense, constant, lp_terms)
-                        reported = time.perf_counter()
-            except KeyboardInterrupt:  # Ctrl-C where no handler turns it into the stop: stop, keep what is done
-                clock.stop.pull(interrupted=True)
+    todo = [position for position, key in enumerate(keys) if key not in memo]
+    left = clock.left()
+    shared = _Blocks([part for _, part in parts], block_gap, None if left is None else time.time() + left,
+                     None if executor.distributed else clock)
+    reported = [0.0]
+
+    def keep(number: int, block_run: Run) -> None:
+        position = todo[number]
+        runs[position] = block_run
+        if block_run.status in (Status.OPTIMAL, Status.INFEASIBLE):
+            memo[keys[position]] = block_run
+        if time.perf_counter() - reported[0] >= REPORT_EVERY or not any(
+                r.status is Status.NO_SOLUTION for r in runs):
+            _report(clock, runs, sense, constant, lp_terms)
+            reported[0] = time.perf_counter()
+
+    # Ctrl-C where no handler turns it into the stop: stop, keep what is done
+    executor.map(_solve_block, todo, shared, on_result=keep, on_interrupt=lambda: clock.stop.pull(interrupted=True))
+    if not todo and parts:
+        _report(clock, runs, sense, constant, lp_terms)
     statuses = {r.status for r in runs}
     seconds = time.perf_counter() - started
     if Status.INFEASIBLE in statuses:
@@ -263,17 +283,24 @@ def _key(part: Problem, block_gap: float) -> bytes:
 
 
 def _parts(problem: Problem, blocks: Blocks, cost: np.ndarray) -> list[tuple[IntArray, Problem]]:
-    """Each block as a problem of its own (maximised, with `cost`): its columns and its rows, largest first."""
+    """Each block as a problem of its own (maximised, with `cost`): its columns and its rows, largest first.
+    Columns and rows are grouped by block once (a stable sort each), so this is linear in the model's size, not
+    a scan of every row per block."""
     ends = np.append(problem.starts.astype(np.intp), len(problem.index))
     lengths = np.diff(ends)
     column_order = np.argsort(blocks.column, kind="stable")
+    sorted_columns = blocks.column[column_order]
+    row_order = np.argsort(blocks.row, kind="stable")
+    sorted_rows = blocks.row[row_order]
+    names = np.unique(blocks.column)
+    column_edges = np.searchsorted(sorted_columns, np.append(names, np.iinfo(np.intp).max), "left")
+    row_edges = np.searchsorted(sorted_rows, np.append(names, np.iinfo(np.intp).max), "left")
     local = np.empty(len(problem.cost), dtype=np.intp)
+    local[column_order] = np.arange(len(column_order)) - np.repeat(column_edges[:-1], np.diff(column_edges))
     parts = []
-    for block in np.unique(blocks.column).tolist():
-        columns = column_order[np.searchsorted(blocks.column[column_order], block, "left"):
-                               np.searchsorted(blocks.column[column_order], block, "right")]
-        local[columns] = np.arange(len(columns))
-        rows = np.flatnonzero(blocks.row == block)
+    for number in range(len(names)):
+        columns = column_order[column_edges[number]:column_edges[number + 1]]
+        rows = row_order[row_edges[number]:row_edges[number + 1]]
         sizes = lengths[rows]
         first = np.cumsum(sizes) - sizes
         entries = np.repeat(ends[rows] - first, sizes) + np.arange(int(sizes.sum()))
@@ -306,7 +333,7 @@ class Outcome:
 
 
 def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap: float,
-          start: np.ndarray | None = None, workers: int | None = None, memo: Memo | None = None,
+          start: np.ndarray | None = None, executor: Executor | None = None, memo: Memo | None = None,
           clock: Clock | None = None, relaxation_seconds: float = RELAXATION_SECONDS) -> Outcome:
     """The LP relaxation, then the account split (`blocks` None: none), then its repair, then the whole model, each
     only while the gap is not proven and the time lasts. `start`: a plan to begin the whole model from when the
@@ -331,7 +358,7 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
     """How `best` was found."""
     if blocks is not None and relaxation.status is Status.OPTIMAL and len(relaxation.duals) and not clock.over:
         block_gap = gap * max(1.0, abs(relaxation.objective)) / (2 * blocks.count)
-        result = split(problem, blocks, prices(problem, blocks, relaxation.duals), None, block_gap, workers, memo,
+        result = split(problem, blocks, prices(problem, blocks, relaxation.duals), None, block_gap, executor, memo,
                        clock, relaxation.values)
         if result.status is Status.INFEASIBLE:
             return done(Run.without_plan(Status.INFEASIBLE), Method.SPLIT)
