@@ -15,7 +15,18 @@ from typing import Any
 
 import click
 
-from planner.cli import actuals, calibrate, history, optimize, report, review, simulate, store, validate
+from planner.cli import (
+    actuals,
+    calibrate,
+    history,
+    optimize,
+    report,
+    review,
+    simulate,
+    store,
+    sweep,
+    validate,
+)
 from planner.cli.common import INTERRUPTED, CannotRun
 
 DISTRIBUTION = "promo-planner"
@@ -75,6 +86,6 @@ def main() -> None:
     """
 
 
-for _module in (validate, simulate, optimize, store, report, history, calibrate, actuals, review):
+for _module in (validate, simulate, optimize, sweep, store, report, history, calibrate, actuals, review):
     for _command in _module.COMMANDS:
         main.add_command(_command)
