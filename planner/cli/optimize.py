@@ -20,6 +20,7 @@ from planner.cli.common import (
     text_style,
     write_or_fail,
 )
+from planner.cli.replan import from_actuals_options, replanned
 
 
 def optimize_command_line(sets: Sequence[str], time_limit: float | None, gap: float | None,
@@ -48,6 +49,7 @@ def optimize_command_line(sets: Sequence[str], time_limit: float | None, gap: fl
                    "earlier results, replaced only once every file is written. Nothing is written without a plan.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Tables for people, or one JSON object for scripts.")
+@from_actuals_options
 @allow_findings_option
 @cluster_options
 @click.pass_context
@@ -65,10 +67,15 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
     error findings stops before the model is built (the findings on stderr, exit 1, nothing written), unless
     --allow-findings.
 
+    With --from-actuals the weeks after --through are re-planned with the past fixed at the actuals in the
+    plan store (planner actuals import; docs/review.md); submit the plan as the next version with
+    planner plan submit SCENARIO --plan DIR/plan.yaml.
+
     \b
     Examples:
       planner optimize scenarios/budget-cut-10.yaml --time-limit 60 --out results/budget-cut-10
       planner optimize scenarios/base.yaml --set budgets.bud-total-2027.max=500k --allow-findings --time-limit 60
+      planner optimize scenarios/base.yaml --from-actuals --through 13 --time-limit 120 --out results/q1
       planner optimize scenarios/base.yaml --workers 2 --time-limit 120
     """
     from planner.optimize.run import optimize as run_optimize
@@ -78,6 +85,7 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
     check_out(out, optimization=True)
     prepared = prepare(scenario, optimize_command_line(sets, time_limit, gap, objective))
     refuse_if_broken(ctx, [prepared], allow_findings)
+    prepared = replanned(ctx, prepared)
     with executor_for(workers, scheduler) as executor:
         result = run_optimize(prepared.resolved, frontier_points=frontier_points,
                               calendar=prepared.plan.events if prepared.plan else None, applied=prepared.applied,
