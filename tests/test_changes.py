@@ -6,6 +6,7 @@ does, so the rule sets are resolved exactly as a version's are) and expects that
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -172,3 +173,20 @@ def test_a_version_without_term_snapshots_says_its_changes_cannot_be_listed(base
     same = between(draft(base_frozen), draft(base_frozen))
     assert same["what_changed"]["available"] and same["what_changed"]["changes"] == [] and same["terms"] == []
     assert "0 term changes (no rule, tier, rate, cap, scope or event differs)" in head_text(same)
+
+
+def test_the_order_a_store_gives_fields_back_in_does_not_change_the_words() -> None:
+    """SQLite keeps JSON canonical (keys sorted), PostgreSQL as written: the changes read the same from both."""
+    base = rules()
+    old = of_rules(base.replace(discounts=tuple(d for d in base.discounts if d.id != "d-pallet-deal")))
+    new = of_rules(rules("rebates.rb-carrefour-growth.tiers.1.rate=3%", "rebates.rb-carrefour-growth.cap=500000",
+                         "mechanics.tpr-20.depth=25%", "mechanics.tpr-20.funding=80%"))
+
+    def stored(view: Any) -> Any:
+        return {key: (json.loads(json.dumps(fields, sort_keys=True)), accounts) for key, (fields, accounts) in
+                view.items()}
+
+    texts = [change.text for change in compare(old, new)]
+    assert len(texts) == 5 and texts == [change.text for change in compare(stored(old), stored(new))]
+    assert texts[2].startswith("Discount d-pallet-deal (Full-pallet sparkling deal (整托优惠)) added")
+    assert "amount per case 1.20" in texts[2]

@@ -20,6 +20,7 @@ from planner.changes.terms import KINDS, Rule
 from planner.changes.wording import (
     accounts_text,
     field_text,
+    in_order,
     step_text,
     tier_text,
     unit_of,
@@ -88,7 +89,7 @@ def _leaves(before: Any, after: Any, path: tuple[str, ...]) -> Iterator[tuple[tu
     """Every differing leaf of two field values: mappings key by key, lists of mappings (tiers) item by item,
     anything else (numbers, texts, lists of weeks or ids) as a whole."""
     if isinstance(before, dict) and isinstance(after, dict):
-        for key in dict.fromkeys([*before, *after]):
+        for key in in_order({**before, **after}):
             yield from _leaves(before.get(key), after.get(key), (*path, str(key)))
     elif (isinstance(before, list) and isinstance(after, list)
           and any(isinstance(item, dict) for item in [*before, *after])):
@@ -102,7 +103,8 @@ def _leaves(before: Any, after: Any, path: tuple[str, ...]) -> Iterator[tuple[tu
 def rule_text(kind: str, fields: Mapping[str, Any]) -> str:
     """A whole rule in a line: its scalar terms, its tiers, its weeks."""
     parts = []
-    for key, value in fields.items():
+    for key in in_order(fields):
+        value = fields[key]
         if key in ("name", "applies_to"):
             continue
         if key == "tiers" and isinstance(value, list):

@@ -56,6 +56,10 @@ def rebate_row(rule: str, fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def contract_terms(terms: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """The discounts and rebates among an account's terms, in words."""
-    return {"discounts": [discount_row(rule, fields) for rule, fields in terms.get("discounts", {}).items()],
-            "rebates": [rebate_row(rule, fields) for rule, fields in terms.get("rebates", {}).items()]}
+    """The discounts and rebates among an account's terms, in words: discounts in the order they apply (priority,
+    then id), rebates by id."""
+    discounts = terms.get("discounts", {})
+    rebates = terms.get("rebates", {})
+    return {"discounts": [discount_row(rule, discounts[rule])
+                          for rule in sorted(discounts, key=lambda rule: (discounts[rule].get("priority", 100), rule))],
+            "rebates": [rebate_row(rule, rebates[rule]) for rule in sorted(rebates)]}

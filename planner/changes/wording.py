@@ -34,6 +34,18 @@ FIELD_NAMES = {
 }
 
 
+ORDER = ("kind", "account", "product_group", "mechanic", "weeks", "percent", "per_case", "fixed", "period", "basis",
+         "method", "tiers", "positions", "cap", "settlement", "per", "min", "max", "share", "depth", "valid",
+         "stacking", "group", "priority", "stop")
+"""The fields a rule is read by come first; the rest follow by name. A stored version's fields come back from
+the database in another order (SQLite keeps canonical, sorted JSON), so the order is always set here."""
+
+
+def in_order(fields: Mapping[str, Any]) -> list[str]:
+    """A rule's field names in reading order."""
+    return sorted(fields, key=lambda key: (ORDER.index(key) if key in ORDER else len(ORDER), key))
+
+
 def unit_of(kind: str, path: Sequence[str], fields: Mapping[str, Any]) -> str:
     """percent, money, cases, years, weeks or text: how the value at `path` of a rule of `kind` is written."""
     leaf = path[-1] if path else ""
