@@ -190,3 +190,8 @@ def test_the_order_a_store_gives_fields_back_in_does_not_change_the_words() -> N
     assert len(texts) == 5 and texts == [change.text for change in compare(stored(old), stored(new))]
     assert texts[2].startswith("Discount d-pallet-deal (Full-pallet sparkling deal (整托优惠)) added")
     assert "amount per case 1.20" in texts[2]
+
+
+def test_a_validity_date_reads_as_a_date() -> None:
+    [change] = changes("discounts.d-summer-water.valid.to=2027-09-30")
+    assert change.text.endswith("valid to: 2027-08-31 -> 2027-09-30")

@@ -21,7 +21,7 @@ THRESHOLD_UNITS = {"growth": "percent", "revenue": "money", "volume": "cases", "
                    "partnership_years": "years"}
 FIELD_NAMES = {
     "from": "threshold", "to": "upper end", "rate": "rate", "cap": "cap", "per_case": "amount per case",
-    "percent": "percent off", "fixed": "lump sum", "valid": "validity", "applies_to": "applies to",
+    "percent": "percent off", "fixed": "lump sum", "valid": "valid", "applies_to": "applies to",
     "fee_per_week": "fee per week", "cost_per_unit": "cost per unit", "fixed_cost": "fixed cost per event week",
     "min_gross_margin": "minimum gross margin", "max_share": "maximum share of gross sales",
     "min_markup": "minimum markup over COGS", "growth_target": "growth target", "pass_through": "pass-through",
@@ -121,7 +121,8 @@ def field_text(path: Sequence[str]) -> str:
         if part.isdigit() and position > 0:
             words[-1] = f"{words[-1].rstrip('s')} {int(part) + 1}"
             continue
-        words.append(FIELD_NAMES.get(part, part.replace("_", " ")))
+        dated = position > 0 and path[position - 1] == "valid"  # valid.from / valid.to are dates, not thresholds
+        words.append(part if dated else FIELD_NAMES.get(part, part.replace("_", " ")))
     return " ".join(words)
 
 
