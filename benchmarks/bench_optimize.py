@@ -35,6 +35,7 @@ import numpy as np
 
 from benchmarks.worlds import synthetic_world
 from planner.compile.model import Compiled, compile_rules
+from planner.execute import connect
 from planner.optimize import highs as optimize_highs
 from planner.optimize import solve as optimize_solve
 from planner.optimize.decompose import decompose, option_table
@@ -268,11 +269,12 @@ def measure(accounts: int, mechanics: int, products: int, time_limit: float, gap
         relaxed = run_highs(matrices.highs(integer=False, solver=solver), time_limit, gap, integer=False)
         variant(f"direct LP relaxation, {solver}", relaxed)
     states = f"{MAX_STATES // 1000}k states"
+    with connect(workers=2) as cluster:
+        on_two = (decompose(table, executor=cluster), decompose(table, executor=cluster, max_states=1_000_000))
     for name, result in (("decomposition, greedy repair only", decompose(table, exact=False)),
                          (f"decomposition, knapsacks <= {states}, 1 process", split),
-                         (f"decomposition, knapsacks <= {states}, 2 processes", decompose(table, workers=2)),
-                         ("decomposition, knapsacks <= 1M states, 2 processes",
-                          decompose(table, workers=2, max_states=1_000_000))):
+                         (f"decomposition, knapsacks <= {states}, LocalCluster of 2", on_two[0]),
+                         ("decomposition, knapsacks <= 1M states, LocalCluster of 2", on_two[1])):
         variant(name, Run(result.seconds, result.profit, result.bound,
                           f"gap {result.gap:.1e}; LP relaxation {result.relaxation:,.0f}; {result.capped} capped "
                           f"accounts, {result.capped - result.inexact} knapsacks solved"))

@@ -41,14 +41,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from planner.compile.model import Compiled
 from planner.economics.discounts import FloatArray
-from planner.optimize.knapsack import MAX_STATES, IntArray, Knapsack, hull_increments, knapsack
+from planner.execute import Executor
+from planner.optimize.knapsack import MAX_STATES, IntArray, hull_increments, knapsack
 from planner.optimize.options import Options
 from planner.rules.schema import RuleSet
 
@@ -131,12 +131,12 @@ class _Curves:
     """1, or the part of the increment that fits under the account's cap."""
 
 
-def decompose(table: OptionTable, exact: bool = True, workers: int = 1, max_states: int = MAX_STATES
-              ) -> Decomposition:
+def decompose(table: OptionTable, exact: bool = True, executor: Executor | None = None,
+              max_states: int = MAX_STATES) -> Decomposition:
     """Price the total budget, solve every account's subproblem, and return the plan with its certified gap.
 
     `exact` solves the capped accounts' knapsacks (else they keep the greedy plan and the LP bound), each within
-    `max_states`; `workers` > 1 solves them in that many processes."""
+    `max_states`, on `executor` (default: one after the other, in this process; planner/execute/)."""
     started = time.perf_counter()
     caps = table.caps()
     curves = _curves_of(table.account, table.slot, table.value, table.spend, np.arange(len(table.value)), caps)
@@ -156,7 +156,8 @@ def decompose(table: OptionTable, exact: bool = True, workers: int = 1, max_stat
     capped = np.unique(curves.account[taken & (curves.share < 1.0)])
     inexact = len(capped)
     if exact and len(capped):
-        for account, mine, best, picks in _knapsacks(priced, own.chosen, capped, caps, workers, max_states):
+        for account, mine, best, picks in _knapsacks(priced, own.chosen, capped, caps, executor or Executor(),
+                                                           max_states):
             if picks is not None:
                 inexact -= 1
                 own.chosen[priced.slot[mine]] = -1
@@ -214,25 +215,40 @@ def _price(curves: _Curves, budget: float) -> float:
     return max(0.0, float(efficiency[low]))
 
 
-def _knapsacks(priced: OptionTable, chosen: IntArray, accounts: IntArray, caps: FloatArray, workers: int,
+@dataclass(frozen=True)
+class _Knapsacks:
+    """What every capped account's knapsack reads (planner.execute): sent once to each worker of a cluster."""
+
+    priced: OptionTable
+    chosen: IntArray
+    caps: FloatArray
+    by_account: IntArray
+    """Options in account order; `edges[a]:edges[a + 1]` are account a's."""
+    edges: IntArray
+    max_states: int
+
+
+def _knapsack_of(shared: _Knapsacks, account: int) -> tuple[IntArray, float, IntArray | None]:
+    """One capped account's knapsack: its options, its optimum (or LP bound) and the options chosen (None: keep
+    the greedy plan, which is the incumbent the DP has to beat)."""
+    priced = shared.priced
+    mine = shared.by_account[shared.edges[account]: shared.edges[account + 1]]
+    held = np.unique(shared.chosen[priced.slot[mine]])
+    incumbent = float(priced.value[held[held >= 0]].sum())
+    best, picks = knapsack((priced.value[mine], priced.spend[mine], priced.slot[mine], mine,
+                            float(shared.caps[account]), incumbent, shared.max_states))
+    return mine, best, picks
+
+
+def _knapsacks(priced: OptionTable, chosen: IntArray, accounts: IntArray, caps: FloatArray, executor: Executor,
                max_states: int) -> list[tuple[int, IntArray, float, IntArray | None]]:
-    """Each capped account's knapsack: (account, its options, optimum or upper bound, the options chosen or None
-    to keep the greedy plan). The greedy plan is the incumbent the DP has to beat."""
+    """Each capped account's knapsack on `executor`: (account, its options, optimum or upper bound, the options
+    chosen or None to keep the greedy plan)."""
     by_account = np.argsort(priced.account, kind="stable")
     edges = np.searchsorted(priced.account[by_account], np.arange(priced.accounts + 1))
-    jobs: list[Knapsack] = []
-    for account in accounts.tolist():
-        mine = by_account[edges[account]: edges[account + 1]]
-        held = np.unique(chosen[priced.slot[mine]])
-        incumbent = float(priced.value[held[held >= 0]].sum())
-        jobs.append((priced.value[mine], priced.spend[mine], priced.slot[mine], mine, float(caps[account]),
-                     incumbent, max_states))
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(knapsack, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
-    else:
-        results = [knapsack(job) for job in jobs]
-    return [(int(a), job[3], best, picks) for a, job, (best, picks) in zip(accounts.tolist(), jobs, results)]
+    shared = _Knapsacks(priced, chosen, caps, by_account, edges, max_states)
+    results = executor.map(_knapsack_of, accounts.tolist(), shared)
+    return [(int(a), mine, best, picks) for a, (mine, best, picks) in zip(accounts.tolist(), results)]
 
 
 class _Plan:
