@@ -134,6 +134,7 @@ def test_the_money_effect_is_the_covered_accounts_line_and_says_when_it_is_share
     rebate, discount = compare(old, new, results, later)
     assert rebate.effect is not None and discount.effect is not None
     assert (rebate.effect.line, rebate.effect.delta, rebate.effect.gross_profit) == ("rebates", 30.0, -30.0)
+    assert rebate.effect.by_account == {"carrefour": 30.0}
     assert (discount.effect.line, discount.effect.delta, discount.effect.shared_with) == ("discounts", 10.0, 0)
     assert effect_text(rebate.effect, "CNY") == "rebates +30 CNY, gross profit -30 CNY on carrefour"
     limits = compare(old, of_rules(rules("budgets.bud-total-2027.max=4.5M")), results, later)

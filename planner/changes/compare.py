@@ -57,6 +57,8 @@ class Effect:
     accounts: tuple[str, ...]
     shared_with: int
     """Other changed rules that touch any of these accounts (their effects are in these numbers too)."""
+    by_account: dict[str, float]
+    """The line's change on each account."""
 
 
 @dataclass(frozen=True)
@@ -162,12 +164,13 @@ def _effect(change: Change, rules_by_account: dict[str, set[Rule]], before: Kpis
     if not covered:
         return None
     line, keys = LINES[change.kind]
-    moved = sum(float(after[a].get(key, 0.0)) - float(before[a].get(key, 0.0)) for a in covered for key in keys)
+    by_account = {a: sum(float(after[a].get(key, 0.0)) - float(before[a].get(key, 0.0)) for key in keys)
+                  for a in covered}
     profit = sum(float(after[a].get("gross_profit", 0.0)) - float(before[a].get("gross_profit", 0.0))
                  for a in covered)
     others = set().union(*(rules_by_account.get(account, set()) for account in covered)) - {(change.kind,
                                                                                               change.rule)}
-    return Effect(line, moved, profit, covered, len(others))
+    return Effect(line, sum(by_account.values()), profit, covered, len(others), by_account)
 
 
 def compare(before: RuleView, after: RuleView, before_results: Kpis | None = None,
