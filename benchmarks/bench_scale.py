@@ -1,0 +1,193 @@
+"""The optimizer and the sweep at scale, in process and on a LocalCluster, side by side in one run.
+
+    python -m benchmarks.bench_scale [--accounts 1000,10000] [--modes serial,workers2] [--time-limit 900]
+                                     [--sweep-points 1000] [--sweep-workers 2] [--project 1000000]
+
+Each optimizer run is a process of its own (a fresh interpreter), on the optimizer benchmark's world
+(benchmarks/bench_optimize.py `optimizer_world` with its binding per-account and total budgets, `with_budgets`;
+N accounts x 52 weeks x 5 mechanics, vividness kept as written), through `planner.optimize.run.optimize` as
+`planner optimize` runs it, with `--workers 2` as a LocalCluster of 2 worker processes started inside the run
+(its start is in the total). Each phase is timed from the optimizer's own progress lines:
+
+- world: building the rule set (not the planner's work; shown for scale);
+- options: valuing every option with the economics core; build: the model (Pyomo, and its matrix);
+- LP relaxation: the whole model's LP, whose duals price the rows that couple accounts;
+- accounts: every account's MILP under those prices (the part that runs on the cluster);
+- repair / whole: what ran after the accounts (only when their plans did not prove the gap);
+- check: the plan simulated by the simulator and every rule re-checked.
+
+Peak memory is the run's own (`ru_maxrss`) and, with workers, the largest worker's; CPU is user + system of the
+run and every process it started. The sweep is `planner sweep scenarios/base.yaml` over a grid of
+`--sweep-points` points (the total budget x the sparkling elasticity x the default elasticity), run once as a
+user runs it. The projection to `--project` accounts scales each phase's measured seconds and memory per account
+at the largest size run, and the LP relaxation by the exponent measured between the two largest sizes. No
+assertion on time (docs/STYLE.md); numbers are indicative on a shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PHASES = ("world", "options", "build", "LP relaxation", "accounts", "repair/whole", "check")
+
+
+def child(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
+    """One optimizer run in this process; its figures as a dict."""
+    from benchmarks.bench_optimize import optimizer_world, with_budgets
+    from planner.compile.model import compile_rules
+    from planner.execute import connect
+    from planner.optimize.options import build_options
+    from planner.optimize.run import optimize
+    from planner.rules.scenario import Resolved, ScenarioOptions
+
+    begun = time.perf_counter()
+    rules = optimizer_world(accounts)
+    rules = with_budgets(rules, build_options(rules, compile_rules(rules), decide_vividness=False))
+    resolved = Resolved(f"bench-{accounts}", f"{accounts} accounts", "", rules,
+                        ScenarioOptions(vividness="keep", time_limit=time_limit, gap=1e-3))
+    world = time.perf_counter() - begun
+    lines: list[tuple[float, str]] = []
+
+    def progress(line: str) -> None:
+        lines.append((time.perf_counter(), line))
+        print(f"  {accounts} x{workers}: {line}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    with connect(workers or None) as executor:
+        connected = time.perf_counter()
+        result = optimize(resolved, progress=progress, executor=executor)
+    ended = time.perf_counter()
+    seconds = result.seconds
+    lp_at = next((at for at, line in lines if line.startswith("LP relaxation")), None)
+    accounts_at = next((at for at, line in reversed(lines) if re.match(r"accounts solved (\d+)/\1", line)), None)
+    solve_start = connected + seconds["options"] + seconds["build"]
+    solve_end = solve_start + seconds["solve"]
+    phases = {"world": world, "options": seconds["options"], "build": seconds["build"],
+              "LP relaxation": (lp_at - solve_start) if lp_at else seconds["solve"],
+              "accounts": (accounts_at - lp_at) if lp_at and accounts_at else 0.0,
+              "repair/whole": solve_end - (accounts_at or lp_at or solve_end),
+              "check": seconds.get("check", 0.0)}
+    return {"accounts": accounts, "workers": workers, "status": result.status.value, "method": result.method,
+            "objective": result.objective, "bound": result.bound, "gap": result.gap, "phases": phases,
+            "cluster start": connected - started, "optimize": seconds["total"], "total": ended - begun,
+            "columns": result.size.get("columns", 0), "rows": result.size.get("rows", 0),
+            "main peak GB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            "worker peak GB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20 if workers else 0.0}
+
+
+def measured(command: list[str]) -> tuple[str, float, float]:
+    """Run `command`; its standard output, wall seconds and CPU seconds (user + system of it and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return done.stdout, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def run_optimizer(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
+    stdout, wall, cpu = measured([sys.executable, "-m", "benchmarks.bench_scale", "--child", str(accounts),
+                                  str(workers), str(time_limit)])
+    return {**json.loads(stdout.strip().splitlines()[-1]), "wall": wall, "cpu": cpu}
+
+
+def optimizer_table(rows: list[dict[str, Any]]) -> str:
+    header = ["accounts", "mode", "columns", *[f"{p} s" for p in PHASES], "cluster start s", "wall s", "CPU s",
+              "CPU s / account", "status", "method", "gap", "peak GB (main / worker)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        lines.append("| " + " | ".join([
+            f"{row['accounts']:,}", "serial" if not row["workers"] else f"--workers {row['workers']}",
+            f"{row['columns']:,}", *[f"{row['phases'][p]:.1f}" for p in PHASES], f"{row['cluster start']:.1f}",
+            f"{row['wall']:.1f}", f"{row['cpu']:.1f}", f"{row['cpu'] / row['accounts'] * 1000:.1f} ms",
+            row["status"], row["method"] or "-", _percent(row["gap"]),
+            f"{row['main peak GB']:.2f} / {row['worker peak GB']:.2f}"]) + " |")
+    return "\n".join(lines)
+
+
+def projection(rows: list[dict[str, Any]], target: int) -> str:
+    """Each phase per account at the largest size measured, serial; the LP relaxation by its measured exponent."""
+    serial = sorted((r for r in rows if not r["workers"]), key=lambda r: r["accounts"])
+    if not serial:
+        return "(no serial run to project from)"
+    big = serial[-1]
+    exponent = 1.0
+    if len(serial) > 1 and serial[-2]["phases"]["LP relaxation"] > 0:
+        small = serial[-2]
+        exponent = math.log(big["phases"]["LP relaxation"] / small["phases"]["LP relaxation"]) / math.log(
+            big["accounts"] / small["accounts"])
+    lines = [f"From {big['accounts']:,} accounts, serial (LP relaxation exponent {exponent:.2f}):", "",
+             "| accounts | " + " | ".join(f"{p} s" for p in PHASES[1:]) + " | total h, 1 process | "
+             "accounts phase h on 100 worker threads | peak GB |",
+             "|" + "---|" * (len(PHASES) + 3)]
+    for size in (big["accounts"], 100_000, target):
+        scale = size / big["accounts"]
+        phases = {p: big["phases"][p] * (scale ** exponent if p == "LP relaxation" else scale) for p in PHASES[1:]}
+        lines.append(f"| {size:,} | " + " | ".join(f"{phases[p]:,.0f}" for p in PHASES[1:])
+                     + f" | {sum(phases.values()) / 3600:,.1f} | {phases['accounts'] / 100 / 3600:,.2f} | "
+                     f"{big['main peak GB'] * scale:,.0f} |")
+    return "\n".join(lines)
+
+
+def sweep(points: int, workers: int) -> str:
+    """`planner sweep` of the demo over a grid of about `points` points (three axes), once, as a user runs it."""
+    side = max(1, round(points ** (1 / 3)))
+    budgets = ",".join(f"{3 + 4 * k / max(1, side - 1):.2f}M" for k in range(side))
+    sparkling = ",".join(f"{-1.5 - 2 * k / max(1, side - 1):.3f}" for k in range(side))
+    default = ",".join(f"{-1.0 - 2 * k / max(1, side - 1):.3f}" for k in range(side))
+    out = ROOT / ".bench-sweep.parquet"
+    planner = str(Path(sys.executable).with_name("planner"))
+    command = [planner, "sweep", "scenarios/base.yaml", "--grid", f"budgets.bud-total-2027.max={budgets}",
+               "--grid", f"response.resp-sparkling.elasticity={sparkling}",
+               "--grid", f"response.resp-default.elasticity={default}", "--out", str(out)]
+    if workers:
+        command += ["--workers", str(workers)]
+    _, wall, cpu = measured(command)
+    import pandas as pd
+
+    table = pd.read_parquet(out)
+    out.unlink()
+    return (f"| points | mode | wall s | CPU s | ms per point (wall) | rows | gross profit range |\n|---|---|---|---|---|---|---|\n"
+            f"| {len(table):,} | {'serial' if not workers else f'--workers {workers}'} | {wall:.1f} | {cpu:.1f} | "
+            f"{wall / max(1, len(table)) * 1000:.0f} | {len(table):,} | {table['gross_profit'].min():,.0f} - "
+            f"{table['gross_profit'].max():,.0f} |")
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:.3%}" if value is not None and math.isfinite(value) else "unknown"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", default="1000,10000", help="world sizes (comma-separated)")
+    parser.add_argument("--modes", default="serial,workers2", help="serial and/or workersN (comma-separated)")
+    parser.add_argument("--time-limit", type=float, default=900.0, help="the optimizer's limit for each run")
+    parser.add_argument("--sweep-points", type=int, default=1000, help="points of the demo sweep (0: none)")
+    parser.add_argument("--sweep-workers", type=int, default=2, help="--workers of the sweep (0: in process)")
+    parser.add_argument("--project", type=int, default=1_000_000, help="accounts to project the table to")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]))))
+        return
+    modes = [0 if mode == "serial" else int(mode.removeprefix("workers")) for mode in args.modes.split(",") if mode]
+    rows = [run_optimizer(int(size), workers, args.time_limit)
+            for size in args.accounts.split(",") if size for workers in modes]
+    print("## The optimizer by phase\n\n" + optimizer_table(rows) + "\n\n## Projected\n\n"
+          + projection(rows, args.project), flush=True)
+    if args.sweep_points:
+        print("\n## A sweep of the demo\n\n" + sweep(args.sweep_points, args.sweep_workers))
+
+
+if __name__ == "__main__":
+    main()
