@@ -13,11 +13,11 @@ from planner.store.workflow import approve, reject
 
 
 def _history(world: World) -> list[audit.AuditRow]:
-    """Roles synced (5 grants + 1 setting), two submissions, a rejection, an approval: 10 rows."""
-    submit(world.store, world.access, world.frozen, "alice")
-    reject(world.store, world.access, "base-2027", 1, "bob", "trim Carrefour")
-    submit(world.store, world.access, world.variant(budget_used=3_000_000.0), "alice")
-    approve(world.store, world.access, "base-2027", 2, "carol", "ok")
+    """Roles imported (6 grants), two submissions, a rejection, an approval: 10 rows."""
+    submit(world.store_as("alice"), world.frozen, "alice")
+    reject(world.store_as("bob"), "base-2027", 1, "bob", "trim Carrefour")
+    submit(world.store_as("alice"), world.variant(budget_used=3_000_000.0), "alice")
+    approve(world.store_as("carol"), "base-2027", 2, "carol", "ok")
     with world.store.read() as connection:
         return audit.rows(connection)
 
@@ -113,6 +113,7 @@ def test_a_status_or_role_changed_by_sql_is_found(world: World) -> None:
 
 
 def test_a_failed_append_of_an_unknown_action_writes_nothing(world: World) -> None:
+    before = verify(world.store).rows  # the roles the administrator imported
     with pytest.raises(ValueError, match="unknown audit action"), world.store.write() as connection:
         audit.append(connection, "bob", "delete_everything", {})
-    assert verify(world.store).rows == 0
+    assert verify(world.store).rows == before == 6

@@ -61,9 +61,9 @@ def slow_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("slow_decisions")
 def test_of_two_concurrent_approvals_exactly_one_wins(world: World) -> None:
-    submit(world.store, world.access, world.frozen, "alice")
+    submit(world.store_as("alice"), world.frozen, "alice")
     def approval(actor: str) -> Callable[[], workflow.Outcome]:
-        return lambda: approve(world.store, world.access, "base-2027", 1, actor, "ok")
+        return lambda: approve(world.store_as(actor), "base-2027", 1, actor, "ok")
 
     results = _race({actor: approval(actor) for actor in ("bob", "carol")})
     winners = [actor for actor, result in results.items() if isinstance(result, workflow.Outcome)]
@@ -77,19 +77,19 @@ def test_of_two_concurrent_approvals_exactly_one_wins(world: World) -> None:
 
 @pytest.mark.usefixtures("slow_decisions")
 def test_an_approval_racing_a_rejection_gives_one_decision(world: World) -> None:
-    submit(world.store, world.access, world.frozen, "alice")
-    results = _race({"approve": lambda: approve(world.store, world.access, "base-2027", 1, "bob"),
-                     "reject": lambda: reject(world.store, world.access, "base-2027", 1, "carol", "no")})
+    submit(world.store_as("alice"), world.frozen, "alice")
+    results = _race({"approve": lambda: approve(world.store_as("bob"), "base-2027", 1, "bob"),
+                     "reject": lambda: reject(world.store_as("carol"), "base-2027", 1, "carol", "no")})
     assert sum(isinstance(result, Conflict) for result in results.values()) == 1, results
     assert len(load(world.store, "base-2027", 1).decisions) == 1 and verify(world.store).ok
 
 
 @pytest.mark.usefixtures("slow_decisions")
 def test_one_approver_twice_at_once_counts_once(world: World) -> None:
-    roles_file = world.path / ".planner" / "roles.yaml"
-    roles_file.write_text(roles_file.read_text().replace("two_approvers_above: null", "two_approvers_above: 1"))
-    submit(world.store, world.access, world.frozen, "alice")
-    results = _race({f"bob-{n}": lambda: approve(world.store, world.access, "base-2027", 1, "bob") for n in (1, 2)})
+    with world.store.write() as connection:
+        roles.set_threshold(connection, "dana", 1.0)
+    submit(world.store_as("alice"), world.frozen, "alice")
+    results = _race({f"bob-{n}": lambda: approve(world.store_as("bob"), "base-2027", 1, "bob") for n in (1, 2)})
     assert sum(isinstance(result, Conflict) for result in results.values()) == 1, results
     stored = load(world.store, "base-2027", 1)
     assert stored.status == "submitted" and [d.actor for d in stored.decisions] == ["bob"]
@@ -98,7 +98,7 @@ def test_one_approver_twice_at_once_counts_once(world: World) -> None:
 def test_concurrent_submissions_get_distinct_numbers(world: World) -> None:
     plans = {f"plan-{n}": world.variant(budget_used=1_000_000.0 * n) for n in range(1, 4)}
     def submission(frozen: versions.Frozen) -> Callable[[], versions.Version]:
-        return lambda: submit(world.store, world.access, frozen, "alice")
+        return lambda: submit(world.store_as("alice"), frozen, "alice")
 
     results = _race({name: submission(frozen) for name, frozen in plans.items()})
     assert all(isinstance(result, versions.Version) for result in results.values()), results
@@ -110,10 +110,10 @@ def test_concurrent_submissions_get_distinct_numbers(world: World) -> None:
 
 def test_a_stale_revision_is_a_conflict(world: World) -> None:
     """The optimistic counter on its own: a status change based on an old read is refused."""
-    submit(world.store, world.access, world.frozen, "alice")
+    submit(world.store_as("alice"), world.frozen, "alice")
     with world.store.read() as connection:
         stale = version_at(connection, "base-2027", 1)
-    approve(world.store, world.access, "base-2027", 1, "bob")
+    approve(world.store_as("bob"), "base-2027", 1, "bob")
     changed = "base-2027 version 1 was changed by another action at the same time"
     with pytest.raises(Conflict, match=changed), world.store.write() as connection:
         set_status(connection, stale, "rejected")
@@ -128,25 +128,25 @@ def test_a_crash_between_inserts_leaves_no_partial_version(world: World, monkeyp
     before = _counts(world)
     monkeypatch.setattr(versions, "_insert_accounts", _crash)  # after the version row and its files
     with pytest.raises(RuntimeError, match="power cut"):
-        submit(world.store, world.access, world.frozen, "alice")
-    assert _counts(world) == before == {name: 0 for name in before}  # the roles sync is rolled back too
+        submit(world.store_as("alice"), world.frozen, "alice")
+    assert _counts(world) == before and before["plan_versions"] == before["plan_files"] == 0
     monkeypatch.undo()
-    assert submit(world.store, world.access, world.frozen, "alice").number == 1
+    assert submit(world.store_as("alice"), world.frozen, "alice").number == 1
     assert verify(world.store).ok
 
 
 def test_a_crash_inside_a_decision_leaves_the_version_undecided(world: World,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    submit(world.store, world.access, world.frozen, "alice")
+    submit(world.store_as("alice"), world.frozen, "alice")
     before = _counts(world)
     monkeypatch.setattr(workflow, "set_status", _crash)  # after the decision row is inserted
     with pytest.raises(RuntimeError, match="power cut"):
-        approve(world.store, world.access, "base-2027", 1, "bob")
+        approve(world.store_as("bob"), "base-2027", 1, "bob")
     assert _counts(world) == before and load(world.store, "base-2027", 1).status == "submitted"
     monkeypatch.undo()
     monkeypatch.setattr(audit, "update", _crash)  # the audit row is inserted, the head not yet moved
     with pytest.raises(RuntimeError, match="power cut"):
-        approve(world.store, world.access, "base-2027", 1, "bob")
+        approve(world.store_as("bob"), "base-2027", 1, "bob")
     assert _counts(world) == before and verify(world.store).ok
 
 
