@@ -35,8 +35,8 @@ REPORT_EVERY = 2.0
               help="With --optimize: seconds for each point's optimisation (default: the scenario's time_limit).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " Applies to every point.")
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Write the table here: Parquet for a .parquet name, CSV otherwise (default: CSV on stdout). "
-                   "Written whole or not at all.")
+              help="Write the table here: Parquet for a .parquet name, CSV otherwise (default: CSV on stdout); "
+                   "its folder is made if missing. Written whole or not at all.")
 @allow_findings_option
 @cluster_options
 @click.pass_context
@@ -59,9 +59,8 @@ def sweep(ctx: click.Context, scenario: Path, grids: tuple[str, ...], optimize_p
     from planner import sweep as sweeps
 
     check_readable([scenario])
-    if out is not None and (out.is_dir() or not out.parent.is_dir()):
-        raise CannotRun(f"--out {out}: " + ("is a folder; name a file, e.g. sweep.parquet" if out.is_dir()
-                                            else f"the folder {out.parent} does not exist"))
+    if out is not None and out.is_dir():
+        raise CannotRun(f"--out {out}: is a folder; name a file, e.g. sweep.parquet")
     try:
         axes = [sweeps.read_grid(text) for text in grids]
     except sweeps.BadGrid as error:

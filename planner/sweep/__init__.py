@@ -167,10 +167,11 @@ def run(sweep: Sweep, executor: Executor, progress: Callable[[int, int], None] |
 
 def write_table(rows: Sequence[Row], path: Path) -> None:
     """The rows as one table: Parquet for a .parquet path, CSV otherwise; written to a temporary file beside it
-    and moved into place, so a failed write leaves nothing half-written."""
+    and moved into place (its folder made if missing), so a failed write leaves nothing half-written."""
     import pandas as pd
 
     table = pd.DataFrame(list(rows))
+    path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(f".{path.name}.partial")
     try:
         if path.suffix == ".parquet":
