@@ -31,11 +31,12 @@ import json
 import math
 import re
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.bench_time_limit import measured
 
 ROOT = Path(__file__).resolve().parents[1]
 PHASES = ("world", "options", "build", "LP relaxation", "accounts", "repair/whole", "check")
@@ -83,16 +84,6 @@ def child(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
             "columns": result.size.get("columns", 0), "rows": result.size.get("rows", 0),
             "main peak GB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
             "worker peak GB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20 if workers else 0.0}
-
-
-def measured(command: list[str]) -> tuple[str, float, float]:
-    """Run `command`; its standard output, wall seconds and CPU seconds (user + system of it and its children)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return done.stdout, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def run_optimizer(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
@@ -181,8 +172,11 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]))))
         return
     modes = [0 if mode == "serial" else int(mode.removeprefix("workers")) for mode in args.modes.split(",") if mode]
-    rows = [run_optimizer(int(size), workers, args.time_limit)
-            for size in args.accounts.split(",") if size for workers in modes]
+    rows = []
+    for size in (int(size) for size in args.accounts.split(",") if size):
+        for workers in modes:
+            rows.append(run_optimizer(size, workers, args.time_limit))
+            print(f"# row: {json.dumps(rows[-1])}", file=sys.stderr, flush=True)  # kept if a later size is stopped
     print("## The optimizer by phase\n\n" + optimizer_table(rows) + "\n\n## Projected\n\n"
           + projection(rows, args.project), flush=True)
     if args.sweep_points:
