@@ -1,0 +1,163 @@
+"""Review and re-plan at scale: 1,000 accounts x 100 products x 52 weeks with 13 weeks of actuals (issue 17).
+
+    .venv/bin/python -m benchmarks.bench_review [--sizes 100x100,1000x100] [--through 13] [--draws 5]
+                                                [--time-limit 300] [--no-optimize] [--seed 0]
+
+The world is `benchmarks.worlds.synthetic_world`; its actuals are the plan's own simulation to week `--through`
+(planner.review.synthetic.plan_as_actuals), every sell-in row then moved by up to +/-10 % and every other executed
+promotion dropped, so that every variance line and component is at work. Steps, each timed for wall and CPU time
+(`time.process_time`, all threads of this process) with its peak of traced memory (tracemalloc: numpy's and
+Python's allocations, reset before each step):
+
+    actuals        the actuals placed on the plan's grid (planner.actuals.model.on_grid)
+    basis          plan, calendar as run, no-promotion counterfactual, actuals and latest estimate (3 evaluations)
+    variance       plan vs actual for the year and quarter to date, with the split
+    forecast       latest estimate and rebate / growth-target outlook with --draws Monte Carlo draws
+    post-event     every executed promotion against the counterfactual, and the league table
+    policy         budgets, margin floors and trade-spend caps with headroom
+    json           Review.as_json() serialised
+    replan rules   the scenario transformed for the re-plan (planner.review.replan.replan_rules)
+    optimize       planner.optimize.run.optimize of the transformed rules (--time-limit), beside a fresh optimize
+                   of the untransformed scenario in the same run (the reference)
+
+A reference measured in the same run: one deterministic `planner.simulate.simulate` of the plan. Sizes are
+accounts x products; the calendar is 52 weeks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from benchmarks.worlds import synthetic_world
+from planner.actuals.model import Actuals, on_grid
+from planner.compile.index import PlanIndex
+from planner.review.basis import build
+from planner.review.forecast import forecast
+from planner.review.policy import policy_headroom
+from planner.review.post_event import league_table, post_event
+from planner.review.replan import replan_rules
+from planner.review.review import review
+from planner.review.synthetic import plan_as_actuals
+from planner.review.variance import statement
+from planner.rules.scenario import Resolved, ScenarioOptions
+from planner.simulate import simulate
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    wall: float
+    cpu: float
+    peak_mb: float
+    note: str = ""
+
+
+def timed(name: str, run: Callable[[], T], note: Callable[[T], str] = lambda _: "") -> tuple[Step, T]:
+    gc.collect()
+    tracemalloc.reset_peak()
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = run()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    return Step(name, wall, cpu, peak, note(value)), value
+
+
+def actuals_of(world: Any, through: int, seed: int) -> Actuals:
+    rng = np.random.default_rng(seed)
+    exact = plan_as_actuals(world, list(world.events), through)
+    sales = exact.sales.copy()
+    sales["cases"] *= rng.uniform(0.9, 1.1, len(sales))
+    sales["invoice_value"] *= rng.uniform(0.9, 1.1, len(sales))
+    return Actuals(exact.year, sales, tuple(p for k, p in enumerate(exact.promotions) if k % 2 == 0))
+
+
+def measure(accounts: int, products: int, through: int, draws: int, time_limit: float, optimize: bool,
+            seed: int) -> dict[str, Any]:
+    from planner.optimize.run import optimize as run_optimize
+
+    world = synthetic_world(accounts, products, 52, seed)
+    events = list(world.events)
+    actuals = actuals_of(world, through, seed)
+    steps: list[Step] = []
+    tracemalloc.start()
+    step, _ = timed("reference: simulate", lambda: simulate(world, ScenarioOptions()))
+    steps.append(step)
+    index = PlanIndex.of(world)
+    step, _ = timed("actuals", lambda: on_grid(actuals, index, through), lambda c: f"{len(actuals.sales):,} rows")
+    steps.append(step)
+    step, basis = timed("basis", lambda: build(world, events, actuals, through))
+    steps.append(step)
+    step, _ = timed("variance", lambda: (statement(basis, slice(0, through)), statement(basis, slice(0, through))))
+    steps.append(step)
+    step, (_, _outlook) = timed("forecast", lambda: forecast(basis, draws, seed), lambda r: f"{len(r[1]):,} outlooks")
+    steps.append(step)
+    step, results = timed("post-event", lambda: (post_event(basis), None)[0], lambda r: f"{len(r):,} promotions")
+    steps.append(step)
+    league_table(results)
+    step, _ = timed("policy", lambda: policy_headroom(basis), lambda r: f"{len(r):,} checks")
+    steps.append(step)
+    step, _document = timed("review + json (whole)", lambda: json.dumps(review(world, events, actuals, through,
+                                                                              draws=draws, seed=seed).as_json()),
+                           lambda text: f"{len(text) / 1e6:.1f} MB")
+    steps.append(step)
+    step, replan = timed("replan rules", lambda: replan_rules(world, events, actuals, through),
+                         lambda r: f"{len(r.locked):,} locked, {len(r.rules.calendar_rules):,} calendar rules")
+    steps.append(step)
+    tracemalloc.stop()
+    if optimize:
+        options = ScenarioOptions(time_limit=time_limit, gap=0.001)
+        for name, rules in (("optimize fresh (reference)", world), ("optimize re-plan", replan.rules)):
+            resolved = Resolved(id="bench", name="bench", file="bench.yaml", rules=rules, options=options)
+            tracemalloc.start()
+            step, _result = timed(name, lambda resolved=resolved: run_optimize(resolved),
+                                 lambda r: f"{r.status.value}, gap {r.gap:.3%}, {r.method or '-'}")
+            tracemalloc.stop()
+            steps.append(step)
+    return {"accounts": accounts, "products": products, "through": through, "draws": draws, "steps": steps,
+            "cells": accounts * products * 52}
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [("| size (accounts x products x weeks) | step | wall s | CPU s | CPU / wall | peak traced MB | x simulate "
+             "(wall) | note |"), "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        reference = row["steps"][0].wall
+        for step in row["steps"]:
+            lines.append(f"| {row['accounts']:,} x {row['products']} x 52 | {step.name} | {step.wall:.2f} | "
+                         f"{step.cpu:.2f} | {step.cpu / step.wall if step.wall else 0:.0%} | {step.peak_mb:,.0f} | "
+                         f"{step.wall / reference:.1f} | {step.note} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_review", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100x100,1000x100")
+    parser.add_argument("--through", type=int, default=13)
+    parser.add_argument("--draws", type=int, default=5)
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--no-optimize", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    rows = []
+    for size in args.sizes.split(","):
+        accounts, products = (int(x) for x in size.split("x"))
+        rows.append(measure(accounts, products, args.through, args.draws, args.time_limit, not args.no_optimize,
+                            args.seed))
+        print(table(rows[-1:]), flush=True)
+    print()
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
