@@ -86,6 +86,11 @@ def risk_view(pack: Pack) -> View:
                 ("text", "text", "money", "money", "money"), rows, kinds)
 
 
+def _named(term: dict[str, Any]) -> str:
+    """'Full-pallet sparkling deal: ' before a discount or rebate that has a name of its own."""
+    return f"{term['name']}: " if term["name"] != term["id"] else ""
+
+
 def plans_view(pack: Pack) -> View:
     rows: list[tuple[Any, ...]] = []
     for item in pack.plans:
@@ -94,10 +99,10 @@ def plans_view(pack: Pack) -> View:
             rows.append((item["id"], "summary", "", "not frozen with this version", None))
             continue
         account = item["id"]
-        rows += [(account, "discount", discount["id"],
-                  f"{discount['name']}: {discount['amount']}, {discount['when']}, {discount['stacking']}", None)
+        rows += [(account, "discount", discount["id"], _named(discount)
+                  + f"{discount['amount']}, {discount['when']}, {discount['stacking']}", None)
                  for discount in plan.get("discounts", [])]
-        rows += [(account, "rebate", rebate["id"], f"{rebate['name']}: {rebate['how']}; tiers "
+        rows += [(account, "rebate", rebate["id"], _named(rebate) + f"{rebate['how']}; tiers "
                   + " · ".join(rebate["tiers"]), None) for rebate in plan.get("rebates", [])]
         rows.append((account, "strategy", "", plan["strategy"]["text"], None))
         rows += [(account, "event", event["id"], f"{event['when']}: {event['mechanic']} on {event['product_group']}"
