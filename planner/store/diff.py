@@ -85,7 +85,7 @@ def term_changes(old: Version, new: Version) -> tuple[list[Change] | None, str]:
     before, after = _frozen_terms(old), _frozen_terms(new)
     if before is None or after is None:
         missing = " and ".join(v.label for v, terms in ((old, before), (new, after)) if terms is None)
-        return None, (f"{missing} froze no term snapshot (submitted before they were kept): its term changes "
+        return None, (f"{missing} froze no term snapshot (submitted before they were kept): the term changes "
                       f"cannot be listed; see the rule files and overrides that changed")
     return compare(by_rule(before, old.frozen.events), by_rule(after, new.frozen.events),
                    old.accounts, new.accounts), ""
