@@ -27,6 +27,7 @@ assertion on time (docs/STYLE.md); numbers are indicative on a shared 2-core mac
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import re
@@ -58,16 +59,18 @@ def child(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
                         ScenarioOptions(vividness="keep", time_limit=time_limit, gap=1e-3))
     world = time.perf_counter() - begun
     lines: list[tuple[float, str]] = []
+    cpu_at: list[tuple[float, str]] = []
 
     def progress(line: str) -> None:
         lines.append((time.perf_counter(), line))
+        cpu_at.append((time.process_time(), line))
         print(f"  {accounts} x{workers}: {line}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
     with connect(workers or None) as executor:
-        connected = time.perf_counter()
+        connected, cpu_started = time.perf_counter(), time.process_time()
         result = optimize(resolved, progress=progress, executor=executor)
-    ended = time.perf_counter()
+    ended, cpu_ended = time.perf_counter(), time.process_time()
     seconds = result.seconds
     lp_at = next((at for at, line in lines if line.startswith("LP relaxation")), None)
     accounts_at = next((at for at, line in reversed(lines) if re.match(r"accounts solved (\d+)/\1", line)), None)
@@ -78,7 +81,15 @@ def child(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
               "accounts": (accounts_at - lp_at) if lp_at and accounts_at else 0.0,
               "repair/whole": solve_end - (accounts_at or lp_at or solve_end),
               "check": seconds.get("check", 0.0)}
-    return {"accounts": accounts, "workers": workers, "status": result.status.value, "method": result.method,
+    marks = [cpu_started] + [next((at for at, line in cpu_at if line.startswith(prefix)), math.nan)
+                             for prefix in ("options:", "build:", "LP relaxation")]
+    marks.append(next((at for at, line in reversed(cpu_at) if re.match(r"accounts solved (\d+)/\1", line)),
+                      math.nan))
+    marks.append(cpu_ended)
+    cpu_phases = dict(zip(("options", "build", "LP relaxation", "accounts", "rest (repair, read-back, check)"),
+                          (later - earlier for earlier, later in itertools.pairwise(marks))))
+    return {"cpu phases (this process)": cpu_phases, "accounts": accounts, "workers": workers,
+            "status": result.status.value, "method": result.method,
             "objective": result.objective, "bound": result.bound, "gap": result.gap, "phases": phases,
             "cluster start": connected - started, "optimize": seconds["total"], "total": ended - begun,
             "columns": result.size.get("columns", 0), "rows": result.size.get("rows", 0),
