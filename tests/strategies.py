@@ -475,7 +475,7 @@ def line_rule_worlds(draw: st.DrawFn) -> tuple[RuleSet, dict[tuple[str, str], di
         elif kind == "feature_min_depth":
             raw["min_depth"] = draw(share)
         else:  # product_clash, paired_products
-            raw["groups"] = tuple(draw(st.lists(st.sampled_from(("g1", "g2")), min_size=1, max_size=2, unique=True)))
+            raw["groups"] = tuple(draw(st.lists(st.sampled_from(("g1", "g2")), min_size=2, max_size=2, unique=True)))
         rules.append(SECTIONS["calendar_rules"].adapter.validate_python(raw))
     plan = {
         (account, group.id): draw(st.dictionaries(st.integers(1, weeks), st.sampled_from(m), max_size=weeks))

@@ -272,7 +272,7 @@ def test_set_numbers_apply_and_the_log_shows_how_they_were_written() -> None:
         "budgets.bud-q3.max = 1530000 (written 1,530,000)",
         "rebates.rb-carrefour-growth.tiers.1.rate = 0.03 (written 3%)"]
     quoted = planner("simulate", BASE, "--draws", "0", "--set", 'budgets.bud-total-2027.max="4.5M"')
-    assert quoted.returncode == 2 and "unable to parse string as a number (got '4.5M')" in quoted.stderr
+    assert quoted.returncode == 2 and "max: expected a number (got '4.5M')" in quoted.stderr
 
 
 @pytest.mark.parametrize(("path", "says"), [

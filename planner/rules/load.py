@@ -29,7 +29,7 @@ from planner.rules.findings import (
 )
 from planner.rules.schema import CALENDAR_RULE_KINDS, SECTIONS, RuleSet
 from planner.rules.schema.common import RuleModel
-from planner.rules.source import DEFAULT_LIMITS, DocPath, Document, Limits, load_yaml
+from planner.rules.source import DEFAULT_LIMITS, DocPath, Document, Limits, format_path, load_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -222,11 +222,12 @@ def schema_findings(error: ValidationError, raw: Any, document: Document, path: 
                                fix=f"add 'kind:' with one of: {', '.join(sorted(CALENDAR_RULE_KINDS))}"))
         else:
             message = problem["msg"].removeprefix("Value error, ")
-            field_name = ".".join(str(p) for p in loc) or path[0]
-            got = _short(problem.get("input"))
+            field_name = format_path(loc) or str(path[0])
+            got = shown_value(problem.get("input"))
             shown = message if got in message else f"{message} (got {got})"
-            out.append(finding(SCHEMA_INVALID, f"{field_name}: {shown}",
-                               document.at(where), fix=_fix_for(kind_of, message)))
+            fix = (problem.get("ctx") or {}).get("fix")
+            out.append(finding(SCHEMA_INVALID, f"{field_name}: {shown}", document.at(where),
+                               fix=fix if isinstance(fix, str) else _fix_for(kind_of, message)))
     return out
 
 
@@ -237,8 +238,12 @@ def _unknown_key(document: Document, where: DocPath, key: str, names: list[str])
                    fix=f"rename it to '{near[0]}'" if near else f"remove it; allowed keys: {', '.join(names)}")
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
+def shown_value(value: Any) -> str:
+    """The value as the file wrote it: YAML's true/false/null, other values as Python shows them."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = "null" if value is None else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -249,6 +254,8 @@ def _fix_for(kind: str, message: str) -> str:
         return "bring the value into the allowed range (see docs/rules.md)"
     if "pattern" in kind:
         return "ids use letters, digits, '-' and '_' only"
+    if kind == "string_type":
+        return "write text; quote a value YAML would read as a number, a date or true/false, e.g. '2027'"
     if kind.endswith(("_type", "_parsing")):
         return "give a value of the type docs/rules.md lists for this key"
     return "see docs/rules.md for what this key accepts"

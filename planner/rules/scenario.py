@@ -44,26 +44,28 @@ from planner.rules.load import (
     model_at,
     rule_files,
     schema_findings,
+    shown_value,
 )
 from planner.rules.schema import SECTIONS, RuleSet
 from planner.rules.schema.common import Id, RuleModel
+from planner.rules.schema.values import Number, WholeNumber
 from planner.rules.source import DocPath, Document, load_yaml, parse_yaml
 
 
 class ScenarioOptions(RuleModel):
     """Run options; every one can be set per scenario and on the command line (`--set options.draws=500`)."""
 
-    draws: int = Field(default=0, ge=0, le=1_000_000)
+    draws: WholeNumber = Field(default=0, ge=0, le=1_000_000)
     """Monte Carlo draws (0 = deterministic)."""
-    seed: int = Field(default=2027, ge=0)
+    seed: WholeNumber = Field(default=2027, ge=0)
     """Random seed: the same seed gives identical results."""
     plan: str | None = None
     """A plan file (promotion calendar) to evaluate instead of the rules' own events."""
     objective: Literal["profit", "volume", "revenue"] = "profit"
     """What the optimizer maximises (volume and revenue keep a profit floor)."""
-    time_limit: float = Field(default=60.0, gt=0)
+    time_limit: Number = Field(default=60.0, gt=0)
     """Optimizer time limit in seconds."""
-    gap: float = Field(default=0.001, ge=0, le=1)
+    gap: Number = Field(default=0.001, ge=0, le=1)
     """Optimizer relative gap at which a plan counts as optimal."""
     vividness: Literal["decide", "keep"] = "decide"
     """Whether the optimizer decides which shelf-share targets, displays and coolers to buy at each account
@@ -185,7 +187,7 @@ def _how_to_write_numbers(findings: list[Finding]) -> list[Finding]:
     """A `--set` value a numeric field cannot read says exactly how numbers may be written."""
     return [replace(item, fix=f"write the number as {NUMBER_FORMS}")
             if item.location.file == COMMAND_LINE and item.code == SCHEMA_INVALID.code
-            and re.search(r"valid (number|integer|float)", item.message) else item
+            and re.search(r"valid (number|integer|float)|expected a (whole )?number", item.message) else item
             for item in findings]
 
 
@@ -310,10 +312,13 @@ def resolve(scenario_path: Path, command_line: list[str] | None = None) -> Resol
                 findings.append(finding(SCHEMA_UNKNOWN_KEY, f"unknown option '{key}'{did_you_mean(key, allowed)}",
                                         at, fix=f"allowed options: {', '.join(allowed)}"))
                 continue
-            number = at.file == COMMAND_LINE and detail["type"].startswith(("int_", "float_"))
-            findings.append(finding(SCHEMA_INVALID, f"options.{key}: {detail['msg']}", at,
-                                    fix=f"write the number as {NUMBER_FORMS}" if number
-                                    else f"allowed options: {', '.join(allowed)}"))
+            number = at.file == COMMAND_LINE and detail["type"].startswith(
+                ("int_", "float_", "whole_number_", "number_"))
+            said = (detail.get("ctx") or {}).get("fix")
+            fix = (f"write the number as {NUMBER_FORMS}" if number else said if isinstance(said, str)
+                   else f"allowed options: {', '.join(allowed)}")
+            got = shown_value(detail.get("input"))
+            findings.append(finding(SCHEMA_INVALID, f"options.{key}: {detail['msg']} (got {got})", at, fix=fix))
     return Resolved(top_id, name, display_name(scenario_path), rules, run_options, findings, applied,
                     [display_name(p) for p in reversed(chain)])
 

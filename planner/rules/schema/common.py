@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from planner.rules.findings import UNKNOWN_LOCATION, Location
+from planner.rules.schema.values import AS_NUMBER, AS_WHOLE_NUMBER, Date, number_text, refuse
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80)]
@@ -41,6 +42,17 @@ def _one_or_many(value: Any) -> Any:
     if isinstance(value, str):
         return (value,)
     return value
+
+
+def _at_least_one(ids: tuple[str, ...]) -> tuple[str, ...]:
+    """An empty list would mean 'any of nothing': a rule that covers nothing, or a reference to nothing."""
+    if not ids:
+        raise refuse("empty_list", "the list is empty",
+                     "list at least one id (in a scope, leave the key out to mean all)")
+    return ids
+
+
+_NON_EMPTY = AfterValidator(_at_least_one)
 
 
 _IdText = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -62,56 +74,100 @@ ProductGroupRef = Annotated[str, RefTo("product_groups"), StringConstraints(patt
 RegionRef = Annotated[str, RefTo("regions"), StringConstraints(pattern=ID_PATTERN)]
 SeasonalityRef = Annotated[str, RefTo("seasonality"), StringConstraints(pattern=ID_PATTERN)]
 
-AccountRefs = Annotated[tuple[_IdText, ...], RefTo("accounts"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
-BrandRefs = Annotated[tuple[_IdText, ...], RefTo("brands"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
-CategoryRefs = Annotated[tuple[_IdText, ...], RefTo("categories"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
-ChannelRefs = Annotated[tuple[_IdText, ...], RefTo("channels"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
-MechanicRefs = Annotated[tuple[_IdText, ...], RefTo("mechanics"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
-ProductRefs = Annotated[tuple[_IdText, ...], RefTo("products"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
+AccountRefs = Annotated[tuple[_IdText, ...], RefTo("accounts"), BeforeValidator(_one_or_many), _NON_EMPTY,
+                        _ONE_OR_MORE_IDS]
+BrandRefs = Annotated[tuple[_IdText, ...], RefTo("brands"), BeforeValidator(_one_or_many), _NON_EMPTY,
+                      _ONE_OR_MORE_IDS]
+CategoryRefs = Annotated[tuple[_IdText, ...], RefTo("categories"), BeforeValidator(_one_or_many), _NON_EMPTY,
+                         _ONE_OR_MORE_IDS]
+ChannelRefs = Annotated[tuple[_IdText, ...], RefTo("channels"), BeforeValidator(_one_or_many), _NON_EMPTY,
+                        _ONE_OR_MORE_IDS]
+MechanicRefs = Annotated[tuple[_IdText, ...], RefTo("mechanics"), BeforeValidator(_one_or_many), _NON_EMPTY,
+                         _ONE_OR_MORE_IDS]
+ProductRefs = Annotated[tuple[_IdText, ...], RefTo("products"), BeforeValidator(_one_or_many), _NON_EMPTY,
+                        _ONE_OR_MORE_IDS]
 ProductGroupRefs = Annotated[tuple[_IdText, ...], RefTo("product_groups"), BeforeValidator(_one_or_many),
-                             _ONE_OR_MORE_IDS]
-RegionRefs = Annotated[tuple[_IdText, ...], RefTo("regions"), BeforeValidator(_one_or_many), _ONE_OR_MORE_IDS]
+                             _NON_EMPTY, _ONE_OR_MORE_IDS]
+RegionRefs = Annotated[tuple[_IdText, ...], RefTo("regions"), BeforeValidator(_one_or_many), _NON_EMPTY,
+                       _ONE_OR_MORE_IDS]
+
+
+def _two_or_more_groups(ids: tuple[str, ...]) -> tuple[str, ...]:
+    """A clash or a pair of one group says nothing, and a group listed twice would clash with itself."""
+    twice = sorted({group for group in ids if ids.count(group) > 1})
+    if twice:
+        raise refuse("groups_repeated", f"product group {', '.join(twice)} is listed more than once",
+                     "list each product group once")
+    if len(ids) < 2:
+        raise refuse("too_few_groups", "needs at least two product groups",
+                     "list two or more different product groups, e.g. groups: [cola-cans, cola-pet]")
+    return ids
+
+
+ProductGroupSet = Annotated[
+    tuple[_IdText, ...], RefTo("product_groups"), BeforeValidator(_one_or_many), AfterValidator(_two_or_more_groups),
+    WithJsonSchema({"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}, "minItems": 2,
+                    "uniqueItems": True}),
+]
+"""Two or more different product groups (a clash or a pair between groups)."""
 
 
 def _fraction(value: Any) -> Any:
     """'2.5%' -> 0.025; a bare number is already a fraction (0.025)."""
+    how = "write a percentage like 2.5% or a fraction like 0.025"
     if isinstance(value, bool):
-        raise ValueError(  # noqa: TRY004 -- pydantic reports a ValueError as a located finding, not a TypeError
-            "expected a percentage like '2.5%' or a fraction like 0.025, not a boolean")
+        raise refuse("percentage_expected", "expected a percentage like '2.5%' or a fraction like 0.025, "
+                     "not a boolean", how)
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
         if not text.endswith("%"):
-            raise ValueError(f"expected a percentage like '2.5%' or a fraction like 0.025, got {value!r}")
+            fix = how
+            if (number := number_text(text)) is not None:
+                fix = f"remove the quotes: write {number} (a fraction), or write it with a % sign"
+            raise refuse("percentage_expected", "expected a percentage like '2.5%' or a fraction like 0.025", fix)
         try:
-            return float(text[:-1]) / 100
+            return float(text[:-1].replace("_", "")) / 100
         except ValueError:
-            raise ValueError(f"{value!r} is not a number followed by '%'") from None
+            raise refuse("percentage_expected", "not a number followed by '%'",
+                         f"{how} (digits, '.' for decimals)") from None
     return value
 
 
 _PERCENT_SCHEMA = WithJsonSchema(
     {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*[-+]?[0-9]*\.?[0-9]+\s*%\s*$"}]}
 )
-Fraction = Annotated[float, BeforeValidator(_fraction), _PERCENT_SCHEMA]
+Fraction = Annotated[float, BeforeValidator(_fraction), Field(allow_inf_nan=False), _PERCENT_SCHEMA]
 """A share written as '2.5%' or 0.025."""
-Share = Annotated[float, BeforeValidator(_fraction), Field(ge=0, le=1), _PERCENT_SCHEMA]
+
+
+def _within_share(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise refuse("share_out_of_range", f"{value:.6g} is {value * 100:.6g}%, outside 0% to 100%",
+                     "write a share between 0% and 100%; a bare number is a fraction (0.25 is 25%), so to mean "
+                     "25 percent write 25%")
+    return value
+
+
+Share = Annotated[float, BeforeValidator(_fraction), Field(allow_inf_nan=False), AfterValidator(_within_share),
+                  _PERCENT_SCHEMA]
 """A share between 0% and 100%."""
 
 
 def _below_whole(value: float) -> float:
     if value >= 1:
-        raise ValueError("a 100% saving gives the product away, and demand at a zero price has no answer; "
-                         "use at most 99%")
+        raise refuse("depth_too_deep", "a 100% saving gives the product away, and demand at a zero price has no "
+                     "answer", "use at most 99%")
     return value
 
 
-Depth = Annotated[float, BeforeValidator(_fraction), Field(ge=0, le=1), AfterValidator(_below_whole), _PERCENT_SCHEMA]
+Depth = Annotated[float, BeforeValidator(_fraction), Field(allow_inf_nan=False), AfterValidator(_within_share),
+                  AfterValidator(_below_whole), _PERCENT_SCHEMA]
 """A shopper's saving as a share of the shelf price: 0% up to, not including, 100%."""
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=0), AS_NUMBER]
 """An amount in the company's currency."""
-Cases = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Cases = Annotated[float, Field(ge=0), AS_NUMBER]
 """A quantity in cases."""
-Week = Annotated[int, Field(ge=1, le=53)]
+Week = Annotated[int, Field(ge=1, le=53), AS_WHOLE_NUMBER]
 """A fiscal week number, 1-based."""
 
 
@@ -119,8 +175,8 @@ def _distinct_weeks(weeks: tuple[int, ...]) -> tuple[int, ...]:
     twice = sorted({week for week in weeks if weeks.count(week) > 1})
     if twice:
         listed = ", ".join(str(week) for week in twice)
-        raise ValueError(f"week {listed} is listed twice; list each week once" if len(twice) == 1
-                         else f"weeks {listed} are listed twice; list each week once")
+        raise refuse("weeks_repeated", f"week {listed} is listed twice" if len(twice) == 1
+                     else f"weeks {listed} are listed twice", "list each week once")
     return weeks
 
 
@@ -156,7 +212,10 @@ class RuleModel(BaseModel):
 
 
 Tier = Literal["A", "B", "C"]
-Tiers = Annotated[tuple[Tier, ...], BeforeValidator(_one_or_many)]
+Tiers = Annotated[tuple[Tier, ...], BeforeValidator(_one_or_many), _NON_EMPTY, WithJsonSchema({"anyOf": [
+    {"type": "string", "enum": ["A", "B", "C"]},
+    {"type": "array", "items": {"type": "string", "enum": ["A", "B", "C"]}, "minItems": 1},
+]})]
 
 
 class AccountScope(RuleModel):
@@ -205,9 +264,9 @@ ALL_PRODUCTS = ProductScope()
 class DateRange(RuleModel):
     """A validity period, both ends inclusive. Either end may be left out (open)."""
 
-    from_: dt.date | None = Field(default=None, alias="from")
+    from_: Date | None = Field(default=None, alias="from")
     """First day the rule is live."""
-    to: dt.date | None = None
+    to: Date | None = None
     """Last day the rule is live."""
 
     model_config = ConfigDict(populate_by_name=True)

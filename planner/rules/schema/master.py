@@ -29,6 +29,7 @@ from planner.rules.schema.common import (
     Tier,
     Weeks,
 )
+from planner.rules.schema.values import AS_NUMBER, AS_WHOLE_NUMBER, Date, Number, WholeNumber
 
 
 class Company(RuleModel):
@@ -85,7 +86,7 @@ class Product(RuleModel):
     """Category id."""
     pack: str = ""
     """Pack description, e.g. '330ml can x24'."""
-    units_per_case: int = Field(default=24, ge=1)
+    units_per_case: WholeNumber = Field(default=24, ge=1)
     """Consumer units in one case."""
     list_price: Money
     """List price per case before any band, discount or rebate."""
@@ -105,7 +106,7 @@ class Account(RuleModel):
     """A (strategic), B or C."""
     region: RegionRef
     """Region id."""
-    partner_since: int = Field(ge=1900, le=2100)
+    partner_since: WholeNumber = Field(ge=1900, le=2100)
     """Year the partnership started; partnership years feed price bands."""
     market_position: Literal["leader", "challenger", "follower"] = "challenger"
     """The account's position in its market; feeds market-position price bands."""
@@ -119,7 +120,7 @@ class Account(RuleModel):
     """Share of a trade price change the account passes on to its shelf price."""
     retail_markup: Fraction = Field(default=0.3, ge=0, le=5)
     """Regular shelf price = invoice price x (1 + retail_markup)."""
-    safety_stock_weeks: float = Field(default=1.0, ge=0, le=52)
+    safety_stock_weeks: Number = Field(default=1.0, ge=0, le=52)
     """Safety stock in weeks of baseline sales; the order suggestion brings stock to 1.5x this."""
 
 
@@ -130,7 +131,7 @@ class Holiday(RuleModel):
     name: str = ""
     weeks: Weeks = Field(min_length=1)
     """Fiscal weeks (1-based) of the holiday."""
-    uplift: float = Field(gt=0, le=10)
+    uplift: Number = Field(gt=0, le=10)
     """Demand multiplier in those weeks, e.g. 1.35."""
     applies_to: Scope = EVERYWHERE
 
@@ -139,14 +140,15 @@ class Calendar(RuleModel):
     """The fiscal year being planned."""
 
     section = "calendar"
-    year: int = Field(ge=2000, le=2100)
+    year: WholeNumber = Field(ge=2000, le=2100)
     """Fiscal year being planned (e.g. 2027)."""
-    start: dt.date
+    start: Date
     """First day of fiscal week 1."""
-    weeks: int = Field(default=52, ge=1, le=53)
+    weeks: WholeNumber = Field(default=52, ge=1, le=53)
     """Weeks in the fiscal year."""
-    quarters: tuple[int, ...] = (13, 13, 13, 13)
-    """Weeks in each quarter, in order; they must add up to `weeks`."""
+    quarters: tuple[Annotated[int, Field(ge=1, le=53), AS_WHOLE_NUMBER], ...] = Field(default=(13, 13, 13, 13),
+                                                                                       min_length=1)
+    """Weeks in each quarter, in order, each at least 1; they must add up to `weeks`."""
     holidays: tuple[Holiday, ...] = ()
     """Holidays and events with a demand uplift."""
 
@@ -182,7 +184,7 @@ class Seasonality(RuleModel):
 
     section = "seasonality"
     id: Id
-    weights: tuple[Annotated[float, Field(gt=0, le=20)], ...]
+    weights: tuple[Annotated[float, Field(gt=0, le=20), AS_NUMBER], ...]
     """Demand multipliers: per quarter (4), per four-week period (13) or per week (52)."""
 
     @model_validator(mode="after")
@@ -221,21 +223,21 @@ class Response(RuleModel):
     section = "response"
     id: Id
     applies_to: Scope = EVERYWHERE
-    elasticity: float = Field(le=0, ge=-15)
+    elasticity: Number = Field(le=0, ge=-15)
     """Shelf-price elasticity of volume, e.g. -2.2 (a 10% cut sells (0.9)^-2.2 = 1.26x)."""
     post_promo_dip: Share = 0.0
     """Share of a promotion's incremental volume lost in the following weeks (pantry loading)."""
-    dip_weeks: int = Field(default=1, ge=1, le=8)
+    dip_weeks: WholeNumber = Field(default=1, ge=1, le=8)
     """Weeks over which the dip is spread, evenly."""
     cannibalization: Share = 0.0
     """Share of incremental volume taken from the account's other products of the same category."""
-    shelf_elasticity: float = Field(default=0.3, ge=0, le=3)
+    shelf_elasticity: Number = Field(default=0.3, ge=0, le=3)
     """Volume scales as (shelf share / current shelf share) ** shelf_elasticity."""
     baseline_noise: Share = 0.1
     """Coefficient of variation of weekly baseline volume (Monte Carlo)."""
-    elasticity_sd: float = Field(default=0.2, ge=0, le=5)
+    elasticity_sd: Number = Field(default=0.2, ge=0, le=5)
     """Standard deviation of the elasticity (Monte Carlo)."""
-    lifts: dict[Annotated[str, RefTo("mechanics")], Annotated[float, Field(gt=0, le=10)]] = Field(
+    lifts: dict[Annotated[str, RefTo("mechanics")], Annotated[float, Field(gt=0, le=10), AS_NUMBER]] = Field(
         default_factory=dict)
     """Lift of a mechanic in the cells this profile covers, by mechanic id, replacing the mechanic's own `lift`
     there (e.g. a lift calibrated per account and product). Resolved per mechanic: the most specific profile

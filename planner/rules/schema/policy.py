@@ -20,12 +20,14 @@ from planner.rules.schema.common import (
     MechanicRefs,
     Money,
     ProductGroupRefs,
+    ProductGroupSet,
     RuleModel,
     Scope,
     Share,
     Week,
     Weeks,
 )
+from planner.rules.schema.values import AS_WHOLE_NUMBER, WholeNumber
 
 Period = Literal["year", "Q1", "Q2", "Q3", "Q4"]
 
@@ -105,9 +107,9 @@ class EventCount(_CalendarRule):
     """Count only these mechanics (all when absent)."""
     period: Literal["year", "quarter"] = "year"
     """Count per year, or per quarter (the bounds apply to each quarter)."""
-    min: int = Field(default=0, ge=0)
+    min: WholeNumber = Field(default=0, ge=0)
     """Minimum event weeks per period."""
-    max: int | None = Field(default=None, ge=0)
+    max: Annotated[int, Field(ge=0), AS_WHOLE_NUMBER] | None = None
     """Maximum event weeks per period."""
 
     @model_validator(mode="after")
@@ -121,14 +123,16 @@ class MaxConsecutive(_CalendarRule):
     """At most `weeks` promoted weeks in a row."""
 
     kind: Literal["max_consecutive"]
-    weeks: int = Field(ge=1)
+    weeks: WholeNumber = Field(ge=1)
+    """Most promoted weeks in a row."""
 
 
 class MinGap(_CalendarRule):
     """At least `weeks` unpromoted weeks after each run before the next one."""
 
     kind: Literal["min_gap"]
-    weeks: int = Field(ge=1)
+    weeks: WholeNumber = Field(ge=1)
+    """Fewest unpromoted weeks after each run."""
 
 
 class DeepDiscountWindow(_CalendarRule):
@@ -136,8 +140,11 @@ class DeepDiscountWindow(_CalendarRule):
 
     kind: Literal["deep_discount_window"]
     min_depth: Share
-    window_weeks: int = Field(ge=1)
-    at_most: int = Field(default=1, ge=0)
+    """Effective depth from which a mechanic counts as deep."""
+    window_weeks: WholeNumber = Field(ge=1)
+    """Length of the sliding window, in weeks."""
+    at_most: WholeNumber = Field(default=1, ge=0)
+    """Most deep event weeks in any window."""
 
 
 class Blackout(_CalendarRule):
@@ -145,7 +152,9 @@ class Blackout(_CalendarRule):
 
     kind: Literal["blackout"]
     weeks: Weeks = Field(min_length=1)
+    """Fiscal weeks without promotion, each listed once."""
     mechanics: MechanicRefs | None = None
+    """Mechanics barred in those weeks (all when absent)."""
 
 
 class ForbiddenSequence(_CalendarRule):
@@ -153,8 +162,11 @@ class ForbiddenSequence(_CalendarRule):
 
     kind: Literal["forbidden_sequence"]
     first: MechanicRefs
+    """Mechanic(s) that start the sequence."""
     then: MechanicRefs
-    within_weeks: int = Field(ge=1)
+    """Mechanic(s) that may not follow."""
+    within_weeks: WholeNumber = Field(ge=1)
+    """Weeks after `first` during which `then` may not run."""
 
 
 class FeatureMinDepth(_CalendarRule):
@@ -162,6 +174,7 @@ class FeatureMinDepth(_CalendarRule):
 
     kind: Literal["feature_min_depth"]
     min_depth: Share
+    """Least effective depth of a featured or displayed event."""
 
 
 class DisplayMinRevenue(_CalendarRule):
@@ -169,20 +182,23 @@ class DisplayMinRevenue(_CalendarRule):
 
     kind: Literal["display_min_revenue"]
     min_revenue: Money
+    """Least net sales of a display week."""
 
 
 class ProductClash(_CalendarRule):
     """The listed product groups may not be promoted in the same week at one account."""
 
     kind: Literal["product_clash"]
-    groups: ProductGroupRefs
+    groups: ProductGroupSet
+    """Two or more different product groups, each listed once."""
 
 
 class PairedProducts(_CalendarRule):
     """The listed product groups are promoted together: one promoted means all promoted that week."""
 
     kind: Literal["paired_products"]
-    groups: ProductGroupRefs
+    groups: ProductGroupSet
+    """Two or more different product groups, each listed once."""
 
 
 CalendarRule = Annotated[

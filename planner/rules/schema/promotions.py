@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -27,6 +27,7 @@ from planner.rules.schema.common import (
     Share,
     Weeks,
 )
+from planner.rules.schema.values import AS_WHOLE_NUMBER, Flag, Number, WholeNumber
 
 MechanicKind = Literal["price_cut", "bogo", "multi_buy", "spend_save", "coupon", "feature", "display", "tasting"]
 PRICE_KINDS = ("price_cut", "bogo", "multi_buy", "spend_save", "coupon")
@@ -42,9 +43,9 @@ class Mechanic(RuleModel):
     """price_cut, bogo (买一送一), multi_buy, spend_save (满减), coupon, feature, display or tasting."""
     depth: Depth | None = None
     """price_cut: shelf-price reduction; coupon: face value as a share of the shelf price (below 100%)."""
-    buy: int | None = Field(default=None, ge=2)
+    buy: Annotated[int, Field(ge=2), AS_WHOLE_NUMBER] | None = None
     """bogo / multi_buy: units bought (bogo defaults to buy 2 pay 1)."""
-    pay: int | None = Field(default=None, ge=1)
+    pay: Annotated[int, Field(ge=1), AS_WHOLE_NUMBER] | None = None
     """bogo / multi_buy: units paid."""
     spend: Money | None = None
     """spend_save: basket threshold (满减 'spend X')."""
@@ -52,11 +53,11 @@ class Mechanic(RuleModel):
     """spend_save: amount saved ('save Y')."""
     redemption: Share = 1.0
     """Share of promoted units that actually get the saving (coupons, multi-buys, baskets)."""
-    feature: bool = False
+    feature: Flag = False
     """Supported by a feature ad (flyer, app banner)."""
-    display: bool = False
+    display: Flag = False
     """Supported by a secondary display."""
-    lift: float = Field(default=1.0, ge=1.0, le=10.0)
+    lift: Number = Field(default=1.0, ge=1.0, le=10.0)
     """Volume multiplier on top of the price response (feature, display, tasting effects)."""
     funding: Share = 1.0
     """Share of the shopper's saving the bottler funds, per unit sold."""
@@ -109,7 +110,7 @@ class Event(RuleModel):
     """Mechanic id."""
     weeks: Weeks = Field(min_length=1)
     """Fiscal weeks (1-based) the event runs, each once."""
-    locked: bool = False
+    locked: Flag = False
     """Pinned: the optimizer must keep it (agreed with the account)."""
     depth: Depth | None = None
     """Effective depth for this event, replacing the mechanic's (e.g. a negotiated 25% instead of 20%)."""
@@ -131,7 +132,7 @@ class ShelfTarget(RuleModel):
     """Target share of the category shelf."""
     cost_per_point: Money = 0.0
     """Yearly fee per share point above the account's current shelf share."""
-    locked: bool = False
+    locked: Flag = False
     """Agreed with the account: bought at every account in scope; the optimizer may not drop it."""
 
 
@@ -143,15 +144,15 @@ class Display(RuleModel):
     applies_to: AccountScope = ALL_ACCOUNTS
     products: ProductScope = ALL_PRODUCTS
     """Products on the display."""
-    area_m2: float = Field(gt=0, le=10_000)
+    area_m2: Number = Field(gt=0, le=10_000)
     """Display area in square metres."""
     fee_per_week: Money
     """Fee paid to the account per display week."""
     weeks: Weeks = ()
     """Weeks the display stands (all weeks when empty)."""
-    lift: float = Field(default=1.05, ge=1.0, le=5.0)
+    lift: Number = Field(default=1.05, ge=1.0, le=5.0)
     """Volume multiplier for the products on display."""
-    locked: bool = False
+    locked: Flag = False
     """Agreed with the account: bought at every account in scope; the optimizer may not drop it."""
 
 
@@ -163,13 +164,13 @@ class Cooler(RuleModel):
     applies_to: AccountScope = ALL_ACCOUNTS
     products: ProductScope = ALL_PRODUCTS
     """Products sold from the coolers."""
-    units: int = Field(ge=1)
+    units: WholeNumber = Field(ge=1)
     """Coolers placed at each account in scope."""
     cost_per_unit: Money
     """Yearly cost per cooler (depreciation, power, service)."""
     cases_per_unit_week: Cases
     """Extra cases per cooler per week, spread over the products in scope by baseline."""
-    locked: bool = False
+    locked: Flag = False
     """Agreed with the account: bought at every account in scope; the optimizer may not drop it."""
 
 

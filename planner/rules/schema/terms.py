@@ -14,9 +14,9 @@ Discount stacking, applied per account x product x week (docs/rules.md, "Stackin
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from planner.rules.schema.common import (
     EVERYWHERE,
@@ -28,8 +28,24 @@ from planner.rules.schema.common import (
     Scope,
     Share,
 )
+from planner.rules.schema.values import Flag, WholeNumber, number_text, refuse
 
-Threshold = Annotated[Fraction, Field(ge=0, allow_inf_nan=False)]
+
+def _threshold(value: Any) -> Any:
+    """A tier threshold is cases or money (a number) or, for growth, a percentage: a quoted number is neither."""
+    if isinstance(value, bool):
+        raise refuse("threshold_expected", "expected a number, or a percentage like 25% for a growth tier, "
+                     "not a boolean", "write cases or money as a number (50000), growth as a percentage (25%)")
+    if isinstance(value, str) and not value.strip().endswith("%"):
+        number = number_text(value)
+        raise refuse("threshold_expected", "expected a number, or a percentage like 25% for a growth tier",
+                     f"remove the quotes: write {number}" if number is not None
+                     else "write cases or money as a number (50000), growth as a percentage (25%)")
+    return value
+
+
+Threshold = Annotated[Fraction, Field(ge=0), BeforeValidator(_threshold)]
+"""Where a tier starts or ends: cases, money, or growth written as a percentage."""
 
 
 class BandTier(RuleModel):
@@ -84,9 +100,9 @@ class Discount(RuleModel):
     """stack: combine with others; exclusive: apply alone; best_of: only the best of its group applies."""
     group: Id | None = None
     """Stacking group for best_of (defaults to the discount's own id)."""
-    priority: int = Field(default=100, ge=0, le=1_000_000)
+    priority: WholeNumber = Field(default=100, ge=0, le=1_000_000)
     """Lower applies first."""
-    stop: bool = False
+    stop: Flag = False
     """Stop-after: discard every later-priority discount when this one is live."""
 
     @model_validator(mode="after")
