@@ -44,9 +44,13 @@ Shared = TypeVar("Shared")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 TASKS_PER_SLOT = 4
-"""On a cluster the items go in about this many tasks per worker thread: enough that a slow task or a lost
+"""On a cluster the items go in at least this many tasks per worker thread: enough that a slow task or a lost
 worker does not leave the others idle, few enough that the scheduler's overhead (about a millisecond a task)
 stays small beside the work."""
+ITEMS_PER_TASK = 16
+"""At most this many items in one task: progress comes as tasks finish, and a lost worker's tasks are run
+again whole, so a task should be a few seconds of work at most (an account's MILP or a sweep point is a
+fraction of a second to a few seconds)."""
 
 
 class CannotConnect(RuntimeError):
@@ -115,7 +119,7 @@ class Executor:
                     on_interrupt: Callable[[], None] | None) -> list[Result]:
         from distributed import as_completed as dask_completed
 
-        size = max(1, math.ceil(len(items) / (TASKS_PER_SLOT * self.slots)))
+        size = max(1, min(ITEMS_PER_TASK, math.ceil(len(items) / (TASKS_PER_SLOT * self.slots))))
         batches = [list(items[start:start + size]) for start in range(0, len(items), size)]
         [sent] = client.scatter([shared], broadcast=True, hash=False)
         futures = client.map(_Batch(task), [sent] * len(batches), batches, pure=False)
