@@ -87,10 +87,10 @@ def on_grid(actuals: Actuals, index: PlanIndex, through: int) -> ActualCells:
     observed = np.zeros(index.shape, dtype=bool)
     rows = actuals.sales[actuals.sales["week"] <= through]
     if len(rows):
-        a = rows["account"].map(index.account_position).to_numpy()
-        p = rows["product"].map(index.product_position).to_numpy()
-        known = ~(pd.isna(a) | pd.isna(p))
-        a, p = a[known].astype(np.intp), p[known].astype(np.intp)
+        a = pd.Index([x.id for x in index.accounts]).get_indexer(rows["account"])
+        p = pd.Index([x.id for x in index.products]).get_indexer(rows["product"])
+        known = (a >= 0) & (p >= 0)
+        a, p = a[known], p[known]
         w = rows["week"].to_numpy()[known].astype(np.intp) - 1
         cases[a, p, w] = rows["cases"].to_numpy()[known]
         value[a, p, w] = rows["invoice_value"].to_numpy()[known]
