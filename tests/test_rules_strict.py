@@ -199,7 +199,7 @@ def _set(container: Any, path: DocPath, value: Any) -> Any:
     if not path:
         return value
     copy = list(container) if isinstance(container, list) else dict(container)
-    copy[path[0]] = _set(container[path[0]], path[1:], value)  # type: ignore[index]
+    copy[path[0]] = _set(container[path[0]] if len(path) > 1 else None, path[1:], value)  # type: ignore[index]
     return copy
 
 
@@ -309,3 +309,28 @@ def test_values_built_in_python_from_numpy_are_accepted() -> None:
     response = SECTIONS["response"].adapter.validate_python(
         {"id": "r", "elasticity": np.float64(-1.5), "dip_weeks": np.int32(2), "lifts": {"m": np.float32(1.25)}})
     assert response.dip_weeks == 2 and response.lifts == {"m": 1.25}
+
+
+def test_a_week_written_with_a_leading_zero_is_that_week() -> None:
+    """YAML 1.2 reads `05` as the integer 5 (YAML 1.1 read octal); it must not become the float 5.0, which a week
+    field would then refuse as 'not a whole number'."""
+    item = {"id": "e", "account": "a", "product_group": "g", "mechanic": "m1", "weeks": [PLACEHOLDER, 12]}
+    text = yaml.safe_dump(document("events", item, (), item), sort_keys=False).replace(PLACEHOLDER, "05", 1)
+    parsed, _ = parse_yaml(text.encode("utf-8"), "strict.yaml")
+    assert parsed is not None
+    rules, problems = build_rule_set([parsed])
+    assert problems == [] and rules.events[0].weeks == (5, 12)
+
+
+@pytest.mark.parametrize(("section", "rule_id", "key", "written", "fix"), [
+    ("accounts", "a", "tier", "a", "write A (one of: A, B, C)"),
+    ("budgets", "bu", "per", "acount", "write account (one of: total, account)"),
+    ("rebates", "rb", "period", "month", "write one of: quarter, year"),
+])
+def test_a_word_outside_its_set_gets_the_closest_word(section: str, rule_id: str, key: str, written: str,
+                                                        fix: str) -> None:
+    item = next(item for name, item in TEMPLATES if name == section and item["id"] == rule_id)
+    text = yaml.safe_dump(document(section, item, (key,), PLACEHOLDER), sort_keys=False)
+    line, column = where(text)
+    [found] = load(text.replace(PLACEHOLDER, written, 1))
+    assert (found.code, found.location.line, found.location.column, found.fix) == ("PP111", line, column, fix)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,6 +227,8 @@ def schema_findings(error: ValidationError, raw: Any, document: Document, path: 
             got = shown_value(problem.get("input"))
             shown = message if got in message else f"{message} (got {got})"
             fix = (problem.get("ctx") or {}).get("fix")
+            if kind_of == "literal_error":
+                fix = _choice_fix(problem)
             out.append(finding(SCHEMA_INVALID, f"{field_name}: {shown}", document.at(where),
                                fix=fix if isinstance(fix, str) else _fix_for(kind_of, message)))
     return out
@@ -245,6 +248,18 @@ def shown_value(value: Any) -> str:
     else:
         text = "null" if value is None else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _choice_fix(problem: Any) -> str:
+    """A value outside a fixed set of words (`tier: a`, `per: acount`): the closest word, or all of them."""
+    expected = str((problem.get("ctx") or {}).get("expected", ""))
+    choices = re.findall(r"'([^']*)'", expected)
+    written = str(problem.get("input"))
+    by_lower = {choice.lower(): choice for choice in choices}
+    near = difflib.get_close_matches(written.lower(), list(by_lower), n=1, cutoff=0.6)
+    if near:
+        return f"write {by_lower[near[0]]} (one of: {', '.join(choices)})"
+    return f"write one of: {', '.join(choices)}" if choices else "see docs/rules.md for what this key accepts"
 
 
 def _fix_for(kind: str, message: str) -> str:

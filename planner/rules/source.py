@@ -84,7 +84,9 @@ def format_path(path: DocPath) -> str:
     return out
 
 
-_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_INT = re.compile(r"^[-+]?[0-9][0-9_]*$")
+"""Decimal integers, as YAML 1.2's core schema reads them: `05` is 5 (YAML 1.1 read it as octal, and a reader
+that refused it would turn a week written `05` into the float 5.0, which a week field then refuses)."""
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _NULL = {"", "~", "null", "Null", "NULL"}
