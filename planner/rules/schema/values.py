@@ -113,8 +113,9 @@ AS_WHOLE_NUMBER = BeforeValidator(_whole_number)
 AS_NUMBER = BeforeValidator(_number)
 """The validators themselves, for a type with bounds of its own: bounds go before the validator in `Annotated`
 (`Annotated[float, Field(ge=0), AS_NUMBER]`), so that they reach the JSON Schema as minimum/maximum; bounds
-around a whole aliased type (`Annotated[Number, Field(ge=0)]`) would not. Bounds on a field (`x: Number =
-Field(ge=0)`) are fine."""
+around a whole aliased type (`Annotated[Number, Field(ge=0)]`) would not, and neither would bounds on an optional
+field (`x: WholeNumber | None = Field(ge=0)`). Bounds on a required or defaulted field (`x: Number = Field(ge=0)`)
+are fine."""
 
 Flag = Annotated[bool, AS_FLAG]
 """true or false."""
@@ -125,4 +126,5 @@ Number = Annotated[float, AS_NUMBER]
 Date = Annotated[dt.date, BeforeValidator(_date)]
 """A calendar date, YYYY-MM-DD."""
 
-__all__ = ["AS_FLAG", "AS_NUMBER", "AS_WHOLE_NUMBER", "Date", "Flag", "Number", "WholeNumber", "refuse"]
+__all__ = ["AS_FLAG", "AS_NUMBER", "AS_WHOLE_NUMBER", "Date", "Flag", "Number", "WholeNumber", "number_text",
+           "refuse"]
