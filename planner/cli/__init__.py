@@ -26,6 +26,7 @@ from planner.cli import (
     store,
     sweep,
     validate,
+    workbook,
 )
 from planner.cli.common import INTERRUPTED, CannotRun
 
@@ -89,3 +90,5 @@ def main() -> None:
 for _module in (validate, simulate, optimize, sweep, store, report, history, calibrate, actuals, review):
     for _command in _module.COMMANDS:
         main.add_command(_command)
+for _command in workbook.PLAN_COMMANDS:  # plan export / plan import join the plan group of store.py
+    store.plan.add_command(_command)
