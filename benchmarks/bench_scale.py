@@ -150,8 +150,8 @@ def sweep(points: int, workers: int) -> str:
     out = ROOT / ".bench-sweep.parquet"
     planner = str(Path(sys.executable).with_name("planner"))
     command = [planner, "sweep", "scenarios/base.yaml", "--grid", f"budgets.bud-total-2027.max={budgets}",
-               "--grid", f"response.resp-sparkling.elasticity={sparkling}",
-               "--grid", f"response.resp-default.elasticity={default}", "--out", str(out)]
+               "--grid", f"response.cal-sparkling.elasticity={sparkling}",
+               "--grid", f"response.cal-all.elasticity={default}", "--out", str(out)]
     if workers:
         command += ["--workers", str(workers)]
     _, wall, cpu = measured(command)

@@ -62,9 +62,7 @@ def test_calibrated_file_replaces_the_demos_demand_and_simulates(calibrated: tup
     out, _ = calibrated
     shutil.copytree(REPO / "rules", tmp_path / "rules")
     shutil.copytree(REPO / "scenarios", tmp_path / "scenarios")
-    (tmp_path / "rules" / "baselines.yaml").unlink()  # the demo's seasonality and baselines
-    (tmp_path / "rules" / "response.yaml").unlink()
-    shutil.copy(out / "calibrated.yaml", tmp_path / "rules" / "calibrated.yaml")
+    shutil.copy(out / "calibrated.yaml", tmp_path / "rules" / "calibrated.yaml")  # in place of the demo's own
     checked = planner("validate", "rules", "--format", "json", cwd=tmp_path)
     errors = [f for f in json.loads(checked.stdout)["findings"] if f["severity"] == "error"]
     assert errors == [], checked.stdout

@@ -24,7 +24,7 @@ def run(world: World, *args: str) -> Result:
 def test_the_demo_commands_submit_approve_and_verify(world: World) -> None:
     submitted = run(world, "plan", "submit", "scenarios/base.yaml", "--as", "alice", "--set", "options.draws=0")
     assert submitted.exit_code == 0, submitted.output
-    assert submitted.stdout.startswith("submitted base-2027 version 1 by alice: budget used 3,556,432 CNY, 13 files")
+    assert submitted.stdout.startswith("submitted base-2027 version 1 by alice: budget used 3,571,401 CNY, 12 files")
     approved = run(world, "plan", "approve", "base-2027", "--version", "1", "--as", "bob", "--comment", "ok")
     assert (approved.exit_code, approved.stdout) == (0, "base-2027 version 1: approved (by bob)\n")
     verified = run(world, "audit", "verify")
@@ -34,7 +34,7 @@ def test_the_demo_commands_submit_approve_and_verify(world: World) -> None:
         ("base-2027", 1, "approved", ["bob"])]
     shown = json.loads(run(world, "plan", "show", "base-2027", "--format", "json").stdout)
     assert shown["totals"]["budget_used"] == pytest.approx(world.frozen.totals["budget_used"])
-    assert shown["decisions"][0]["comment"] == "ok" and len(shown["rule_files"]) == 13
+    assert shown["decisions"][0]["comment"] == "ok" and len(shown["rule_files"]) == 12
     text = run(world, "plan", "show", "base-2027").stdout
     assert "status        approved" in text and "approved      by bob at" in text and "carrefour" in text
     log = run(world, "audit", "log", "--scenario", "base-2027").stdout.splitlines()

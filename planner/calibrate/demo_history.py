@@ -1,10 +1,12 @@
 """A synthetic sales history for a rule set, made by the simulator with known parameters: what `history/`
 holds for the bundled demo, so that `planner calibrate` can be tried, and judged, on data whose truth is known.
 
-    python -m planner.calibrate.demo_history rules/ history/demo-sales.csv [--years 2] [--seed 7]
+    python -m planner.calibrate.demo_history rules/ history/demo-sales.csv [--truth FILE] [--years 2] [--seed 7]
 
-The truth is the rule set's own demand: its baselines, seasonality (per baseline entry), response profiles
-(elasticity, post-promotion dip, cannibalization), with the lifts of the history's flags set on the root response
+The truth is the rule set's demand: its baselines, seasonality (per baseline entry), response profiles
+(elasticity, post-promotion dip, cannibalization) — or those of `--truth FILE`, a file holding only these sections
+(the demo's is history/truth.yaml: its hand-typed demand, since the demo's rules hold the demand calibrated from
+the history) — with the lifts of the history's flags set on the root response
 profile as scoped lifts (`TRUE_LIFTS`: feature, display, and deal = a price mechanic alone). Prices, discounts,
 rebates, vividness and holidays are left out: the history's price is the shelf price, and a promotion's depth is
 its mechanic's effective depth. The calendar is random but shaped like a key account's: about one promoted week
@@ -24,9 +26,11 @@ import numpy as np
 import pandas as pd
 
 from planner.calibrate.rules_writer import mechanic_flags, rule_id
+from planner.check import run_checks
 from planner.compile.index import PlanIndex
 from planner.compile.model import compile_rules
 from planner.economics.core import evaluate
+from planner.rules.findings import SINGLETON_MISSING, Severity
 from planner.rules.load import load_rules
 from planner.rules.schema import Calendar, Event, Mechanic, ProductGroup, Response, RuleSet
 from planner.simulate import promotions_for
@@ -52,6 +56,25 @@ def truth(rules: RuleSet) -> RuleSet:
     return rules.replace(response=response, discounts=none, price_bands=none, rebates=none, shelf_targets=none,
                          displays=none, coolers=none, calendar_rules=none, budgets=none, margin_floors=none,
                          price_floors=none, trade_spend_caps=none, events=none)
+
+
+DEMAND = ("seasonality", "baselines", "response")
+
+
+def with_truth(rules: RuleSet, truth: Path) -> tuple[RuleSet, list[str]]:
+    """`rules` with their seasonality, baselines and response taken from the file `truth` (which may hold only
+    those sections), and the problems found: the file's own, then references it breaks in `rules`."""
+    loaded = load_rules([truth])
+    problems = [f for f in loaded.findings if f.code != SINGLETON_MISSING.code]
+    others = sorted(name for document in loaded.documents if isinstance(document.data, dict)
+                    for name in document.data if name not in DEMAND)
+    merged = rules.replace(**{name: loaded.rules.section(name) for name in DEMAND})
+    if not problems:
+        problems = [f for f in run_checks(merged) if f.severity is Severity.ERROR and f.code == "PP201"]
+    messages = [f"{f.location}: {f.code} {f.message}" for f in problems]
+    if others:
+        messages.append(f"{truth}: holds {', '.join(others)}; a truth file holds only {', '.join(DEMAND)}")
+    return merged, messages
 
 
 def synthetic_history(rules: RuleSet, start: dt.date, years: int = 2, seed: int = 7) -> pd.DataFrame:
@@ -132,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("rules", type=Path, help="rules folder (its calendar start ends the history)")
     parser.add_argument("out", type=Path, help="CSV file to write")
+    parser.add_argument("--truth", type=Path, help="a file of seasonality, baselines and response to draw from "
+                        "instead of the rules' own")
     parser.add_argument("--years", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -139,8 +164,16 @@ def main(argv: list[str] | None = None) -> int:
     if loaded.rules.calendar is None or any(f.severity.value == "error" for f in loaded.findings):
         print(f"{args.rules}: rules with errors or without a calendar; run planner validate", file=sys.stderr)
         return 2
+    rules = loaded.rules
+    if args.truth is not None:
+        rules, problems = with_truth(rules, args.truth)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print(f"{args.truth}: not a usable truth; nothing written", file=sys.stderr)
+            return 2
     start = loaded.rules.calendar.start - dt.timedelta(weeks=YEAR * args.years)
-    frame = synthetic_history(loaded.rules, start, args.years, args.seed)
+    frame = synthetic_history(rules, start, args.years, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out, index=False, float_format="%.6g", date_format="%Y-%m-%d")
     print(f"{args.out}: {len(frame):,} rows, {frame['week'].nunique()} weeks from {start}")
