@@ -158,6 +158,19 @@ def test_the_repair_mends_a_budget_the_accounts_plans_break() -> None:
     assert mended.objective == pytest.approx(whole.objective, rel=1e-9)  # on this world, the optimum itself
 
 
+def test_the_interior_point_relaxation_gives_the_same_bound_and_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big models' LP relaxation goes to interior point with crossover (`split.INTERIOR_POINT_COLUMNS`): a basic
+    solution, whose prices give the split the same bound and plan as the dual simplex's on this world."""
+    problem, blocks = parts(model_of(WORLD))
+    simplex = split.solve(problem, blocks, 30, 1e-6)
+    monkeypatch.setattr(split, "INTERIOR_POINT_COLUMNS", 0)
+    assert split.relaxation_options(problem) == {"solver": "ipm", "run_crossover": "on"}
+    interior = split.solve(problem, blocks, 30, 1e-6)
+    assert interior.relaxation.objective == pytest.approx(simplex.relaxation.objective, rel=1e-9)
+    assert interior.run.objective == pytest.approx(simplex.run.objective, rel=1e-9)
+    assert interior.bound == pytest.approx(simplex.bound, rel=1e-6)
+
+
 def test_a_block_solved_before_is_taken_from_the_memo() -> None:
     model = model_of(accounts_world(margin=0.3))
     problem, blocks = parts(model)
