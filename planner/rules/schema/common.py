@@ -138,6 +138,8 @@ _PERCENT_SCHEMA = WithJsonSchema(
 )
 Fraction = Annotated[float, BeforeValidator(_fraction), Field(allow_inf_nan=False), _PERCENT_SCHEMA]
 """A share written as '2.5%' or 0.025."""
+Growth = Annotated[float, Field(ge=-1, le=10, allow_inf_nan=False), BeforeValidator(_fraction), _PERCENT_SCHEMA]
+"""Growth against last year, from -100% to +1000% (bounds inside, so that an optional field keeps them)."""
 
 
 def _within_share(value: float) -> float:

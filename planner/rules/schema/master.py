@@ -17,6 +17,7 @@ from planner.rules.schema.common import (
     CategoryRef,
     ChannelRef,
     Fraction,
+    Growth,
     Id,
     Money,
     ProductScope,
@@ -114,7 +115,7 @@ class Account(RuleModel):
     """Current share of the category shelf held by our products, per category."""
     last_year_volume: Cases
     """Last year's volume in cases (all products), the basis of growth rebates and volume price bands."""
-    growth_target: Fraction | None = Field(default=None, ge=-1, le=10)
+    growth_target: Growth | None = None
     """The plan's volume growth target vs last year (e.g. 25%); the simulator reports the chance of reaching it."""
     pass_through: Share = 0.6
     """Share of a trade price change the account passes on to its shelf price."""
