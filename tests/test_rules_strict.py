@@ -25,8 +25,8 @@ from pydantic import BaseModel, ValidationError
 
 from planner.rules.findings import Finding
 from planner.rules.load import build_rule_set
-from planner.rules.scenario import ScenarioOptions
-from planner.rules.schema import CALENDAR_RULE_KINDS, SECTIONS
+from planner.rules.scenario import ScenarioOptions, ScenarioSpec
+from planner.rules.schema import CALENDAR_RULE_KINDS, SECTIONS, RuleFile
 from planner.rules.schema.common import _at_least_one, _two_or_more_groups
 from planner.rules.schema.values import AS_FLAG, AS_NUMBER, AS_WHOLE_NUMBER, _date
 from planner.rules.source import DocPath, parse_yaml
@@ -334,3 +334,25 @@ def test_a_word_outside_its_set_gets_the_closest_word(section: str, rule_id: str
     line, column = where(text)
     [found] = load(text.replace(PLACEHOLDER, written, 1))
     assert (found.code, found.location.line, found.location.column, found.fix) == ("PP111", line, column, fix)
+
+
+def _keywords(schema: Any) -> Iterator[str]:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            yield key
+            if key not in ("properties", "$defs"):
+                yield from _keywords(value)
+            else:
+                for inner in value.values():
+                    yield from _keywords(inner)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _keywords(value)
+
+
+def test_the_json_schema_states_bounds_in_json_schema_words() -> None:
+    """Bounds placed outside a strict validator reach the JSON Schema as pydantic's own 'ge'/'le', which editors
+    ignore; they must come out as minimum/maximum (see planner/rules/schema/values.py)."""
+    for model in (RuleFile, ScenarioSpec, ScenarioOptions):
+        stray = {"ge", "le", "gt", "lt"} & set(_keywords(model.model_json_schema(by_alias=True)))
+        assert not stray, f"{model.__name__}: {sorted(stray)}"
