@@ -14,12 +14,17 @@ References, computed in the same run on the same split:
 - baseline only: each store x product's median unpromoted training week, every held-out week;
 - log-log FE: one pooled least-squares fit of log cases on log(price / regular price), feature and display with
   a fixed effect per store x product, forecast exp(fitted log);
-- LightGBM with lags (0.332 / 0.348 in docs/PRODUCT.md) is not installed here and not re-measured.
+- LightGBM with lags and sibling promotions (benchmarks/boosted_reference.py): a direct multi-horizon boosted
+  model whose lags are measured at the forecast origin, with the actual own and sibling promotions of each week,
+  a Poisson objective on the log 13-week level, its number of trees chosen inside the training weeks.
 
 `--origins N` repeats the comparison at N rolling origins, `--step` weeks apart (the holdout ending at the last
 week, then `step` weeks earlier, ...), each fit on only the weeks before its holdout. The recovery row fits a
 synthetic world of the same size drawn from the engine's form with known parameters (planner.calibrate.synthetic,
 negative-binomial noise) and prints the largest error per parameter kind against the tolerances.
+
+`--scale` runs benchmarks/bench_calibrate_scale.py instead: synthetic worlds of `--sizes` accounts x
+`--products` products x `--weeks` weeks, their fit's wall and CPU time, peak memory and recovery errors.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.bench_calibrate_scale import scale_rows
+from benchmarks.boosted_reference import boosted
 from benchmarks.frat_to_history import DEFAULT_DATA, convert
 from planner.calibrate.fit import expected_cases, fit
 from planner.calibrate.synthetic import recovery, world
@@ -72,7 +79,8 @@ def ours(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
 
 
 METHODS: dict[str, Forecaster] = {"baseline only": baseline_only, "log-log FE + feature + display": log_log,
-                                  "calibrate (ours)": ours}
+                                  "LightGBM + lags + siblings": boosted, "calibrate (ours)": ours}
+PER_CATEGORY = ("LightGBM + lags + siblings", "calibrate (ours)")
 
 
 def scores(test: pd.DataFrame, forecast: np.ndarray) -> dict[str, float]:
@@ -102,10 +110,11 @@ def compare(history: History, holdout: int, label: str) -> list[dict[str, object
                                   "fit s (wall)": time.perf_counter() - started,
                                   "fit s (CPU)": time.process_time() - cpu}
         rows.append(row)
-        if name == "calibrate (ours)":
+        if name in PER_CATEGORY:
+            short = "ours" if name == "calibrate (ours)" else "LightGBM"
             for category in sorted(test["category"].dropna().unique()):
                 mask = (test["category"] == category).to_numpy()
-                rows.append({"origin": label, "method": f"  ours: {category}",
+                rows.append({"origin": label, "method": f"  {short}: {category}",
                              **scores(test.loc[mask], forecast[mask])})
     return rows
 
@@ -147,7 +156,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", type=int, default=13, help="weeks between rolling origins")
     parser.add_argument("--recovery", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scale", action="store_true", help="the scale benchmark on synthetic worlds instead")
+    parser.add_argument("--sizes", default="100,300,1000", help="accounts per synthetic world (--scale)")
+    parser.add_argument("--products", type=int, default=100)
+    parser.add_argument("--categories", type=int, default=10)
+    parser.add_argument("--weeks", type=int, default=156)
     args = parser.parse_args(argv)
+    if args.scale:
+        sizes = [int(x) for x in args.sizes.split(",")]
+        print("\n## Scale (synthetic worlds)\n")
+        print(table(scale_rows(sizes, args.products, args.categories, args.weeks, args.seed)))
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "frat.parquet"
         convert(args.data).to_parquet(path, index=False)
@@ -159,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         end = last - np.timedelta64(7 * args.step * origin, "D")
         part = history.with_frame(frame.loc[frame["week"] <= end])
         label = f"holdout ends {pd.Timestamp(end).date()}"
-        rows += compare(part, args.holdout, label)
-        print(table(rows[-7:]), flush=True)
+        added = compare(part, args.holdout, label)
+        rows += added
+        print(table(added), flush=True)
     if args.origins > 1:
         for name in METHODS:
             mine = [r for r in rows if r["method"] == name]

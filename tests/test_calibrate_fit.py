@@ -235,3 +235,24 @@ def test_expected_cases_equals_the_engines_response_on_random_grids() -> None:
     lost = volume_lost(plain, cells, before.reshape(-1)[cells] - plain.reshape(-1)[cells], demand, category)
     engine = np.maximum(plain - lost, 0.0)
     assert ours == pytest.approx(engine.reshape(-1), rel=1e-9, abs=1e-9)
+
+
+def test_a_sample_of_accounts_fits_the_response_and_every_series_gets_its_level() -> None:
+    """With more accounts than `response_accounts`, the response is fitted on a seeded sample of accounts; every
+    series still gets a closed-form level, the accounts outside the sample the pooled response (no deviation of
+    their own), and the response stays close to the fit on every account."""
+    synthetic = world(5, accounts=12, products=4, weeks=104, dip=0.0, cannibalization=0.0)
+    whole = fit(synthetic.frame)
+    sampled = fit(synthetic.frame, settings=Settings(response_accounts=6))
+    assert whole.statistics["response_series"] == 12 * 4
+    assert sampled.statistics["response_series"] == 6 * 4
+    assert np.isfinite(sampled.baseline).all() and (sampled.baseline > 0).all()
+    # the 6 accounts outside the sample share one response (category + product): 6 own rows + 1 shared
+    assert len(np.unique(sampled.elasticity.round(12), axis=0)) == 7
+    assert len(np.unique(whole.elasticity.round(12), axis=0)) == 12
+    assert np.mean(sampled.elasticity) == pytest.approx(np.mean(whole.elasticity), rel=0.05)
+    for kind in ("feature", "display"):
+        assert np.mean(sampled.lifts[kind]) == pytest.approx(np.mean(whole.lifts[kind]), rel=0.05)
+    mean = expected_cases(sampled, synthetic.frame)
+    actual = synthetic.frame["cases"].to_numpy()
+    assert abs(mean.sum() / actual.sum() - 1.0) < 0.02

@@ -51,15 +51,15 @@ class CategoryFit:
 
 def estimate(panel: Panel, priors: Priors, *, block_weeks: int, dip_weeks_options: tuple[int, ...],
              outer: int, start: FloatArray | None = None, with_covariance: bool = True,
-             most: int = 500, half_life: float = float("inf")) -> CategoryFit:
+             most: int = 500, half_life: float = float("inf"), whole: Panel | None = None) -> CategoryFit:
     """Fit one category (see the module docstring); `start` warm-starts from an earlier fit's vector, `most`
     caps the iterations of each L-BFGS-B run (a rough first pass needs few), `half_life` (weeks) weighs
-    recent weeks more in the likelihood."""
-    layout = layout_of(panel, priors)
+    recent weeks more in the likelihood; `whole`: the panel `panel` samples (see `widen`)."""
+    layout = layout_of(panel, priors, whole)
     block = level_blocks(panel.shape[1], block_weeks)
     cells = cells_of(panel, layout, block, half_life)
     zeros = np.zeros(len(cells.cases))
-    problem = Problem(panel, layout, priors, block, cells, zeros, zeros)
+    problem = Problem(panel, layout, priors, block, cells, zeros, zeros, half_life=half_life)
     theta = np.zeros(layout.size)
     theta[layout.seasons * SEASON_WEEKS] = min(float(priors.centre[0]), 0.0)
     if start is not None and start.shape == theta.shape:
@@ -158,3 +158,19 @@ def with_dip_weeks(fit: CategoryFit, dip_weeks: int) -> CategoryFit:
     problem, _, theta = _choose_dip_weeks(fit.problem, fit.theta, (dip_weeks,))
     cov = covariance(problem, theta) if fit.covariance.size else fit.covariance
     return CategoryFit(problem, theta, dip_weeks, cov, fit.iterations)
+
+
+def widen(fit: CategoryFit, whole: Panel) -> CategoryFit:
+    """A fit of a sample of `whole`'s series (estimated with `whole=whole`) applied to every series of `whole`:
+    the same parameters and covariance, the cells, levels and dip and cannibalization units of the whole panel.
+    Accounts outside the sample have no deviation of their own (their prior mean, 0): they get the category's
+    and their products' response."""
+    if fit.panel is whole:
+        return fit
+    old = fit.problem
+    cells = cells_of(whole, old.layout, old.block, old.half_life)
+    zeros = np.zeros(len(cells.cases))
+    problem = Problem(whole, old.layout, old.priors, old.block, cells, zeros, zeros, old.dispersion, old.half_life)
+    dip_unit, cann_unit = units(problem, fit.theta, fit.dip_weeks)
+    return CategoryFit(replace(problem, dip_unit=dip_unit, cann_unit=cann_unit), fit.theta, fit.dip_weeks,
+                       fit.covariance, fit.iterations)

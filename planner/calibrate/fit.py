@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from planner.calibrate.estimate import CategoryFit, estimate, with_dip_weeks
+from planner.calibrate.estimate import CategoryFit, estimate, widen, with_dip_weeks
 from planner.calibrate.fitted import assemble
 from planner.calibrate.form import volumes
 from planner.calibrate.level import choose_level
@@ -37,7 +38,9 @@ from planner.calibrate.panel import (
     Panel,
     build_panels,
     check_frame,
+    subset,
     week_numbers,
+    with_category,
 )
 
 __all__ = ["CalibrationError", "Fit", "Interval", "Settings", "expected_cases", "fit"]
@@ -106,6 +109,11 @@ class Settings:
     validation_horizon: int = 13
     dip_weeks_options: tuple[int, ...] = (1, 2, 4)
     outer_iterations: int = 2
+    response_accounts: int = 150
+    """Most accounts per category the response (seasons, elasticities, lifts, dip, cannibalization) is fitted on:
+    a larger category's are a random sample of this many (seeded by `sample_seed` and the category's name); every
+    series' level is then measured in closed form from all its rows. Keeps the time per row falling with size."""
+    sample_seed: int = 0
 
 
 def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
@@ -119,16 +127,19 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
     anchor = first.date()
     weeks = int(week_numbers(rows["week"], anchor).max()) + 1
     panels = build_panels(rows, accounts, products, anchor, 0, weeks)
-    fits = _estimate_all(panels, settings)
+    samples = [_sample(panel, settings.response_accounts, settings.sample_seed) for panel in panels]
+    fits = _estimate_all(samples, panels, settings)
     dip_weeks = max(fits, key=lambda f: f.theta[-2] * float(f.problem.cells.cases.sum())).dip_weeks
     fits = [with_dip_weeks(f, dip_weeks) for f in fits]  # one dip length: the one of the largest dip
     chosen = [choose_level(f, settings.series_half_life_options, settings.pooled_half_life_options,
                            settings.validation_origins, settings.validation_horizon) for f in fits]
+    fits = [widen(f, panel) for f, panel in zip(fits, panels, strict=True)]
     statistics: dict[str, float | str] = {
         "rows": float(len(rows)), "series": float(sum(p.shape[0] for p in panels)),
         "categories": float(len(panels)), "first_week": str(anchor),
         "last_week": str(pd.Timestamp(rows["week"].max()).date()),
         "iterations": float(sum(f.iterations for f in fits)),
+        "response_series": float(sum(p.shape[0] for p in samples)),
     }
     for f, (choice, scores) in zip(fits, chosen, strict=True):
         statistics[f"half_lives[category={f.panel.category}]"] = str(choice)
@@ -145,7 +156,17 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
                statistics)
 
 
-def _estimate_all(panels: list[Panel], settings: Settings) -> list[CategoryFit]:
+def _sample(panel: Panel, most: int, seed: int) -> Panel:
+    """The panel's series of at most `most` of its accounts (all of them when it has no more)."""
+    accounts = np.unique(panel.account_local)
+    if len(accounts) <= most:
+        return panel
+    rng = np.random.default_rng([seed, zlib.crc32(panel.category.encode())])
+    chosen = rng.choice(accounts, most, replace=False)
+    return subset(panel, np.isin(panel.account_local, chosen))
+
+
+def _estimate_all(panels: list[Panel], wholes: list[Panel], settings: Settings) -> list[CategoryFit]:
     """Every category with wide category priors; with several categories, again with the category means pulled
     to their row-weighted mean (the whole), warm-started."""
     def priors(centre: np.ndarray, category_scale: float) -> Priors:
@@ -156,13 +177,14 @@ def _estimate_all(panels: list[Panel], settings: Settings) -> list[CategoryFit]:
     centre = np.array([settings.elasticity_centre] + [0.0] * len(LIFT_KINDS))
     pooled = len(panels) > 1
 
-    def run(panel: Panel, p: Priors, start: np.ndarray | None, final: bool) -> CategoryFit:
+    def run(panel: Panel, whole: Panel, p: Priors, start: np.ndarray | None, final: bool) -> CategoryFit:
         return estimate(panel, p, block_weeks=settings.level_block_weeks,
                         dip_weeks_options=settings.dip_weeks_options, outer=settings.outer_iterations if final else 0,
                         start=start, with_covariance=final, most=500 if final else 30,
-                        half_life=settings.response_half_life)
+                        half_life=settings.response_half_life, whole=whole)
 
-    fits = [run(panel, priors(centre, 4.0 if pooled else 1.0), None, not pooled) for panel in panels]
+    fits = [run(panel, whole, priors(centre, 4.0 if pooled else 1.0), None, not pooled)
+            for panel, whole in zip(panels, wholes, strict=True)]
     if not pooled:
         return fits
     whole = centre.copy()
@@ -177,7 +199,7 @@ def _estimate_all(panels: list[Panel], settings: Settings) -> list[CategoryFit]:
         known = np.isfinite(values[:, k])
         if known.any():
             whole[k] = float(np.average(values[known, k], weights=weights[known]))
-    return [run(f.panel, priors(whole, 1.0), f.theta, True) for f in fits]
+    return [run(f.panel, panel, priors(whole, 1.0), f.theta, True) for f, panel in zip(fits, wholes, strict=True)]
 
 
 def expected_cases(fit: Fit, frame: pd.DataFrame) -> np.ndarray:
@@ -189,10 +211,8 @@ def expected_cases(fit: Fit, frame: pd.DataFrame) -> np.ndarray:
     out = np.full(len(frame), np.nan)
     if len(frame) == 0:
         return out
-    rows = frame.reset_index(drop=True)
-    if "category" not in rows:
-        rows = rows.assign(category="all")
-    rows = rows.assign(category=rows["category"].fillna("all").astype(str))
+    rows = with_category(frame if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
+                         and frame.index.step == 1 else frame.reset_index(drop=True))
     accounts = fit.accounts + tuple(sorted(set(map(str, rows["account"])) - set(fit.accounts)))
     products = fit.products + tuple(sorted(set(map(str, rows["product"])) - set(fit.products)))
     numbers = week_numbers(rows["week"], fit.season_anchor)

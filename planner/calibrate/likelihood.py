@@ -87,11 +87,14 @@ class Layout:
         return np.asarray(values, dtype=np.float64)
 
 
-def layout_of(panel: Panel, priors: Priors) -> Layout:
+def layout_of(panel: Panel, priors: Priors, whole: Panel | None = None) -> Layout:
+    """The parameters of a panel's fit; with `whole` (a panel `panel` is a subset of), sized for the whole panel's
+    accounts and products, so the fit of the subset applies to every series of the whole."""
     kinds = tuple(k for k in range(len(LIFT_KINDS)) if np.any(panel.flags[k][panel.observed] > 0))
     series = panel.shape[0] if np.any(priors.series_sd > 0) else 0
-    return Layout(len(panel.season_ids), int(panel.account_local.max()) + 1,
-                  int(panel.product_local.max()) + 1, kinds, series)
+    sized = whole or panel
+    return Layout(len(sized.season_ids), int(sized.account_local.max()) + 1,
+                  int(sized.product_local.max()) + 1, kinds, series)
 
 
 def level_blocks(weeks: int, block_weeks: int) -> IntArray:
@@ -151,6 +154,8 @@ class Problem:
     """(n,) D of each observed cell: dip per unit dip share relative to Qpre."""
     cann_unit: FloatArray
     dispersion: float = 1.0
+    half_life: float = float("inf")
+    """The recency half-life (weeks) the cells' weights were made with."""
 
     def eta(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(eta (n,), adjustment 1 - rho D - kappa C (n,), per-series effects (1 + kinds, S))."""

@@ -84,14 +84,25 @@ def build_panels(frame: pd.DataFrame, accounts: tuple[str, ...], products: tuple
     account_of = {a: i for i, a in enumerate(accounts)}
     product_of = {p: i for i, p in enumerate(products)}
     panels = []
-    frame = frame.assign(_position=np.arange(len(frame)))
-    for category, rows in frame.groupby("category", sort=True, dropna=False):
-        panels.append(_panel(str(category), rows, account_of, product_of, anchor, first_week, weeks))
+    groups = frame.groupby("category", sort=True, dropna=False, observed=True).indices
+    for category, positions in groups.items():  # one category's rows copied at a time, never the whole frame
+        panels.append(_panel(str(category), frame.iloc[positions], np.asarray(positions, dtype=np.intp),
+                             account_of, product_of, anchor, first_week, weeks))
     return panels
 
 
-def _panel(category: str, rows: pd.DataFrame, account_of: dict[str, int], product_of: dict[str, int],
-           anchor: dt.date, first_week: int, weeks: int) -> Panel:
+def subset(panel: Panel, series: BoolArray) -> Panel:
+    """The panel's rows `series` only, with the same account and product numbering (so a fit of the subset has
+    the layout of the whole panel); it holds no frame rows."""
+    empty = np.zeros(0, dtype=np.intp)
+    return Panel(panel.category, panel.account[series], panel.product[series], panel.account_local[series],
+                 panel.product_local[series], panel.season_group[series], panel.season_ids, panel.cases[series],
+                 panel.observed[series], panel.log_ratio[series], panel.flags[:, series], panel.promoted[series],
+                 panel.week_of_season, empty, empty)
+
+
+def _panel(category: str, rows: pd.DataFrame, positions: IntArray, account_of: dict[str, int],
+           product_of: dict[str, int], anchor: dt.date, first_week: int, weeks: int) -> Panel:
     series_keys = rows[["account", "product"]].drop_duplicates().sort_values(["account", "product"])
     account = np.array([account_of[a] for a in series_keys["account"]], dtype=np.intp)
     product = np.array([product_of[p] for p in series_keys["product"]], dtype=np.intp)
@@ -126,7 +137,7 @@ def _panel(category: str, rows: pd.DataFrame, account_of: dict[str, int], produc
     return Panel(category, account, product, np.asarray(account_local, dtype=np.intp),
                  np.asarray(product_local, dtype=np.intp), season_group, season_ids, cases, observed, log_ratio,
                  flags, promoted, np.asarray(index % SEASON_WEEKS, dtype=np.intp),
-                 np.asarray(rows["_position"].to_numpy()[keep], dtype=np.intp), np.asarray(s * weeks + w, dtype=np.intp))
+                 positions[keep], np.asarray(s * weeks + w, dtype=np.intp))
 
 
 def price_log_ratio(rows: pd.DataFrame) -> FloatArray:
@@ -145,13 +156,19 @@ def check_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise CalibrationError(f"the history has no column(s) {', '.join(missing)}; calibrate needs week, "
                                "account, product, cases and price (load it with planner.history)")
-    rows = frame[np.isfinite(frame["cases"].to_numpy(dtype=float))]
+    known = np.isfinite(frame["cases"].to_numpy(dtype=float))
+    rows = frame if known.all() else frame[known]  # no copy of a large history that needs none
     if len(rows) == 0:
         raise CalibrationError("the history has no rows with cases: nothing to calibrate")
     if (rows["cases"] < 0).any():
         raise CalibrationError("the history has negative cases; returns must be netted before calibrating")
-    rows = rows.copy()
+    return with_category(rows)
+
+
+def with_category(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with a category on every row ("all" where the history names none)."""
     if "category" not in rows:
-        rows["category"] = "all"
-    rows["category"] = rows["category"].fillna("all").astype(str)
+        return rows.assign(category="all")
+    if rows["category"].isna().any():
+        return rows.assign(category=rows["category"].astype(object).fillna("all").astype(str))
     return rows
