@@ -296,30 +296,30 @@ def plan_diff(ctx: click.Context, refs: tuple[str, ...], db: str | None, fmt: st
     ctx.exit(FINDINGS if failing else 0)
 
 
-@plan.command("export")
+@plan.command("checkout")
 @click.argument("ref", metavar="SCENARIO[@N]")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="A new folder for the version's files, in their folder layout.")
 @db_option
 @allow_unverified_option
 @click.pass_context
-def plan_export(ctx: click.Context, ref: str, out: Path, db: str | None, allow_unverified: bool) -> None:
+def plan_checkout(ctx: click.Context, ref: str, out: Path, db: str | None, allow_unverified: bool) -> None:
     """Write the exact files a version was built from, kept in the store, back to a folder: from there `planner
     simulate` (with the version's command line) reproduces its frozen totals.
 
     \b
     Example:
-      planner plan export base-2027@1 --out /tmp/base-2027-v1
+      planner plan checkout base-2027@1 --out /tmp/base-2027-v1
     """
-    from planner.store.export import export
+    from planner.store.checkout import checkout
     from planner.store.versions import version_at
 
     scenario, number = split_ref(ref)
     with plan_store(db, read_only=True) as store, store.read() as connection:
         version = version_at(connection, scenario, number)
-        failing = _verified(ctx, connection, [version], "export", allow_unverified)
+        failing = _verified(ctx, connection, [version], "check out", allow_unverified)
         with store_errors():
-            run_from, written = export(connection, version, out)
+            run_from, written = checkout(connection, version, out)
     sets = " ".join(f"--set {shlex.quote(entry)}" for entry in version.frozen.command_line or [])
     click.echo(f"wrote {written} file(s) of {version.label} to {out}")
     click.echo(f"re-simulate: cd {shlex.quote(str(out / run_from))} && planner simulate "

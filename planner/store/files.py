@@ -2,7 +2,7 @@
 
 A submission stores the exact bytes of every file it was built from (the scenario and the scenarios it extends,
 every rule file, the plan file), once per distinct content across all versions. So approving, rejecting, reporting
-and diffing need only the store — no checkout of the rules repository — and `planner plan export` writes a
+and diffing need only the store — no checkout of the rules repository — and `planner plan checkout` writes a
 version's files back in their folder layout, from which `planner simulate` reproduces the frozen totals exactly.
 """
 
@@ -57,7 +57,7 @@ def get(connection: Connection, hashes: list[str]) -> tuple[dict[str, bytes], di
 
 
 def layout(workdir: str, paths: list[str]) -> tuple[dict[str, str], str]:
-    """Where each file goes below an export folder, keeping the files' relative places, and the sub-folder to run
+    """Where each file goes below a checkout folder, keeping the files' relative places, and the sub-folder to run
     from (the submitter's working directory). Paths were recorded relative to that directory when below it."""
     absolute = {path: os.path.normpath(os.path.join(workdir, path)) for path in paths}
     root = os.path.commonpath([workdir, *absolute.values()]) if absolute else workdir

@@ -1,4 +1,4 @@
-"""`planner plan export`: a version's frozen files, from the store, written back in their folder layout.
+"""`planner plan checkout`: a version's frozen files, from the store, written back in their folder layout.
 
 The files go below the target folder at the places they had relative to each other when the version was submitted
 (`files.layout`), so the scenario finds its rules folder and plan file as it did; the folder to run from is the
@@ -17,11 +17,11 @@ from planner.store.errors import CannotOpen, Refused
 from planner.store.versions import Version
 
 
-def export(connection: Connection, version: Version, out: Path) -> tuple[str, int]:
+def checkout(connection: Connection, version: Version, out: Path) -> tuple[str, int]:
     """Write `version`'s files to `out` (a new or empty folder); returns (the folder to run from, files written)."""
     if version.frozen.command_line is None:
         raise Refused(f"{version.label} was stored before the store kept each version's files: it cannot be "
-                      "exported (its file hashes are in planner plan show)")
+                      "checked out (its file hashes are in planner plan show)")
     by_path = {path: sha for path, (_, sha) in version.frozen.rule_files.items()}
     contents, problems = files.get(connection, sorted(set(by_path.values())))
     if problems:
@@ -39,5 +39,5 @@ def export(connection: Connection, version: Version, out: Path) -> tuple[str, in
     try:
         written = write_folder(out, write, frozenset())
     except (OSError, FileExistsError) as error:
-        raise CannotOpen(f"cannot export to {out}: {error}") from None
+        raise CannotOpen(f"cannot write the files to {out}: {error}") from None
     return run_from, len(written)
