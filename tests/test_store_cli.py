@@ -74,7 +74,7 @@ def test_a_plan_file_is_frozen_and_checked_like_a_rule_file(world: World) -> Non
         plan.write("# changed after submission\n")
     approved = run(world, "plan", "approve", "base-2027", "--version", "1", "--as", "bob")
     assert approved.exit_code == 0, approved.output  # what is approved is what the store froze, not the disk
-    exported = run(world, "plan", "export", "base-2027@1", "--out", str(world.path / "export"))
+    exported = run(world, "plan", "checkout", "base-2027@1", "--out", str(world.path / "export"))
     assert exported.exit_code == 0, exported.output
     assert (world.path / "export" / "plan.yaml").read_bytes() == frozen_bytes
     assert "planner simulate scenarios/base.yaml --set options.draws=0 --set 'options.plan=\"plan.yaml\"'" in \
