@@ -18,6 +18,7 @@ PostgreSQL and its hash can be re-computed.
     planner_keys          each user's Ed25519 public key, registered by an administrator
     actuals_sales         imported sell-in per plan year x account x product x week (issue 17)
     actuals_promotions    executed promotions per plan year x event (issue 17)
+    account_plan_status   the annual plan document's status per scenario x account: draft/discussed/signed (issue 18)
 """
 
 from __future__ import annotations
@@ -215,4 +216,16 @@ actuals_promotions = Table(
     Column("source", String(PATH), nullable=False),
     Column("imported_at", String(TIME), nullable=False),
     PrimaryKeyConstraint("year", "event", name="pk_actuals_promotions"),
+)
+
+account_plan_status = Table(
+    "account_plan_status", metadata,
+    Column("scenario", String(ID), nullable=False),
+    Column("account", String(ID), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("changed_by", String(ID), nullable=False),
+    Column("changed_at", String(TIME), nullable=False),
+    Column("note", Text, nullable=False),
+    PrimaryKeyConstraint("scenario", "account", name="pk_account_plan_status"),
 )
