@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,9 +80,8 @@ class Frozen:
 
     def basis(self) -> dict[str, Any]:
         """The terms a decision is taken on: same basis, same plan (the work directory does not count)."""
-        data = asdict(replace(self, sources={}))
-        for name in ("workdir", "sources"):
-            data.pop(name)
+        data = {item.name: getattr(self, item.name) for item in fields(self)
+                if item.name not in ("workdir", "sources")}  # shallow: the documents are plain JSON already
         if self.command_line is None:
             data.pop("command_line")
         data["rule_files"] = {path: list(value) for path, value in self.rule_files.items()}
