@@ -10,6 +10,9 @@ per-scope caches, the merged budget minimums and the per-cell floor indexes, on 
 (regenerate with `python -m tests.test_check_density` only when a change of findings is intended, and say why in
 the commit). What changed on purpose since: a finding names at most RELATED_SHOWN related objects and counts the
 rest in its example (`related_not_shown`); findings of codes added later (NEW_CODES) are not in the golden file.
+The demo's rules changed under it (git 4685e4f: baselines and response calibrated into rules/calibrated.yaml), so
+the file was retaken on the new demo with the checker of git a7fb920, before the stack, feasibility, floor and
+budget speed-ups that it checks.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from benchmarks.generate import write_rule_set
 from benchmarks.synth_dense import write_dense_rule_set
 from planner.check import run_checks
 from planner.check.budgets import least_spend
+from planner.check.calendar import feasible
 from planner.check.context import SHOWN
 from planner.rules.findings import sort_findings
 from planner.rules.load import load_rules
@@ -54,7 +58,8 @@ def dense_findings(folder: Path) -> list[dict[str, Any]]:
 
 def write_golden(folder: Path) -> None:
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(dense_findings(folder), indent=1, sort_keys=True)
+    kept = [item for item in dense_findings(folder) if item["code"] not in NEW_CODES]  # as the test compares
+    text = json.dumps(kept, indent=1, sort_keys=True)
     GOLDEN.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
 
 def capped(item: dict[str, Any]) -> dict[str, Any]:
@@ -123,3 +128,26 @@ def test_least_spend_merges_clones_and_solves_overlaps_exactly() -> None:
     assert least_spend(chain, [10.0] * 24) == 120.0
     assert least_spend(_regions(3, (0, 1), (1, 2), (0, 2)), [10.0] * 3) == 15.0
     assert least_spend(_regions(4, (0, 1, 2, 3), (0,), (3,)), [5.0, 4.0, 3.0]) == 7.0  # nested: the inner ones add
+
+
+def test_feasibility_without_a_maximum_keeps_one_count_per_state_and_the_same_verdicts() -> None:
+    """The pruned programme (one count per run length x weeks since the last run) gives the verdict, word for word,
+    of the full state set, which the code runs when there is a maximum: a maximum no schedule can reach (more than
+    the weeks) changes no verdict, so it is the reference."""
+    rng = np.random.default_rng(15)
+    verdicts = set()
+    for _ in range(3000):
+        weeks = int(rng.integers(4, 16))
+        cuts = sorted({int(c) for c in rng.integers(1, weeks, size=int(rng.integers(0, 3)))})
+        bounds = [0, *cuts, weeks]
+        windows = tuple((f"P{k + 1}", bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1))
+        countable = tuple(bool(x) for x in rng.random(weeks) < rng.uniform(0.2, 0.9))
+        fillers = tuple(bool(x) for x in rng.random(weeks) < 0.3) if rng.random() < 0.5 else ()
+        forced = tuple((int(w), bool(rng.random() < 0.6)) for w in sorted(
+            {int(w) for w in rng.integers(1, weeks + 1, size=int(rng.integers(0, 3)))}))
+        max_run, gap, minimum = int(rng.integers(1, 4)), int(rng.integers(0, 3)), int(rng.integers(0, 6))
+        pruned = feasible(weeks, windows, countable, forced, max_run, gap, minimum, None, fillers)
+        reference = feasible(weeks, windows, countable, forced, max_run, gap, minimum, weeks + 1, fillers)
+        assert pruned == reference, (weeks, windows, countable, forced, max_run, gap, minimum, fillers)
+        verdicts.add(pruned if pruned is None else pruned.split(" ")[0])
+    assert {None, "", "at", "no"} <= verdicts, verdicts  # every reachable kind of verdict was compared

@@ -113,8 +113,12 @@ class Minimums:
         owed = np.zeros(len(index.accounts))
         if not sources.size:
             return [], owed.tolist()
-        patterns, account_pattern = np.unique(covered.T, axis=0, return_inverse=True)  # accounts alike: once
-        for k, pattern in enumerate(patterns):
+        # accounts alike (the same minimums cover them) are solved once
+        packed = np.ascontiguousarray(np.packbits(covered.T, axis=1))
+        _, first, account_pattern = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(),
+                                              return_index=True, return_inverse=True)
+        for k, account in enumerate(first):
+            pattern = covered[:, account]
             if not pattern.any():
                 continue
             counting = sources[pattern]
@@ -163,12 +167,14 @@ def _minimum_above_maximum(context: CheckContext, minimums: list[Budget], table:
     max_accounts = np.array([index.account_mask(b.applies_to) for b in maximums], dtype=bool)
     max_products = np.array([index.product_mask(b.applies_to) for b in maximums], dtype=bool)
     max_values = np.array([b.max for b in maximums])
+    # minimums x maximums at once (counts of shared accounts, of the minimum's products outside the maximum): exact
+    # in float32 up to 2**24 accounts or products
+    shares_account = (table.accounts.astype(np.float32) @ max_accounts.T.astype(np.float32)) > 0
+    products_inside = (table.products.astype(np.float32) @ (~max_products).T.astype(np.float32)) == 0
     findings = []
     for m, minimum in enumerate(minimums):
         accounts = table.accounts[m]
-        candidates = np.flatnonzero(
-            (max_values < minimum.min) & (max_accounts & accounts).any(axis=1)
-            & (max_products >= table.products[m]).all(axis=1))
+        candidates = np.flatnonzero((max_values < minimum.min) & shares_account[m] & products_inside[m])
         for k in candidates:
             maximum = maximums[k]
             if maximum is minimum or not _period_inside(minimum.period, maximum.period):

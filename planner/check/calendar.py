@@ -112,41 +112,47 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
     rule_accounts = {id(r): index.account_mask(r.applies_to) for r in rules.calendar_rules}
     binding_matrix = np.array([rule_accounts[id(r)] for r in rules.calendar_rules], dtype=bool).reshape(
         len(rules.calendar_rules), len(index.accounts))
-    binding = [[rules.calendar_rules[k] for k in np.flatnonzero(binding_matrix[:, a])]
-               for a in range(len(index.accounts))]
+    structural = np.array([isinstance(r, (MaxConsecutive, MinGap, Blackout)) for r in rules.calendar_rules], dtype=bool)
+    binding = [[rules.calendar_rules[k] for k in np.flatnonzero(binding_matrix[:, a] & structural)]
+               for a in range(len(index.accounts))]  # only the structural rules shape a line
     counts_of = Counting(np.array(mechanic_ids, dtype=object))
-    blackout_cells = {id(r): (counts_of(r.mechanics), tuple(w - 1 for w in r.weeks if w <= weeks))
-                      for r in rules.calendar_rules if isinstance(r, Blackout)}
+    dark: dict[int, npt.NDArray[np.bool_]] = {}  # per blackout: mechanics x weeks it darkens, once per distinct one
+    by_content: dict[tuple[tuple[str, ...] | None, tuple[int, ...]], npt.NDArray[np.bool_]] = {}
+    for r in rules.calendar_rules:
+        if isinstance(r, Blackout):
+            content = (r.mechanics, tuple(w - 1 for w in r.weeks if w <= weeks))
+            if content not in by_content:
+                week_mask = np.zeros(weeks, dtype=bool)
+                week_mask[list(content[1])] = True
+                by_content[content] = np.outer(counts_of(r.mechanics), week_mask)
+            dark[id(r)] = by_content[content]
     groups = [g for g in rules.product_groups if index.product_mask(g.products).any()]  # empty ones: PP314
     on_group = {g.id: (mechanic_products & index.product_mask(g.products)[None, :]).any(axis=1) for g in groups}
     lines: dict[tuple[int, str], Line] = {}
+    schedules: dict[tuple[int, str, tuple[str, ...] | None], tuple[tuple[bool, ...], tuple[bool, ...],
+                                                                   tuple[tuple[int, bool], ...]]] = {}
     findings = []
     for rule in minimums:
         counts = counts_of(rule.mechanics)
         windows = tuple((name, span.start, span.stop) for name, span in periods(rule, index))
-        for a, account in enumerate(index.accounts):
-            if not rule_accounts[id(rule)][a]:
-                continue
-            for group in groups:
-                if rule.product_groups is not None and group.id not in rule.product_groups:
-                    continue
-                if (a, group.id) not in lines:  # the structure of a line is shared by every counting rule on it
-                    structure = [r for r in binding[a] if r.product_groups is None or group.id in r.product_groups]
-                    usable = mechanic_weeks & (mechanic_accounts[:, a] & on_group[group.id])[:, None]
-                    dark_weeks = {(r.mechanics, blackout_cells[id(r)][1]) for r in structure if isinstance(r, Blackout)}
-                    for mechanic_list, dark in dark_weeks:  # clones of one blackout darken the same cells once
-                        usable[np.ix_(counts_of(mechanic_list), np.array(dark, dtype=np.intp))] = False
-                    rows = np.flatnonzero(usable.any(axis=1))  # most mechanics never run on a given line
-                    lines[(a, group.id)] = Line(
-                        [r for r in structure if isinstance(r, (MaxConsecutive, MinGap, Blackout))],
-                        min((r.weeks for r in structure if isinstance(r, MaxConsecutive)), default=weeks),
-                        max((r.weeks for r in structure if isinstance(r, MinGap)), default=0), usable[rows], rows)
-                line = lines[(a, group.id)]
-                counts_here = counts[line.rows][:, None]
-                countable = tuple(np.any(line.usable & counts_here, axis=0).tolist())
-                fillers = tuple(np.any(line.usable & ~counts_here, axis=0).tolist())
-                forced = locked.get((account.id, group.id), {})
-                forced_key = tuple(sorted((w, counted(rule.mechanics, m)) for w, m in forced.items()))
+        its_groups = [g for g in groups if rule.product_groups is None or g.id in rule.product_groups]
+        for a in np.flatnonzero(rule_accounts[id(rule)]).tolist():
+            account = index.accounts[a]
+            for group in its_groups:
+                line = lines.get((a, group.id))
+                if line is None:  # the structure of a line is shared by every counting rule on it
+                    line = lines[(a, group.id)] = _line(group.id, binding[a], mechanic_accounts[:, a] &
+                                                        on_group[group.id], mechanic_weeks, dark, weeks)
+                key = (a, group.id, rule.mechanics)
+                shaped = schedules.get(key)
+                if shaped is None:  # what a rule counts: clones and rules with one mechanics list share it
+                    counts_here = counts[line.rows][:, None]
+                    forced = locked.get((account.id, group.id), {})
+                    shaped = schedules[key] = (
+                        tuple(np.any(line.usable & counts_here, axis=0).tolist()),
+                        tuple(np.any(line.usable & ~counts_here, axis=0).tolist()),
+                        tuple(sorted((w, counted(rule.mechanics, m)) for w, m in forced.items())))
+                countable, fillers, forced_key = shaped
                 verdict = feasible(weeks, windows, countable, forced_key, line.max_run, line.gap, rule.min, rule.max,
                                    fillers)
                 if verdict is None or verdict == "":
@@ -160,6 +166,22 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
                     rule.location, related=related([r.location for r in line.structure if r is not rule], example),
                     example=example, fix="lower the minimum, shorten the gap, allow longer runs, or lift a blackout"))
     return findings
+
+
+def _line(group: str, binding: list[CalendarRule], mechanics_here: npt.NDArray[np.bool_],
+          mechanic_weeks: npt.NDArray[np.bool_], dark: dict[int, npt.NDArray[np.bool_]], weeks: int) -> Line:
+    """A product group at one account: the structural rules binding it (run limits, gaps, blackouts) and the
+    mechanics x weeks usable there (only the mechanics allowed at the account and on the group's products are looked
+    at; blackouts darken their cells)."""
+    structure = [r for r in binding if r.product_groups is None or group in r.product_groups]
+    candidates = np.flatnonzero(mechanics_here)
+    usable = mechanic_weeks[candidates]
+    darkened = {id(dark[id(r)]): dark[id(r)] for r in structure if isinstance(r, Blackout)}
+    for cells in darkened.values():  # clones of one blackout darken the same cells once
+        usable &= ~cells[candidates]
+    used = usable.any(axis=1)  # most mechanics never run on a given line
+    return Line(structure, min((r.weeks for r in structure if isinstance(r, MaxConsecutive)), default=weeks),
+                max((r.weeks for r in structure if isinstance(r, MinGap)), default=0), usable[used], candidates[used])
 
 
 @dataclass
@@ -200,6 +222,8 @@ def feasible(weeks: int, windows: tuple[tuple[str, int, int], ...], countable: t
     Per week, `countable`: a usable mechanic counts; `fillers`: a usable mechanic does not count. A filler still
     matters: it can join two runs that would otherwise be too close, without using up the maximum. Counts are
     tracked exactly up to the maximum (capped at the minimum when there is none)."""
+    if maximum is None:
+        return _feasible_without_maximum(weeks, windows, countable, forced, max_run, gap, minimum, fillers)
     forced_at = dict(forced)
     window_end = {stop - 1: name for name, _, stop in windows}
     window_of = {w: name for name, start, stop in windows for w in range(start, stop)}
@@ -223,19 +247,74 @@ def feasible(weeks: int, windows: tuple[tuple[str, int, int], ...], countable: t
                 if maximum is None or total <= maximum:
                     nxt.add((run + 1, 0, min(minimum if maximum is None else maximum, total)))
         if not nxt:
-            if minimum and feasible(weeks, windows, countable, forced, max_run, gap, 0, maximum, fillers) == "":
-                return (f"no schedule that meets the minimum in the periods before week {week} leaves room for the "
-                        f"locked event in week {week} under the run limits and gaps")
-            return None
+            alone = feasible(weeks, windows, countable, forced, max_run, gap, 0, maximum, fillers) if minimum else None
+            return _stuck(week, alone == "")
         if week in window_end:
             name = window_end[week]
             best[name] = max(c for _, _, c in nxt)
             nxt = {(r, s, 0) for r, s, c in nxt if c >= minimum}
             if not nxt:
-                if best[name] < minimum:
-                    earlier = " and the earlier periods' minimums" if name != windows[0][0] else ""
-                    return (f"at most {best[name]} are possible in {name} given the blackouts, run limits, gaps, "
-                            f"mechanic availability and locked events{earlier}")
-                return f"the minimums of {name} and earlier periods cannot all be met together"
+                return _short(name, best[name], minimum, windows)
         states = nxt
     return ""
+
+
+def _feasible_without_maximum(weeks: int, windows: tuple[tuple[str, int, int], ...], countable: tuple[bool, ...],
+                              forced: tuple[tuple[int, bool], ...], max_run: int, gap: int, minimum: int,
+                              fillers: tuple[bool, ...]) -> str | None:
+    """`feasible` with no maximum: of two states with the same run and gap the one with the larger count dominates
+    (every schedule open to the smaller count is open to the larger, and ends with at least as many), so one count
+    per (run length, weeks since the last run) is kept. The verdicts are those of the full state set: whether any
+    state is left, and the largest count at the end of each window."""
+    forced_at = dict(forced)
+    window_end = {stop - 1: name for name, _, stop in windows}
+    window_of = {w for _, start, stop in windows for w in range(start, stop)}
+    states = {(0, gap): 0}  # (run length, unpromoted weeks since the last run) -> the largest count in the window
+    for week in range(1, weeks + 1):
+        nxt: dict[tuple[int, int], int] = {}
+        in_window = week in window_of
+        if week in forced_at:
+            gain: bool | None = forced_at[week]
+        elif countable[week - 1]:
+            gain = True  # counting dominates filling
+        else:
+            gain = False if fillers and fillers[week - 1] else None
+        for (run, since), count in states.items():
+            if week not in forced_at:
+                rest = (0, min(gap, since + 1) if run == 0 else min(gap, 1))
+                if nxt.get(rest, -1) < count:
+                    nxt[rest] = count
+            if gain is None or not (run > 0 and run < max_run or run == 0 and since >= gap):
+                continue
+            total = min(minimum, count + (1 if gain and in_window else 0))
+            if nxt.get((run + 1, 0), -1) < total:
+                nxt[(run + 1, 0)] = total
+        if not nxt:
+            alone = feasible(weeks, windows, countable, forced, max_run, gap, 0, None, fillers) if minimum else None
+            return _stuck(week, alone == "")
+        if week in window_end:
+            name = window_end[week]
+            most = max(nxt.values())
+            nxt = {key: 0 for key, count in nxt.items() if count >= minimum}
+            if not nxt:
+                return _short(name, most, minimum, windows)
+        states = nxt
+    return ""
+
+
+def _stuck(week: int, structure_alone_fits: bool) -> str | None:
+    """No schedule reaches `week`: the minimums crowd out a locked event there, or (None) the locked events alone
+    break the structure (check_events reports that)."""
+    if structure_alone_fits:
+        return (f"no schedule that meets the minimum in the periods before week {week} leaves room for the "
+                f"locked event in week {week} under the run limits and gaps")
+    return None
+
+
+def _short(name: str, most: int, minimum: int, windows: tuple[tuple[str, int, int], ...]) -> str:
+    """No schedule meets the minimum of window `name`; at most `most` counted weeks fit there."""
+    if most < minimum:
+        earlier = " and the earlier periods' minimums" if name != windows[0][0] else ""
+        return (f"at most {most} are possible in {name} given the blackouts, run limits, gaps, "
+                f"mechanic availability and locked events{earlier}")
+    return f"the minimums of {name} and earlier periods cannot all be met together"

@@ -205,28 +205,34 @@ class WorstCase:
 
 @dataclass
 class WeekReduced:
-    """For one required price per product: per account x product, the most negative gap over the weeks, its
-    first week, and how many weeks breach. A floor then looks only at its own accounts x products."""
+    """The dead-net's minimum over the weeks per account x product, taken once: a required price is per product
+    (the same in every week), so per account x product the most negative gap over the weeks is that minimum less
+    the requirement (exactly: subtracting one number keeps the order of floats). A floor then looks only at its
+    own accounts x products, and the week and the count of breaching cells are computed for findings only."""
 
-    gap: FloatArray
-    week: npt.NDArray[np.intp]
-    breaches: npt.NDArray[np.int64]
+    dead_net: FloatArray
+    lowest: FloatArray
 
     @classmethod
-    def of(cls, dead_net: FloatArray, required: FloatArray) -> WeekReduced:
-        gap = dead_net - required
-        return cls(gap.min(axis=2), gap.argmin(axis=2), (dead_net < required - BREACH).sum(axis=2))
+    def of(cls, dead_net: FloatArray) -> WeekReduced:
+        return cls(dead_net, dead_net.min(axis=2))
 
-    def worst(self, accounts: npt.NDArray[np.intp], products: npt.NDArray[np.intp]) -> tuple[Cell, int] | None:
+    def worst(self, required: FloatArray, accounts: npt.NDArray[np.intp],
+              products: npt.NDArray[np.intp]) -> tuple[Cell, int] | None:
         """The worst breaching cell over accounts x products (the first in account, product, week order among equal
-        gaps, as a flat argmin over the cells would pick), and the number of breaching cells."""
-        gap = self.gap[np.ix_(accounts, products)]
+        gaps, as a flat argmin over the cells would pick), and the number of breaching cells. `required` is the
+        price per product, shaped (1, products, 1)."""
+        per_product = required[0, :, 0]
+        gap = self.lowest[np.ix_(accounts, products)] - per_product[products][None, :]
         breach = gap < -BREACH
         if not breach.any():
             return None
         i, j = np.unravel_index(np.where(breach, gap, np.inf).argmin(), gap.shape)
         a, p = int(accounts[i]), int(products[j])
-        return Cell(a, p, int(self.week[a, p])), int(self.breaches[np.ix_(accounts, products)].sum())
+        week = int((self.dead_net[a, p, :] - per_product[p]).argmin())
+        limit = required[:, products, :] - BREACH
+        count = int((self.dead_net[np.ix_(accounts, products)] < limit).sum())
+        return Cell(a, p, week), count
 
 
 def check_floors(context: CheckContext) -> list[Finding]:
@@ -236,22 +242,19 @@ def check_floors(context: CheckContext) -> list[Finding]:
     worst = WorstCase(context)
     cogs = np.array([p.cogs for p in index.products])[None, :, None]
     findings = []
-    reduced: dict[float, WeekReduced] = {}
+    reduced = WeekReduced.of(worst.dead_net)
     solved: dict[tuple[int, int, float], tuple[Cell, int] | None] = {}
     for floor in rules.price_floors:
         accounts, products = index.account_mask(floor.applies_to), index.product_mask(floor.applies_to)
         key = (id(accounts), id(products), floor.min_markup)
         if key not in solved:  # masks of equal scopes are one object: floors on one scope are solved once
-            required = cogs * (1 + floor.min_markup)
-            if floor.min_markup not in reduced:
-                reduced[floor.min_markup] = WeekReduced.of(worst.dead_net, required)
-            solved[key] = reduced[floor.min_markup].worst(np.flatnonzero(accounts), np.flatnonzero(products))
+            solved[key] = reduced.worst(cogs * (1 + floor.min_markup), np.flatnonzero(accounts),
+                                        np.flatnonzero(products))
         if solved[key] is not None:
             cell, count = solved[key]  # type: ignore[misc]
             findings.append(_floor_finding(worst, floor, cell, count, cogs))
-    gaps = WeekReduced.of(worst.dead_net, cogs)
     for p, product in enumerate(index.products):
-        result = gaps.worst(np.arange(len(index.accounts)), np.array([p]))
+        result = reduced.worst(cogs, np.arange(len(index.accounts)), np.array([p]))
         if result is None:
             continue
         cell, count = result

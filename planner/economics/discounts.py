@@ -80,9 +80,10 @@ class Stack:
 
     invoice: FloatArray
     live: list[Mask] = field(default_factory=list)
-    """Per discount, over its block: scope and dates match and no earlier stop rule discarded it."""
+    """Per discount, over its block: scope and dates match and no earlier stop rule discarded it. Read-only (a block
+    no stop rule reaches is one broadcast True)."""
     applied: list[Mask] = field(default_factory=list)
-    """Per discount, over its block: it changed (or would change) the price."""
+    """Per discount, over its block: it changed (or would change) the price. Read-only, as `live`."""
     exclusive_clashes: list[tuple[int, int, Cell]] = field(default_factory=list)
     """(first exclusive, second exclusive, an example cell) for exclusives live together."""
 
@@ -97,17 +98,27 @@ class Stack:
 
 
 def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) -> Stack:
-    """Apply the discounts to the banded list price (accounts x products) for every week."""
+    """Apply the discounts to the banded list price (accounts x products) for every week.
+
+    Work grows with the discounts' blocks, not with the whole grid per discount: the stop and exclusivity arrays
+    exist only once a stop rule or an exclusive discount has been met (before that every cell of a block is live
+    and no exclusive is taken), and each block of the price is gathered and written back once."""
     accounts, products = band_price.shape
     shape = (accounts, products, weeks)
-    stopped = np.zeros(shape, dtype=bool)
-    first_exclusive = np.full(shape, -1, dtype=np.int32)
+    stopped: Mask | None = None
+    stop_plane = np.zeros(shape[:2], dtype=bool)  # account x product pairs a stop rule's block covers
+    first_exclusive: npt.NDArray[np.int32] | None = None
     result = Stack(invoice=np.repeat(band_price[:, :, None], weeks, axis=2))
     for d in range(len(table)):
         at = table.index(d)
-        live = ~stopped[at]
+        if stopped is None or not stop_plane[_plane(table, d)].any():  # no stop rule covers any of its cells
+            live = np.broadcast_to(np.True_, _block_shape(table, d, shape))  # read-only, no memory per cell
+        else:
+            live = ~stopped[at]
         result.live.append(live)
         if table.stacking[d] == "exclusive":
+            if first_exclusive is None:
+                first_exclusive = np.full(shape, -1, dtype=np.int32)
             taken = first_exclusive[at]
             clash = live & (taken >= 0)
             if clash.any():
@@ -115,50 +126,103 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
                 result.exclusive_clashes.append((int(taken[local]), d, table.cell(d, local)))  # type: ignore[arg-type]
             first_exclusive[at] = np.where(live & (taken < 0), d, taken)
         if table.stop[d]:
+            if stopped is None:
+                stopped = np.zeros(shape, dtype=bool)
             stopped[at] |= live
-    kept = [result.live[d] & np.isin(first_exclusive[table.index(d)], (-1, d)) for d in range(len(table))]
+            stop_plane[_plane(table, d)] = True
+    kept = list(result.live)
+    if first_exclusive is not None:
+        exclusive_plane: Mask = np.any(first_exclusive >= 0, axis=2)
+        for d in range(len(table)):
+            if exclusive_plane[_plane(table, d)].any():  # else no exclusive is live in any of its cells
+                kept[d] = _alone_or_first(kept[d], first_exclusive[table.index(d)], d)
     _best_of(band_price, table, kept, shape)
     price = result.invoice
     for d in range(len(table)):
+        if not (table.percent[d] or table.per_case[d]):
+            continue
         at = table.index(d)
+        block = price[at]
         if table.percent[d]:
-            price[at] = np.where(kept[d], price[at] * (1.0 - table.percent[d]), price[at])
+            np.multiply(block, 1.0 - table.percent[d], out=block, where=kept[d])
         if table.per_case[d]:
-            price[at] = np.where(kept[d], np.maximum(price[at] - table.per_case[d], 0.0), price[at])
+            np.copyto(block, np.maximum(block - table.per_case[d], 0.0), where=kept[d])
+        price[at] = block
     result.applied = kept
     return result
 
 
+def _plane(table: DiscountTable, d: int) -> tuple[Any, ...]:
+    """The account x product pairs of discount d's block, as an index into an (account, product) array."""
+    return block(table.accounts[d], table.products[d], slice(None))[:2]
+
+
+def _block_shape(table: DiscountTable, d: int, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    accounts, products, weeks = table.accounts[d], table.products[d], table.weeks[d]
+    return (shape[0] if accounts is None else len(accounts), shape[1] if products is None else len(products),
+            len(range(*weeks.indices(shape[2]))))
+
+
+def _alone_or_first(live: Mask, first_exclusive: npt.NDArray[np.int32], d: int) -> Mask:
+    """Live, and no exclusive discount is live in the cell unless d is the first one."""
+    kept: Mask = live & ((first_exclusive == -1) | (first_exclusive == d))
+    return kept
+
+
 def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask], shape: tuple[int, int, int]) -> None:
-    """Within each best_of group keep, per cell, only the member worth most per case at the banded list price."""
+    """Within each best_of group keep, per cell, only the member worth most per case at the banded list price.
+
+    Each group works on its own grid, the union of its members' accounts x products x weeks, freshly filled: a
+    member whose scope is the whole union (the usual case) is then a view of it, not a copy."""
     groups: dict[str, list[int]] = {}
     for d in range(len(table)):
         if table.stacking[d] == "best_of":
             groups.setdefault(table.group[d], []).append(d)
-    if not groups:
-        return
-    best_value = np.full(shape, -np.inf)
-    best = np.full(shape, -1, dtype=np.int32)
     for members in groups.values():
+        accounts = _union([table.accounts[d] for d in members])
+        products = _union([table.products[d] for d in members])
+        first = min(table.weeks[d].start for d in members)
+        last = max(table.weeks[d].stop for d in members)
+        grid = (shape[0] if accounts is None else len(accounts), shape[1] if products is None else len(products),
+                last - first)
+        best_value = np.full(grid, -np.inf)
+        best = np.full(grid, -1, dtype=np.int32)
+        local = {d: block(_within(table.accounts[d], accounts), _within(table.products[d], products),
+                          slice(table.weeks[d].start - first, table.weeks[d].stop - first)) for d in members}
         for d in members:
-            at = table.index(d)
-            value = _value_per_case(band_price, table, d)
-            better = kept[d] & (value > best_value[at])
-            best_value[at] = np.where(better, value, best_value[at])
-            best[at] = np.where(better, d, best[at])
+            at = local[d]
+            value = _value_per_case(band_price, table, d)[:, :, None]  # the same for every week of the block
+            values, bests = best_value[at], best[at]
+            better = kept[d] & (value > values)
+            np.copyto(values, value, where=better)
+            np.copyto(bests, d, where=better)
+            best_value[at], best[at] = values, bests
         for d in members:
-            at = table.index(d)
-            kept[d] = kept[d] & (best[at] == d)
-        for d in members:  # reset only the touched blocks, so many groups cost no more than their blocks
-            at = table.index(d)
-            best_value[at] = -np.inf
-            best[at] = -1
+            kept[d] = kept[d] & (best[local[d]] == d)
+
+
+def _union(parts: list[Positions | None]) -> Positions | None:
+    """The positions any of `parts` covers (None: all of them)."""
+    if any(part is None for part in parts):
+        return None
+    first = parts[0]
+    assert first is not None
+    if all(part is first or np.array_equal(part, first) for part in parts):  # type: ignore[arg-type]
+        return first
+    return np.unique(np.concatenate(parts))  # type: ignore[arg-type]
+
+
+def _within(positions: Positions | None, union: Positions | None) -> Positions | None:
+    """`positions` as positions inside `union` (None: all of the union)."""
+    if positions is None or union is None:
+        return positions
+    if positions is union or np.array_equal(positions, union):
+        return None
+    return np.searchsorted(union, positions)
 
 
 def _value_per_case(band_price: FloatArray, table: DiscountTable, d: int) -> FloatArray:
     accounts, products = table.accounts[d], table.products[d]
     prices = band_price if accounts is None else band_price[accounts]
     prices = prices if products is None else prices[:, products]
-    span = table.weeks[d].stop - table.weeks[d].start
-    value = prices * table.percent[d] + table.per_case[d]
-    return np.repeat(value[:, :, None], span, axis=2)
+    return prices * table.percent[d] + table.per_case[d]  # type: ignore[no-any-return]
