@@ -93,7 +93,12 @@ def import_(ctx: click.Context, files: tuple[Path, ...], scenario: Path, actor: 
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @db_option
 def show(scenario: Path, fmt: str, db: str | None) -> None:
-    """What the plan store holds for the scenario's plan year: weeks, rows, cases, promotions."""
+    """What the plan store holds for the scenario's plan year: weeks, rows, cases, promotions.
+
+    \b
+    Example:
+      planner actuals show --scenario scenarios/base.yaml --format json
+    """
     from planner.actuals.store import load_actuals
 
     rules = _rules_of(scenario)
