@@ -17,7 +17,8 @@ N accounts x 52 weeks x 5 mechanics, vividness kept as written), through `planne
 - check: the plan simulated by the simulator and every rule re-checked.
 
 Peak memory is the run's own (`ru_maxrss`) and, with workers, the largest worker's; CPU is user + system of the
-run and every process it started. The sweep is `planner sweep scenarios/base.yaml` over a grid of
+run and every process it started, and per phase the CPU of the run's own process (all its threads; with
+workers, the accounts' CPU is theirs and only in the total). The sweep is `planner sweep scenarios/base.yaml` over a grid of
 `--sweep-points` points (the total budget x the sparkling elasticity x the default elasticity), run once as a
 user runs it. The projection to `--project` accounts scales each phase's measured seconds and memory per account
 at the largest size run, and the LP relaxation by the exponent measured between the two largest sizes. No
@@ -104,39 +105,48 @@ def run_optimizer(accounts: int, workers: int, time_limit: float) -> dict[str, A
 
 
 def optimizer_table(rows: list[dict[str, Any]]) -> str:
-    header = ["accounts", "mode", "columns", *[f"{p} s" for p in PHASES], "cluster start s", "wall s", "CPU s",
+    header = ["accounts", "mode", "columns", *[f"{p} s" for p in PHASES],
+              "CPU s of this process: options / build / LP / accounts / rest", "cluster start s", "wall s", "CPU s",
               "CPU s / account", "status", "method", "gap", "peak GB (main / worker)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         lines.append("| " + " | ".join([
             f"{row['accounts']:,}", "serial" if not row["workers"] else f"--workers {row['workers']}",
-            f"{row['columns']:,}", *[f"{row['phases'][p]:.1f}" for p in PHASES], f"{row['cluster start']:.1f}",
+            f"{row['columns']:,}", *[f"{row['phases'][p]:.1f}" for p in PHASES],
+            " / ".join(f"{value:.1f}" for value in row.get("cpu phases (this process)", {}).values()) or "-",
+            f"{row['cluster start']:.1f}",
             f"{row['wall']:.1f}", f"{row['cpu']:.1f}", f"{row['cpu'] / row['accounts'] * 1000:.1f} ms",
             row["status"], row["method"] or "-", _percent(row["gap"]),
             f"{row['main peak GB']:.2f} / {row['worker peak GB']:.2f}"]) + " |")
     return "\n".join(lines)
 
 
-def projection(rows: list[dict[str, Any]], target: int) -> str:
-    """Each phase per account at the largest size measured, serial; the LP relaxation by its measured exponent."""
-    serial = sorted((r for r in rows if not r["workers"]), key=lambda r: r["accounts"])
+def projection(rows: list[dict[str, Any]], target: int, lp_exponent: float) -> str:
+    """Each phase's CPU seconds per account at the largest size measured serially (every thread of the one
+    process), linear, but the LP relaxation, which grows by the exponent measured between the two largest
+    sizes (`lp_exponent` when only one size was run)."""
+    serial = sorted((r for r in rows if not r["workers"] and "cpu phases (this process)" in r),
+                    key=lambda r: r["accounts"])
     if not serial:
         return "(no serial run to project from)"
     big = serial[-1]
-    exponent = 1.0
-    if len(serial) > 1 and serial[-2]["phases"]["LP relaxation"] > 0:
+    cpu = big["cpu phases (this process)"]
+    exponent, said = lp_exponent, f"{lp_exponent:.2f} given"
+    if len(serial) > 1 and serial[-2]["cpu phases (this process)"]["LP relaxation"] > 0:
         small = serial[-2]
-        exponent = math.log(big["phases"]["LP relaxation"] / small["phases"]["LP relaxation"]) / math.log(
+        exponent = math.log(cpu["LP relaxation"] / small["cpu phases (this process)"]["LP relaxation"]) / math.log(
             big["accounts"] / small["accounts"])
-    lines = [f"From {big['accounts']:,} accounts, serial (LP relaxation exponent {exponent:.2f}):", "",
-             "| accounts | " + " | ".join(f"{p} s" for p in PHASES[1:]) + " | total h, 1 process | "
+        said = f"{exponent:.2f} measured from {small['accounts']:,}"
+    names = list(cpu)
+    lines = [f"CPU seconds from {big['accounts']:,} accounts, serial (LP relaxation exponent {said}):", "",
+             "| accounts | " + " | ".join(f"{name} CPU s" for name in names) + " | total CPU h | "
              "accounts phase h on 100 worker threads | peak GB |",
-             "|" + "---|" * (len(PHASES) + 3)]
-    for size in (big["accounts"], 100_000, target):
+             "|" + "---|" * (len(names) + 4)]
+    for size in sorted({big["accounts"], 10_000, 50_000, 100_000, target}):
         scale = size / big["accounts"]
-        phases = {p: big["phases"][p] * (scale ** exponent if p == "LP relaxation" else scale) for p in PHASES[1:]}
-        lines.append(f"| {size:,} | " + " | ".join(f"{phases[p]:,.0f}" for p in PHASES[1:])
-                     + f" | {sum(phases.values()) / 3600:,.1f} | {phases['accounts'] / 100 / 3600:,.2f} | "
+        phases = {name: cpu[name] * (scale ** exponent if name == "LP relaxation" else scale) for name in names}
+        lines.append(f"| {size:,} | " + " | ".join(f"{phases[name]:,.0f}" for name in names)
+                     + f" | {sum(phases.values()) / 3600:,.2f} | {phases['accounts'] / 100 / 3600:,.3f} | "
                      f"{big['main peak GB'] * scale:,.0f} |")
     return "\n".join(lines)
 
@@ -177,10 +187,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep-points", type=int, default=1000, help="points of the demo sweep (0: none)")
     parser.add_argument("--sweep-workers", type=int, default=2, help="--workers of the sweep (0: in process)")
     parser.add_argument("--project", type=int, default=1_000_000, help="accounts to project the table to")
+    parser.add_argument("--lp-exponent", type=float, default=2.0,
+                        help="growth of the LP relaxation when one size is run (issue 19: about 2 with IPM)")
+    parser.add_argument("--rows", type=Path, help="print the tables of the '# row:' lines of earlier runs' stderr "
+                                                  "instead of running")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]))))
+        return
+    if args.rows:
+        rows = [json.loads(line.removeprefix("# row: ")) for line in args.rows.read_text().splitlines()
+                if line.startswith("# row: ")]
+        print(optimizer_table(rows) + "\n\n" + projection(rows, args.project, args.lp_exponent))
         return
     modes = [0 if mode == "serial" else int(mode.removeprefix("workers")) for mode in args.modes.split(",") if mode]
     rows = []
@@ -189,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(run_optimizer(size, workers, args.time_limit))
             print(f"# row: {json.dumps(rows[-1])}", file=sys.stderr, flush=True)  # kept if a later size is stopped
     print("## The optimizer by phase\n\n" + optimizer_table(rows) + "\n\n## Projected\n\n"
-          + projection(rows, args.project), flush=True)
+          + projection(rows, args.project, args.lp_exponent), flush=True)
     if args.sweep_points:
         print("\n## A sweep of the demo\n\n" + sweep(args.sweep_points, args.sweep_workers))
 
