@@ -227,10 +227,8 @@ BRUTE_FORCE = [
     ("feature_min_depth", ONE_LINE, [rule(kind="feature_min_depth", min_depth=0.1)]),
     ("product_clash", TWO_LINES, [rule(kind="product_clash", groups=["cola", "water"])]),
     ("product_clash", TWO_LINES, [rule(kind="product_clash", groups=["cola", "water", "fizz"])]),
-    ("product_clash", TWO_LINES, [rule(kind="product_clash", groups=["cola", "cola"])]),
     ("paired_products", TWO_LINES, [rule(kind="paired_products", groups=["cola", "water"])]),
     ("paired_products", TWO_LINES, [rule(kind="paired_products", groups=["water", "fizz"])]),
-    ("paired_products", TWO_LINES, [rule(kind="paired_products", groups=["water", "cola", "water"])]),
     ("paired_products", TWO_LINES, [rule(kind="paired_products", groups=["cola", "water"],
                                          applies_to={"tier": "C"})]),
 ]
@@ -275,7 +273,7 @@ def calendar_rules(draw: st.DrawFn) -> tuple[RuleSet, str, Any]:
     elif kind == "feature_min_depth":
         raw["min_depth"] = draw(st.sampled_from((0.05, 0.1, 0.15)))
     else:
-        raw["groups"] = draw(st.lists(st.sampled_from(("cola", "water", "fizz")), min_size=1, max_size=3))
+        raw["groups"] = draw(st.lists(st.sampled_from(("cola", "water", "fizz")), min_size=2, max_size=3, unique=True))
     return base, kind, rule(**raw)
 
 
