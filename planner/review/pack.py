@@ -47,7 +47,7 @@ LABELS = {
 
 def label(key: str) -> str:
     english, chinese = LABELS[key]
-    return f"{english} {chinese}"
+    return english if english == chinese else f"{english} {chinese}"
 
 
 def _money(value: float | None) -> str:
@@ -98,7 +98,7 @@ def account_view(result: Review, a: int) -> dict[str, Any]:
                     "–" if e.lift is None else f"{e.lift:.2f}", _money(e.spend),
                     "–" if e.roi is None else f"{e.roi:.2f}",
                     "–" if e.planned_roi is None else f"{e.planned_roi:.2f}",
-                    label("worked") if (e.roi or -1) >= 0 else label("did_not"))
+                    "–" if e.status == "cancelled" else label("worked") if (e.roi or -1) >= 0 else label("did_not"))
                    for e in result.events if e.account == account],
         "outlook": [(o.rule, o.period, f"{o.so_far:+.1%}" if o.basis == "growth" else _money(o.so_far),
                      f"{o.expected:+.1%}" if o.basis == "growth" else _money(o.expected), f"{o.probability:.0%}",
