@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from planner.cli import (
+    account_plan,
     actuals,
     calibrate,
     history,
@@ -87,7 +88,8 @@ def main() -> None:
     """
 
 
-for _module in (validate, simulate, optimize, sweep, store, report, history, calibrate, actuals, review):
+for _module in (validate, simulate, optimize, sweep, store, report, history, calibrate, actuals, review,
+                account_plan):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 for _command in workbook.PLAN_COMMANDS:  # plan export / plan import join the plan group of store.py

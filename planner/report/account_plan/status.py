@@ -1,0 +1,77 @@
+"""The annual plan document's status per scenario x account, kept in the plan store: draft -> discussed -> signed.
+
+The signing flow of a key-account annual plan (主动提交合同草案 -> 讨论/确定合同内容 -> 签定合同): the document starts
+as a draft, becomes `discussed` once the buyer has gone through it, and `signed` when the contract is signed. A
+status moves one step forward at a time, or back to draft when the plan is reopened (a renegotiation, a revised
+version); signing needs the approver role, the other steps the planner role. Every change is one row of
+`account_plan_status` and one audit row (action `account_plan_status`) in the same transaction.
+
+The audit trail's list of actions (planner.store.audit.ACTIONS) does not name `account_plan_status`; it is added
+here at import, as planner/actuals/store.py adds its own, so the row is written by `audit.append` itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, delete, select
+
+from planner.store import audit, roles
+from planner.store.errors import Refused
+from planner.store.schema import account_plan_status
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ACCOUNT_PLAN_STATUS = "account_plan_status"
+if ACCOUNT_PLAN_STATUS not in audit.ACTIONS:
+    vars(audit)["ACTIONS"] = (*audit.ACTIONS, ACCOUNT_PLAN_STATUS)
+
+STATUSES = ("draft", "discussed", "signed")
+NEXT = {"draft": {"discussed"}, "discussed": {"signed", "draft"}, "signed": {"draft"}}
+"""Allowed moves: one step forward, or back to draft (reopened)."""
+ROLE = {"draft": "planner", "discussed": "planner", "signed": "approver"}
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where one account's annual plan stands."""
+
+    account: str
+    status: str
+    version: int | None = None
+    changed_by: str = ""
+    changed_at: str = ""
+    note: str = ""
+
+
+def statuses(connection: Connection, scenario: str) -> dict[str, Status]:
+    """account -> its status, for the accounts that have one (the others are drafts)."""
+    rows = connection.execute(select(account_plan_status).where(account_plan_status.c.scenario == scenario))
+    return {row.account: Status(row.account, row.status, row.version, row.changed_by, row.changed_at, row.note)
+            for row in rows}
+
+
+def set_status(connection: Connection, actor: str, scenario: str, account: str, status: str, *,
+               version: int | None = None, note: str = "", key: Ed25519PrivateKey | None = None) -> Status:
+    """Move one account's plan to `status` (inside a `Store.write()` transaction); refused when the move is not
+    allowed or the actor lacks the role."""
+    if status not in STATUSES:
+        raise Refused(f"'{status}' is not a status of an annual plan: use one of {', '.join(STATUSES)}")
+    current = statuses(connection, scenario).get(account, Status(account, "draft"))
+    if status not in NEXT[current.status]:
+        allowed = " or ".join(sorted(NEXT[current.status]))
+        raise Refused(f"{account}'s annual plan in {scenario} is {current.status}; it can move to {allowed}, not "
+                      f"{status}")
+    roles.require(connection, actor, ROLE[status], f"mark {account}'s annual plan {status}")
+    changed = Status(account, status, version, actor, audit.utc_now(), note)
+    connection.execute(delete(account_plan_status).where(account_plan_status.c.scenario == scenario,
+                                                         account_plan_status.c.account == account))
+    connection.execute(account_plan_status.insert().values(
+        scenario=scenario, account=account, status=status, version=version, changed_by=actor,
+        changed_at=changed.changed_at, note=note))
+    audit.append(connection, actor, ACCOUNT_PLAN_STATUS,
+                 {"account": account, "from": current.status, "to": status, "note": note},
+                 scenario=scenario, version=version, key=key)
+    return changed
