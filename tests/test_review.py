@@ -168,3 +168,22 @@ def test_the_cli_prints_the_documented_json_and_writes_the_pack(tmp_path: Path,
     assert book.sheetnames[0] == "Summary 汇总" and "carrefour" in book.sheetnames
     late = runner.invoke(main, ["review", "scenarios/base.yaml", "--db", "plans.db", "--through", "60"])
     assert late.exit_code == 2
+
+
+def test_the_worked_example_of_docs_review_is_what_the_review_computes(
+        demo: tuple[RuleSet, list[Event], Actuals]) -> None:
+    """docs/review.md works Carrefour's Q1 through by hand: its figures must be the review's (regenerate the page's
+    numbers when the demo's rules or actuals change)."""
+    rules, events, actuals = demo
+    result = review(rules, events, actuals, 13)
+    text = (ROOT / "docs" / "review.md").read_text(encoding="utf-8")
+    a = result.accounts.index("carrefour")
+    figures = result.year_to_date.account(a)
+    shown = [f"{figures['variance'][name]:,.0f}".replace("-", "−") for name in COMPONENTS]
+    shown += [f"{figures['actual']['gross_profit']:,.0f}", f"{figures['plan']['gross_profit']:,.0f}",
+              f"{figures['actual']['volume']:,.0f}", f"{result.basis.trend[a]:.4f}"]
+    growth = next(o for o in result.outlook if o.rule == "rb-carrefour-growth")
+    assert growth.cases_needed is not None
+    shown += [f"{value * 100:+.1f} %" for value in (growth.so_far, growth.expected)] + [f"{growth.cases_needed:,.0f}"]
+    missing = [figure for figure in shown if figure not in text]
+    assert not missing, f"docs/review.md does not show {missing}"
