@@ -152,3 +152,21 @@ def test_the_cli_imports_nothing_when_one_file_is_bad(tmp_path: Path, monkeypatc
     usage = runner.invoke(main, ["actuals", "import", "history/actuals-2027-q1-sales.csv", "--scenario",
                                  "scenarios/base.yaml", "--db", "plans.db"], env={"PLANNER_USER": ""})
     assert usage.exit_code == 2
+
+
+def test_parquet_and_excel_read_as_the_csv_and_excel_problems_name_the_cell(rules: RuleSet, tmp_path: Path) -> None:
+    sales = pd.read_csv(SALES, parse_dates=["week"])
+    promotions = pd.read_csv(PROMOTIONS, parse_dates=["first_week", "last_week"])
+    sales.to_parquet(tmp_path / "sales.parquet", index=False)
+    promotions.to_excel(tmp_path / "promotions.xlsx", index=False, sheet_name="Promotions")
+    expected = actuals_from_files(2027, [read_actuals(SALES, rules), read_actuals(PROMOTIONS, rules)])
+    found = actuals_from_files(2027, [read_actuals(tmp_path / "sales.parquet", rules),
+                                      read_actuals(tmp_path / "promotions.xlsx", rules)])
+    pd.testing.assert_frame_equal(found.sales, expected.sales)
+    assert found.promotions == expected.promotions
+    promotions.loc[2, "funding"] = -5
+    promotions.to_excel(tmp_path / "bad.xlsx", index=False, sheet_name="Promotions")
+    with pytest.raises(HistoryError) as caught:
+        read_actuals(tmp_path / "bad.xlsx", rules)
+    [problem] = caught.value.problems
+    assert (problem.row, problem.column, problem.cell) == (4, "funding", "Promotions!H4")
