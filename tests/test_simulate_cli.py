@@ -30,8 +30,8 @@ SUMMER = ROOT / "scenarios" / "summer-push.yaml"
 CONTRACT = ("volume", "gross_sales", "trade_spend", "net_sales", "cogs", "gross_profit", "gross_margin", "promo_roi",
             "budget_used")
 TRADE_SPEND_PARTS = ("off_invoice", "promo_funding", "event_costs", "fixed_discounts", "vividness", "rebates")
-RESULT_FILES = {"totals.csv", "accounts.csv", "account_weeks.csv", "policy.csv", "uncertainty.csv", "overrides.txt",
-                "simulation.xlsx"}
+RESULT_FILES = {"totals.csv", "accounts.csv", "account_weeks.csv", "product_weeks.csv", "policy.csv", "uncertainty.csv",
+                "overrides.txt", "simulation.xlsx"}
 
 
 def run(*args: str | Path) -> Result:
@@ -166,11 +166,12 @@ def test_out_writes_every_file_and_a_workbook_with_every_view(tmp_path: Path) ->
     assert len((out / "accounts.csv").read_text().splitlines()) == accounts + 1
     assert len((out / "account_weeks.csv").read_text().splitlines()) == accounts * 52 + 1
     assert (out / "account_weeks.csv").read_text().splitlines()[0] == (
-        "account,week,volume,gross_sales,trade_spend,net_sales,gross_profit,budget_spend,order_suggestion")
+        "account,account_name,account_name_zh,week,volume (cases),gross_sales (CNY),trade_spend (CNY),net_sales (CNY),"
+        "gross_profit (CNY),budget_spend (CNY),order_suggestion (cases)")
     assert (out / "overrides.txt").read_text().splitlines()[-1] == (
         "options.draws = 20 (command line, <command line>:1:1) replaces 200 (scenarios/base.yaml:11:12)")
     workbook = openpyxl.load_workbook(out / "simulation.xlsx")
-    assert workbook.sheetnames == ["totals", "accounts", "account x week", "policy", "uncertainty"]
+    assert workbook.sheetnames == ["totals", "accounts", "account x week", "product x week", "policy", "uncertainty"]
     assert workbook["accounts"].max_row == accounts + 1
     assert workbook["account x week"].max_row == accounts * 52 + 1
     assert workbook["policy"].max_row == len(document["policy"]) + 1
@@ -315,3 +316,19 @@ def test_compare_text_has_a_column_per_scenario_and_deltas() -> None:
     assert header.split() == ["KPI", "Unit", "base-2027", "summer-push", "Δ", "summer-push", "Δ%", "summer-push"]
     failures = [line.split()[:2] for line in result.stdout.split("Policy failures")[1].splitlines()]
     assert ["base-2027", "bud-total-2027"] in failures and ["summer-push", "bud-total-2027"] in failures
+
+
+def test_compare_out_writes_the_comparison_and_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    out = tmp_path / "compared"
+    result = run("compare", BASE, str(ROOT / "scenarios" / "no-bogo-carrefour.yaml"), "--out", out)
+    assert result.exit_code == 0, result.output
+    header, *rows = (out / "comparison.csv").read_text(encoding="utf-8").splitlines()
+    assert header == "kpi,unit,base-2027,no-bogo-carrefour,delta no-bogo-carrefour"
+    volume = next(row.split(",") for row in rows if row.startswith("volume,"))
+    assert volume[1] == "cases" and float(volume[4]) == pytest.approx(float(volume[3]) - float(volume[2]), abs=0.011)
+    assert "家乐福华东" in (out / "comparison_accounts.csv").read_text(encoding="utf-8")
+    assert openpyxl.load_workbook(out / "comparison.xlsx").sheetnames == ["comparison", "accounts"]
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep", encoding="utf-8")
+    refused = run("compare", BASE, BASE, "--out", tmp_path / "notes")
+    assert refused.exit_code == 2 and "mine.txt" in refused.output

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from planner.cli.cluster import cluster_options, executor_for
 from planner.cli.common import (
     SET_HELP,
+    CannotRun,
+    Prepared,
     allow_findings_option,
     check_out,
     check_readable,
@@ -21,6 +24,9 @@ from planner.cli.common import (
     write_or_fail,
 )
 
+if TYPE_CHECKING:
+    from planner.report.files import Detail
+
 
 @click.command("simulate")
 @click.argument("scenario", type=click.Path(path_type=Path))
@@ -32,10 +38,11 @@ from planner.cli.common import (
                    "every locked event. Shorthand for options.plan.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Write totals, accounts, account_weeks, policy and uncertainty CSV files, overrides.txt and "
-                   "simulation.xlsx into this folder, plus account_weeks.parquet if pyarrow is installed (skipped "
-                   "silently otherwise). A new folder, or one holding only earlier results, which is replaced "
-                   "only once every file is written.")
+              help="Write totals, accounts, account_weeks, product_weeks (per SKU, with its order suggestion), "
+                   "policy and uncertainty as CSV (names beside ids, units in the headers, money in cents) and "
+                   "Parquet (if pyarrow is installed), overrides.txt and simulation.xlsx into this folder. A new "
+                   "folder, or one holding only earlier results, which is replaced only once every file is "
+                   "written.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Tables for people, or one JSON object for scripts.")
 @allow_findings_option
@@ -66,9 +73,17 @@ def simulate_command(ctx: click.Context, scenario: Path, draws: int | None, seed
     if out is not None:
         from planner.report.files import write_results
 
-        folder = out
-        write_or_fail(out, lambda: write_results(simulation, folder))
+        folder, detail = out, _detail(prepared)
+        write_or_fail(out, lambda: write_results(simulation, folder, detail))
     click.echo(render_simulation(simulation, fmt, **text_style()))
+
+
+def _detail(prepared: Prepared) -> Detail:
+    """Names and the per-SKU table of the plan a prepared scenario runs (its plan file's events, or its own)."""
+    from planner.report.files import Detail
+
+    rules = prepared.resolved.rules
+    return Detail.of(rules, prepared.plan.events if prepared.plan else rules.events)
 
 
 @click.command()
@@ -76,12 +91,16 @@ def simulate_command(ctx: click.Context, scenario: Path, draws: int | None, seed
 @click.option("--draws", type=click.IntRange(min=0), help="Monte Carlo draws for every scenario (default: none).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed for the draws.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP + " Applies to every scenario.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write comparison.csv (each KPI per scenario, deltas against the first), comparison_accounts.csv "
+                   "(each account's KPIs per scenario, names beside ids), their Parquet twins and comparison.xlsx "
+                   "into this folder (a new folder, or one holding only an earlier comparison).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Tables for people, or one JSON object for scripts.")
 @allow_findings_option
 @click.pass_context
 def compare(ctx: click.Context, scenarios: tuple[Path, ...], draws: int | None, seed: int | None,
-            sets: tuple[str, ...], fmt: str, allow_findings: bool) -> None:
+            sets: tuple[str, ...], out: Path | None, fmt: str, allow_findings: bool) -> None:
     """Simulate scenarios side by side, with deltas against the first one (deterministic unless --draws).
 
     Refused (exit 1, the findings on stderr) when any scenario has error findings, unless --allow-findings.
@@ -89,6 +108,7 @@ def compare(ctx: click.Context, scenarios: tuple[Path, ...], draws: int | None, 
     \b
     Examples:
       planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml scenarios/summer-push.yaml
+      planner compare scenarios/base.yaml scenarios/no-bogo-carrefour.yaml --out results/no-bogo
       planner compare scenarios/base.yaml scenarios/budget-cut-10.yaml --set budgets.bud-total-2027.max=500k \
         --allow-findings
     """
@@ -97,11 +117,23 @@ def compare(ctx: click.Context, scenarios: tuple[Path, ...], draws: int | None, 
     if len(scenarios) < 2:
         raise click.UsageError("compare needs at least two scenarios")
     check_readable(scenarios)
+    if out is not None:
+        from planner.folders import unsafe_target
+        from planner.report.files import COMPARISON_FILES
+
+        problem = unsafe_target(out, COMPARISON_FILES)
+        if problem:
+            raise CannotRun(problem)
     entries = command_line(sets, draws, seed, None)
     prepared = [prepare(scenario, entries) for scenario in scenarios]
     refuse_if_broken(ctx, prepared, allow_findings)
     deterministic = 0 if "options.draws" not in set_keys(entries) else None
     simulations = [simulate(run, deterministic) for run in prepared]
+    if out is not None:
+        from planner.report.files import Detail, write_comparison
+
+        folder, detail = out, Detail.of(prepared[0].resolved.rules)
+        write_or_fail(out, lambda: write_comparison(simulations, folder, detail), "the comparison")
     click.echo(render_comparison(simulations, fmt, **text_style()))
 
 
