@@ -356,3 +356,17 @@ def test_the_json_schema_states_bounds_in_json_schema_words() -> None:
     for model in (RuleFile, ScenarioSpec, ScenarioOptions):
         stray = {"ge", "le", "gt", "lt"} & set(_keywords(model.model_json_schema(by_alias=True)))
         assert not stray, f"{model.__name__}: {sorted(stray)}"
+
+
+@pytest.mark.parametrize(("section", "rule_id", "key"), [
+    ("events", "e", "weeks"), ("baselines", "bl", "cases_per_week"), ("rebates", "rb", "tiers"),
+    ("calendar_rules", "c5", "weeks"), ("calendar", None, "quarters"),
+])
+def test_a_list_that_must_hold_something_is_refused_empty(section: str, rule_id: str | None, key: str) -> None:
+    item = next(item for name, item in TEMPLATES if name == section and item.get("id") == rule_id)
+    text = yaml.safe_dump(document(section, item, (key,), PLACEHOLDER), sort_keys=False)
+    line, column = where(text)
+    empty = "{}" if isinstance(item[key], dict) else "[]"
+    [found] = load(text.replace(PLACEHOLDER, empty, 1))
+    assert (found.code, found.location.line, found.location.column) == ("PP111", line, column)
+    assert found.fix and "at least one" in found.fix

@@ -269,6 +269,8 @@ def _fix_for(kind: str, message: str) -> str:
         return "bring the value into the allowed range (see docs/rules.md)"
     if "pattern" in kind:
         return "ids use letters, digits, '-' and '_' only"
+    if kind == "too_short":
+        return "give at least one entry (an empty list or mapping here would mean nothing)"
     if kind == "string_type":
         return "write text; quote a value YAML would read as a number, a date or true/false, e.g. '2027'"
     if kind.endswith(("_type", "_parsing")):
