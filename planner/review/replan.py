@@ -74,7 +74,7 @@ def past_as_run(plan_events: list[Event], executed: list[ExecutedPromotion], thr
             continue
         if min(event.weeks) > through:
             future.append(event)
-        elif max(event.weeks) > through and not event.locked:
+        elif max(event.weeks) > through:  # it should have started: its weeks still ahead stay as planned
             future.append(event.model_copy(update={"weeks": tuple(w for w in event.weeks if w > through)}))
     return locked, future
 
