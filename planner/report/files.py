@@ -76,6 +76,9 @@ class View:
 
     currency: str = ""
     """Shown in the headers of money columns."""
+    for_planners: bool = False
+    """Units in the headers and numbers rounded (DECIMALS): the results files of simulate and compare. Other
+    views written through here (the approval pack's sheets, frontier.csv) keep plain names and full values."""
 
     def kind(self, row: int, column: int) -> str:
         return self.cell_kinds.get((row, column), self.kinds[column])
@@ -83,6 +86,8 @@ class View:
     @property
     def headers(self) -> list[str]:
         """Column names with their unit, where the whole column has one: 'gross_sales (CNY)', 'volume (cases)'."""
+        if not self.for_planners:
+            return list(self.columns)
         return [header(name, kind, self.currency) for name, kind in zip(self.columns, self.kinds)]
 
 
@@ -131,7 +136,7 @@ def totals_view(simulation: Simulation) -> View:
     values = simulation.totals.as_dict()
     return View("totals", "totals", ("kpi", "value", "unit"), ("text", "money", "text"),
                 [(kpi, values[kpi], _unit_of(kind_of(kpi), simulation.currency)) for kpi in KPI_NAMES],
-                {(row, 1): kind_of(kpi) for row, kpi in enumerate(KPI_NAMES)})
+                {(row, 1): kind_of(kpi) for row, kpi in enumerate(KPI_NAMES)}, for_planners=True)
 
 
 def accounts_view(simulation: Simulation, detail: Detail | None = None) -> View:
@@ -140,7 +145,7 @@ def accounts_view(simulation: Simulation, detail: Detail | None = None) -> View:
     rows = [(*_named(detail, account), *kpis.as_dict().values(), simulation.growth.get(account, math.nan))
             for account, kpis in simulation.accounts.items()]
     kinds = ("text", *("text" for _ in names), *(kind_of(kpi) for kpi in KPI_NAMES), "percent")
-    return View("accounts", "accounts", columns, kinds, rows, currency=simulation.currency)
+    return View("accounts", "accounts", columns, kinds, rows, currency=simulation.currency, for_planners=True)
 
 
 def account_weeks_view(simulation: Simulation, detail: Detail | None = None) -> View:
@@ -150,7 +155,7 @@ def account_weeks_view(simulation: Simulation, detail: Detail | None = None) -> 
     kinds = ("text", *("text" for _ in names), "count", "volume", "money", "money", "money", "money", "money",
              "volume")
     return View("account_weeks", "account x week", ("account", *names, "week", *ACCOUNT_WEEK_COLUMNS), kinds, rows,
-                currency=simulation.currency)
+                currency=simulation.currency, for_planners=True)
 
 
 PRODUCT_WEEK_COLUMNS = ("account", "account_name", "account_name_zh", "product", "product_name", "product_name_zh",
@@ -165,7 +170,7 @@ def product_weeks_view(frame: pd.DataFrame, currency: str) -> View:
                   else "money" for column in PRODUCT_WEEK_COLUMNS)
     columns = [frame[column].tolist() for column in PRODUCT_WEEK_COLUMNS]
     return View("product_weeks", "product x week", PRODUCT_WEEK_COLUMNS, kinds, list(zip(*columns)),
-                currency=currency)
+                currency=currency, for_planners=True)
 
 
 def policy_view(simulation: Simulation) -> View:
@@ -177,7 +182,7 @@ def policy_view(simulation: Simulation) -> View:
     percent = {(row, column): "percent" for row, check in enumerate(simulation.policy)
                if check.kind in PERCENT_POLICIES for column in (3, 4)}
     return View("policy", "policy", ("rule", "kind", "scope", "actual", "limit", "unit", "ok", "detail"),
-                ("text", "text", "text", "money", "money", "text", "text", "text"), rows, percent)
+                ("text", "text", "text", "money", "money", "text", "text", "text"), rows, percent, for_planners=True)
 
 
 def uncertainty_view(simulation: Simulation) -> View | None:
@@ -193,7 +198,8 @@ def uncertainty_view(simulation: Simulation) -> View | None:
     rows += [(account, "growth_target_reached", None, None, None, "", probability)
              for account, probability in uncertainty.target_probability.items()]
     return View("uncertainty", "uncertainty", ("scope", "kpi", "p10", "p50", "p90", "unit", "probability"),
-                ("text", "text", "money", "money", "money", "text", "probability"), rows, cell_kinds)
+                ("text", "text", "money", "money", "money", "text", "probability"), rows, cell_kinds,
+                for_planners=True)
 
 
 def views(simulation: Simulation, detail: Detail | None = None) -> list[View]:
@@ -216,13 +222,13 @@ def comparison_views(simulations: Sequence[Simulation], detail: Detail | None = 
         rows.append((kpi, _unit_of(kind_of(kpi), first.currency), *values, *(v - values[0] for v in values[1:])))
         cell_kinds |= {(row, column): kind_of(kpi) for column in range(2, len(columns))}
     totals = View("comparison", "comparison", columns, ("text", "text", *("money" for _ in columns[2:])), rows,
-                  cell_kinds)
+                  cell_kinds, for_planners=True)
     names = NAME_COLUMNS if detail is not None else ()
     account_rows = [(simulation.scenario, *_named(detail, account), *kpis.as_dict().values())
                     for simulation in simulations for account, kpis in simulation.accounts.items()]
     accounts = View("comparison_accounts", "accounts", ("scenario", "account", *names, *KPI_NAMES),
                     ("text", "text", *("text" for _ in names), *(kind_of(kpi) for kpi in KPI_NAMES)), account_rows,
-                    currency=first.currency)
+                    currency=first.currency, for_planners=True)
     return [totals, accounts]
 
 
@@ -237,8 +243,8 @@ def _cell(value: Any, kind: str | None = None) -> Any:
 
 
 def _rounded(view: View) -> list[list[Any]]:
-    return [[_cell(value, view.kind(number, column)) for column, value in enumerate(row)]
-            for number, row in enumerate(view.rows)]
+    return [[_cell(value, view.kind(number, column) if view.for_planners else None)
+             for column, value in enumerate(row)] for number, row in enumerate(view.rows)]
 
 
 def write_csv(view: View, path: Path) -> None:
