@@ -133,10 +133,34 @@ def _sequential(backend: str, postgres: str | None, frozen: object, actions: int
             "problems": 0}
 
 
+def _history(backend: str, postgres: str | None, frozen: object, sizes: list[int]) -> list[tuple[int, float, float]]:
+    """(earlier versions, wall s, CPU s) of one submission as the scenario's history grows: the time spent inside
+    the write lock must not grow with the number of earlier versions."""
+    from dataclasses import replace
+
+    from planner.store.versions import submit
+
+    found = []
+    with _store(backend, postgres) as (url, _logins):
+        store = open_store(url)
+        try:
+            for n in range(max(sizes) + 1):
+                variant = replace(frozen, totals={**frozen.totals, "budget_used": float(n)})  # type: ignore[type-var]
+                cpu, started = time.process_time(), time.perf_counter()
+                submit(store, variant, "alice")  # type: ignore[arg-type]
+                if n in sizes:
+                    found.append((n, time.perf_counter() - started, time.process_time() - cpu))
+        finally:
+            store.close()
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, nargs="+", default=[5, 20, 40])
     parser.add_argument("--actions", type=int, default=10, help="actions per process")
+    parser.add_argument("--history", type=int, nargs="*", default=[0, 50, 200],
+                        help="also time one submission after this many earlier versions (SQLite)")
     parser.add_argument("--postgres", default=os.environ.get("PLANNER_TEST_POSTGRES_URL"),
                         help="a PostgreSQL server to stress too (default: $PLANNER_TEST_POSTGRES_URL)")
     arguments = parser.parse_args()
@@ -157,6 +181,10 @@ def main() -> None:
         print(f"| {r['backend']} | {r['processes']} | {r['actions']} | {r['wall']:.1f} | {r['cpu']:.1f} | "
               f"{r['rate']:.1f} | {r['ratio']:.2f} | {r['p50']:.3f} | {r['p95']:.3f} | {r['max']:.3f} | "
               f"{r['ok']} | {r['refused']} | {r['gave_up']} | {r['problems']} |")
+    if arguments.history:
+        print("\n| earlier versions | submit wall s | submit CPU s |\n|---|---|---|")
+        for earlier, wall, cpu in _history("sqlite", None, frozen, arguments.history):
+            print(f"| {earlier} | {wall:.3f} | {cpu:.3f} |")
 
 
 if __name__ == "__main__":

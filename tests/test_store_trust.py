@@ -175,7 +175,8 @@ def test_report_show_list_diff_refuse_a_tampered_version_or_stamp_it(world: Worl
     assert run(world, "plan", "approve", "base-2027@1", "--as", "bob", "--comment", "ok").exit_code == 0
     sql(world, "UPDATE plan_versions SET submitted_by = 'mallory'")
     for args in (("report", "base-2027", "--out", str(tmp_path / "pack")), ("plan", "show", "base-2027"),
-                 ("plan", "list"), ("plan", "checkout", "base-2027@1", "--out", str(tmp_path / "files"))):
+                 ("plan", "list"), ("plan", "diff", "base-2027@1", "base-2027@1"),
+                 ("plan", "checkout", "base-2027@1", "--out", str(tmp_path / "files"))):
         refused = run(world, *args)
         assert refused.exit_code == 1, (args, refused.output)
         assert ("base-2027 version 1 failed verification" in refused.stderr
