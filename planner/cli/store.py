@@ -77,7 +77,7 @@ def _verified(ctx: click.Context, connection: Any, versions: list[Any], doing: s
 
 @click.group()
 def plan() -> None:
-    """Frozen plan versions and their approval: submit, approve, reject, show, list, diff (docs/approval.md).
+    """Frozen plan versions and their approval: submit, approve, reject, show, list, diff, checkout (docs/approval.md).
 
     \b
     Example:
