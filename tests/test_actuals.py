@@ -18,8 +18,9 @@ from planner.history import HistoryError
 from planner.review import demo_actuals
 from planner.rules.scenario import resolve
 from planner.rules.schema import RuleSet
-from planner.store import audit
+from planner.store import audit, identity, roles
 from planner.store.database import open_store
+from planner.store.errors import Refused
 
 ROOT = Path(__file__).resolve().parents[1]
 SALES = ROOT / "history" / "actuals-2027-q1-sales.csv"
@@ -108,11 +109,20 @@ def test_import_replaces_weeks_and_events_and_audits_each_file(db_url: str, rule
     sales, promotions = read_actuals(SALES, rules), read_actuals(PROMOTIONS, rules)
     store = open_store(db_url)
     try:
-        first = import_actuals(store, 2027, [sales, promotions], "alice")
+        with store.write() as connection:  # the acting user on PostgreSQL is the login: make it a planner too
+            login = identity.login(connection)
+            team = tmp_path / "roles.yaml"
+            team.write_text("users:\n  alice: [planner]\n  erin: [planner]\n  bob: [approver]\n  dana: [admin]\n"
+                            + (f"  {login}: [planner]\n" if login else ""), encoding="utf-8")
+            roles.import_file(connection, "dana", roles.read_file(team))
+        if login is None:  # a single-user store takes --as as typed: an approver may not import
+            with pytest.raises(Refused, match="needs the planner role"):
+                import_actuals(store, 2027, [sales], "bob")
+        first = import_actuals(store, 2027, [sales, promotions], "alice" if login is None else None)
         assert [(i.kind, i.rows, i.replaced) for i in first] == [("sales", len(sales.sales), 0),
                                                                  ("promotions", len(promotions.promotions), 0)]
         week_two = SalesFile(sales.source, "0" * 64, sales.sales[sales.sales["week"] == 2].assign(cases=1.0))
-        again = import_actuals(store, 2027, [week_two], "bob")
+        again = import_actuals(store, 2027, [week_two], "erin" if login is None else None)
         assert again[0].replaced == len(week_two.sales)
         loaded = load_actuals(store, 2027)
         expected = actuals_from_files(2027, [sales, promotions, week_two])
@@ -123,15 +133,16 @@ def test_import_replaces_weeks_and_events_and_audits_each_file(db_url: str, rule
         assert load_actuals(store, 2028).last_week == 0
         with store.read() as connection:
             rows = [row for row in audit.rows(connection) if row.action == "actuals_import"]
+        first_actor, second_actor = (login, login) if login else ("alice", "erin")
         assert [(r.actor, r.payload["kind"], r.payload["replaced"]) for r in rows] == [
-            ("alice", "sales", 0), ("alice", "promotions", 0), ("bob", "sales", len(week_two.sales))]
+            (first_actor, "sales", 0), (first_actor, "promotions", 0), (second_actor, "sales", len(week_two.sales))]
     finally:
         store.close()
 
 
 def test_the_cli_imports_nothing_when_one_file_is_bad(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     demo = tmp_path / "demo"
-    for folder in ("rules", "scenarios", "history"):
+    for folder in ("rules", "scenarios", "history", ".planner"):
         shutil.copytree(ROOT / folder, demo / folder)
     monkeypatch.chdir(demo)
     (demo / "bad").mkdir()

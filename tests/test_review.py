@@ -138,7 +138,7 @@ def test_the_demo_quarter_tells_its_story(demo: tuple[RuleSet, list[Event], Actu
 def test_the_cli_prints_the_documented_json_and_writes_the_pack(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     demo_folder = tmp_path / "demo"
-    for folder in ("rules", "scenarios", "history"):
+    for folder in ("rules", "scenarios", "history", ".planner"):
         shutil.copytree(ROOT / folder, demo_folder / folder)
     monkeypatch.chdir(demo_folder)
     runner = CliRunner()

@@ -3,6 +3,8 @@
 An import is one `Store.write()` transaction: every file is checked before it starts, so a bad file imports
 nothing; inside it, re-importing replaces (the sell-in of every fiscal week the file holds, the executed
 promotions with the same event id) and one audit row per file records what was replaced and the file's sha256.
+It is an action like a submission (docs/approval.md): the acting user is the login on a shared store, must hold
+the planner role, and signs the audit rows when an admin registered their key.
 
 The audit trail's list of actions (planner.store.audit.ACTIONS) does not yet name `actuals_import`; it is added
 here, at import of this module, so the row is written by `audit.append` itself (hash chain and whatever else
@@ -13,15 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import Connection, delete, func, select
 
 from planner.actuals.model import Actuals, ExecutedPromotion, empty_sales, merge_sales
 from planner.actuals.read import ActualsFile, PromotionsFile, SalesFile
-from planner.store import audit
+from planner.store import audit, identity, keys, roles
 from planner.store.database import Store
 from planner.store.schema import actuals_promotions, actuals_sales
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ACTUALS_IMPORT = "actuals_import"
 if ACTUALS_IMPORT not in audit.ACTIONS:
@@ -42,17 +48,22 @@ class Imported:
     weeks: tuple[int, ...]
 
 
-def import_actuals(store: Store, year: int, files: Sequence[ActualsFile], actor: str) -> list[Imported]:
+def import_actuals(store: Store, year: int, files: Sequence[ActualsFile], actor: str | None,
+                   key: Ed25519PrivateKey | None = None) -> list[Imported]:
     """Write checked actuals files for plan `year`, replacing what they cover; all of them or none."""
     done: list[Imported] = []
     with store.write() as connection:
+        user = identity.acting(connection, actor)
+        roles.first_use(connection, user)
+        roles.require(connection, user, "planner", "import actuals")
+        signer = keys.signer(connection, user, key)
         at = audit.utc_now()
         for item in files:
             result = _sales(connection, year, item, at) if isinstance(item, SalesFile) \
                 else _promotions(connection, year, item, at)
-            audit.append(connection, actor, ACTUALS_IMPORT,
+            audit.append(connection, user, ACTUALS_IMPORT,
                          {"year": year, "file": item.source, "sha256": item.sha256, "kind": result.kind,
-                          "rows": result.rows, "replaced": result.replaced, "weeks": list(result.weeks)})
+                          "rows": result.rows, "replaced": result.replaced, "weeks": list(result.weeks)}, key=signer)
             done.append(result)
     return done
 

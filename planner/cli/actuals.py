@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from planner.cli.common import FINDINGS, CannotRun, check_readable, db_option, plan_store, prepare
+from planner.cli.common import (
+    FINDINGS,
+    CannotRun,
+    check_readable,
+    db_option,
+    plan_store,
+    prepare,
+    store_errors,
+)
 
 if TYPE_CHECKING:
     from planner.rules.schema import RuleSet
 
-ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,79}$")
 
 
 @click.group()
@@ -42,10 +47,15 @@ def _rules_of(scenario: Path) -> RuleSet:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--scenario", required=True, type=click.Path(path_type=Path),
               help="A scenario of the plan year: its rules check the ids and its calendar maps dates to weeks.")
-@click.option("--as", "actor", metavar="USER", help="Who imports (default: $PLANNER_USER).")
+@click.option("--as", "actor", metavar="USER",
+              help="Who imports (default: $PLANNER_USER); a planner. On a shared (PostgreSQL) store the acting user "
+                   "is the database login.")
+@click.option("--key", "key_file", metavar="FILE",
+              help="Your Ed25519 private key (default: $PLANNER_KEY), once an admin registered your public key.")
 @db_option
 @click.pass_context
-def import_(ctx: click.Context, files: tuple[Path, ...], scenario: Path, actor: str | None, db: str | None) -> None:
+def import_(ctx: click.Context, files: tuple[Path, ...], scenario: Path, actor: str | None, key_file: str | None,
+            db: str | None) -> None:
     """Import actuals files (CSV, Parquet, Excel) into the plan store for the scenario's plan year.
 
     A sell-in file is a sales history (docs/history.md) with invoice_price on every row; a file with a
@@ -61,10 +71,10 @@ def import_(ctx: click.Context, files: tuple[Path, ...], scenario: Path, actor: 
     from planner.actuals.read import read_actuals
     from planner.actuals.store import import_actuals
     from planner.history import HistoryError, HistoryUnreadable
+    from planner.store import identity
 
-    user = (actor or os.environ.get("PLANNER_USER") or "").strip()
-    if not ACTOR.match(user):
-        raise click.UsageError("say who imports: --as USER or $PLANNER_USER (letters, digits, '_', '.', '@', '-')")
+    with store_errors():
+        user, key = identity.typed_user(actor), identity.load_key(key_file)
     check_readable(list(files))
     rules = _rules_of(scenario)
     checked, problems, unreadable = [], [], False
@@ -81,7 +91,7 @@ def import_(ctx: click.Context, files: tuple[Path, ...], scenario: Path, actor: 
         ctx.exit(2 if unreadable else FINDINGS)
     assert rules.calendar is not None
     with plan_store(db) as store:
-        done = import_actuals(store, rules.calendar.year, checked, user)
+        done = import_actuals(store, rules.calendar.year, checked, user, key)
     for item in done:
         weeks = f"weeks {item.weeks[0]}-{item.weeks[-1]}" if item.weeks else "no weeks"
         click.echo(f"{item.source}: {item.rows:,} {item.kind} row(s) for {rules.calendar.year}, {weeks}"
