@@ -168,3 +168,18 @@ def test_not_a_workbook_cannot_run(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["plan", "import", str(fake), "--out", str(tmp_path / "plan.yaml")])
     assert result.exit_code == 2 and "is not an Excel workbook" in result.output
     assert not (tmp_path / "plan.yaml").exists()
+
+
+def test_export_refuses_what_it_cannot_export(plan_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name that is not .xlsx is a usage error; a plan whose scenario is not in ./scenarios asks for --scenario;
+    a scenario with error findings is refused as simulate refuses it; nothing is written in any case."""
+    out = tmp_path / "plan.xlsx"
+    wrong = CliRunner().invoke(main, ["plan", "export", str(SCENARIO), "--out", str(tmp_path / "plan.csv")])
+    assert wrong.exit_code == 2 and "ends in .xlsx" in wrong.output
+    monkeypatch.chdir(tmp_path)
+    lost = CliRunner().invoke(main, ["plan", "export", str(plan_file), "--out", str(out)])
+    assert lost.exit_code == 2 and "--scenario FILE" in lost.output
+    broken = CliRunner().invoke(main, ["plan", "export", str(SCENARIO), "--out", str(out),
+                                       "--set", "budgets.bud-total-2027.max=1"])
+    assert broken.exit_code == 1 and "refused" in broken.output
+    assert not out.exists() and not list(tmp_path.glob(".plan.xlsx.partial-*"))
