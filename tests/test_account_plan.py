@@ -157,3 +157,16 @@ def test_carrefours_document_renders_its_sections_in_a_headless_browser(tmp_path
             runs.append(height)
             height = 0
     assert len([run for run in runs if run >= 15]) == len(SECTIONS) + 1
+
+
+def test_status_names_an_account_and_a_version_of_the_stored_plan(world: World) -> None:
+    alice = world.url_as("alice")
+    submitted = run("plan", "submit", "scenarios/base.yaml", "--as", "alice", "--db", alice)
+    assert submitted.exit_code == 0, submitted.output
+    typo = run("account-status", "base-2027", "carefour", "discussed", "--as", "alice", "--db", alice)
+    assert typo.exit_code == 1 and "did you mean 'carrefour'?" in typo.output
+    missing = run("account-status", "base-2027@7", "carrefour", "discussed", "--as", "alice", "--db", alice)
+    assert missing.exit_code == 1 and "has no version 7" in missing.output
+    moved = run("account-status", "base-2027@1", "carrefour", "discussed", "--as", "alice", "--db", alice)
+    assert moved.exit_code == 0, moved.output
+    assert "v1" in run("account-status", "base-2027", "--db", alice).output

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, select
 
 from planner.store import audit, roles
 from planner.store.errors import Refused
-from planner.store.schema import account_plan_status
+from planner.store.schema import account_plan_status, plan_account_results, plan_versions
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -53,12 +53,29 @@ def statuses(connection: Connection, scenario: str) -> dict[str, Status]:
             for row in rows}
 
 
+def _check_names(connection: Connection, scenario: str, account: str, version: int | None) -> None:
+    """The account must be one of the scenario's submitted versions (when it has any), the version one of them."""
+    from planner.rules.scenario import did_you_mean
+
+    numbers = set(connection.scalars(select(plan_versions.c.number).where(plan_versions.c.scenario == scenario)))
+    if version is not None and version not in numbers:
+        raise Refused(f"{scenario} has no version {version} in the plan store"
+                      + (f" (it has {', '.join(str(n) for n in sorted(numbers))})" if numbers else ""))
+    known = set(connection.scalars(
+        select(plan_account_results.c.account).join(plan_versions, plan_versions.c.id == plan_account_results.c.version_id)
+        .where(plan_versions.c.scenario == scenario)))
+    if known and account not in known:
+        raise Refused(f"'{account}' is not an account of {scenario}'s plan versions{did_you_mean(account, sorted(known))}")
+
+
 def set_status(connection: Connection, actor: str, scenario: str, account: str, status: str, *,
                version: int | None = None, note: str = "", key: Ed25519PrivateKey | None = None) -> Status:
     """Move one account's plan to `status` (inside a `Store.write()` transaction); refused when the move is not
-    allowed or the actor lacks the role."""
+    allowed, the actor lacks the role, or the scenario has plan versions and none holds the account (or the
+    version named)."""
     if status not in STATUSES:
         raise Refused(f"'{status}' is not a status of an annual plan: use one of {', '.join(STATUSES)}")
+    _check_names(connection, scenario, account, version)
     current = statuses(connection, scenario).get(account, Status(account, "draft"))
     if status not in NEXT[current.status]:
         allowed = " or ".join(sorted(NEXT[current.status]))
