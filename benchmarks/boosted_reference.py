@@ -33,7 +33,7 @@ SIBLING_KEYS = ("account", "category")
 PARAMETERS: dict[str, object] = {
     "objective": "poisson", "learning_rate": 0.1, "num_leaves": 63, "min_data_in_leaf": 200,
     "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
-    "num_threads": 2, "verbose": -1, "seed": 7,
+    "num_threads": 1, "verbose": -1, "seed": 7,  # one thread: OpenMP spinning on a shared machine costs more
 }
 MAX_ROUNDS = 1000
 VERBOSE = bool(os.environ.get("BOOSTED_VERBOSE"))
