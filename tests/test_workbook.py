@@ -183,3 +183,19 @@ def test_export_refuses_what_it_cannot_export(plan_file: Path, tmp_path: Path, m
                                        "--set", "budgets.bud-total-2027.max=1"])
     assert broken.exit_code == 1 and "refused" in broken.output
     assert not out.exists() and not list(tmp_path.glob(".plan.xlsx.partial-*"))
+
+
+def test_a_scenario_naming_a_plan_round_trips_that_plan(plan_file: Path, tmp_path: Path) -> None:
+    """options.plan in the scenario file: the workbook carries that plan (vividness listing included) back."""
+    import shutil
+
+    for folder in ("rules", "scenarios"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    shutil.copy(plan_file, tmp_path / "scenarios" / "chosen-plan.yaml")
+    scenario = tmp_path / "scenarios" / "chosen.yaml"
+    scenario.write_text("scenario:\n  id: chosen\n  extends: base.yaml\n  options: {plan: chosen-plan.yaml}\n",
+                        encoding="utf-8")
+    book, back = tmp_path / "chosen.xlsx", tmp_path / "back.yaml"
+    assert run("plan", "export", str(scenario), "--out", str(book)).exit_code == 0
+    assert run("plan", "import", str(book), "--out", str(back)).exit_code == 0
+    assert back.read_bytes() == plan_file.read_bytes()

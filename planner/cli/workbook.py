@@ -108,7 +108,9 @@ def export_command(ctx: click.Context, source: Path, out: Path, scenario_file: P
     vividness: Bought | None = None
     if prepared.plan is not None:
         events, made_by = prepared.plan.events, prepared.plan.source
-        listed = _plan_document(Path(plan_file or "")) if plan_file else None
+        options_plan = prepared.resolved.options.plan
+        named = plan_file or (source.parent / options_plan if options_plan is not None else None)
+        listed = _plan_document(Path(named)) if named is not None else None
         if listed is not None and "vividness" in listed:
             vividness = prepared.plan.bought
     else:
