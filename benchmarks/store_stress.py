@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from planner.store import Conflict, NotFound, Refused, StoreError
+from planner.store import Conflict, Refused, StoreError
 from planner.store.database import Store, open_store
 from planner.store.verify import verify
 from planner.store.versions import Frozen, list_versions, submit
@@ -36,11 +36,14 @@ class Outcome:
 
 
 def _latest_pending(store: Store) -> int | None:
-    try:
-        pending = [v.number for v in list_versions(store, SCENARIO) if v.status == "submitted"]
-    except NotFound:
-        return None
-    return pending[-1] if pending else None
+    """The newest version waiting for a decision (one small query: polling must not load every version)."""
+    from sqlalchemy import func, select
+
+    from planner.store.schema import plan_versions
+
+    with store.read() as connection:
+        return connection.scalar(select(func.max(plan_versions.c.number))
+                                 .where(plan_versions.c.scenario == SCENARIO, plan_versions.c.status == "submitted"))
 
 
 def run_actor(url: str, user: str, seed: int, frozen: Frozen, actions: int) -> list[Outcome]:
@@ -56,11 +59,12 @@ def run_actor(url: str, user: str, seed: int, frozen: Frozen, actions: int) -> l
                 outcomes.append(_attempt("submit", user, started, budget, lambda v=variant: submit(store, v, user)))
                 continue
             number = None
-            for _ in range(50):  # wait for something to approve
+            for _ in range(50):  # wait for something to approve (not counted in the action's time)
                 number = _latest_pending(store)
                 if number is not None:
                     break
                 time.sleep(0.05)
+            started = time.perf_counter()
             if number is None:
                 outcomes.append(Outcome("approve", user, False, True, None, None, time.perf_counter() - started,
                                         "nothing pending"))
