@@ -42,8 +42,9 @@ def _latest_pending(store: Store) -> int | None:
     from planner.store.schema import plan_versions
 
     with store.read() as connection:
-        return connection.scalar(select(func.max(plan_versions.c.number))
-                                 .where(plan_versions.c.scenario == SCENARIO, plan_versions.c.status == "submitted"))
+        found = connection.scalar(select(func.max(plan_versions.c.number))
+                                  .where(plan_versions.c.scenario == SCENARIO, plan_versions.c.status == "submitted"))
+    return int(found) if found is not None else None
 
 
 def run_actor(url: str, user: str, seed: int, frozen: Frozen, actions: int) -> list[Outcome]:
