@@ -26,17 +26,19 @@ import uuid
 from collections.abc import Iterator
 from contextlib import chdir, contextmanager
 from pathlib import Path
+from typing import Any
 
 from benchmarks.store_stress import Outcome, check_store, run_actor
 from planner.store.database import open_store
 from planner.store.roles import import_file, read_file
+from planner.store.versions import Frozen
 
 ROOT = Path(__file__).resolve().parent.parent
 APPROVERS = ("bob", "carol", "pat")
 ROLES = "users:\n  alice: [planner]\n  bob: [approver]\n  carol: [approver]\n  pat: [approver]\n  dana: [admin]\n"
 
 
-def _frozen() -> object:
+def _frozen() -> Frozen:
     from planner.rules.scenario import resolve
     from planner.simulate import simulate
     from planner.store.versions import freeze
@@ -97,7 +99,7 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(backend: str, postgres: str | None, frozen: object, processes: int, actions: int) -> dict[str, object]:
+def _run(backend: str, postgres: str | None, frozen: Frozen, processes: int, actions: int) -> dict[str, Any]:
     context = multiprocessing.get_context("fork")
     with _store(backend, postgres) as (url, logins):
         users = ["alice" if n % 2 == 0 else APPROVERS[n % 3] for n in range(processes)]
@@ -120,11 +122,11 @@ def _run(backend: str, postgres: str | None, frozen: object, processes: int, act
             "gave_up": sum(not o.ok and not o.refused for o in outcomes), "problems": len(problems)}
 
 
-def _sequential(backend: str, postgres: str | None, frozen: object, actions: int) -> dict[str, object]:
+def _sequential(backend: str, postgres: str | None, frozen: Frozen, actions: int) -> dict[str, Any]:
     """The reference: the same number of submissions by one process, one after the other."""
     with _store(backend, postgres) as (_url, logins):
         cpu, started = time.process_time(), time.perf_counter()
-        outcomes = run_actor(logins["alice"], "alice", 0, frozen, actions)  # type: ignore[arg-type]
+        outcomes = run_actor(logins["alice"], "alice", 0, frozen, actions)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {"backend": backend, "processes": 1, "actions": actions, "wall": wall, "cpu": cpu,
             "rate": actions / wall, "p50": statistics.median(o.seconds for o in outcomes),
@@ -133,7 +135,7 @@ def _sequential(backend: str, postgres: str | None, frozen: object, actions: int
             "problems": 0}
 
 
-def _history(backend: str, postgres: str | None, frozen: object, sizes: list[int]) -> list[tuple[int, float, float]]:
+def _history(backend: str, postgres: str | None, frozen: Frozen, sizes: list[int]) -> list[tuple[int, float, float]]:
     """(earlier versions, wall s, CPU s) of one submission as the scenario's history grows: the time spent inside
     the write lock must not grow with the number of earlier versions."""
     from dataclasses import replace
@@ -145,9 +147,9 @@ def _history(backend: str, postgres: str | None, frozen: object, sizes: list[int
         store = open_store(url)
         try:
             for n in range(max(sizes) + 1):
-                variant = replace(frozen, totals={**frozen.totals, "budget_used": float(n)})  # type: ignore[type-var]
+                variant = replace(frozen, totals={**frozen.totals, "budget_used": float(n)})
                 cpu, started = time.process_time(), time.perf_counter()
-                submit(store, variant, "alice")  # type: ignore[arg-type]
+                submit(store, variant, "alice")
                 if n in sizes:
                     found.append((n, time.perf_counter() - started, time.process_time() - cpu))
         finally:
@@ -172,7 +174,7 @@ def main() -> None:
         rows.append({**reference, "ratio": 1.0})
         for processes in arguments.processes:
             row = _run(backend, arguments.postgres, frozen, processes, arguments.actions)
-            rows.append({**row, "ratio": float(row["rate"]) / float(reference["rate"])})  # type: ignore[arg-type]
+            rows.append({**row, "ratio": float(row["rate"]) / float(reference["rate"])})
     header = ("backend", "procs", "actions", "wall s", "CPU s", "actions/s", "vs 1 proc", "P50 s", "P95 s", "max s",
               "ok", "refused", "gave up", "lost/invented")
     print("| " + " | ".join(header) + " |")
