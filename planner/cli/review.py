@@ -114,6 +114,9 @@ def review(target: str, through: int | None, draws: int, seed: int, fmt: str, ou
     if through is not None and through > rules.calendar.weeks:
         raise click.BadParameter(f"week {through} is after the plan year's last week {rules.calendar.weeks}",
                                  param_hint="--through")
+    if through is not None and through > actuals.last_week:
+        raise CannotRun(f"the plan store holds actuals of {rules.calendar.year} through week {actuals.last_week} "
+                        f"only, not {through}: import them first (planner actuals import)")
     result = run_review(rules, events, actuals, through, scenario=scenario, plan_label=label, draws=draws, seed=seed)
     text = render_text(result)
     document = result.as_json()
