@@ -62,13 +62,17 @@ def test_a_submission_killed_at_a_random_moment_leaves_a_whole_version_or_none(w
     world.store.engine.dispose()
     for round_number in range(4):
         child = context.Process(target=_submit_forever, args=(world.url_as("alice"), world.frozen, round_number))
+        before = _count(world)
         child.start()
-        time.sleep(0.3 + chance.random() * 1.2)
+        deadline = time.monotonic() + 60
+        while _count(world) == before and time.monotonic() < deadline:  # it is submitting, one after the other
+            time.sleep(0.05)
+        time.sleep(chance.random() * 0.5)  # then, at a random moment of a later submission
         assert child.pid is not None
         os.kill(child.pid, signal.SIGKILL)
         child.join(10)
     versions = list_versions(world.store, "base-2027")
-    assert versions, "no submission finished before the kills"
+    assert len(versions) >= 4, "the child never got to submit"
     assert [v.number for v in versions] == list(range(1, len(versions) + 1))
     assert all(len(v.accounts) == len(world.frozen.accounts) for v in versions)
     result = verify(world.store)
@@ -90,6 +94,15 @@ def test_the_submit_command_killed_at_a_random_moment(world: World) -> None:
     versions = list_versions(world.store, "base-2027") if _has_versions(world) else []
     assert [v.number for v in versions] == list(range(1, len(versions) + 1))
     assert verify(world.store).ok
+
+
+def _count(world: World) -> int:
+    from sqlalchemy import func, select
+
+    from planner.store.schema import plan_versions
+
+    with world.store.read() as connection:
+        return int(connection.scalar(select(func.count()).select_from(plan_versions)) or 0)
 
 
 def _has_versions(world: World) -> bool:
