@@ -99,9 +99,11 @@ def report(ctx: click.Context, target: str, out: Path, sets: tuple[str, ...], dr
         for shown in [version] + ([baseline] if baseline is not None else []):
             problems = failing.get((shown.scenario, shown.number), [])
             if problems:
+                role = "" if shown is version else f"it is what {version.label} is compared with; "
                 click.echo(("UNVERIFIED: " if allow_unverified else "Error: ") + refusal(
-                    shown.label, problems, "the pack is stamped UNVERIFIED on every page and sheet"
-                    if allow_unverified else "refusing to write its pack (--allow-unverified writes it stamped)"),
+                    shown.label, problems, role + ("the pack is stamped UNVERIFIED on every page and sheet"
+                                                   if allow_unverified else
+                                                   "refusing to write the pack (--allow-unverified writes it stamped)")),
                     err=True)
                 unverified += [f"{shown.label}: {problem}" for problem in problems]
         if unverified and not allow_unverified:
