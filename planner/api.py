@@ -212,7 +212,7 @@ def optimize(scenario: Scenario | PathText, *, time_limit: float | None = None, 
     >>> from planner import api
     >>> best = api.optimize("scenarios/base.yaml", time_limit=180)  # doctest: +SKIP
     >>> best.result.status.value, len(best.events)  # doctest: +SKIP
-    ('optimal', 451)
+    ('optimal', 594)
     """
     from planner.optimize.run import optimize as run_optimize
 
