@@ -134,7 +134,7 @@ def recovery_row(seed: int) -> dict[str, object]:
 
 def table(rows: list[dict[str, object]]) -> str:
     columns = list(dict.fromkeys(c for row in rows for c in row))
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines = ["| " + " | ".join(c.replace("|", "\\|") for c in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         cells = [_show(c, row.get(c, "")) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
