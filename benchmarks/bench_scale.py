@@ -1,6 +1,7 @@
 """The optimizer and the sweep at scale, in process and on a LocalCluster, side by side in one run.
 
     python -m benchmarks.bench_scale [--accounts 1000,10000] [--modes serial,workers2] [--time-limit 900]
+                                     [--pricing default|lp|search|lp,search]
                                      [--sweep-points 1000] [--sweep-workers 2] [--project 1000000]
 
 Each optimizer run is a process of its own (a fresh interpreter), on the optimizer benchmark's world
@@ -11,7 +12,9 @@ N accounts x 52 weeks x 5 mechanics, vividness kept as written), through `planne
 
 - world: building the rule set (not the planner's work; shown for scale);
 - options: valuing every option with the economics core; build: the model (Pyomo, and its matrix);
-- LP relaxation: the whole model's LP, whose duals price the rows that couple accounts;
+- LP relaxation: the whole model's LP, whose duals price the rows that couple accounts, or (`--pricing search`,
+  and by default from `split.PRICE_SEARCH_COLUMNS` columns) the price search over the accounts' own LPs
+  (planner/optimize/prices.py); `--pricing lp,search` runs both side by side;
 - accounts: every account's MILP under those prices (the part that runs on the cluster);
 - repair / whole: what ran after the accounts (only when their plans did not prove the gap);
 - check: the plan simulated by the simulator and every rule re-checked.
@@ -44,14 +47,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PHASES = ("world", "options", "build", "LP relaxation", "accounts", "repair/whole", "check")
 
 
-def child(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
-    """One optimizer run in this process; its figures as a dict."""
+def child(accounts: int, workers: int, time_limit: float, pricing: str = "default") -> dict[str, Any]:
+    """One optimizer run in this process; its figures as a dict. `pricing`: how the coupling rows are priced,
+    "lp" (the whole model's LP relaxation, at any size), "search" (the price search, at any size) or "default"
+    (as the planner chooses by size, `split.PRICE_SEARCH_COLUMNS`)."""
     from benchmarks.bench_optimize import optimizer_world, with_budgets
     from planner.compile.model import compile_rules
     from planner.execute import connect
+    from planner.optimize import split
     from planner.optimize.options import build_options
     from planner.optimize.run import optimize
     from planner.rules.scenario import Resolved, ScenarioOptions
+
+    if pricing != "default":
+        split.PRICE_SEARCH_COLUMNS = 0 if pricing == "search" else 2**62
 
     begun = time.perf_counter()
     rules = optimizer_world(accounts)
@@ -89,7 +98,10 @@ def child(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
     marks.append(cpu_ended)
     cpu_phases = dict(zip(("options", "build", "LP relaxation", "accounts", "rest (repair, read-back, check)"),
                           (later - earlier for earlier, later in itertools.pairwise(marks))))
+    lp_line = next((line for _, line in lines if line.startswith("LP relaxation")), "")
+    searched = "price search" in lp_line
     return {"cpu phases (this process)": cpu_phases, "accounts": accounts, "workers": workers,
+            "pricing": "price search" if searched else "full LP", "prices line": lp_line,
             "status": result.status.value, "method": result.method,
             "objective": result.objective, "bound": result.bound, "gap": result.gap, "phases": phases,
             "cluster start": connected - started, "optimize": seconds["total"], "total": ended - begun,
@@ -98,20 +110,21 @@ def child(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
             "worker peak GB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20 if workers else 0.0}
 
 
-def run_optimizer(accounts: int, workers: int, time_limit: float) -> dict[str, Any]:
+def run_optimizer(accounts: int, workers: int, time_limit: float, pricing: str = "default") -> dict[str, Any]:
     stdout, wall, cpu = measured([sys.executable, "-m", "benchmarks.bench_scale", "--child", str(accounts),
-                                  str(workers), str(time_limit)])
+                                  str(workers), str(time_limit), pricing])
     return {**json.loads(stdout.strip().splitlines()[-1]), "wall": wall, "cpu": cpu}
 
 
 def optimizer_table(rows: list[dict[str, Any]]) -> str:
-    header = ["accounts", "mode", "columns", *[f"{p} s" for p in PHASES],
+    header = ["accounts", "mode", "prices", "columns", *[f"{p} s" for p in PHASES],
               "CPU s of this process: options / build / LP / accounts / rest", "cluster start s", "wall s", "CPU s",
               "CPU s / account", "status", "method", "gap", "peak GB (main / worker)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         lines.append("| " + " | ".join([
             f"{row['accounts']:,}", "serial" if not row["workers"] else f"--workers {row['workers']}",
+            row.get("pricing", "full LP"),
             f"{row['columns']:,}", *[f"{row['phases'][p]:.1f}" for p in PHASES],
             " / ".join(f"{value:.1f}" for value in row.get("cpu phases (this process)", {}).values()) or "-",
             f"{row['cluster start']:.1f}",
@@ -132,7 +145,8 @@ def projection(rows: list[dict[str, Any]], target: int, lp_exponent: float) -> s
     big = serial[-1]
     cpu = big["cpu phases (this process)"]
     exponent, said = lp_exponent, f"{lp_exponent:.2f} given"
-    if len(serial) > 1 and serial[-2]["cpu phases (this process)"]["LP relaxation"] > 0:
+    if len(serial) > 1 and serial[-2]["accounts"] < big["accounts"] and \
+            serial[-2]["cpu phases (this process)"]["LP relaxation"] > 0:
         small = serial[-2]
         exponent = math.log(cpu["LP relaxation"] / small["cpu phases (this process)"]["LP relaxation"]) / math.log(
             big["accounts"] / small["accounts"])
@@ -191,10 +205,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="growth of the LP relaxation when one size is run (issue 19: about 2 with IPM)")
     parser.add_argument("--rows", type=Path, help="print the tables of the '# row:' lines of earlier runs' stderr "
                                                   "instead of running")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--pricing", default="default",
+                        help="how the coupling rows are priced: default (by size), lp, search, or lp,search (both, "
+                             "side by side at every size and mode)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]))))
+        print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]), args.child[3])))
         return
     if args.rows:
         rows = [json.loads(line.removeprefix("# row: ")) for line in args.rows.read_text().splitlines()
@@ -204,8 +221,8 @@ def main(argv: list[str] | None = None) -> None:
     modes = [0 if mode == "serial" else int(mode.removeprefix("workers")) for mode in args.modes.split(",") if mode]
     rows = []
     for size in (int(size) for size in args.accounts.split(",") if size):
-        for workers in modes:
-            rows.append(run_optimizer(size, workers, args.time_limit))
+        for workers, pricing in itertools.product(modes, args.pricing.split(",")):
+            rows.append(run_optimizer(size, workers, args.time_limit, pricing))
             print(f"# row: {json.dumps(rows[-1])}", file=sys.stderr, flush=True)  # kept if a later size is stopped
     print("## The optimizer by phase\n\n" + optimizer_table(rows) + "\n\n## Projected\n\n"
           + projection(rows, args.project, args.lp_exponent), flush=True)

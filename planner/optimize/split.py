@@ -49,6 +49,7 @@ import numpy.typing as npt
 from planner.execute import Executor
 from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, run_problem
 from planner.optimize.matrix import Problem
+from planner.optimize.prices import search
 from planner.optimize.progress import Clock, seconds
 
 IntArray = npt.NDArray[np.intp]
@@ -77,6 +78,16 @@ solution, so its duals price the coupling rows as the simplex's do), below by it
 million columns; about 22 minutes estimated at 10,000), IPM + crossover 45.6 s at 5,000 and 178 s at 10,000
 (CPU). Interior point without crossover, and PDLP, gave prices that break the budget row. Below the threshold
 (the demo, 1,000 accounts) the default is kept, as measured in benchmarks/README.md."""
+
+
+PRICE_SEARCH_COLUMNS = 50_000
+"""From this many columns (and with blocks) the coupling rows' prices come from the search over the accounts' own
+LPs (prices.py), not from the whole model's LP relaxation: its iterations are linear in the accounts, the whole
+LP is not. Measured on the generated model (benchmarks/README.md, "Scale"): 100 accounts (26,000 columns) LP 0.6
+s, search 0.7 s; 300 accounts (78,000) LP 4.4 s, search 2.1 s; 1,000 accounts (260,000) LP 17.9 s, search 5.4 s
+(wall), both to a plan within the 0.1 % target. Below it (the demo: 40,458 columns) the LP relaxation is kept:
+there it is as quick, and it gives the dual of every business row for the report, where the search prices the
+coupling rows only."""
 
 
 def relaxation_options(problem: Problem) -> dict[str, Any]:
@@ -362,10 +373,15 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
     def done(run: Run, method: str) -> Outcome:
         return Outcome(run, relaxation, method, result, time.perf_counter() - started)
 
-    relaxation = run_problem(problem.relaxed(), None, None, options=relaxation_options(problem),
-                             clock=clock.at_least(relaxation_seconds))
-    clock.say("LP relaxation: " + (f"bound {relaxation.objective:,.0f}" if relaxation.status is Status.OPTIMAL
-                                     else relaxation.status.value) + f" ({seconds(time.perf_counter() - started)})")
+    hull: np.ndarray | None = None
+    """With the price search: each account's LP solution under its prices (`split`'s `relaxed`)."""
+    if blocks is not None and len(problem.cost) >= PRICE_SEARCH_COLUMNS:
+        relaxation, hull = searched(problem, blocks, clock, relaxation_seconds)
+    else:
+        relaxation = run_problem(problem.relaxed(), None, None, options=relaxation_options(problem),
+                                 clock=clock.at_least(relaxation_seconds))
+        clock.say("LP relaxation: " + (f"bound {relaxation.objective:,.0f}" if relaxation.status is Status.OPTIMAL
+                                         else relaxation.status.value) + f" ({seconds(time.perf_counter() - started)})")
     result: Split | None = None
     if relaxation.status is Status.INFEASIBLE:
         return done(relaxation, Method.WHOLE)
@@ -376,7 +392,7 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
     if blocks is not None and relaxation.status is Status.OPTIMAL and len(relaxation.duals) and not clock.over:
         block_gap = gap * max(1.0, abs(relaxation.objective)) / (2 * blocks.count)
         result = split(problem, blocks, prices(problem, blocks, relaxation.duals), None, block_gap, executor, memo,
-                       clock, relaxation.values)
+                       clock, relaxation.values if hull is None else hull)
         if result.status is Status.INFEASIBLE:
             return done(Run.without_plan(Status.INFEASIBLE), Method.SPLIT)
         proven = Status.OPTIMAL if result.status is Status.OPTIMAL else Status.TIME_LIMIT
@@ -407,6 +423,26 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
         tighter = min if problem.maximise else max
         whole = dataclasses.replace(whole, bound=tighter(whole.bound, result.bound))
     return done(whole, method)
+
+
+def searched(problem: Problem, blocks: Blocks, clock: Clock, relaxation_seconds: float) -> tuple[Run, np.ndarray]:
+    """The coupling rows' prices by the search over the accounts' LPs (prices.py), as the LP relaxation's run
+    would give them: objective and bound L(prices) (certified; the LP optimum within the search's gap), values the
+    search's mix of the accounts' LP solutions (for `repair`), duals the prices in HiGHS's sense (0 off the
+    coupling rows). Also each account's LP solution under the prices (for `split`'s progress line). The search
+    gets half of the time left, and at least `relaxation_seconds`: the accounts' MILPs need the rest."""
+    started = time.perf_counter()
+    left = clock.left()
+    found = search(problem, _parts(problem, blocks, (1.0 if problem.maximise else -1.0) * problem.cost),
+                   blocks.coupling, clock.within(None if left is None else left / 2).at_least(relaxation_seconds),
+                   threads=cpus())
+    if found.status is Status.INFEASIBLE:
+        clock.say(f"price search: infeasible ({seconds(time.perf_counter() - started)})")
+        return Run.without_plan(Status.INFEASIBLE), found.hull
+    clock.say(f"LP relaxation: bound {found.bound:,.0f} by the price search, {found.iterations} iterations, dual gap "
+              f"{found.gap:.4%} ({seconds(time.perf_counter() - started)})")
+    sense = 1.0 if problem.maximise else -1.0
+    return Run(Status.OPTIMAL, found.bound, found.bound, found.recovered, sense * found.prices), found.hull
 
 
 def repair(problem: Problem, values: np.ndarray, relaxed: np.ndarray, time_limit: float | None, gap: float,

@@ -1,0 +1,91 @@
+"""The price search (planner/optimize/prices.py): the coupling rows' prices from the accounts' own LPs.
+
+On the account split's world (tests/test_optimize_split.py: three accounts, rebate tiers, a total budget and a
+total margin floor), with the budget loose, binding and tight:
+
+- the search's bound is L(prices) with the accounts' LP hulls: at least the MILP optimum (weak duality, whatever
+  the prices) and, at the search's tolerance, the LP relaxation's optimum (strong duality), which it reaches
+  without the whole model's LP; its proven lower value lies below that optimum;
+- its prices give the split the LP duals' plan: the account split reaches the gap target with the search forced
+  (`split.PRICE_SEARCH_COLUMNS` 0), and its plan keeps every rule the whole model's optimum keeps;
+- a search stopped after its first iteration still certifies a bound;
+- an account whose own rows have no LP solution makes the search say infeasible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_optimize_families import plan_cells, prepared
+from test_optimize_split import GAP, accounts_world, model_of, parts
+
+from planner.optimize import prices, split
+from planner.optimize.highs import Status, run_problem
+from planner.optimize.solve import solve
+from planner.rules.schema import Budget
+
+SHARES = [None, 0.6, 0.25]
+
+
+def search_of(share: float | None, max_iterations: int = prices.MAX_ITERATIONS) -> tuple[prices.Search, float]:
+    """The search on the world with the budget at `share` of what every option would spend, and the LP optimum."""
+    problem, blocks = parts(model_of(accounts_world(budget_share=share, margin=0.3)))
+    lp = run_problem(problem.relaxed(), 30, None, options={})
+    assert lp.status is Status.OPTIMAL
+    found = prices.search(problem, split._parts(problem, blocks, problem.cost), blocks.coupling,
+                           max_iterations=max_iterations)
+    return found, lp.objective
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_the_bound_is_the_lp_optimum_and_above_the_milp_optimum(share: float | None) -> None:
+    found, lp = search_of(share)
+    assert found.status is Status.OPTIMAL
+    assert found.bound == pytest.approx(lp, rel=prices.TOLERANCE)
+    assert found.bound >= lp - 1e-9 * abs(lp)  # L(prices) >= min L = the LP optimum
+    assert found.lower <= lp + 1e-9 * abs(lp)
+    whole = solve(model_of(accounts_world(budget_share=share, margin=0.3)), 30, GAP, duals=False, whole=True)
+    assert found.bound >= whole.objective
+
+
+def test_a_search_stopped_at_once_still_bounds_the_optimum() -> None:
+    found, lp = search_of(0.25, max_iterations=1)
+    assert found.iterations == 1 and found.status is Status.TIME_LIMIT
+    assert found.bound >= lp  # prices 0: a bound, far from the LP's
+    assert found.bound > lp * (1 + prices.TOLERANCE)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_the_split_priced_by_the_search_reaches_the_gap(share: float | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forced on the split's world, the search's prices take the split where the LP's duals take it (with the
+    tight budget neither the accounts' plans nor the repair prove 1e-4, and the whole model finishes from them), to
+    the same plan within the gap."""
+    rules = accounts_world(budget_share=share, margin=0.3)
+    gap = 1e-4
+    whole = solve(model_of(rules), 30, GAP, duals=False, whole=True)
+    by_lp = solve(model_of(rules), 30, gap, duals=False)
+    monkeypatch.setattr(split, "PRICE_SEARCH_COLUMNS", 0)
+    model = model_of(rules)
+    planned = solve(model, 30, gap, duals=False)
+    assert planned.status is Status.OPTIMAL and planned.method == by_lp.method
+    if share != 0.25:
+        assert planned.method == split.Method.SPLIT
+    assert planned.gap <= gap
+    assert planned.bound >= whole.objective - 1e-9 * abs(whole.objective)
+    assert planned.objective >= whole.objective - gap * abs(whole.objective)
+    compiled, _ = prepared(rules)
+    cells = plan_cells(rules, compiled, planned)
+    if rules.budgets:
+        assert cells.budget_spend.sum() <= rules.budgets[0].max + 1e-6  # type: ignore[operator]
+    assert cells.gross_profit.sum() >= 0.3 * cells.net_sales.sum() - 1e-6
+
+
+def test_an_account_without_an_lp_solution_makes_the_search_infeasible() -> None:
+    rules = accounts_world()
+    _, options = prepared(rules)
+    spend = options.value["budget_spend"][: len(options)]
+    over = 2 * spend[options.column_account[: len(options)] == 1].clip(0).sum() + 1.0
+    rules = rules.replace(budgets=(Budget(id="acc1-over", min=over, applies_to={"account": "acc1"}),))
+    problem, blocks = parts(model_of(rules))
+    found = prices.search(problem, split._parts(problem, blocks, problem.cost), blocks.coupling)
+    assert found.status is Status.INFEASIBLE and np.isnan(found.bound)
