@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_scale [--accounts 1000,10000] [--modes serial,workers2] [--time-limit 900]
                                      [--pricing default|lp|search|lp,search]
+    python -m benchmarks.bench_scale --prices-only 100,300,1000    # the prices alone, LP beside search
                                      [--sweep-points 1000] [--sweep-workers 2] [--project 1000000]
 
 Each optimizer run is a process of its own (a fresh interpreter), on the optimizer benchmark's world
@@ -110,6 +111,41 @@ def child(accounts: int, workers: int, time_limit: float, pricing: str = "defaul
             "worker peak GB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20 if workers else 0.0}
 
 
+def prices_side_by_side(sizes: list[int]) -> str:
+    """The coupling rows' prices both ways on the same model, in this process: the whole model's LP relaxation
+    (`split.relaxation_options`: dual simplex, interior point with crossover from 500,000 columns) and the price
+    search (prices.py, on one thread per CPU), wall and CPU seconds each, and the bound each certifies."""
+    from benchmarks.bench_optimize import optimizer_world, with_budgets
+    from planner.compile.model import compile_rules
+    from planner.optimize import prices, split
+    from planner.optimize.highs import run_problem
+    from planner.optimize.options import build_options
+    from planner.optimize.solve import build
+
+    header = ("| accounts | columns | LP wall s | LP CPU s | LP optimum | search wall s | search CPU s | iterations "
+              "| search bound | dual gap | LP / search (wall) |")
+    lines = [header, "|" + "---|" * 11]
+    for accounts in sizes:
+        rules = optimizer_world(accounts)
+        rules = with_budgets(rules, build_options(rules, compile_rules(rules), decide_vividness=False))
+        compiled = compile_rules(rules)
+        model = build(rules, compiled, build_options(rules, compiled, decide_vividness=False), "profit")
+        problem = model.matrix.problem()
+        blocks = split.blocks(problem, model.options.column_account)
+        wall, cpu = time.perf_counter(), time.process_time()
+        lp = run_problem(problem.relaxed(), None, None, options=split.relaxation_options(problem))
+        lp_wall, lp_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter(), time.process_time()
+        found = prices.search(problem, split._parts(problem, blocks, problem.cost), blocks.coupling,
+                              threads=split.cpus())
+        search_wall, search_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        lines.append(f"| {accounts:,} | {len(problem.cost):,} | {lp_wall:.2f} | {lp_cpu:.2f} | {lp.objective:,.0f} | "
+                     f"{search_wall:.2f} | {search_cpu:.2f} | {found.iterations} | {found.bound:,.0f} | "
+                     f"{found.gap:.5%} | {lp_wall / search_wall:.1f} |")
+        print(lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
 def run_optimizer(accounts: int, workers: int, time_limit: float, pricing: str = "default") -> dict[str, Any]:
     stdout, wall, cpu = measured([sys.executable, "-m", "benchmarks.bench_scale", "--child", str(accounts),
                                   str(workers), str(time_limit), pricing])
@@ -208,10 +244,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pricing", default="default",
                         help="how the coupling rows are priced: default (by size), lp, search, or lp,search (both, "
                              "side by side at every size and mode)")
+    parser.add_argument("--prices-only", help="only the prices, LP beside search, at these sizes (comma-separated)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(int(args.child[0]), int(args.child[1]), float(args.child[2]), args.child[3])))
+        return
+    if args.prices_only:
+        print(prices_side_by_side([int(size) for size in args.prices_only.split(",")]))
         return
     if args.rows:
         rows = [json.loads(line.removeprefix("# row: ")) for line in args.rows.read_text().splitlines()

@@ -15,7 +15,9 @@ and each account's term is a MILP of its own, a few thousand binaries on the dem
 by side in threads, as HiGHS lets go of Python's lock while it solves. With each term's best bound, L(lam) is a
 certified bound on every plan of the whole model.
 
-Prices: the duals of the whole model's LP relaxation on K (solved first; the duals report reuses it). The LP's
+Prices: below `PRICE_SEARCH_COLUMNS`, the duals of the whole model's LP relaxation on K (solved first; the duals
+report reuses it); from it, the price search over the accounts' own LPs (prices.py), whose L(lam) with LP terms
+is a certified bound by construction and tends to the LP optimum, without the whole LP. The LP's
 gap to the MILP comes from the rebate tiers (a retroactive tier pays in steps, the LP takes their convex
 envelope), which are rows of one account each: the accounts' MILPs close it, while the coupling rows keep the
 LP's prices. With the LP's own values as subproblems L(lam) is the LP optimum (strong duality, tested).
@@ -83,11 +85,11 @@ million columns; about 22 minutes estimated at 10,000), IPM + crossover 45.6 s a
 PRICE_SEARCH_COLUMNS = 50_000
 """From this many columns (and with blocks) the coupling rows' prices come from the search over the accounts' own
 LPs (prices.py), not from the whole model's LP relaxation: its iterations are linear in the accounts, the whole
-LP is not. Measured on the generated model (benchmarks/README.md, "Scale"): 100 accounts (26,000 columns) LP 0.6
-s, search 0.7 s; 300 accounts (78,000) LP 4.4 s, search 2.1 s; 1,000 accounts (260,000) LP 17.9 s, search 5.4 s
-(wall), both to a plan within the 0.1 % target. Below it (the demo: 40,458 columns) the LP relaxation is kept:
-there it is as quick, and it gives the dual of every business row for the report, where the search prices the
-coupling rows only."""
+LP is not. Measured on the generated model (benchmarks/README.md, "Scale", `bench_scale --prices-only`), CPU
+seconds: 100 accounts (26,000 columns) LP 0.30, search 0.54; 300 accounts (78,000) LP 1.82, search 1.51; 1,000
+accounts (260,000) LP 18.4, search 4.2. Below it (the demo: 40,458 columns) the LP relaxation is kept: there it
+is as quick, and it gives the dual of every business row for the report, where the search prices the coupling
+rows only."""
 
 
 def relaxation_options(problem: Problem) -> dict[str, Any]:
