@@ -80,6 +80,21 @@ def test_the_split_priced_by_the_search_reaches_the_gap(share: float | None, mon
     assert cells.gross_profit.sum() >= 0.3 * cells.net_sales.sum() - 1e-6
 
 
+def test_a_search_stopped_by_the_time_limit_still_gives_the_split_a_certified_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no time at all the search makes its one iteration (prices 0) and stops: no plan from the split in no
+    time, but a certified bound, which `planner optimize` states the scenario's own calendar's gap against."""
+    rules = accounts_world(budget_share=0.25, margin=0.3)
+    whole = solve(model_of(rules), 30, GAP, duals=False, whole=True)
+    monkeypatch.setattr(split, "PRICE_SEARCH_COLUMNS", 0)
+    problem, blocks = parts(model_of(rules))
+    outcome = split.solve(problem, blocks, 0.0, 1e-4, relaxation_seconds=0.0)
+    assert outcome.relaxation.status is Status.OPTIMAL and outcome.run.status is Status.NO_SOLUTION
+    assert np.isfinite(outcome.bound) and outcome.bound >= whole.objective
+    given_time = split.solve(problem, blocks, 30, 1e-4)
+    assert given_time.run.has_plan and given_time.bound <= outcome.bound
+
+
 def test_an_account_without_an_lp_solution_makes_the_search_infeasible() -> None:
     rules = accounts_world()
     _, options = prepared(rules)

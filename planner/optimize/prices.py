@@ -100,9 +100,17 @@ class _Hull:
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             self.highs.clearSolver()  # a basis left by a failed run is not a start; solve once more from nothing
             self.highs.run()
-            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            status = self.highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible:
                 return None
+            if status != highspy.HighsModelStatus.kOptimal:
+                raise NoBound(f"an account's LP under the prices ended {self.highs.modelStatusToString(status)}")
         return float(self.highs.getInfo().objective_function_value), np.array(self.highs.getSolution().col_value)
+
+
+class NoBound(RuntimeError):
+    """An account's LP had no optimum under some prices (unbounded, or HiGHS gave up): the search cannot go on,
+    and the caller prices the coupling rows another way (`split.searched`: the whole model's LP relaxation)."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,8 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
     account's columns and its own rows as a problem, maximised with the model's objective in the sense of
     maximising (`split._parts`; their costs are replaced here); `coupling`: which rows of `problem` couple
     accounts; `threads`: the accounts' LPs side by side. Stops within `tolerance`, at `max_iterations`, or when
-    `clock` is over (after at least one iteration, which gives the bound)."""
+    `clock` is over (after at least one iteration, which gives the bound). Raises `NoBound` when an account's LP
+    has no optimum for a reason other than having no solution at all."""
     started = time.perf_counter()
     clock = clock or Clock()
     sense = 1.0 if problem.maximise else -1.0

@@ -51,7 +51,7 @@ import numpy.typing as npt
 from planner.execute import Executor
 from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, run_problem
 from planner.optimize.matrix import Problem
-from planner.optimize.prices import search
+from planner.optimize.prices import NoBound, search
 from planner.optimize.progress import Clock, seconds
 
 IntArray = npt.NDArray[np.intp]
@@ -435,9 +435,16 @@ def searched(problem: Problem, blocks: Blocks, clock: Clock, relaxation_seconds:
     gets half of the time left, and at least `relaxation_seconds`: the accounts' MILPs need the rest."""
     started = time.perf_counter()
     left = clock.left()
-    found = search(problem, _parts(problem, blocks, (1.0 if problem.maximise else -1.0) * problem.cost),
-                   blocks.coupling, clock.within(None if left is None else left / 2).at_least(relaxation_seconds),
-                   threads=cpus())
+    try:
+        found = search(problem, _parts(problem, blocks, (1.0 if problem.maximise else -1.0) * problem.cost),
+                       blocks.coupling, clock.within(None if left is None else left / 2).at_least(relaxation_seconds),
+                       threads=cpus())
+    except NoBound as error:
+        clock.say(f"price search: {error}; the LP relaxation instead")
+        relaxation = run_problem(problem.relaxed(), None, None, options=relaxation_options(problem),
+                                 clock=clock.at_least(relaxation_seconds))
+        clock.say(f"LP relaxation: {relaxation.status.value} ({seconds(time.perf_counter() - started)})")
+        return relaxation, relaxation.values
     if found.status is Status.INFEASIBLE:
         clock.say(f"price search: infeasible ({seconds(time.perf_counter() - started)})")
         return Run.without_plan(Status.INFEASIBLE), found.hull
