@@ -283,8 +283,9 @@ def add_sheet(workbook: Any, view: View) -> Any:
         cell.font = bold
     for number, row in enumerate(_rounded(view)):
         sheet.append(row)
-        for column, cell in enumerate(sheet[number + 2]):
-            cell.number_format = EXCEL_FORMATS[view.kind(number, column)]
+        for column in range(len(row)):
+            # sheet.cell, not sheet[row]: indexing a row asks openpyxl for max_column, a scan of every cell so far
+            sheet.cell(row=number + 2, column=column + 1).number_format = EXCEL_FORMATS[view.kind(number, column)]
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     for column in range(len(view.columns)):
@@ -292,16 +293,13 @@ def add_sheet(workbook: Any, view: View) -> Any:
     return sheet
 
 
-def write_parquet(view: View, path: Path) -> bool:
-    """Parquet for data tools, only when pyarrow is installed (it is not a dependency); False when skipped."""
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError:
-        return False
+def write_parquet(view: View, path: Path) -> None:
+    """Parquet for data tools (plain column names, full precision)."""
+    import pyarrow
+    import pyarrow.parquet
+
     table = pyarrow.table({name: [_cell(row[column]) for row in view.rows] for column, name in enumerate(view.columns)})
     pyarrow.parquet.write_table(table, str(path))
-    return True
 
 
 def overrides_text(simulation: Simulation) -> str:
@@ -309,13 +307,12 @@ def overrides_text(simulation: Simulation) -> str:
 
 
 def write_views(items: Sequence[View], folder: Path, workbook: str) -> list[str]:
-    """Each view as CSV and (with pyarrow) Parquet, and all of them as one workbook."""
+    """Each view as CSV and Parquet, and all of them as one workbook."""
     written = []
     for view in items:
         write_csv(view, folder / f"{view.name}.csv")
-        written.append(f"{view.name}.csv")
-        if write_parquet(view, folder / f"{view.name}.parquet"):
-            written.append(f"{view.name}.parquet")
+        write_parquet(view, folder / f"{view.name}.parquet")
+        written += [f"{view.name}.csv", f"{view.name}.parquet"]
     write_workbook(items, folder / workbook)
     return [*written, workbook]
 
