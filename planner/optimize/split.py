@@ -86,8 +86,8 @@ PRICE_SEARCH_COLUMNS = 50_000
 """From this many columns (and with blocks) the coupling rows' prices come from the search over the accounts' own
 LPs (prices.py), not from the whole model's LP relaxation: its iterations are linear in the accounts, the whole
 LP is not. Measured on the generated model (benchmarks/README.md, "Scale", `bench_scale --prices-only`), CPU
-seconds: 100 accounts (26,000 columns) LP 0.30, search 0.54; 300 accounts (78,000) LP 1.82, search 1.51; 1,000
-accounts (260,000) LP 18.4, search 4.2. Below it (the demo: 40,458 columns) the LP relaxation is kept: there it
+seconds: 100 accounts (26,000 columns) LP 0.29, search 0.47; 300 accounts (78,000) LP 1.69, search 1.24; 1,000
+accounts (260,000) LP 17.7, search 4.3. Below it (the demo: 40,458 columns) the LP relaxation is kept: there it
 is as quick, and it gives the dual of every business row for the report, where the search prices the coupling
 rows only."""
 
