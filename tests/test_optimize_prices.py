@@ -8,7 +8,9 @@ total margin floor), with the budget loose, binding and tight:
   without the whole model's LP; its proven lower value lies below that optimum;
 - its prices give the split the LP duals' plan: the account split reaches the gap target with the search forced
   (`split.PRICE_SEARCH_COLUMNS` 0), and its plan keeps every rule the whole model's optimum keeps;
-- a search stopped after its first iteration still certifies a bound;
+- the master's mix of the accounts' LP solutions (what the repair uses as the LP's plan) keeps every row and is
+  worth the LP optimum;
+- a search stopped after its first iteration, or by the time limit, still certifies a bound;
 - an account whose own rows have no LP solution makes the search say infeasible.
 """
 
@@ -21,6 +23,7 @@ from test_optimize_split import GAP, accounts_world, model_of, parts
 
 from planner.optimize import prices, split
 from planner.optimize.highs import Status, run_problem
+from planner.optimize.matrix import Problem
 from planner.optimize.solve import solve
 from planner.rules.schema import Budget
 
@@ -29,12 +32,29 @@ SHARES = [None, 0.6, 0.25]
 
 def search_of(share: float | None, max_iterations: int = prices.MAX_ITERATIONS) -> tuple[prices.Search, float]:
     """The search on the world with the budget at `share` of what every option would spend, and the LP optimum."""
+    found, lp, _ = searched(share, max_iterations)
+    return found, lp
+
+
+def searched(share: float | None, max_iterations: int = prices.MAX_ITERATIONS) -> tuple[prices.Search, float, Problem]:
     problem, blocks = parts(model_of(accounts_world(budget_share=share, margin=0.3)))
     lp = run_problem(problem.relaxed(), 30, None, options={})
     assert lp.status is Status.OPTIMAL
     found = prices.search(problem, split._parts(problem, blocks, problem.cost), blocks.coupling,
-                           max_iterations=max_iterations)
-    return found, lp.objective
+                          max_iterations=max_iterations)
+    return found, lp.objective, problem
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_the_recovered_plan_is_an_lp_relaxation_plan(share: float | None) -> None:
+    """The master's mix of the accounts' LP solutions keeps every row of the LP relaxation, the coupling rows
+    included, and is worth the LP optimum (within the search's tolerance): what the repair takes as the LP's plan."""
+    found, lp, problem = searched(share)
+    activity = np.bincount(problem.row_of(), weights=problem.value * found.recovered[problem.index],
+                           minlength=len(problem.row_lower))
+    room = 1e-6 * np.maximum(1.0, np.abs(activity))
+    assert (activity >= problem.row_lower - room).all() and (activity <= problem.row_upper + room).all()
+    assert problem.cost @ found.recovered + problem.offset == pytest.approx(lp, rel=prices.TOLERANCE)
 
 
 @pytest.mark.parametrize("share", SHARES)
