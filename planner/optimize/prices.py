@@ -232,8 +232,8 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
                 reached = np.abs(lam - centre) >= box * (1 - 1e-9)
                 box[reached] *= 2.0
                 centre, best, hull = lam, value, y
-        if status is not Status.OPTIMAL:
-            recovered = master.recover(stored, len(base)) if master.solved else hull
+        if status is not Status.OPTIMAL and master.solve(centre, box) is not None:
+            recovered = master.recover(stored, len(base))  # the master again: its duals must cover every cut
         lam_rows = np.zeros(len(problem.row_lower))
         lam_rows[rows] = centre
         return Search(lam_rows, sense * best, sense * proven, hull, recovered, status, iterations,
@@ -290,7 +290,6 @@ class _Master:
                     h.addRow(0.0, inf, 2, np.array([m + k, k], dtype=np.int32), np.array([1.0, -float(limit)]))
         self.first_cut = h.getNumRow()
         self.seen: set[bytes] = set()
-        self.solved = False
 
     def add(self, position: int, intercept: float, gradient: np.ndarray) -> bool:
         """theta_position + gradient' lam >= intercept, unless the same cut is there already."""
@@ -311,7 +310,6 @@ class _Master:
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        self.solved = True
         solution = self.highs.getSolution()
         return np.array(solution.col_value[: self.m]), float(self.highs.getInfo().objective_function_value)
 
