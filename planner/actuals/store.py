@@ -5,10 +5,6 @@ nothing; inside it, re-importing replaces (the sell-in of every fiscal week the 
 promotions with the same event id) and one audit row per file records what was replaced and the file's sha256.
 It is an action like a submission (docs/approval.md): the acting user is the login on a shared store, must hold
 the planner role, and signs the audit rows when an admin registered their key.
-
-The audit trail's list of actions (planner.store.audit.ACTIONS) does not yet name `actuals_import`; it is added
-here, at import of this module, so the row is written by `audit.append` itself (hash chain and whatever else
-that function does to a row) rather than by a copy of it.
 """
 
 from __future__ import annotations
@@ -30,8 +26,6 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ACTUALS_IMPORT = "actuals_import"
-if ACTUALS_IMPORT not in audit.ACTIONS:
-    vars(audit)["ACTIONS"] = (*audit.ACTIONS, ACTUALS_IMPORT)
 INSERT_CHUNK = 5_000
 
 

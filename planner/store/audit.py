@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ACTIONS = ("submit", "approve", "reject", "role_grant", "role_revoke", "setting_change", "key_register",
-           "key_revoke")
+           "key_revoke", "actuals_import", "account_plan_status")
+"""What a row may record: the store's own actions, the actuals imports (planner.actuals.store) and the annual plan
+documents' status changes (planner.report.account_plan.status)."""
 
 
 def utc_now() -> str:

@@ -6,7 +6,7 @@ Symbols:
 
     promoted_a,g,t  sum of x_o over the options of line (a, g) in week t, any mechanic (constraints/_calendar);
                     0 when the account does not sell g or no mechanic may run there
-    G               the rule's `groups`, a group listed twice counting twice (as compile.calendar does)
+    G               the rule's `groups`: two or more different groups (the schema refuses a group listed twice)
 
 The rule binds by account scope only: its `product_groups` key plays no part (compile.calendar.account_violations
 reads `groups`). Weeks where fewer than two terms have options get no row.

@@ -5,9 +5,6 @@ as a draft, becomes `discussed` once the buyer has gone through it, and `signed`
 status moves one step forward at a time, or back to draft when the plan is reopened (a renegotiation, a revised
 version); signing needs the approver role, the other steps the planner role. Every change is one row of
 `account_plan_status` and one audit row (action `account_plan_status`) in the same transaction.
-
-The audit trail's list of actions (planner.store.audit.ACTIONS) does not name `account_plan_status`; it is added
-here at import, as planner/actuals/store.py adds its own, so the row is written by `audit.append` itself.
 """
 
 from __future__ import annotations
@@ -25,8 +22,6 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ACCOUNT_PLAN_STATUS = "account_plan_status"
-if ACCOUNT_PLAN_STATUS not in audit.ACTIONS:
-    vars(audit)["ACTIONS"] = (*audit.ACTIONS, ACCOUNT_PLAN_STATUS)
 
 STATUSES = ("draft", "discussed", "signed")
 NEXT = {"draft": {"discussed"}, "discussed": {"signed", "draft"}, "signed": {"draft"}}
