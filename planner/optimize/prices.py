@@ -124,6 +124,10 @@ class _Highs(threading.local):
         return highs
 
 
+class _Stopped(Exception):
+    """The clock was over between two accounts' LPs of an iteration."""
+
+
 class NoBound(RuntimeError):
     """An account's LP had no optimum under some prices (unbounded, or HiGHS gave up): the search cannot go on,
     and the caller prices the coupling rows another way (`split.searched`: the whole model's LP relaxation)."""
@@ -179,11 +183,19 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
     master = _Master(count, upper, lower, low, high)
     pool = ThreadPoolExecutor(max_workers=max(1, threads)) if threads > 1 else None
 
-    def evaluate(lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
-        """L(lam) in the sense of maximising, every column's hull value, and each account's term."""
+    def evaluate(lam: np.ndarray, stoppable: bool = True) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """L(lam) in the sense of maximising, every column's hull value, and each account's term. `stoppable`:
+        raise `_Stopped` as soon as the clock is over, between two accounts (not on the first iteration, which
+        gives the bound)."""
         cost = base - np.bincount(couple.column, weights=couple.value * lam[couple.row], minlength=len(base))
         tasks = [cost[columns] for columns, _ in parts]
-        solved = list(pool.map(_solve, hulls, tasks) if pool is not None else map(_solve, hulls, tasks))
+
+        def one(hull: _Hull, task: np.ndarray) -> tuple[float, np.ndarray] | None:
+            if stoppable and clock.over:
+                raise _Stopped
+            return _solve(hull, task)
+
+        solved = list(pool.map(one, hulls, tasks) if pool is not None else map(one, hulls, tasks))
         if any(result is None for result in solved):
             return None
         y = np.zeros(len(base))
@@ -198,7 +210,7 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
     try:
         centre = np.zeros(m)
         box = np.full(m, FIRST_BOX)
-        first = evaluate(centre)
+        first = evaluate(centre, stoppable=False)
         if first is None:
             return _infeasible(problem, started)
         best, hull, _ = first
@@ -222,7 +234,10 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
             if predicted <= tolerance * max(1.0, abs(best)) * 1e-3:  # the box holds no better model point
                 box *= 2.0
                 continue
-            tried = evaluate(lam)
+            try:
+                tried = evaluate(lam)
+            except _Stopped:  # the time limit or Ctrl-C in the middle of an iteration: the centre stays
+                break
             iterations += 1
             if tried is None:
                 return _infeasible(problem, started)
