@@ -187,6 +187,8 @@ def test_plan_file_round_trips_through_simulate(world: Path, tmp_path: Path) -> 
     assert {"plan.yaml", "optimization.json", "frontier.csv", "totals.csv", "accounts.csv", "policy.csv",
             "simulation.xlsx"} <= {item.name for item in out.iterdir()}
     assert json.loads((out / "optimization.json").read_text(encoding="utf-8")) == reported
+    header = (out / "accounts.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("account,account_name,account_name_zh,")  # display names beside ids, as simulate's
     simulated = run("simulate", world, "--plan", out / "plan.yaml", "--format", "json")
     assert simulated.exit_code == 0, simulated.output
     totals = json.loads(simulated.stdout)["totals"]

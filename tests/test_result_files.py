@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import csv
 import math
-import sys
-import types
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -62,13 +59,6 @@ def read_csv(path: Path) -> list[list[str]]:
         return list(csv.reader(handle))
 
 
-@pytest.fixture(autouse=True)
-def no_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests see the same world whether or not pyarrow happens to be installed."""
-    monkeypatch.setitem(sys.modules, "pyarrow", None)
-    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-
-
 NORTH = Detail({"north": ("North Mart", "北方超市"), "south": ("South Mart", "")},
                pd.DataFrame({"account": ["north", "north"], "account_name": ["North Mart"] * 2,
                              "account_name_zh": ["北方超市"] * 2, "product": ["cola-can"] * 2,
@@ -82,8 +72,7 @@ NORTH = Detail({"north": ("North Mart", "北方超市"), "south": ("South Mart",
 def test_every_view_is_written_as_csv_and_as_a_sheet(tmp_path: Path) -> None:
     written = write_results(simulation(), tmp_path / "out", NORTH)
     out = tmp_path / "out"
-    parquet = {name for name in RESULT_FILES if name.endswith(".parquet")}
-    assert set(written) == {path.name for path in out.iterdir()} == RESULT_FILES - parquet
+    assert set(written) == {path.name for path in out.iterdir()} == RESULT_FILES
     workbook = openpyxl.load_workbook(out / "simulation.xlsx")
     for view in views(simulation(), NORTH):
         rows = read_csv(out / f"{view.name}.csv")
@@ -123,8 +112,7 @@ def test_headers_carry_units_money_is_rounded_and_names_sit_beside_ids(tmp_path:
 def test_compare_writes_totals_with_deltas_and_accounts_per_scenario(tmp_path: Path) -> None:
     cut = replace(simulation(), scenario="cut", totals=kpis(2.0))
     written = write_comparison([simulation(), cut], tmp_path / "cmp", NORTH)
-    assert set(written) == {path.name for path in (tmp_path / "cmp").iterdir()} == {
-        name for name in COMPARISON_FILES if not name.endswith(".parquet")}
+    assert set(written) == {path.name for path in (tmp_path / "cmp").iterdir()} == COMPARISON_FILES
     totals = read_csv(tmp_path / "cmp" / "comparison.csv")
     assert totals[0] == ["kpi", "unit", "tiny", "cut", "delta cut"]
     assert next(row for row in totals if row[0] == "gross_profit")[2:] == ["90.0", "60.0", "-30.0"]
@@ -159,23 +147,17 @@ def test_without_draws_there_is_no_uncertainty_file_or_sheet(tmp_path: Path) -> 
     assert "uncertainty" not in openpyxl.load_workbook(tmp_path / "out" / "simulation.xlsx").sheetnames
 
 
-def test_parquet_is_written_when_pyarrow_is_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """pyarrow is optional, so a stand-in records what the writer hands it."""
-    handed: dict[str, Any] = {}
-    parquet = types.ModuleType("pyarrow.parquet")
-    parquet.write_table = lambda table, where: (handed.update({Path(where).name: table}), Path(where).write_bytes(b"PAR1"))  # type: ignore[attr-defined]
-    arrow = types.ModuleType("pyarrow")
-    arrow.table = lambda columns: columns  # type: ignore[attr-defined]
-    arrow.parquet = parquet  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pyarrow", arrow)
-    monkeypatch.setitem(sys.modules, "pyarrow.parquet", parquet)
+def test_parquet_keeps_plain_names_and_full_precision(tmp_path: Path) -> None:
+    import pyarrow.parquet
+
     written = write_results(simulation(), tmp_path / "out", NORTH)
     for view in views(simulation(), NORTH):
-        assert f"{view.name}.parquet" in written and (tmp_path / "out" / f"{view.name}.parquet").exists()
-    account_weeks = handed[files.PARQUET]
+        assert f"{view.name}.parquet" in written
+    account_weeks = pyarrow.parquet.read_table(tmp_path / "out" / files.PARQUET).to_pydict()
     assert list(account_weeks) == ["account", "account_name", "account_name_zh", "week", *files.ACCOUNT_WEEK_COLUMNS]
     assert account_weeks["week"] == [1, 2, 3, 1, 2, 3]
-    assert handed["accounts.parquet"]["rebates"] == [399999.9999999999, 799999.9999999998]
+    accounts = pyarrow.parquet.read_table(tmp_path / "out" / "accounts.parquet").to_pydict()
+    assert accounts["rebates"] == [399999.9999999999, 799999.9999999998]
 
 
 def test_a_failed_write_leaves_the_previous_results_and_no_staging_folder(

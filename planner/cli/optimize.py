@@ -91,8 +91,10 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
                               calendar=prepared.plan.events if prepared.plan else None, applied=prepared.applied,
                               progress=lambda line: click.echo(line, err=True), executor=executor)
     if out is not None and result.simulation is not None:
-        folder = out
-        write_or_fail(out, lambda: write_optimization(result, folder))
+        from planner.report.files import Detail
+
+        folder, names = out, Detail.of(prepared.resolved.rules)
+        write_or_fail(out, lambda: write_optimization(result, folder, names))
     elif out is not None:
         click.echo(f"nothing written to {out}: there is no plan ({result.status.value})", err=True)
     click.echo(render_optimization(result, fmt, **text_style()))

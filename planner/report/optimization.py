@@ -23,7 +23,7 @@ from planner.optimize.diagnose import Conflict
 from planner.optimize.frontier import Frontier
 from planner.optimize.highs import Status
 from planner.optimize.run import PREDICTION_TOLERANCE, SCENARIO_CALENDAR, OptimizeResult
-from planner.report.files import OPTIMIZATION_FILES, View, write_csv, write_simulation_files
+from planner.report.files import OPTIMIZATION_FILES, Detail, View, write_csv, write_simulation_files
 from planner.report.simulation import (
     FAIL,
     FORMATS,
@@ -365,9 +365,10 @@ def frontier_view(frontier: Frontier) -> View:
     return View("frontier", "frontier", columns, kinds, rows)
 
 
-def write_optimization(result: OptimizeResult, out: Path) -> list[str]:
+def write_optimization(result: OptimizeResult, out: Path, detail: Detail | None = None) -> list[str]:
     """plan.yaml (loadable by `planner simulate --plan`), optimization.json, frontier.csv when traced, and the
-    plan's simulation files, all staged and moved into `out` together. Only a run with a plan writes anything."""
+    plan's simulation files (with `detail`'s display names), all staged and moved into `out` together. Only a run
+    with a plan writes anything. The per-SKU table is `planner simulate --plan plan.yaml --out`'s."""
     if result.simulation is None:
         raise ValueError("only a run with a plan writes a results folder")
     simulation = result.simulation
@@ -379,6 +380,6 @@ def write_optimization(result: OptimizeResult, out: Path) -> list[str]:
         if result.frontier is not None:
             write_csv(frontier_view(result.frontier), folder / "frontier.csv")
             written.append("frontier.csv")
-        return written + write_simulation_files(simulation, folder)
+        return written + write_simulation_files(simulation, folder, detail)
 
     return write_folder(out, write, OPTIMIZATION_FILES)
