@@ -157,16 +157,23 @@ class _DrawInputs:
     seed: int
 
 
-def _draw(inputs: _DrawInputs, draw: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """One draw: totals and per-account sums. Its random numbers come from a generator of its own, seeded by
-    (seed, draw), so a draw is the same wherever and in whatever order it runs."""
-    rng = np.random.default_rng([inputs.seed, draw])
-    compiled = inputs.compiled
+def demand_draw(compiled: Compiled, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One draw of the demand's uncertainty, (elasticity, noise): elasticities normal around their value with
+    sd elasticity_sd, capped at 0, and baseline noise log-normal with mean 1 and CV baseline_noise per cell. The
+    simulator's Monte Carlo and the review's latest estimate both draw through here."""
     demand = compiled.demand
     sigma = np.sqrt(np.log1p(demand.baseline_noise**2))[:, :, None]
     noise = np.exp(rng.standard_normal(compiled.index.shape) * sigma - sigma**2 / 2)
     elasticity = np.minimum(demand.elasticity + rng.standard_normal(demand.elasticity.shape) * demand.elasticity_sd,
                             0.0)
+    return elasticity, noise
+
+
+def _draw(inputs: _DrawInputs, draw: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """One draw: totals and per-account sums. Its random numbers come from a generator of its own, seeded by
+    (seed, draw), so a draw is the same wherever and in whatever order it runs."""
+    compiled = inputs.compiled
+    elasticity, noise = demand_draw(compiled, np.random.default_rng([inputs.seed, draw]))
     cells = evaluate(compiled, inputs.promotions, elasticity=elasticity, noise=noise)
     kpis = Kpis.of(cells.sums((0, 1, 2)), 0.0).as_dict()
     per_account = cells.sums((1, 2))

@@ -26,6 +26,7 @@ from planner.economics.rebates import tier_bands
 from planner.results import Spread
 from planner.review.basis import Basis, latest_of_draw
 from planner.review.ledger import Ledger
+from planner.simulate import demand_draw
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,8 @@ def _tier(measure: FloatArray, lower: FloatArray) -> FloatArray:
 def _draws(basis: Basis, draws: int, seed: int) -> list[Ledger]:
     if draws <= 0:
         return []
-    demand = basis.compiled.demand
     rng = np.random.default_rng(seed)
-    sigma = np.sqrt(np.log1p(demand.baseline_noise**2))[:, :, None]
-    out = []
-    for _ in range(draws):
-        noise = np.exp(rng.standard_normal(basis.compiled.shape) * sigma - sigma**2 / 2)
-        elasticity = np.minimum(demand.elasticity + rng.standard_normal(demand.elasticity.shape)
-                                * demand.elasticity_sd, 0.0)
-        out.append(latest_of_draw(basis, elasticity, noise))
-    return out
+    return [latest_of_draw(basis, *demand_draw(basis.compiled, rng)) for _ in range(draws)]
 
 
 def forecast(basis: Basis, draws: int = 0, seed: int = 0) -> tuple[LatestEstimate, list[Outlook]]:
