@@ -29,10 +29,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.cli.common import Prepared, prepare
-from planner.cli.common import simulate as simulate_prepared
 from planner.frames import names, product_weeks
 from planner.optimize.run import OptimizeResult
+from planner.prepare import Prepared, prepare
+from planner.prepare import simulate as simulate_prepared
 from planner.results import Simulation
 from planner.review.review import Review
 from planner.rules.findings import Finding, Severity

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from test_optimize_split import WORLD, model_of, parts
 
 from planner.cli import main
-from planner.cli.common import prepare
 from planner.compile.model import compile_rules
 from planner.execute import CannotConnect, Executor, connect
 from planner.optimize import split
+from planner.prepare import prepare
 from planner.simulate import monte_carlo, promotions_for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -197,7 +197,8 @@ def test_report_show_list_diff_refuse_a_tampered_version_or_stamp_it(world: Worl
 
 def test_a_stored_version_re_simulates_to_its_frozen_totals_exactly(world: World, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from planner.cli.common import prepare, simulate
+    from planner.cli.common import simulate
+    from planner.prepare import prepare
 
     sets = ["options.draws=20", "options.seed=7", "rebates.rb-carrefour-growth.tiers.1.rate=3%"]
     options = [word for entry in sets for word in ("--set", entry)]

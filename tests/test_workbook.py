@@ -11,7 +11,8 @@ from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
 from planner.cli import main
-from planner.cli.common import prepare, simulate
+from planner.cli.common import simulate
+from planner.prepare import prepare
 from planner.rules.findings import Severity
 from planner.rules.plan import load_plan, plan_yaml
 from planner.rules.scenario import resolve

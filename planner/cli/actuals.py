@@ -8,15 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from planner.cli.common import (
-    FINDINGS,
-    CannotRun,
-    check_readable,
-    db_option,
-    plan_store,
-    prepare,
-    store_errors,
-)
+from planner.cli.common import FINDINGS, CannotRun, check_readable, db_option, plan_store, store_errors
+from planner.prepare import prepare
 
 if TYPE_CHECKING:
     from planner.rules.schema import RuleSet

@@ -15,12 +15,12 @@ from planner.cli.common import (
     check_out,
     check_readable,
     command_line,
-    prepare,
     refuse_if_broken,
     text_style,
     write_or_fail,
 )
 from planner.cli.replan import from_actuals_options, replanned
+from planner.prepare import prepare
 
 
 def optimize_command_line(sets: Sequence[str], time_limit: float | None, gap: float | None,

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from planner.cli.common import DB_HELP, CannotRun, Prepared, plan_store
+from planner.cli.common import DB_HELP, CannotRun, plan_store
+from planner.prepare import Prepared
 
 META = "planner.replan"
 

@@ -9,15 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.cli.common import (
-    CannotRun,
-    check_readable,
-    db_option,
-    plan_store,
-    prepare,
-    split_ref,
-    write_or_fail,
-)
+from planner.cli.common import CannotRun, check_readable, db_option, plan_store, split_ref, write_or_fail
+from planner.prepare import prepare
 
 if TYPE_CHECKING:
     from planner.rules.schema import Event, RuleSet

@@ -11,18 +11,16 @@ from planner.cli.cluster import cluster_options, executor_for
 from planner.cli.common import (
     SET_HELP,
     CannotRun,
-    Prepared,
     allow_findings_option,
     check_out,
     check_readable,
     command_line,
-    prepare,
     refuse_if_broken,
-    set_keys,
     simulate,
     text_style,
     write_or_fail,
 )
+from planner.prepare import Prepared, prepare, set_keys
 
 if TYPE_CHECKING:
     from planner.report.files import Detail

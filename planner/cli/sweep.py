@@ -15,10 +15,9 @@ from planner.cli.common import (
     allow_findings_option,
     check_readable,
     command_line,
-    prepare,
     refuse_if_broken,
-    set_keys,
 )
+from planner.prepare import prepare, set_keys
 
 REPORT_EVERY = 2.0
 """Seconds between two progress lines on stderr (the first and the last point always report)."""

@@ -20,10 +20,10 @@ from planner.cli.common import (
     allow_findings_option,
     check_readable,
     command_line,
-    prepare,
     refuse_if_broken,
     simulate,
 )
+from planner.prepare import prepare
 
 
 def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
