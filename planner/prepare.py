@@ -57,9 +57,10 @@ def prepare(scenario: Path, entries: list[str]) -> Prepared:
     from planner.check import run_checks
     from planner.check.calendar import check_weeks
     from planner.check.context import CheckContext
+    from planner.check.plan import check_plan
     from planner.rules.findings import DUPLICATE_ID, UNKNOWN_REFERENCE, WEEK_OUT_OF_YEAR
     from planner.rules.load import display_name
-    from planner.rules.plan import check_plan, load_plan
+    from planner.rules.plan import load_plan
     from planner.rules.scenario import resolve
 
     resolved = resolve(scenario, entries)

@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from planner.check.plan import check_plan
 from planner.compile.model import compile_rules
 from planner.execute import Executor
 from planner.optimize import split
@@ -36,7 +37,7 @@ from planner.optimize.options import build_options
 from planner.optimize.progress import Clock, Progress, catch_interrupt, seconds
 from planner.optimize.solve import Solution, build, solve
 from planner.results import PolicyCheck, Simulation
-from planner.rules.plan import Plan, check_plan
+from planner.rules.plan import Plan
 from planner.rules.plan import Purchase as PlanPurchase
 from planner.rules.scenario import Resolved
 from planner.rules.schema import Event, RuleSet
