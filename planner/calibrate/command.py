@@ -1,4 +1,9 @@
-"""`planner calibrate RULES HISTORY` without the command-line framework: load, fit, backtest, write.
+"""`planner calibrate RULES HISTORY...` without the command-line framework: load, fit, backtest, write.
+
+Several histories (and, for a refit, the plan store's actuals of the rules' plan year) are read as one
+(planner.history.join). With more than one, the command is a refit: it also fits the first history alone, over
+the same weeks, and reports the lifts, elasticities, dips and cannibalizations the added data moved
+(docs/review.md, "Refit").
 
 Exit codes follow `planner validate`: 0 written, 1 the rules or the history have problems (each printed,
 located), 2 the command cannot run (an unreadable file, a holdout the history cannot give, an --out folder
@@ -20,12 +25,13 @@ import numpy as np
 import pandas as pd
 
 from planner.calibrate.backtest import MAX_WEEKS, Backtest, Score, plot_worst_series, run_backtest
-from planner.calibrate.fit import CalibrationError, Fit, expected_cases, fit
-from planner.calibrate.rules_writer import Calibrated, Provenance, calibrated_rules
+from planner.calibrate.fit import CalibrationError, Fit, Interval, expected_cases, fit
+from planner.calibrate.rules_writer import Calibrated, Provenance, calibrated_rules, mechanic_flags
 from planner.check import run_checks
 from planner.folders import unsafe_target, write_folder
 from planner.history import History, HistoryError, load_history, split_holdout
-from planner.history.frame import HistoryUnreadable
+from planner.history.frame import FLAG_COLUMNS, SERIES, HistoryUnreadable
+from planner.history.join import join_histories
 from planner.rules.findings import SINGLETON_MISSING, Severity
 from planner.rules.load import build_rule_set, display_name, load_rules
 from planner.rules.schema import RuleSet
@@ -34,6 +40,10 @@ from planner.rules.source import parse_yaml
 CALIBRATED, BACKTEST, PLOT = "calibrated.yaml", "backtest.json", "worst_series.png"
 FILES = frozenset({CALIBRATED, BACKTEST, PLOT})
 Fitter = Callable[[pd.DataFrame], Fit]
+ActualsReader = Callable[[RuleSet], History]
+"""Reads the actuals a refit adds (the plan store's, for the rules' plan year) as a history; raises HistoryError."""
+MOVED_DIGITS = 3
+"""A parameter moved when its value printed to this many decimals changed."""
 
 
 class Stop(Exception):
@@ -54,6 +64,47 @@ class Request:
     out: Path | None = None
     format: str = "text"
     command: str = ""
+    more_history: tuple[Path, ...] = ()
+    """Further history files (e.g. the weeks since `history` was exported): a refit."""
+    actuals: ActualsReader | None = None
+    """The plan store's actuals of the rules' plan year, added last: a refit."""
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A fitted parameter the refit's added data moved: before (the first history alone) and after."""
+
+    name: str
+    before: Interval
+    after: Interval
+
+    @property
+    def outside(self) -> bool:
+        """The new value lies outside the old 95 % interval."""
+        return not self.before.low <= self.after.value <= self.before.high
+
+    def as_json(self) -> dict[str, Any]:
+        return {"parameter": self.name, "before": _interval_json(self.before), "after": _interval_json(self.after),
+                "outside_before_interval": self.outside}
+
+
+@dataclass(frozen=True)
+class Refit:
+    """What the data added to the first history changed in the fit (same weeks, same settings)."""
+
+    base: str
+    added: tuple[str, ...]
+    base_rows: int
+    added_rows: int
+    """Rows of the added data inside the fit's training weeks (0: all held out, nothing to compare)."""
+    moved: tuple[Moved, ...]
+    compared: int
+    """Parameters fitted both times."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"base": self.base, "added": list(self.added), "base_rows": self.base_rows,
+                "added_rows": self.added_rows, "compared": self.compared,
+                "moved": [m.as_json() for m in self.moved]}
 
 
 @dataclass(frozen=True)
@@ -63,6 +114,7 @@ class Outcome:
     backtests: list[Backtest]
     training: History
     files: list[str]
+    refit: Refit | None = None
 
     def as_json(self) -> dict[str, Any]:
         main = self.backtests[0].summary() if self.backtests else None
@@ -72,8 +124,7 @@ class Outcome:
                                     for key in ("wape", "wape_promo", "wape_nonpromo", "bias")}
         return {
             "backtest": main,
-            "parameters": {name: {"value": _finite(i.value), "se": _finite(i.se), "low": _finite(i.low),
-                                  "high": _finite(i.high)} for name, i in self.fit.intervals.items()},
+            "parameters": {name: _interval_json(i) for name, i in self.fit.intervals.items()},
             "statistics": {k: _finite(v) if isinstance(v, float) else v for k, v in self.fit.statistics.items()},
             "provenance": {"source": self.calibrated.provenance.source, "sha256": self.calibrated.provenance.sha256,
                            "window": list(self.calibrated.provenance.window),
@@ -81,7 +132,13 @@ class Outcome:
             "rules": {"seasonality": len(self.calibrated.seasonality), "baselines": len(self.calibrated.baselines),
                       "response": len(self.calibrated.response)},
             "files": self.files,
+            "refit": self.refit.as_json() if self.refit is not None else None,
         }
+
+
+def _interval_json(interval: Interval) -> dict[str, float | None]:
+    return {"value": _finite(interval.value), "se": _finite(interval.se), "low": _finite(interval.low),
+            "high": _finite(interval.high)}
 
 
 def _finite(value: float) -> float | None:
@@ -130,7 +187,8 @@ def calibrate(request: Request, fitter: Fitter, err: TextIO) -> Outcome:
     if request.origins < 1:
         raise _fail(err, f"--origins {request.origins}: give at least 1", 2)
     rules = _rules(request, err)
-    history = _history(request, rules, err)
+    parts = _histories(request, rules, err)
+    history = with_mechanic_flags(_join(parts, err), rules)
     windows = _windows(history, request, err)
     backtests = []
     training, fitted = windows[0][0], None
@@ -141,14 +199,15 @@ def calibrate(request: Request, fitter: Fitter, err: TextIO) -> Outcome:
         if held is not None:
             backtests.append(run_backtest(result, rules, train.frame, held.frame, _provenance(train, request, result)))
     assert fitted is not None
-    provenance = _provenance(training, request, fitted, backtests[0] if backtests else None)
+    provenance = _provenance(training, request, fitted, backtests[0] if backtests else None, parts)
+    refit = _refit(fitter, parts, training, fitted, err) if len(parts) > 1 else None
     start = rules.calendar.start if rules.calendar else (training.frame["week"].max() + pd.Timedelta(weeks=1)).date()
     calibrated = calibrated_rules(fitted, rules, start, provenance, noise=baseline_noise(fitted, training.frame))
     _check(calibrated, rules, err)
     files: list[str] = []
     if request.out is not None:
-        files = _write(request.out, calibrated, backtests, training, request, fitted, err)
-    return Outcome(fitted, calibrated, backtests, training, files)
+        files = _write(request.out, calibrated, backtests, training, request, fitted, refit, err)
+    return Outcome(fitted, calibrated, backtests, training, files, refit)
 
 
 def _rules(request: Request, err: TextIO) -> RuleSet:
@@ -167,16 +226,74 @@ def _rules(request: Request, err: TextIO) -> RuleSet:
     return loaded.rules
 
 
-def _history(request: Request, rules: RuleSet, err: TextIO) -> History:
+def _histories(request: Request, rules: RuleSet, err: TextIO) -> list[History]:
+    """Every history of the request, each loaded and checked on its own; all problems of all files at once."""
     if request.columns is not None and not request.columns.is_file():
         raise _fail(err, f"column map does not exist: {request.columns}", 2)
+    parts: list[History] = []
+    problems: list[HistoryError] = []
+    for path in (request.history, *request.more_history):
+        try:
+            parts.append(load_history(path, request.columns, rules))
+        except HistoryError as error:
+            problems.append(error)
+    if request.actuals is not None and not problems:
+        try:
+            parts.append(request.actuals(rules))
+        except HistoryError as error:
+            problems.append(error)
+    if problems:
+        raise _history_problems(problems, err)
+    return parts
+
+
+def _join(parts: list[History], err: TextIO) -> History:
     try:
-        return load_history(request.history, request.columns, rules)
+        return join_histories(parts)
     except HistoryError as error:
+        raise _history_problems([error], err) from None
+
+
+def _history_problems(errors: list[HistoryError], err: TextIO) -> Stop:
+    count = 0
+    for error in errors:
         for problem in error.problems:
             print(str(problem), file=err)
-        code = 2 if isinstance(error, HistoryUnreadable) else 1
-        raise _fail(err, f"{len(error.problems)} problem(s) in the history; nothing written", code) from None
+        count += len(error.problems)
+    code = 2 if any(isinstance(error, HistoryUnreadable) for error in errors) else 1
+    return _fail(err, f"{count} problem(s) in the history; nothing written", code)
+
+
+def with_mechanic_flags(history: History, rules: RuleSet) -> History:
+    """Rows that name a mechanic of the rules and set no flag get that mechanic's flags (feature, display, or deal
+    for a price mechanic without either; planner.calibrate.rules_writer.mechanic_flags): actuals name the
+    mechanic that ran, and the fit measures lifts by flags."""
+    frame = history.frame
+    if frame["mechanic"].isna().all():
+        return history
+    unflagged = (frame[list(FLAG_COLUMNS)] == 0).all(axis=1).to_numpy()
+    changed = frame.copy() if unflagged.any() else frame
+    for mechanic in rules.mechanics:
+        rows = unflagged & (frame["mechanic"] == mechanic.id).to_numpy()
+        for flag in mechanic_flags(mechanic):
+            changed.loc[rows, flag] = 1.0
+    return history.with_frame(changed) if changed is not frame else history
+
+
+def _refit(fitter: Fitter, parts: list[History], training: History, fitted: Fit, err: TextIO) -> Refit:
+    """Fit the first history's rows of the training weeks alone and list the parameters the rest moved."""
+    base, frame = parts[0], training.frame
+    keys = pd.MultiIndex.from_frame(frame[[*SERIES, "week"]])
+    own = keys.isin(pd.MultiIndex.from_frame(base.frame[[*SERIES, "week"]]))
+    added = int((~own).sum())
+    before = fitted if not added else _fit(fitter, training.with_frame(frame.loc[own]), err)
+    moved = []
+    shared = sorted(set(before.intervals) & set(fitted.intervals))
+    for name in shared:
+        old, new = before.intervals[name], fitted.intervals[name]
+        if round(old.value, MOVED_DIGITS) != round(new.value, MOVED_DIGITS):
+            moved.append(Moved(name, old, new))
+    return Refit(base.source, tuple(p.source for p in parts[1:]), int(own.sum()), added, tuple(moved), len(shared))
 
 
 def _windows(history: History, request: Request, err: TextIO) -> list[tuple[History, History | None]]:
@@ -206,9 +323,16 @@ def _fit(fitter: Fitter, training: History, err: TextIO) -> Fit:
         raise _fail(err, f"{training.source}: {error}", 1) from None
 
 
-def _provenance(training: History, request: Request, fitted: Fit, backtest: Backtest | None = None) -> Provenance:
+def _provenance(training: History, request: Request, fitted: Fit, backtest: Backtest | None = None,
+                parts: list[History] | None = None) -> Provenance:
     frame = training.frame
-    statistics: dict[str, Any] = {f"fit {k}": v for k, v in fitted.statistics.items()
+    statistics: dict[str, Any] = {}
+    if parts is not None and len(parts) > 1:
+        for number, part in enumerate(parts, start=1):
+            weeks = part.frame["week"]
+            statistics[f"data part {number}"] = (f"{part.source} sha256 {part.sha256} ({len(part.frame)} rows, "
+                                                 f"{weeks.min().date()} .. {weeks.max().date()})")
+    statistics |= {f"fit {k}": v for k, v in fitted.statistics.items()
                                   if k in ("deviance", "half_life_weeks", "series", "categories", "iterations")}
     if backtest is not None:
         statistics[f"backtest ({backtest.weeks} weeks held out from {backtest.start})"] = (
@@ -249,8 +373,8 @@ def _check(calibrated: Calibrated, rules: RuleSet, err: TextIO) -> None:
 
 
 def _write(folder: Path, calibrated: Calibrated, backtests: list[Backtest], training: History, request: Request,
-           fitted: Fit, err: TextIO) -> list[str]:
-    outcome = Outcome(fitted, calibrated, backtests, training, [])
+           fitted: Fit, refit: Refit | None, err: TextIO) -> list[str]:
+    outcome = Outcome(fitted, calibrated, backtests, training, [], refit)
 
     def write(staging: Path) -> list[str]:
         (staging / CALIBRATED).write_text(calibrated.yaml(), encoding="utf-8")
@@ -298,6 +422,27 @@ def text_report(outcome: Outcome, request: Request) -> str:
     if len(outcome.backtests) > 1:
         wapes = [b.overall.wape for b in outcome.backtests if b.overall.wape is not None]
         lines.append(f"mean WAPE over {len(outcome.backtests)} origins: {np.mean(wapes):.3f}" if wapes else "")
+    if outcome.refit is not None:
+        lines.extend(refit_lines(outcome.refit))
     for name in outcome.files:
         lines.append(f"wrote {display_name(request.out / name) if request.out else name}")
     return "\n".join(line for line in lines if line)
+
+
+def refit_lines(refit: Refit) -> list[str]:
+    """What the added data changed, before -> after with both 95 % intervals; '*' marks a value outside the old
+    interval."""
+    lines = [(f"refit: {refit.base} ({refit.base_rows:,} rows) + {' + '.join(refit.added)} "
+             f"({refit.added_rows:,} rows in the fitted weeks)")]
+    if not refit.added_rows:
+        return [*lines, ("  the added weeks are all held out (--holdout): the fit does not include them; "
+                        "--holdout 0 folds them in")]
+    if not refit.moved:
+        return [*lines, f"  none of the {refit.compared} parameters moved (at {MOVED_DIGITS} decimals)"]
+    lines.append(f"  {len(refit.moved)} of {refit.compared} parameters moved ('*': outside the earlier 95% interval)")
+    lines.append(f"  {'parameter':<40} {'before':>8} 95% interval".ljust(70) + f"{'after':>8} 95% interval")
+    for m in refit.moved:
+        b, a = m.before, m.after
+        lines.append(f"  {m.name:<40} {b.value:8.3f} [{b.low:.3f}, {b.high:.3f}]".ljust(70)
+                     + f"{a.value:8.3f} [{a.low:.3f}, {a.high:.3f}]{' *' if m.outside else ''}")
+    return lines

@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.compile.index import PlanIndex
 from planner.compile.model import Compiled, compile_rules
 from planner.compile.promotions import Promotions
 from planner.economics.core import evaluate
 from planner.economics.waterfall import funding_per_case
+from planner.review.as_history import event_cells
 from planner.rules.scenario import resolve
 from planner.rules.schema import Event, RuleSet
 from planner.simulate import promotions_for
@@ -81,7 +81,7 @@ def demo_actuals(rules: RuleSet, through: int = 13, seed: int = 2027) -> tuple[p
     actual[accounts, products, weeks] = cases
     depth = promotions.depth[accounts, products, weeks]
     regular = compiled.shelf_regular[accounts, products, weeks]
-    event_of = _event_cells(rules, index, events)
+    event_of = event_cells(rules, index, events)
     keys = list(zip(accounts.tolist(), products.tolist(), weeks.tolist(), strict=True))
     product = [index.products[p] for p in products]
     account = [index.accounts[a] for a in accounts]
@@ -98,17 +98,6 @@ def demo_actuals(rules: RuleSet, through: int = 13, seed: int = 2027) -> tuple[p
         "invoice_price": np.round(compiled.invoice[accounts, products, weeks], 4),
     })
     return sales, _claims(rules, compiled, promotions, events, actual, start)
-
-
-def _event_cells(rules: RuleSet, index: PlanIndex, events: list[Event]) -> dict[tuple[int, int, int], tuple[str, str]]:
-    groups = rules.ids("product_groups")
-    out = {}
-    for event in events:
-        a = index.account_position[event.account]
-        for p in np.flatnonzero(index.product_mask(groups[event.product_group].products)):
-            for week in event.weeks:
-                out[(a, int(p), week - 1)] = (event.id, event.mechanic)
-    return out
 
 
 def _claims(rules: RuleSet, compiled: Compiled, promotions: Promotions, events: list[Event], actual: np.ndarray,
