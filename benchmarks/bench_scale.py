@@ -117,6 +117,7 @@ def prices_side_by_side(sizes: list[int]) -> str:
     search (prices.py, on one thread per CPU), wall and CPU seconds each, and the bound each certifies."""
     from benchmarks.bench_optimize import optimizer_world, with_budgets
     from planner.compile.model import compile_rules
+    from planner.execute import Executor
     from planner.optimize import prices, split
     from planner.optimize.highs import run_problem
     from planner.optimize.options import build_options
@@ -137,7 +138,7 @@ def prices_side_by_side(sizes: list[int]) -> str:
         lp_wall, lp_cpu = time.perf_counter() - wall, time.process_time() - cpu
         wall, cpu = time.perf_counter(), time.process_time()
         found = prices.search(problem, split._parts(problem, blocks, problem.cost), blocks.coupling,
-                              threads=split.cpus())
+                              executor=Executor(threads=split.cpus()))
         search_wall, search_cpu = time.perf_counter() - wall, time.process_time() - cpu
         lines.append(f"| {accounts:,} | {len(problem.cost):,} | {lp_wall:.2f} | {lp_cpu:.2f} | {lp.objective:,.0f} | "
                      f"{search_wall:.2f} | {search_cpu:.2f} | {found.iterations} | {found.bound:,.0f} | "

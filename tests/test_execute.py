@@ -1,5 +1,6 @@
 """The execution seam (planner/execute/) on a real Dask LocalCluster of 2 worker processes: the same results, byte
-for byte, as in process; results in the order of the items; a worker killed mid-run has its tasks run again."""
+for byte, as in process (Monte Carlo draws, the accounts' MILPs, the price search's accounts' LPs); results in the
+order of the items; what several maps read sent once; a worker killed mid-run has its tasks run again."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_optimize_split import WORLD, model_of, parts
+from test_optimize_prices import bytes_of
+from test_optimize_split import WORLD, accounts_world, model_of, parts
 
 from planner.cli import main
 from planner.compile.model import compile_rules
 from planner.execute import CannotConnect, Executor, connect
-from planner.optimize import split
+from planner.optimize import prices, split
 from planner.prepare import prepare
 from planner.simulate import monte_carlo, promotions_for
 
@@ -58,6 +60,41 @@ def test_the_accounts_milps_on_a_cluster_give_the_plan_of_the_process_byte_for_b
     assert here.method == there.method
     assert (here.run.objective, here.run.bound) == (there.run.objective, there.run.bound)
     assert here.run.values.tobytes() == there.run.values.tobytes()
+
+
+def test_the_price_search_on_a_cluster_is_the_search_of_the_process_byte_for_byte(cluster: Executor) -> None:
+    """Every iteration's accounts' LPs are tasks on the cluster, the accounts sent once; a worker that did not solve
+    an account at the prices before solves its earlier LPs again first, so every LP starts from the basis it has
+    in process."""
+    problem, blocks = parts(model_of(accounts_world(budget_share=0.25, margin=0.3)))
+    accounts = split._parts(problem, blocks, problem.cost)
+    here = prices.search(problem, accounts, blocks.coupling)
+    there = prices.search(problem, accounts, blocks.coupling, executor=cluster)
+    assert there.iterations == here.iterations > 1
+    assert bytes_of(there) == bytes_of(here)
+
+
+def test_what_several_maps_read_is_sent_once(cluster: Executor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within `sending`, the maps' tasks read what was scattered on entering: nothing is sent again per map, and
+    the results are the process's. Passed to each map itself, it is scattered once per map."""
+    client = cluster.client
+    assert client is not None
+    scattered: list[object] = []
+    scatter = client.scatter
+
+    def counted(data: list[object], **options: object) -> object:
+        scattered.extend(data)
+        return scatter(data, **options)
+
+    monkeypatch.setattr(client, "scatter", counted)
+    items = list(range(20))
+    with cluster.sending(0.0) as sent:
+        twice = cluster.map(slow_square, items, sent) + cluster.map(slow_square, items, sent)
+    assert scattered == [0.0]
+    assert twice == Executor().map(slow_square, items, 0.0) * 2
+    cluster.map(slow_square, items, 0.0)
+    cluster.map(slow_square, items, 0.0)
+    assert scattered == [0.0] * 3
 
 
 def test_results_come_back_in_the_order_of_the_items(cluster: Executor) -> None:

@@ -1,14 +1,18 @@
 """One seam for independent work: tasks mapped in this process or on a Dask cluster, with identical results.
 
 The planner has three kinds of work that split into independent tasks: the accounts' subproblems of the
-optimizer (optimize/split.py, optimize/decompose.py), the Monte Carlo draws of the simulator (simulate.py) and
-the points of a sweep (sweep/). Each calls `Executor.map(task, items, shared)`:
+optimizer (the price search's LPs, optimize/prices.py; the accounts' MILPs, optimize/split.py; the knapsacks of
+optimize/decompose.py), the Monte Carlo draws of the simulator (simulate.py) and the points of a sweep
+(sweep/). Each calls `Executor.map(task, items, shared)`:
 
     task(shared, item) -> result           a module-level function (it travels to other processes by name)
     shared                                  what every task reads (the model's arrays, the compiled rules):
                                             sent once, not once per task (Dask's scatter, broadcast to every worker)
     items                                   small: an account's position, a draw's number, a sweep point
     -> [task(shared, item) for item in items]   in the order of `items`, however the tasks were scheduled
+
+An iterative method whose every iteration maps over the same accounts sends what they read once, for all its
+maps: `with executor.sending(shared) as sent: executor.map(task, items, sent)`.
 
 So the result of a map does not depend on where it ran: a task is a pure function of (shared, item), and the
 caller combines the results in a fixed order. Randomness belongs to the item (a draw's number seeds its own
@@ -58,6 +62,15 @@ class CannotConnect(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Sent(Generic[Shared]):
+    """What several maps read, sent once (`Executor.sending`): the value, and on a cluster its scattered copy."""
+
+    value: Shared
+    future: Any = None
+    """On a cluster: the Dask future of the value, broadcast to every worker (None in process)."""
+
+
+@dataclass(frozen=True)
 class _Batch(Generic[Shared, Item, Result]):
     """A run of consecutive items done as one Dask task: a picklable callable (module-level class)."""
 
@@ -91,37 +104,56 @@ class Executor:
             return "in process" + (f", {self.threads} threads" if self.threads > 1 else "")
         return f"Dask cluster at {self.client.scheduler_info()['address']}, {self.slots} worker thread(s)"
 
-    def map(self, task: Callable[[Shared, Item], Result], items: Sequence[Item], shared: Shared,
+    @contextmanager
+    def sending(self, shared: Shared) -> Iterator[Sent[Shared]]:
+        """`shared` sent once for several maps (`map(task, items, sent)`): on a cluster scattered to every worker
+        on entering and released on leaving, where passing the value itself to `map` sends it again each time (an
+        iterative method whose every iteration is a map over the same accounts: prices.py)."""
+        client: Any = self.client  # typed Any: parts of distributed have no annotations
+        if client is None:
+            yield Sent(shared)
+            return
+        [future] = client.scatter([shared], broadcast=True, hash=False)
+        try:
+            yield Sent(shared, future)
+        finally:
+            client.cancel([future])
+
+    def map(self, task: Callable[[Shared, Item], Result], items: Sequence[Item], shared: Shared | Sent[Shared],
             on_result: Callable[[int, Result], None] | None = None,
             on_interrupt: Callable[[], None] | None = None) -> list[Result]:
-        """[task(shared, item) for item in items], wherever they run. `on_result(position, result)` is called
-        in the calling thread as each result arrives (progress). Ctrl-C while waiting calls `on_interrupt` (the
-        caller's stop, which its tasks watch) and keeps waiting for the tasks to wind down; without it, Ctrl-C
-        cancels what has not finished and raises."""
+        """[task(shared, item) for item in items], wherever they run (`shared` may be one `sending` sent).
+        `on_result(position, result)` is called in the calling thread as each result arrives (progress). Ctrl-C
+        while waiting calls `on_interrupt` (the caller's stop, which its tasks watch) and keeps waiting for the
+        tasks to wind down; without it, Ctrl-C cancels what has not finished and raises."""
         if not items:
             return []
+        value: Shared = shared.value if isinstance(shared, Sent) else shared
         if self.client is not None:
-            return self._on_cluster(self.client, task, items, shared, on_result, on_interrupt)
+            if isinstance(shared, Sent) and shared.future is not None:
+                return self._on_cluster(self.client, task, items, shared.future, on_result, on_interrupt)
+            with self.sending(value) as sent:
+                return self._on_cluster(self.client, task, items, sent.future, on_result, on_interrupt)
         if self.threads <= 1:
             results = []
             for position, item in enumerate(items):
-                results.append(task(shared, item))
+                results.append(task(value, item))
                 if on_result is not None:
                     on_result(position, results[-1])
             return results
         with ThreadPoolExecutor(max_workers=min(self.threads, len(items))) as pool:
-            futures = {pool.submit(task, shared, item): position for position, item in enumerate(items)}
+            futures = {pool.submit(task, value, item): position for position, item in enumerate(items)}
             return _collect(futures, as_completed, len(items), on_result, on_interrupt,
                             lambda: [future.cancel() for future in futures])
 
     def _on_cluster(self, client: Any, task: Callable[[Shared, Item], Result], items: Sequence[Item],
-                    shared: Shared, on_result: Callable[[int, Result], None] | None,
+                    sent: Any, on_result: Callable[[int, Result], None] | None,
                     on_interrupt: Callable[[], None] | None) -> list[Result]:
+        """The map on the cluster, `sent` the scattered future of what every task reads."""
         from distributed import as_completed as dask_completed
 
         size = max(1, min(ITEMS_PER_TASK, math.ceil(len(items) / (TASKS_PER_SLOT * self.slots))))
         batches = [list(items[start:start + size]) for start in range(0, len(items), size)]
-        [sent] = client.scatter([shared], broadcast=True, hash=False)
         futures = client.map(_Batch(task), [sent] * len(batches), batches, pure=False)
         results: list[list[Result]] = [[] for _ in batches]
 
@@ -131,11 +163,8 @@ class Executor:
                 for offset, result in enumerate(batch):
                     on_result(number * size + offset, result)
 
-        try:
-            _collect({future: number for number, future in enumerate(futures)}, dask_completed, len(batches), keep,
-                     on_interrupt, lambda: client.cancel(futures))
-        finally:
-            client.cancel([sent])
+        _collect({future: number for number, future in enumerate(futures)}, dask_completed, len(batches), keep,
+                 on_interrupt, lambda: client.cancel(futures))
         return [result for batch in results for result in batch]
 
 

@@ -10,8 +10,12 @@ is an upper bound on every plan of the whole model for *any* such prices (weak d
 certified by construction whatever the search does; it only gets tighter as the search goes. Its least value
 over lam is the whole model's LP optimum (strong duality), which the search approaches without ever building
 that LP: each iteration is one small LP per account, warm-started from that account's last basis (HiGHS keeps
-it valid when only the costs change), in threads (HiGHS lets go of Python's lock), each thread with a HiGHS of
-its own into which the accounts' LPs are passed in turn.
+it valid when only the costs change). The accounts' LPs are independent tasks of the execution seam
+(planner.execute): one after the other, in threads (HiGHS lets go of Python's lock; each thread has a HiGHS of
+its own into which the accounts' LPs are passed in turn) or on a Dask cluster, the accounts sent to the workers
+once for the whole search and only the prices with each task; their results are combined in account order, and
+each LP starts from the basis of the same account's LP at the prices before (`_Bases`), so the search is the
+same, byte for byte, wherever its LPs ran.
 
 The search is a box-step bundle method (Marsten, Hogan and Blankenship, 1975; a proximal bundle method with the
 infinity norm, so that its master problem is an LP HiGHS solves): every account's LP solution y_a gives a cut
@@ -35,16 +39,18 @@ values where the accounts' MILP plans break a coupling row.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
+import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import numpy.typing as npt
 
+from planner.execute import Executor, Sent
 from planner.optimize.highs import Status, new_highs
 from planner.optimize.matrix import Problem
 from planner.optimize.progress import Clock
@@ -87,41 +93,152 @@ class Search:
         return abs(self.bound - self.lower) / max(1.0, abs(self.bound))
 
 
-class _Hull:
-    """One account's LP hull, and the basis its last solve ended with: each solve starts from it (HiGHS keeps the
-    basis valid when only the costs change). The HiGHS that solves it is the thread's (`_Highs`), not the
-    account's: a HiGHS per account held about 0.3 MB each between iterations (0.32 GB at 1,000 accounts)."""
+@dataclass(frozen=True)
+class _Accounts:
+    """What every account's LP task reads (planner.execute), sent once for the whole search: on a cluster
+    scattered to every worker before the first iteration, not once per iteration."""
 
-    def __init__(self, part: Problem) -> None:
-        self.part = part.relaxed()
-        self.basis: highspy.HighsBasis | None = None
+    parts: list[Problem]
+    """Each account's LP hull: its own rows, maximised with the model's objective in the sense of maximising."""
+    coupling: list[tuple[IntArray, IntArray, np.ndarray]]
+    """Each account's entries in the coupling rows: its own column, the coupling row's number (0..m-1), the
+    coefficient."""
+    rows: int
+    """m: how many coupling rows are priced."""
+    search: str
+    """Which search this is: the bases a process keeps (`_Bases`) belong to one search."""
+    deadline: float | None
+    """Wall-clock time (`time.time()`) after which an account's LP of a stoppable iteration is not started (None:
+    no limit): a cluster's workers have no `Clock` of this process."""
+    clock: Clock | None
+    """In this process: the caller's clock, whose stop (Ctrl-C) is seen between two accounts."""
 
-    def solve(self, cost: np.ndarray, highs: highspy.Highs) -> tuple[float, np.ndarray] | None:
-        """max cost y over the hull: (its value, y), or None when the hull is empty."""
-        dataclasses.replace(self.part, cost=cost).pass_to(highs)
-        if self.basis is not None:
-            highs.setBasis(self.basis)
-        highs.run()
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal and self.basis is not None:
-            highs.clearSolver()  # a basis left by a failed run is not a start; solve once more from nothing
-            highs.run()
-        status = highs.getModelStatus()
-        if status == highspy.HighsModelStatus.kInfeasible:
-            return None
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise NoBound(f"an account's LP under the prices ended {highs.modelStatusToString(status)}")
-        self.basis = highs.getBasis()
-        return float(highs.getInfo().objective_function_value), np.array(highs.getSolution().col_value)
+    def over(self) -> bool:
+        if self.clock is not None:
+            return self.clock.over
+        return self.deadline is not None and time.time() > self.deadline
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One account's LP at the latest prices: the item of a map (small; it travels with every task)."""
+
+    position: int
+    tried: tuple[np.ndarray, ...]
+    """Every price vector the accounts were solved at in this search, the one to solve at last."""
+    stoppable: bool
+    """Whether the task may be skipped when the clock is over (not on the first iteration, which gives the bound)."""
+
+
+@dataclass(frozen=True)
+class _Solved:
+    """An account's LP under the prices: its term of L, its solution, and its cut's intercept and gradient."""
+
+    term: float
+    """max (c - A_K' lam)_a y_a over the account's hull."""
+    values: np.ndarray
+    """y_a, the account's columns' values."""
+    intercept: float
+    """c_a y_a."""
+    gradient: np.ndarray
+    """A_K y_a: the account's activity on each coupling row."""
+
+
+INFEASIBLE, STOPPED = "infeasible", "stopped"
+"""What an account's task gives instead of a `_Solved`: its own rows have no LP solution; or the clock was over
+before it started."""
+
+
+class _Bases:
+    """The basis each account's last LP ended with, in this process (a worker of a cluster keeps its own), for one
+    search at a time: the next LP of the account starts from it (HiGHS keeps a basis valid when only the costs
+    change). A warm start may end at another optimal vertex than a cold one, so the LP at the k-th prices is
+    always started from the basis of the account's LP at the (k-1)-th prices, and a process that does not hold
+    that basis (another worker solved the account last time; a worker was lost) first solves the account's LPs
+    at the earlier prices again, in order (`_Task.tried`): the result is the same wherever the task runs."""
+
+    def __init__(self) -> None:
+        self.search = ""
+        self.kept: dict[int, tuple[int, highspy.HighsBasis]] = {}
+        """account position -> (how many of the search's prices it was solved at, the basis it ended with)"""
+        self.lock = threading.Lock()
+
+    def take(self, search: str, position: int) -> tuple[int, highspy.HighsBasis | None]:
+        with self.lock:
+            if search != self.search:  # a new search: the last one's bases are of no use
+                self.search, self.kept = search, {}
+            return self.kept.pop(position, (0, None))
+
+    def keep(self, search: str, position: int, solved: int, basis: highspy.HighsBasis) -> None:
+        with self.lock:
+            if search == self.search:
+                self.kept[position] = (solved, basis)
+
+    def forget(self, search: str) -> None:
+        with self.lock:
+            if search == self.search:
+                self.search, self.kept = "", {}
+
+
+_BASES = _Bases()
 
 
 class _Highs(threading.local):
-    """A HiGHS per thread, made on first use."""
+    """A HiGHS per thread, made on first use, into which the accounts' LPs are passed in turn: a HiGHS per account
+    held about 0.3 MB each between iterations (0.32 GB at 1,000 accounts)."""
 
     def get(self) -> highspy.Highs:
         highs: highspy.Highs | None = getattr(self, "highs", None)
         if highs is None:
             highs = self.highs = new_highs()
         return highs
+
+
+_THREAD_HIGHS = _Highs()
+
+
+def _solve_account(accounts: _Accounts, task: _Task) -> _Solved | str:
+    """The account's LP at the last of `task.tried`, started from the basis of its LP at the prices before (solved
+    again here when this process does not hold it)."""
+    if task.stoppable and accounts.over():
+        return STOPPED
+    part = accounts.parts[task.position]
+    columns, rows, coefficients = accounts.coupling[task.position]
+    highs = _THREAD_HIGHS.get()
+    solved, basis = _BASES.take(accounts.search, task.position)
+    if solved >= len(task.tried):  # not this search's prefix: start again
+        solved, basis = 0, None
+    result: tuple[float, np.ndarray] | None = None
+    for lam in task.tried[solved:]:
+        cost = part.cost - np.bincount(columns, weights=coefficients * lam[rows], minlength=len(part.cost))
+        result, basis = _solve_hull(part, cost, basis, highs)
+        if result is None:
+            return INFEASIBLE
+    assert result is not None and basis is not None
+    _BASES.keep(accounts.search, task.position, len(task.tried), basis)
+    term, values = result
+    return _Solved(term, values, float(part.cost @ values),
+                   np.bincount(rows, weights=coefficients * values[columns], minlength=accounts.rows))
+
+
+def _solve_hull(part: Problem, cost: np.ndarray, basis: highspy.HighsBasis | None,
+                highs: highspy.Highs) -> tuple[tuple[float, np.ndarray] | None, highspy.HighsBasis | None]:
+    """max cost y over the account's hull from `basis`: ((its value, y), the basis it ended with), or (None, None)
+    when the hull is empty."""
+    dataclasses.replace(part, cost=cost).pass_to(highs)
+    if basis is not None:
+        highs.setBasis(basis)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal and basis is not None:
+        highs.clearSolver()  # a basis left by a failed run is not a start; solve once more from nothing
+        highs.run()
+    status = highs.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return None, None
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise NoBound(f"an account's LP under the prices ended {highs.modelStatusToString(status)}")
+    value = float(highs.getInfo().objective_function_value)
+    return (value, np.array(highs.getSolution().col_value)), highs.getBasis()
 
 
 class _Stopped(Exception):
@@ -133,136 +250,133 @@ class NoBound(RuntimeError):
     and the caller prices the coupling rows another way (`split.searched`: the whole model's LP relaxation)."""
 
 
-@dataclass(frozen=True)
-class _Coupling:
-    """The coupling rows' entries, by account: entry e is coefficient `value[e]` of column `column[e]` in coupling
-    row number `row[e]` (0..m-1), and the column lies in account `block[e]` (position in the parts)."""
-
-    rows: IntArray
-    """The model's row of each coupling row."""
-    row: IntArray
-    column: IntArray
-    value: np.ndarray
-    block: IntArray
-
-    def activity(self, y: np.ndarray, blocks: int) -> np.ndarray:
-        """(blocks, m): A_K y, account by account."""
-        m = len(self.rows)
-        return np.bincount(self.block * m + self.row, weights=self.value * y[self.column],
-                           minlength=blocks * m).reshape(blocks, m)
-
-
 def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling: npt.NDArray[np.bool_],
-           clock: Clock | None = None, tolerance: float = TOLERANCE, threads: int = 1,
+           clock: Clock | None = None, tolerance: float = TOLERANCE, executor: Executor | None = None,
            max_iterations: int = MAX_ITERATIONS) -> Search:
     """The coupling rows' prices by the box-step bundle method over the accounts' LP hulls. `parts`: each
     account's columns and its own rows as a problem, maximised with the model's objective in the sense of
     maximising (`split._parts`; their costs are replaced here); `coupling`: which rows of `problem` couple
-    accounts; `threads`: the accounts' LPs side by side. Stops within `tolerance`, at `max_iterations`, or when
-    `clock` is over (after at least one iteration, which gives the bound). Raises `NoBound` when an account's LP
-    has no optimum for a reason other than having no solution at all."""
+    accounts; `executor`: where each iteration's accounts' LPs run (planner.execute; default: one after the other
+    here), the accounts sent once for the whole search and their results combined in account order, so the
+    search is the same wherever they ran. Stops within `tolerance`, at `max_iterations`, or when `clock` is over
+    (after at least one iteration, which gives the bound). Raises `NoBound` when an account's LP has no optimum
+    for a reason other than having no solution at all."""
     started = time.perf_counter()
     clock = clock or Clock()
+    executor = executor or Executor()
     sense = 1.0 if problem.maximise else -1.0
     base = sense * problem.cost
-    row_of = problem.row_of()
     rows = np.flatnonzero(coupling & (np.isfinite(problem.row_upper) | np.isfinite(problem.row_lower)))
     m, count = len(rows), len(parts)
-    number = np.full(len(problem.row_lower), -1, dtype=np.intp)
-    number[rows] = np.arange(m)
-    block_of = np.full(len(problem.cost), -1, dtype=np.intp)
-    for position, (columns, _) in enumerate(parts):
-        block_of[columns] = position
-    entries = np.flatnonzero(number[row_of] >= 0)
-    couple = _Coupling(rows, number[row_of[entries]], problem.index[entries].astype(np.intp),
-                       problem.value[entries], block_of[problem.index[entries]])
     upper, lower = problem.row_upper[rows], problem.row_lower[rows]
     low = np.where(np.isfinite(lower), -np.inf, 0.0)  # a price < 0 needs a finite minimum
     high = np.where(np.isfinite(upper), np.inf, 0.0)  # a price > 0 a finite maximum
-    hulls = [_Hull(part) for _, part in parts]
+    left = clock.left()
+    accounts = _Accounts([part.relaxed() for _, part in parts], _coupling_entries(problem, parts, rows), m,
+                         uuid.uuid4().hex, None if left is None else time.time() + left,
+                         None if executor.distributed else clock)
     master = _Master(count, upper, lower, low, high)
-    pool = ThreadPoolExecutor(max_workers=max(1, threads)) if threads > 1 else None
+    tried: list[np.ndarray] = []
 
-    def evaluate(lam: np.ndarray, stoppable: bool = True) -> tuple[float, np.ndarray, np.ndarray] | None:
-        """L(lam) in the sense of maximising, every column's hull value, and each account's term. `stoppable`:
-        raise `_Stopped` as soon as the clock is over, between two accounts (not on the first iteration, which
-        gives the bound)."""
-        cost = base - np.bincount(couple.column, weights=couple.value * lam[couple.row], minlength=len(base))
-        tasks = [cost[columns] for columns, _ in parts]
-
-        def one(hull: _Hull, task: np.ndarray) -> tuple[float, np.ndarray] | None:
-            if stoppable and clock.over:
-                raise _Stopped
-            return _solve(hull, task)
-
-        solved = list(pool.map(one, hulls, tasks) if pool is not None else map(one, hulls, tasks))
-        if any(result is None for result in solved):
+    def evaluate(lam: np.ndarray, sent: Sent[_Accounts], stoppable: bool = True) -> _Evaluated | None:
+        """L(lam) in the sense of maximising and every account's LP under `lam`, or None when an account's hull
+        is empty. `stoppable`: raise `_Stopped` when the clock was over before every account was solved (not on
+        the first iteration, which gives the bound)."""
+        tried.append(lam)
+        tasks = [_Task(position, tuple(tried), stoppable) for position in range(count)]
+        solved = executor.map(_solve_account, tasks, sent, on_interrupt=lambda: clock.stop.pull(interrupted=True))
+        if INFEASIBLE in solved:
             return None
+        if STOPPED in solved:
+            raise _Stopped
+        accounts_solved = [result for result in solved if isinstance(result, _Solved)]
         y = np.zeros(len(base))
-        terms = np.zeros(count)
-        for position, ((columns, _), result) in enumerate(zip(parts, solved)):
-            assert result is not None
-            terms[position], y[columns] = result
+        for (columns, _), result in zip(parts, accounts_solved):
+            y[columns] = result.values
         limits = np.where(lam > 0, lam * np.where(lam > 0, upper, 0.0), lam * np.where(lam < 0, lower, 0.0))
-        value = sense * problem.offset + float(limits.sum()) + float(terms.sum())
-        return value, y, terms
+        value = sense * problem.offset + float(limits.sum()) + sum(result.term for result in accounts_solved)
+        return _Evaluated(value, y, accounts_solved)
 
-    try:
-        centre = np.zeros(m)
-        box = np.full(m, FIRST_BOX)
-        first = evaluate(centre, stoppable=False)
-        if first is None:
-            return _infeasible(problem, started)
-        best, hull, _ = first
-        recovered = hull.copy()
-        stored: list[tuple[int, IntArray, np.ndarray]] = []  # each cut's account, and its LP solution's nonzeros
-        _add_cuts(master, stored, parts, couple, base, hull, count)
-        proven, status, iterations, rounds = -np.inf, Status.TIME_LIMIT, 1, 0
-        while iterations < max_iterations and rounds < 4 * max_iterations and not clock.over:
-            rounds += 1
-            planned = master.solve(centre, box)
-            if planned is None:
-                break
-            lam, model = planned[0], planned[1] + sense * problem.offset
-            proven_here = model if master.inside(lam, centre, box) else -np.inf
-            proven = max(proven, proven_here)
-            if best - proven <= tolerance * max(1.0, abs(best)):
-                status = Status.OPTIMAL
-                recovered = master.recover(stored, len(base))
-                break
-            predicted = best - model
-            if predicted <= tolerance * max(1.0, abs(best)) * 1e-3:  # the box holds no better model point
-                box *= 2.0
-                continue
-            try:
-                tried = evaluate(lam)
-            except _Stopped:  # the time limit or Ctrl-C in the middle of an iteration: the centre stays
-                break
-            iterations += 1
-            if tried is None:
+    with executor.sending(accounts) as sent:
+        try:
+            centre = np.zeros(m)
+            box = np.full(m, FIRST_BOX)
+            first = evaluate(centre, sent, stoppable=False)
+            if first is None:
                 return _infeasible(problem, started)
-            value, y, _ = tried
-            _add_cuts(master, stored, parts, couple, base, y, count)
-            if best - value >= SERIOUS * predicted:
-                reached = np.abs(lam - centre) >= box * (1 - 1e-9)
-                box[reached] *= 2.0
-                centre, best, hull = lam, value, y
-        if status is not Status.OPTIMAL and master.solve(centre, box) is not None:
-            recovered = master.recover(stored, len(base))  # the master again: its duals must cover every cut
-        lam_rows = np.zeros(len(problem.row_lower))
-        lam_rows[rows] = centre
-        return Search(lam_rows, sense * best, sense * proven, hull, recovered, status, iterations,
-                      time.perf_counter() - started)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+            best, hull = first.value, first.values
+            recovered = hull.copy()
+            stored: list[tuple[int, IntArray, np.ndarray]] = []  # each cut's account, and its LP solution's nonzeros
+            _add_cuts(master, stored, parts, first.accounts)
+            proven, status, iterations, rounds = -np.inf, Status.TIME_LIMIT, 1, 0
+            while iterations < max_iterations and rounds < 4 * max_iterations and not clock.over:
+                rounds += 1
+                planned = master.solve(centre, box)
+                if planned is None:
+                    break
+                lam, model = planned[0], planned[1] + sense * problem.offset
+                proven_here = model if master.inside(lam, centre, box) else -np.inf
+                proven = max(proven, proven_here)
+                if best - proven <= tolerance * max(1.0, abs(best)):
+                    status = Status.OPTIMAL
+                    recovered = master.recover(stored, len(base))
+                    break
+                predicted = best - model
+                if predicted <= tolerance * max(1.0, abs(best)) * 1e-3:  # the box holds no better model point
+                    box *= 2.0
+                    continue
+                try:
+                    tried_here = evaluate(lam, sent)
+                except _Stopped:  # the time limit or Ctrl-C in the middle of an iteration: the centre stays
+                    break
+                iterations += 1
+                if tried_here is None:
+                    return _infeasible(problem, started)
+                _add_cuts(master, stored, parts, tried_here.accounts)
+                if best - tried_here.value >= SERIOUS * predicted:
+                    reached = np.abs(lam - centre) >= box * (1 - 1e-9)
+                    box[reached] *= 2.0
+                    centre, best, hull = lam, tried_here.value, tried_here.values
+        finally:
+            _BASES.forget(accounts.search)
+    if status is not Status.OPTIMAL and master.solve(centre, box) is not None:
+        recovered = master.recover(stored, len(base))  # the master again: its duals must cover every cut
+    lam_rows = np.zeros(len(problem.row_lower))
+    lam_rows[rows] = centre
+    return Search(lam_rows, sense * best, sense * proven, hull, recovered, status, iterations,
+                  time.perf_counter() - started)
 
 
-_THREAD_HIGHS = _Highs()
+@dataclass(frozen=True)
+class _Evaluated:
+    """L at some prices (in the sense of maximising), every column's value in its account's LP, and each account's
+    LP in account order."""
+
+    value: float
+    values: np.ndarray
+    accounts: list[_Solved]
 
 
-def _solve(hull: _Hull, cost: np.ndarray) -> tuple[float, np.ndarray] | None:
-    return hull.solve(cost, _THREAD_HIGHS.get())
+def _coupling_entries(problem: Problem, parts: Sequence[tuple[IntArray, Problem]],
+                      rows: IntArray) -> list[tuple[IntArray, IntArray, np.ndarray]]:
+    """Each account's entries in the coupling rows `rows`: (its own column, the row's number in `rows`, the
+    coefficient), grouped by account once (a stable sort), not scanned per account."""
+    number = np.full(len(problem.row_lower), -1, dtype=np.intp)
+    number[rows] = np.arange(len(rows))
+    local = np.full(len(problem.cost), -1, dtype=np.intp)
+    block_of = np.full(len(problem.cost), -1, dtype=np.intp)
+    for position, (columns, _) in enumerate(parts):
+        local[columns] = np.arange(len(columns))
+        block_of[columns] = position
+    row_of = problem.row_of()
+    entries = np.flatnonzero((number[row_of] >= 0) & (block_of[problem.index] >= 0))
+    column = problem.index[entries].astype(np.intp)
+    order = np.argsort(block_of[column], kind="stable")
+    entries, column = entries[order], column[order]
+    edges = np.searchsorted(block_of[column], np.arange(len(parts) + 1), "left")
+    row = number[row_of[entries]]
+    return [(local[column[a:b]], row[a:b], problem.value[entries[a:b]])
+            for a, b in itertools.pairwise(edges.tolist())]
 
 
 def _infeasible(problem: Problem, started: float) -> Search:
@@ -272,17 +386,13 @@ def _infeasible(problem: Problem, started: float) -> Search:
 
 
 def _add_cuts(master: _Master, stored: list[tuple[int, IntArray, np.ndarray]],
-              parts: Sequence[tuple[IntArray, Problem]], couple: _Coupling, base: np.ndarray, y: np.ndarray,
-              count: int) -> None:
-    """One cut per account from its LP solution `y` (part of every column's): theta_a >= c_a y_a - g_a' lam
-    with g_a = A_K y_a. A cut the master already has (the same solution again) is not added twice."""
-    gradient = couple.activity(y, count)
-    for position, (columns, _) in enumerate(parts):
-        values = y[columns]
-        intercept = float(base[columns] @ values)
-        if master.add(position, intercept, gradient[position]):
-            nonzero = np.flatnonzero(values)
-            stored.append((position, columns[nonzero], values[nonzero]))
+              parts: Sequence[tuple[IntArray, Problem]], solved: list[_Solved]) -> None:
+    """One cut per account from its LP solution y_a: theta_a >= c_a y_a - g_a' lam with g_a = A_K y_a. A cut the
+    master already has (the same solution again) is not added twice."""
+    for position, ((columns, _), account) in enumerate(zip(parts, solved)):
+        if master.add(position, account.intercept, account.gradient):
+            nonzero = np.flatnonzero(account.values)
+            stored.append((position, columns[nonzero], account.values[nonzero]))
 
 
 class _Master:

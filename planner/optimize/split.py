@@ -378,7 +378,7 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
     hull: np.ndarray | None = None
     """With the price search: each account's LP solution under its prices (`split`'s `relaxed`)."""
     if blocks is not None and len(problem.cost) >= PRICE_SEARCH_COLUMNS:
-        relaxation, hull = searched(problem, blocks, clock, relaxation_seconds)
+        relaxation, hull = searched(problem, blocks, clock, relaxation_seconds, executor)
     else:
         relaxation = run_problem(problem.relaxed(), None, None, options=relaxation_options(problem),
                                  clock=clock.at_least(relaxation_seconds))
@@ -427,18 +427,20 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
     return done(whole, method)
 
 
-def searched(problem: Problem, blocks: Blocks, clock: Clock, relaxation_seconds: float) -> tuple[Run, np.ndarray]:
+def searched(problem: Problem, blocks: Blocks, clock: Clock, relaxation_seconds: float,
+             executor: Executor | None = None) -> tuple[Run, np.ndarray]:
     """The coupling rows' prices by the search over the accounts' LPs (prices.py), as the LP relaxation's run
     would give them: objective and bound L(prices) (certified; the LP optimum within the search's gap), values the
     search's mix of the accounts' LP solutions (for `repair`), duals the prices in HiGHS's sense (0 off the
     coupling rows). Also each account's LP solution under the prices (for `split`'s progress line). The search
-    gets half of the time left, and at least `relaxation_seconds`: the accounts' MILPs need the rest."""
+    gets half of the time left, and at least `relaxation_seconds`: the accounts' MILPs need the rest. Its
+    accounts' LPs run on `executor` (default: threads of this process, one per CPU), as the MILPs do."""
     started = time.perf_counter()
     left = clock.left()
     try:
         found = search(problem, _parts(problem, blocks, (1.0 if problem.maximise else -1.0) * problem.cost),
                        blocks.coupling, clock.within(None if left is None else left / 2).at_least(relaxation_seconds),
-                       threads=cpus())
+                       executor=executor or Executor(threads=cpus()))
     except NoBound as error:
         clock.say(f"price search: {error}; the LP relaxation instead")
         relaxation = run_problem(problem.relaxed(), None, None, options=relaxation_options(problem),
