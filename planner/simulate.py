@@ -7,14 +7,16 @@ A simulation is a pure function of (rule set, options, events): the same inputs 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import special
 
 from planner.compile.calendar import violations
-from planner.compile.model import Compiled, compile_rules
+from planner.compile.model import Compiled, IntArray, compile_rules
 from planner.compile.promotions import Promotions, compile_promotions
 from planner.economics.core import Cells, evaluate
+from planner.economics.discounts import FloatArray
 from planner.execute import Executor
 from planner.results import Kpis, PolicyCheck, Simulation, Spread, Uncertainty
 from planner.rules.scenario import ScenarioOptions
@@ -149,32 +151,130 @@ def _growth(compiled: Compiled, volume_by_account: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _DrawInputs:
-    """What every Monte Carlo draw reads: sent once to each worker of a cluster (planner.execute)."""
+class UncertainPlan:
+    """A plan ready for Monte Carlo: what every draw of its demand reads (sent once to each worker of a cluster,
+    planner.execute). A promoted cell whose mechanic has a lift spread (`Demand.lift_sd`) draws its lift from the
+    normal of its (mechanic, account, product): the same number in every week of the draw."""
 
     compiled: Compiled
     promotions: Promotions
-    seed: int
+    lift_cells: IntArray
+    """Flat numbers of the promoted cells whose lift is uncertain."""
+    lift_normal: IntArray
+    """For each of them, which of the draw's `lift_normals` standard normals it takes."""
+    lift_sd: FloatArray
+    """For each of them, the standard deviation of its log lift."""
+    lift_normals: int
+    """Normals a draw takes for the lifts: (mechanics with a spread) x accounts x products; 0 when none has one."""
 
 
-def demand_draw(compiled: Compiled, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One draw of the demand's uncertainty, (elasticity, noise): elasticities normal around their value with
-    sd elasticity_sd, capped at 0, and baseline noise log-normal with mean 1 and CV baseline_noise per cell. The
+def uncertain_plan(rules: RuleSet, compiled: Compiled, events: Sequence[Event], promotions: Promotions) -> UncertainPlan:
+    """`promotions` (compiled from `events`) with the lift spread of each promoted cell. Which mechanic runs in a
+    cell is what `compile_promotions` decides (a later event wins a cell two events cover), so it is asked: placed
+    with each mechanic's number as its lift (1, 2, ... for the mechanics with a spread, 0 for the others), the
+    calendar gives the number of every promoted cell's mechanic."""
+    spread = sorted(m for m, table in compiled.demand.lift_sd.items() if table.any())
+    none = np.zeros(0, dtype=np.intp)
+    if not spread:
+        return UncertainPlan(compiled, promotions, none, none, np.zeros(0), 0)
+    accounts, products, weeks = compiled.shape
+    numbers = {m: np.broadcast_to(float(spread.index(m) + 1) if m in spread else 0.0, (accounts, products))
+               for m in rules.ids("mechanics")}
+    placed = compile_promotions(events, rules.ids("mechanics"), rules.ids("product_groups"), compiled.index,
+                                compiled.demand.expected_base, numbers)
+    if not np.array_equal(placed.promoted, promotions.promoted):
+        raise ValueError("the promotions were not compiled from these events")
+    promoted = np.flatnonzero(promotions.promoted)
+    number = np.rint(placed.lift.reshape(-1)[promoted]).astype(np.intp) - 1
+    live = number >= 0
+    line = promoted[live] // weeks  # account x products + product
+    tables = np.stack([compiled.demand.lift_sd[m] for m in spread]).reshape(len(spread), -1)
+    return UncertainPlan(compiled, promotions, promoted[live], number[live] * (accounts * products) + line,
+                         tables[number[live], line], len(spread) * accounts * products)
+
+
+@dataclass(frozen=True)
+class DemandDraw:
+    """One draw of the demand's uncertainty: the rules with the drawn dip and cannibalization shares, the
+    promotions with the drawn lifts, the drawn elasticities and the baseline noise."""
+
+    compiled: Compiled
+    promotions: Promotions
+    elasticity: FloatArray
+    noise: FloatArray
+
+    def cells(self) -> Cells:
+        return evaluate(self.compiled, self.promotions, elasticity=self.elasticity, noise=self.noise)
+
+
+def truncated_normal(mean: FloatArray, sd: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """Normal around `mean` with `sd`, truncated to [0, 1] (a share), by inverting the normal distribution
+    function on one uniform per value; `mean` itself where `sd` is 0. Both bounds are at most 1 / sd standard
+    deviations from a mean in [0, 1], so the inversion stays accurate."""
+    uniform = rng.random(mean.shape)
+    spread = sd > 0
+    scale = np.where(spread, sd, 1.0)
+    low, high = special.ndtr(-mean / scale), special.ndtr((1.0 - mean) / scale)
+    value = np.clip(mean + scale * special.ndtri(low + uniform * (high - low)), 0.0, 1.0)
+    drawn: FloatArray = np.where(spread, value, mean)
+    return drawn
+
+
+def _with_shares(compiled: Compiled, dip: FloatArray, cannibalization: FloatArray) -> Compiled:
+    """`compiled` with other dip and cannibalization shares. Nothing cached on it reads them (the expected base,
+    the shelf prices and price ratios, the categories), so those are carried over, not computed again."""
+    demand = replace(compiled.demand, post_promo_dip=dip, cannibalization=cannibalization)
+    demand.__dict__["expected_base"] = compiled.demand.expected_base
+    drawn = replace(compiled, demand=demand)
+    for name in ("shelf_regular", "price_ratio", "category"):
+        drawn.__dict__[name] = getattr(compiled, name)
+    return drawn
+
+
+def demand_draw(plan: UncertainPlan, rng: np.random.Generator) -> DemandDraw:
+    """One draw of the demand's uncertainty, in this order of `rng`'s numbers:
+
+    * baseline noise, log-normal with mean 1 and CV baseline_noise per cell;
+    * elasticities, normal around their value with sd elasticity_sd per account x product, capped at 0;
+    * lifts, when some mechanic has a spread: lift x exp(lift_sd x Z), Z one standard normal per mechanic (with a
+      spread) x account x product, so log-normal with the lift as median;
+    * dip shares, when some has a spread: normal with sd post_promo_dip_sd per account x product, truncated to
+      [0, 1];
+    * cannibalization shares likewise, when some has a spread.
+
+    A rule set without spreads draws what it drew before lifts, dips and cannibalization could be drawn. The
     simulator's Monte Carlo and the review's latest estimate both draw through here."""
+    compiled, promotions = plan.compiled, plan.promotions
     demand = compiled.demand
     sigma = np.sqrt(np.log1p(demand.baseline_noise**2))[:, :, None]
     noise = np.exp(rng.standard_normal(compiled.index.shape) * sigma - sigma**2 / 2)
     elasticity = np.minimum(demand.elasticity + rng.standard_normal(demand.elasticity.shape) * demand.elasticity_sd,
                             0.0)
-    return elasticity, noise
+    if plan.lift_normals:
+        normals = rng.standard_normal(plan.lift_normals)
+        lift = promotions.lift.copy()
+        lift.reshape(-1)[plan.lift_cells] *= np.exp(plan.lift_sd * normals[plan.lift_normal])
+        promotions = replace(promotions, lift=lift)
+    dip, cannibalization = demand.post_promo_dip, demand.cannibalization
+    if demand.post_promo_dip_sd.any():
+        dip = truncated_normal(dip, demand.post_promo_dip_sd, rng)
+    if demand.cannibalization_sd.any():
+        cannibalization = truncated_normal(cannibalization, demand.cannibalization_sd, rng)
+    if dip is not demand.post_promo_dip or cannibalization is not demand.cannibalization:
+        compiled = _with_shares(compiled, dip, cannibalization)
+    return DemandDraw(compiled, promotions, elasticity, noise)
+
+
+@dataclass(frozen=True)
+class _DrawInputs:
+    plan: UncertainPlan
+    seed: int
 
 
 def _draw(inputs: _DrawInputs, draw: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """One draw: totals and per-account sums. Its random numbers come from a generator of its own, seeded by
     (seed, draw), so a draw is the same wherever and in whatever order it runs."""
-    compiled = inputs.compiled
-    elasticity, noise = demand_draw(compiled, np.random.default_rng([inputs.seed, draw]))
-    cells = evaluate(compiled, inputs.promotions, elasticity=elasticity, noise=noise)
+    cells = demand_draw(inputs.plan, np.random.default_rng([inputs.seed, draw])).cells()
     kpis = Kpis.of(cells.sums((0, 1, 2)), 0.0).as_dict()
     per_account = cells.sums((1, 2))
     return ({key: kpis[key] for key in UNCERTAIN},
@@ -182,11 +282,12 @@ def _draw(inputs: _DrawInputs, draw: int) -> tuple[dict[str, float], dict[str, n
 
 
 def monte_carlo(rules: RuleSet, compiled: Compiled, promotions: Promotions, draws: int, seed: int,
-                progress: Progress | None = None, executor: Executor | None = None) -> Uncertainty:
-    """Draw baseline noise (log-normal, mean 1, CV baseline_noise per cell) and elasticities (normal, sd
-    elasticity_sd, capped at 0) and re-evaluate the plan; seeded and reproducible. The draws are independent
-    tasks of `executor` (default: in process): the same seed gives the same results, byte for byte, wherever
-    they run."""
+                progress: Progress | None = None, executor: Executor | None = None,
+                events: Sequence[Event] | None = None) -> Uncertainty:
+    """Re-evaluate the plan under `draws` draws of its demand (`demand_draw`: baseline noise, elasticities, and
+    the lifts, dips and cannibalization shares the rules give a spread); seeded and reproducible. `events`: the
+    calendar `promotions` was compiled from (default the rules' own). The draws are independent tasks of
+    `executor` (default: in process): the same seed gives the same results, byte for byte, wherever they run."""
     index = compiled.index
     done = [0]
 
@@ -195,8 +296,8 @@ def monte_carlo(rules: RuleSet, compiled: Compiled, promotions: Promotions, draw
         if progress:
             progress(done[0], draws)
 
-    results = (executor or Executor()).map(_draw, range(draws), _DrawInputs(compiled, promotions, seed),
-                                           on_result=count)
+    plan = uncertain_plan(rules, compiled, list(rules.events if events is None else events), promotions)
+    results = (executor or Executor()).map(_draw, range(draws), _DrawInputs(plan, seed), on_result=count)
     totals = {key: np.array([kpis[key] for kpis, _ in results]) for key in UNCERTAIN}
     accounts = {key: np.array([sums[key] for _, sums in results]).reshape(draws, len(index.accounts))
                 for key in ("volume", "gross_profit", "net_sales")}
@@ -238,8 +339,8 @@ def simulate(rules: RuleSet, options: ScenarioOptions, *, scenario: str = "", na
             shelf.append({"target": target.id, "account": account.id, "category": target.category,
                           "current": current, "share": target.share, "met_without_investment": gap == 0.0,
                           "fee": gap * 100 * target.cost_per_point})
-    uncertainty = monte_carlo(rules, compiled, promotions, options.draws, options.seed, progress, executor) \
-        if options.draws else None
+    uncertainty = monte_carlo(rules, compiled, promotions, options.draws, options.seed, progress, executor,
+                              events) if options.draws else None
     calendar = rules.calendar
     return Simulation(
         scenario=scenario, name=name, year=calendar.year if calendar else 0,

@@ -12,7 +12,9 @@ What goes where (docs/calibration.md):
   (`Materiality`); every profile names the
   lift of each mechanic the history can speak for: the product of the fitted lifts of its flags (feature,
   display, and deal = a price mechanic without feature or display), replacing the mechanic's own `lift` there.
-  `elasticity_sd` comes from the fit's standard errors, so Monte Carlo draws use them.
+  The spreads come from the fit's standard errors (`Fit.series_se`), so Monte Carlo draws use them:
+  `elasticity_sd`, `post_promo_dip_sd`, `cannibalization_sd`, and `lift_sd` beside `lifts` (the standard error
+  of the log lift: the flags' errors of their log lifts added in quadrature).
 
 The rule objects are built through the schema models, so a written file is valid by construction; the schema
 has no place for metadata, so the provenance (data hash, window, rows, fit statistics, command, version) is a
@@ -41,6 +43,9 @@ LIFT_FLAGS = ("feature", "display", "deal")
 MAX_LIFT = 10.0
 MIN_LIFT = 1e-3
 DEFAULT_SD = 0.2
+MAX_LIFT_SD = 2.0
+MAX_SHARE_SD = 0.5
+"""The rule language's bounds of `lift_sd` and of the share spreads (a wider standard error is written at them)."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,9 @@ class _Writer:
                                                       dtype=float), nan=DEFAULT_SD)
         self.se = {k: np.nan_to_num(np.asarray(v, dtype=float)) for k, v in fit.series_se.items()}
         self.lift_se = {m: self._lift_se(kinds) for m, kinds in flags.items() if kinds}
+        self.lift_log_se = {m: self._lift_log_se(kinds) for m, kinds in flags.items() if kinds}
+        self.dip_se = np.clip(self.se.get("dip", np.zeros(baseline.shape)), 0.0, MAX_SHARE_SD)
+        self.cannibalization_se = np.clip(self.se.get("cannibalization", np.zeros(baseline.shape)), 0.0, MAX_SHARE_SD)
         self.dip = np.clip(np.nan_to_num(np.asarray(fit.dip, dtype=float)), 0.0, 1.0)
         self.cannibalization = np.clip(np.nan_to_num(np.asarray(fit.cannibalization, dtype=float)), 0.0, 1.0)
 
@@ -188,11 +196,23 @@ class _Writer:
         return np.asarray(np.clip(lift, MIN_LIFT, MAX_LIFT), dtype=float)
 
     def _lift_se(self, flags: tuple[str, ...]) -> np.ndarray:
-        """Standard error of a mechanic's log lift: its flags' series errors added in quadrature."""
+        """The error materiality compares a lift's log difference with: its flags' errors of the lift itself
+        (`Fit.series_se`) added in quadrature, so about the lift times the error of its log (wider than the log's
+        own error, `_lift_log_se`; kept so as not to move the written profiles, docs/calibration.md, Limits)."""
         total = np.zeros(self.weight.shape)
         for flag in flags:
             total = total + self.se.get(f"lift.{flag}", np.zeros(self.weight.shape)) ** 2
         return np.asarray(np.sqrt(total), dtype=float)
+
+    def _lift_log_se(self, flags: tuple[str, ...]) -> np.ndarray:
+        """Standard error of a mechanic's log lift (its `lift_sd`): its flags' errors of their log lifts added in
+        quadrature (`Fit.series_se` holds the error of the lift itself, the lift times that of its log)."""
+        total = np.zeros(self.weight.shape)
+        for flag in flags:
+            if flag in self.fit.lifts and f"lift.{flag}" in self.se:
+                lift = np.nan_to_num(np.asarray(self.fit.lifts[flag], dtype=float), nan=1.0)
+                total = total + np.divide(self.se[f"lift.{flag}"], lift, out=np.zeros_like(total), where=lift > 0) ** 2
+        return np.asarray(np.clip(np.sqrt(total), 0.0, MAX_LIFT_SD), dtype=float)
 
     def _round(self, value: float) -> float:
         digits = self.materiality.digits
@@ -232,17 +252,23 @@ class _Writer:
 
         return {"elasticity": median(self.elasticity), "elasticity_sd": median(self.elasticity_sd),
                 "post_promo_dip": median(self.dip), "cannibalization": median(self.cannibalization),
-                "lifts": {m: median(v) for m, v in self.lifts.items()}}
+                "post_promo_dip_sd": median(self.dip_se), "cannibalization_sd": median(self.cannibalization_se),
+                "lifts": {m: median(v) for m, v in self.lifts.items()},
+                "lift_sd": {m: median(v) for m, v in self.lift_log_se.items()}}
 
     def _profile(self, profile_id: str, scope: dict[str, str], values: dict[str, Any], noise: float | None,
-                 lifts: dict[str, float]) -> Response:
+                 lifts: dict[str, float], lift_sd: dict[str, float]) -> Response:
+        """A profile; `lift_sd` holds the spread of each mechanic in `lifts`."""
         fields: dict[str, Any] = {
             "id": profile_id, "applies_to": scope,
             "elasticity": min(self._round(values["elasticity"]), 0.0),
             "post_promo_dip": self._round(values["post_promo_dip"]), "dip_weeks": self.fit.dip_weeks,
             "cannibalization": self._round(values["cannibalization"]),
             "elasticity_sd": self._round(max(values["elasticity_sd"], 0.0)),
+            "post_promo_dip_sd": self._round(values["post_promo_dip_sd"]),
+            "cannibalization_sd": self._round(values["cannibalization_sd"]),
             "lifts": {m: self._round(v) for m, v in lifts.items()},
+            "lift_sd": {m: self._round(lift_sd[m]) for m in lifts},
         }
         if noise is not None:
             fields["baseline_noise"] = self._round(min(max(noise, 0.0), 1.0))
@@ -250,12 +276,12 @@ class _Writer:
 
     def response(self) -> tuple[Response, ...]:
         whole = self._pooled(self.live)
-        out = [self._profile("cal-all", {}, whole, self.noise.get("all"), whole["lifts"])]
+        out = [self._profile("cal-all", {}, whole, self.noise.get("all"), whole["lifts"], whole["lift_sd"])]
         for category in sorted({c for c in self.category[self.live.any(axis=0)]}):
             in_category = self.live & (self.category == category)[None, :]
             pooled = self._pooled(in_category)
             out.append(self._profile(rule_id("cal", category), {"category": category}, pooled,
-                                     self.noise.get(category), pooled["lifts"]))
+                                     self.noise.get(category), pooled["lifts"], pooled["lift_sd"]))
             out.extend(self._refinements(in_category, pooled, category))
         return tuple(out)
 
@@ -265,7 +291,8 @@ class _Writer:
         exact = m.elasticity == 0 and m.lift == 0 and m.share == 0
         for a, p in zip(*np.nonzero(cells), strict=True):
             values = {"elasticity": self.elasticity[a, p], "elasticity_sd": self.elasticity_sd[a, p],
-                      "post_promo_dip": self.dip[a, p], "cannibalization": self.cannibalization[a, p]}
+                      "post_promo_dip": self.dip[a, p], "cannibalization": self.cannibalization[a, p],
+                      "post_promo_dip_sd": self.dip_se[a, p], "cannibalization_sd": self.cannibalization_se[a, p]}
             lifts = {k: float(v[a, p]) for k, v in self.lifts.items()
                      if exact or abs(np.log(v[a, p] / pooled["lifts"][k])) > max(m.lift, self.lift_se[k][a, p])}
             elasticity_se = self.se["elasticity"][a, p] if "elasticity" in self.se else 0.0
@@ -276,5 +303,6 @@ class _Writer:
                 continue
             account, product = self.fit.accounts[a], self.fit.products[p]
             out.append(self._profile(rule_id("cal", account, product), {"account": account, "product": product},
-                                     values, self.noise.get(category), lifts))
+                                     values, self.noise.get(category), lifts,
+                                     {k: float(v[a, p]) for k, v in self.lift_log_se.items()}))
         return out

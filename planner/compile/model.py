@@ -7,6 +7,7 @@ proportion to expected baseline volume, so every total is the sum of its cells.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -52,9 +53,16 @@ class Demand:
     """(A, P) coefficient of variation of weekly baseline volume."""
     elasticity_sd: FloatArray
     """(A, P) standard deviation of the elasticity."""
+    post_promo_dip_sd: FloatArray
+    """(A, P) standard deviation of the dip share."""
+    cannibalization_sd: FloatArray
+    """(A, P) standard deviation of the cannibalization share."""
     lifts: dict[str, FloatArray] = field(default_factory=dict)
     """Mechanic id -> (A, P) lift, for the mechanics a response profile names (`Response.lifts`); a mechanic
     not in it has its own `lift` everywhere."""
+    lift_sd: dict[str, FloatArray] = field(default_factory=dict)
+    """Mechanic id -> (A, P) standard deviation of the log lift, for the mechanics a response profile names in
+    `Response.lift_sd`; a mechanic not in it has an exact lift."""
 
     @cached_property
     def expected_base(self) -> FloatArray:
@@ -215,15 +223,16 @@ class _Profiles:
         values = np.array([getattr(p, name) for p in self.profiles] + [default], dtype=float)
         return values[self.winner]  # -1 picks the default at the end
 
-    def lifts(self, mechanics: dict[str, Mechanic]) -> dict[str, FloatArray]:
-        """(A, P) lift of each mechanic some profile names: per mechanic, the most specific profile covering the
-        cell that names it wins; the mechanic's own lift where none does."""
+    def by_mechanic(self, name: str, mechanics: dict[str, Mechanic], own: Callable[[Mechanic], float]
+                    ) -> dict[str, FloatArray]:
+        """(A, P) value of each mechanic some profile names in its map `name` (`lifts`, `lift_sd`): per mechanic,
+        the most specific profile covering the cell that names it wins; `own(mechanic)` where none does."""
         out: dict[str, FloatArray] = {}
-        named = sorted({m for p in self.profiles for m in p.lifts if m in mechanics})
+        named = sorted({m for p in self.profiles for m in getattr(p, name) if m in mechanics})
         for mechanic in named:
-            order = [k for k in self.order if mechanic in self.profiles[k].lifts]
-            values = np.array([self.profiles[k].lifts.get(mechanic, 0.0) for k in range(len(self.profiles))]
-                              + [mechanics[mechanic].lift], dtype=float)
+            order = [k for k in self.order if mechanic in getattr(self.profiles[k], name)]
+            values = np.array([getattr(self.profiles[k], name).get(mechanic, 0.0) for k in range(len(self.profiles))]
+                              + [own(mechanics[mechanic])], dtype=float)
             out[mechanic] = values[self._winners(order)]
         return out
 
@@ -283,6 +292,7 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
     for (row, column), ratio in own_season.items():  # a product whose baseline entry names its own profile
         holiday[row, column] *= ratio
     profiles = _Profiles(rules, index)
+    mechanics = rules.ids("mechanics")
     shelf_elasticity = profiles.parameter("shelf_elasticity", 0.3)
     shelf = np.ones((accounts, products))
     for target in rules.shelf_targets:
@@ -314,7 +324,10 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
         cannibalization=profiles.parameter("cannibalization", 0.0),
         baseline_noise=profiles.parameter("baseline_noise", 0.1),
         elasticity_sd=profiles.parameter("elasticity_sd", 0.2),
-        lifts=profiles.lifts(rules.ids("mechanics")),
+        post_promo_dip_sd=profiles.parameter("post_promo_dip_sd", 0.0),
+        cannibalization_sd=profiles.parameter("cannibalization_sd", 0.0),
+        lifts=profiles.by_mechanic("lifts", mechanics, lambda mechanic: mechanic.lift),
+        lift_sd=profiles.by_mechanic("lift_sd", mechanics, lambda _mechanic: 0.0),
     )
 
 

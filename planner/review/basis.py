@@ -32,7 +32,7 @@ from planner.economics.core import Cells, evaluate, rebates_per_cell
 from planner.economics.discounts import FloatArray
 from planner.review.ledger import BASE_LINES, Ledger, budget_sums, complete, ledger_of, rebate_sums
 from planner.rules.schema import Event, RuleSet
-from planner.simulate import promotions_for
+from planner.simulate import DemandDraw, promotions_for
 
 SCALED = ("volume", "revenue", "gross_sales", "off_invoice", "promo_funding", "cogs")
 """Lines proportional to volume: scaled by the run rate in the forecast. Fixed costs and fees are not."""
@@ -180,9 +180,10 @@ def compose(rules: RuleSet, compiled: Compiled, cells: ActualCells, spend: tuple
     return actual, latest
 
 
-def latest_of_draw(basis: Basis, elasticity: FloatArray, noise: FloatArray) -> Ledger:
-    """The latest estimate in one Monte Carlo draw of the forecast (the actuals stay as they are)."""
-    expected = evaluate(basis.compiled, basis.forecast_promotions, elasticity=elasticity, noise=noise)
+def latest_of_draw(basis: Basis, draw: DemandDraw) -> Ledger:
+    """The latest estimate in one Monte Carlo draw of the forecast (the actuals stay as they are); `draw` is of
+    the forecast's promotions (simulate.uncertain_plan of `forecast_events`)."""
+    expected = draw.cells()
     spend = claimed(basis.rules, basis.compiled, basis.executed, basis.cells)
     return compose(basis.rules, basis.compiled, basis.cells, spend, expected, basis.trend)[1]
 

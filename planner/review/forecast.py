@@ -1,8 +1,9 @@
 """The latest estimate (actuals to date + the model's forecast of the remaining weeks) with its spread, and the
 outlook of every rebate tier and growth target.
 
-Spread: Monte Carlo over the forecast exactly as `planner simulate` draws a plan (simulate.monte_carlo: log-normal
-baseline noise with mean 1 per cell, elasticity normal around its value and capped at 0), the actuals fixed.
+Spread: Monte Carlo over the forecast exactly as `planner simulate` draws a plan (simulate.demand_draw: log-normal
+baseline noise with mean 1 per cell, elasticity normal around its value and capped at 0, and the lifts, dips and
+cannibalization shares the rules give a spread), the actuals fixed.
 
 Rebate outlook, per rebate, account in scope and settlement period, in the rebate's own measure (cases, invoice
 revenue, or growth = cases / last year's cases of the period - 1, economics.rebates):
@@ -26,7 +27,7 @@ from planner.economics.rebates import tier_bands
 from planner.results import Spread
 from planner.review.basis import Basis, latest_of_draw
 from planner.review.ledger import Ledger
-from planner.simulate import demand_draw
+from planner.simulate import demand_draw, uncertain_plan
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def _draws(basis: Basis, draws: int, seed: int) -> list[Ledger]:
     if draws <= 0:
         return []
     rng = np.random.default_rng(seed)
-    return [latest_of_draw(basis, *demand_draw(basis.compiled, rng)) for _ in range(draws)]
+    plan = uncertain_plan(basis.rules, basis.compiled, basis.forecast_events, basis.forecast_promotions)
+    return [latest_of_draw(basis, demand_draw(plan, rng)) for _ in range(draws)]
 
 
 def forecast(basis: Basis, draws: int = 0, seed: int = 0) -> tuple[LatestEstimate, list[Outlook]]:

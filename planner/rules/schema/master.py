@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from planner.rules.schema.common import (
     EVERYWHERE,
@@ -30,7 +30,7 @@ from planner.rules.schema.common import (
     Tier,
     Weeks,
 )
-from planner.rules.schema.values import AS_NUMBER, AS_WHOLE_NUMBER, Date, Number, WholeNumber
+from planner.rules.schema.values import AS_NUMBER, AS_WHOLE_NUMBER, Date, Number, WholeNumber, refuse
 
 
 class Company(RuleModel):
@@ -218,6 +218,18 @@ class ProductGroup(RuleModel):
     """Which products belong to the group."""
 
 
+def _spread_of_a_share(value: float) -> float:
+    if value > 0.5:
+        raise refuse("share_spread_too_wide", f"a standard deviation of {value * 100:.6g}% is wider than any share "
+                     "can spread (50%: half the draws at 0%, half at 100%)",
+                     "write a standard deviation between 0% and 50%, e.g. 3% for a share known to about 3 points")
+    return value
+
+
+ShareSpread = Annotated[Share, AfterValidator(_spread_of_a_share)]
+"""The standard deviation of a share, written like one ('3%' or 0.03), from 0% to 50%."""
+
+
 class Response(RuleModel):
     """How demand responds, for the cells in scope. The most specific matching profile wins."""
 
@@ -238,11 +250,20 @@ class Response(RuleModel):
     """Coefficient of variation of weekly baseline volume (Monte Carlo)."""
     elasticity_sd: Number = Field(default=0.2, ge=0, le=5)
     """Standard deviation of the elasticity (Monte Carlo)."""
+    post_promo_dip_sd: ShareSpread = 0.0
+    """Standard deviation of post_promo_dip (Monte Carlo: normal, truncated to 0%-100%), at most 50%."""
+    cannibalization_sd: ShareSpread = 0.0
+    """Standard deviation of cannibalization (Monte Carlo: normal, truncated to 0%-100%), at most 50%."""
     lifts: dict[Annotated[str, RefTo("mechanics")], Annotated[float, Field(gt=0, le=10), AS_NUMBER]] = Field(
         default_factory=dict)
     """Lift of a mechanic in the cells this profile covers, by mechanic id, replacing the mechanic's own `lift`
     there (e.g. a lift calibrated per account and product). Resolved per mechanic: the most specific profile
     covering the cell that names the mechanic wins."""
+    lift_sd: dict[Annotated[str, RefTo("mechanics")], Annotated[float, Field(ge=0, le=2), AS_NUMBER]] = Field(
+        default_factory=dict)
+    """Standard deviation of the log of a mechanic's lift in the cells this profile covers, by mechanic id (0.1:
+    about +/-10%; Monte Carlo: log-normal around the lift, at most 2). Resolved per mechanic like `lifts`; a
+    mechanic no profile names here has an exact lift."""
 
 
 __all__ = [
