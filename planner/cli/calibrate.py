@@ -65,11 +65,11 @@ def calibrate(ctx: click.Context, rules: Path, histories: tuple[Path, ...], hold
 
     command = "planner calibrate " + shlex.join(sys.argv[2:]) if len(sys.argv) > 1 else "planner calibrate"
     request = Request([rules], histories[0], holdout, origins, columns, out, output_format, command,
-                      more_history=histories[1:], actuals=_store_actuals(db) if with_actuals else None)
+                      more_history=histories[1:], actuals=store_actuals(db) if with_actuals else None)
     ctx.exit(run_calibrate(request, out=sys.stdout, err=sys.stderr))
 
 
-def _store_actuals(db: str | None) -> Callable[[RuleSet], History]:
+def store_actuals(db: str | None) -> Callable[[RuleSet], History]:
     """Reads the plan store's actuals of the rules' plan year as a history (planner.review.as_history)."""
 
     def read(rules: RuleSet) -> History:

@@ -36,12 +36,18 @@ def join_histories(parts: Sequence[History]) -> History:
         frame = part.frame
         days = _weekday(frame)
         off = np.flatnonzero(days != phase[0]) if len(phase) else np.array([], dtype=np.intp)
+        off = off[np.argsort(frame[SOURCE_ROW].to_numpy()[off], kind="stable")]
         for i in off[:MAX_SHOWN]:
             problems.append(Problem(part.source, int(frame[SOURCE_ROW].iloc[i]), "week",
                                     f"week {frame['week'].iloc[i].date()} falls on another weekday than the weeks "
                                     f"of {first.source} ({first.frame['week'].iloc[0].date()})",
                                     "date every week on the same weekday in every file"))
-        clash = frame[[*SERIES, "week", SOURCE_ROW]].merge(seen, on=[*SERIES, "week"], suffixes=("", "_earlier"))
+        if len(off) > MAX_SHOWN:
+            problems.append(Problem(part.source, int(frame[SOURCE_ROW].iloc[off[MAX_SHOWN]]), "week",
+                                    f"... and {len(off) - MAX_SHOWN} more row(s) on another weekday",
+                                    "date every week on the same weekday in every file"))
+        clash = (frame[[*SERIES, "week", SOURCE_ROW]].merge(seen, on=[*SERIES, "week"], suffixes=("", "_earlier"))
+                 .sort_values(SOURCE_ROW, ignore_index=True))
         for row in clash.head(MAX_SHOWN).itertuples(index=False):
             earlier = parts[int(row.part)].source
             problems.append(Problem(part.source, int(getattr(row, SOURCE_ROW)), "week",

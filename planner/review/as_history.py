@@ -62,7 +62,7 @@ def actuals_history(rules: RuleSet, actuals: Actuals, source: str | None = None)
     products = [index.products[k] for k in p]
     accounts = [index.accounts[k] for k in a]
     frame = pd.DataFrame({
-        "week": pd.to_datetime([calendar.start + dt.timedelta(weeks=int(k)) for k in w]),
+        "week": pd.to_datetime([calendar.start + dt.timedelta(weeks=int(k)) for k in w]).astype("datetime64[ns]"),
         "account": sales["account"].astype(object), "product": sales["product"].astype(object),
         "cases": cases, "price": regular * (1.0 - depth), "regular_price": regular, "depth": depth,
         "mechanic": [ran[key][1] if key in ran else None for key in keys],
