@@ -1,7 +1,7 @@
 """Review and re-plan at scale: 1,000 accounts x 100 products x 52 weeks with 13 weeks of actuals (issue 17).
 
     .venv/bin/python -m benchmarks.bench_review [--sizes 100x100,1000x100] [--through 13] [--draws 5]
-                                                [--time-limit 300] [--no-optimize] [--seed 0]
+                                                [--time-limit 300] [--no-optimize] [--no-review] [--seed 0]
 
 The world is `benchmarks.worlds.synthetic_world`; its actuals are the plan's own simulation to week `--through`
 (planner.review.synthetic.plan_as_actuals), every sell-in row then moved by up to +/-10 % and every other executed
@@ -23,7 +23,9 @@ memory column is the process's peak resident set so far (getrusage), not the ste
                    of the untransformed scenario in the same run (the reference)
 
 A reference measured in the same run: one deterministic `planner.simulate.simulate` of the plan. Sizes are
-accounts x products; the calendar is 52 weeks.
+accounts x products; the calendar is 52 weeks. `--no-review` times only the re-plan (its transformation and the two
+optimizes), so the optimizers' peak resident set is theirs and not the review's. Each step's row is printed as it
+ends (stderr), so a run stopped part way still shows what it measured.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import argparse
 import gc
 import json
 import resource
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -94,16 +97,48 @@ def actuals_of(world: Any, through: int, seed: int) -> Actuals:
     return Actuals(exact.year, sales, tuple(p for k, p in enumerate(exact.promotions) if k % 2 == 0))
 
 
-def measure(accounts: int, products: int, through: int, draws: int, time_limit: float, optimize: bool,
-            seed: int) -> dict[str, Any]:
-    from planner.optimize.run import optimize as run_optimize
+class Steps(list[Step]):
+    """The steps measured so far; each is printed to stderr as it is added."""
 
+    def __init__(self, size: str) -> None:
+        super().__init__()
+        self.size = size
+
+    def append(self, step: Step) -> None:
+        super().append(step)
+        print(f"{self.size} {step.name}: {step.wall:.2f} s wall, {step.cpu:.2f} s CPU, {step.peak_mb:,.0f} MB; "
+              f"{step.note}", file=sys.stderr, flush=True)
+
+
+def measure(accounts: int, products: int, through: int, draws: int, time_limit: float, optimize: bool,
+            seed: int, review_steps: bool = True) -> dict[str, Any]:
     world = synthetic_world(accounts, products, 52, seed)
     events = list(world.events)
     actuals = actuals_of(world, through, seed)
-    steps: list[Step] = []
+    steps = Steps(f"{accounts}x{products}")
     step, _ = timed("reference: simulate", lambda: simulate(world, ScenarioOptions()))
     steps.append(step)
+    if review_steps:
+        review_of(world, events, actuals, through, draws, seed, steps)
+    step, replan = timed("replan rules", lambda: replan_rules(world, events, actuals, through),
+                         lambda r: f"{len(r.locked):,} locked, {len(r.rules.calendar_rules):,} calendar rules")
+    steps.append(step)
+    if optimize:
+        from planner.optimize.run import optimize as run_optimize
+
+        options = ScenarioOptions(time_limit=time_limit, gap=0.001)
+        for name, rules in (("optimize fresh (reference)", world), ("optimize re-plan", replan.rules)):
+            resolved = Resolved(id="bench", name="bench", file="bench.yaml", rules=rules, options=options)
+            step, _result = timed(name, lambda resolved=resolved: run_optimize(resolved),
+                                  lambda r: f"{r.status.value}, gap {r.gap:.3%}, {r.method or '-'}", traced=False)
+            steps.append(step)
+    return {"accounts": accounts, "products": products, "through": through, "draws": draws, "steps": list(steps),
+            "cells": accounts * products * 52}
+
+
+def review_of(world: Any, events: list[Any], actuals: Actuals, through: int, draws: int, seed: int,
+              steps: list[Step]) -> None:
+    """The review's steps, each timed, then the whole review with its JSON."""
     index = PlanIndex.of(world)
     step, _ = timed("actuals", lambda: on_grid(actuals, index, through), lambda c: f"{len(actuals.sales):,} rows")
     steps.append(step)
@@ -122,18 +157,6 @@ def measure(accounts: int, products: int, through: int, draws: int, time_limit: 
                                                                               draws=draws, seed=seed).as_json()),
                            lambda text: f"{len(text) / 1e6:.1f} MB")
     steps.append(step)
-    step, replan = timed("replan rules", lambda: replan_rules(world, events, actuals, through),
-                         lambda r: f"{len(r.locked):,} locked, {len(r.rules.calendar_rules):,} calendar rules")
-    steps.append(step)
-    if optimize:
-        options = ScenarioOptions(time_limit=time_limit, gap=0.001)
-        for name, rules in (("optimize fresh (reference)", world), ("optimize re-plan", replan.rules)):
-            resolved = Resolved(id="bench", name="bench", file="bench.yaml", rules=rules, options=options)
-            step, _result = timed(name, lambda resolved=resolved: run_optimize(resolved),
-                                  lambda r: f"{r.status.value}, gap {r.gap:.3%}, {r.method or '-'}", traced=False)
-            steps.append(step)
-    return {"accounts": accounts, "products": products, "through": through, "draws": draws, "steps": steps,
-            "cells": accounts * products * 52}
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -155,13 +178,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--no-optimize", action="store_true")
+    parser.add_argument("--no-review", action="store_true", help="only the re-plan: its rules and the optimizes")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rows = []
     for size in args.sizes.split(","):
         accounts, products = (int(x) for x in size.split("x"))
         rows.append(measure(accounts, products, args.through, args.draws, args.time_limit, not args.no_optimize,
-                            args.seed))
+                            args.seed, not args.no_review))
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
