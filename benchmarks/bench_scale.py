@@ -9,24 +9,25 @@ Each optimizer run is a process of its own (a fresh interpreter), on the optimiz
 (benchmarks/bench_optimize.py `optimizer_world` with its binding per-account and total budgets, `with_budgets`;
 N accounts x 52 weeks x 5 mechanics, vividness kept as written), through `planner.optimize.run.optimize` as
 `planner optimize` runs it, with `--workers 2` as a LocalCluster of 2 worker processes started inside the run
-(its start is in the total). Each phase is timed from the optimizer's own progress lines:
+(its start is outside `optimize`). Each phase ends at one of the optimizer's own progress lines (`MARKS`), and
+has its wall and CPU seconds (CPU of the run's own process, all its threads: with workers, the accounts' LPs and
+MILPs are the workers' CPU, in the run's total only) and the peak of the process's resident memory within it
+(Linux's VmHWM, started afresh at each phase):
 
-- world: building the rule set (not the planner's work; shown for scale);
-- options: valuing every option with the economics core; build: the model (Pyomo, and its matrix);
-- LP relaxation: the whole model's LP, whose duals price the rows that couple accounts, or (`--pricing search`,
-  and by default from `split.PRICE_SEARCH_COLUMNS` columns) the price search over the accounts' own LPs
+- options: valuing every option with the economics core; build: the model and its matrix;
+- prices: the whole model's LP relaxation, whose duals price the rows that couple accounts, or (`--pricing
+  search`, and by default from `split.PRICE_SEARCH_COLUMNS` columns) the price search over the accounts' own LPs
   (planner/optimize/prices.py); `--pricing lp,search` runs both side by side;
-- accounts: every account's MILP under those prices (the part that runs on the cluster);
-- repair / whole: what ran after the accounts (only when their plans did not prove the gap);
-- check: the plan simulated by the simulator and every rule re-checked.
+- accounts: every account's MILP under those prices;
+- repair/whole: what ran after the accounts (only when their plans did not prove the gap);
+- read-back + check: the plan read back from the model, simulated by the simulator and every rule re-checked.
 
-Peak memory is the run's own (`ru_maxrss`) and, with workers, the largest worker's; CPU is user + system of the
-run and every process it started, and per phase the CPU of the run's own process (all its threads; with
-workers, the accounts' CPU is theirs and only in the total). The sweep is `planner sweep scenarios/base.yaml` over a grid of
-`--sweep-points` points (the total budget x the sparkling elasticity x the default elasticity), run once as a
-user runs it. The projection to `--project` accounts scales each phase's measured seconds and memory per account
-at the largest size run, and the LP relaxation by the exponent measured between the two largest sizes. No
-assertion on time (docs/STYLE.md); numbers are indicative on a shared 2-core machine.
+Building the world (the rule set) is not the planner's work and comes before; its seconds and memory are in the
+row (`world`). The sweep is `planner sweep scenarios/base.yaml` over a grid of `--sweep-points` points (the total
+budget x the sparkling elasticity x the default elasticity), run once as a user runs it. The projection to
+`--project` accounts takes each phase's CPU seconds and the peak memory per account at the largest size run
+serially, linearly and by each phase's growth measured from the size below it: on paper, from the measured
+per-account costs. No assertion on time (docs/STYLE.md); numbers are indicative on a shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -45,13 +46,29 @@ from typing import Any
 from benchmarks.bench_time_limit import measured
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = ("world", "options", "build", "LP relaxation", "accounts", "repair/whole", "check")
+PHASES = ("options", "build", "prices", "accounts", "repair/whole", "read-back + check")
+MARKS = {"options": ("options:",), "build": ("build:",), "prices": ("LP relaxation",),
+         "accounts": ("accounts solved",), "repair/whole": ("repair:", "whole model:"), "read-back + check": ()}
+"""The progress line that ends each phase (read-back + check: the end of `optimize`). A phase whose line did not
+come (no repair) is empty; 'accounts solved' ends the accounts only when every account is solved (k/k)."""
+
+
+def _memory() -> tuple[float, float]:
+    """This process's resident memory now and its peak since the last `_reset_peak`, in GB (Linux)."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return (int(fields["VmRSS"].split()[0]) / 2**20, int(fields["VmHWM"].split()[0]) / 2**20)
+
+
+def _reset_peak() -> None:
+    """Start this process's peak resident memory afresh from what it holds now (Linux's clear_refs 5)."""
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def child(accounts: int, workers: int, time_limit: float, pricing: str = "default") -> dict[str, Any]:
     """One optimizer run in this process; its figures as a dict. `pricing`: how the coupling rows are priced,
     "lp" (the whole model's LP relaxation, at any size), "search" (the price search, at any size) or "default"
-    (as the planner chooses by size, `split.PRICE_SEARCH_COLUMNS`)."""
+    (as the planner chooses by size, `split.PRICE_SEARCH_COLUMNS`). Each phase's wall and CPU seconds (this
+    process, all its threads), the peak of this process's resident memory within it, and what it holds after."""
     from benchmarks.bench_optimize import optimizer_world, with_budgets
     from planner.compile.model import compile_rules
     from planner.execute import connect
@@ -63,51 +80,56 @@ def child(accounts: int, workers: int, time_limit: float, pricing: str = "defaul
     if pricing != "default":
         split.PRICE_SEARCH_COLUMNS = 0 if pricing == "search" else 2**62
 
-    begun = time.perf_counter()
+    begun, begun_cpu = time.perf_counter(), time.process_time()
     rules = optimizer_world(accounts)
     rules = with_budgets(rules, build_options(rules, compile_rules(rules), decide_vividness=False))
     resolved = Resolved(f"bench-{accounts}", f"{accounts} accounts", "", rules,
                         ScenarioOptions(vividness="keep", time_limit=time_limit, gap=1e-3))
-    world = time.perf_counter() - begun
-    lines: list[tuple[float, str]] = []
-    cpu_at: list[tuple[float, str]] = []
+    world = {"wall": time.perf_counter() - begun, "cpu": time.process_time() - begun_cpu, "peak GB": _memory()[1],
+             "held GB": _memory()[0]}
+    marks: dict[str, dict[str, float]] = {}
+    lines: list[str] = []
+
+    def mark(phase: str) -> None:
+        held, peak = _memory()
+        marks[phase] = {"at": time.perf_counter(), "cpu at": time.process_time(), "peak GB": peak, "held GB": held}
+        _reset_peak()
 
     def progress(line: str) -> None:
-        lines.append((time.perf_counter(), line))
-        cpu_at.append((time.process_time(), line))
+        lines.append(line)
         print(f"  {accounts} x{workers}: {line}", file=sys.stderr, flush=True)
+        solved = re.match(r"accounts solved (\d+)/(\d+)", line)
+        for phase, prefixes in MARKS.items():
+            if any(line.startswith(prefix) for prefix in prefixes) and (solved is None or
+                                                                         solved.group(1) == solved.group(2)):
+                mark(phase)
 
     started = time.perf_counter()
     with connect(workers or None) as executor:
-        connected, cpu_started = time.perf_counter(), time.process_time()
+        connected = time.perf_counter()
+        _reset_peak()
+        mark("start")
         result = optimize(resolved, progress=progress, executor=executor)
-    ended, cpu_ended = time.perf_counter(), time.process_time()
-    seconds = result.seconds
-    lp_at = next((at for at, line in lines if line.startswith("LP relaxation")), None)
-    accounts_at = next((at for at, line in reversed(lines) if re.match(r"accounts solved (\d+)/\1", line)), None)
-    solve_start = connected + seconds["options"] + seconds["build"]
-    solve_end = solve_start + seconds["solve"]
-    phases = {"world": world, "options": seconds["options"], "build": seconds["build"],
-              "LP relaxation": (lp_at - solve_start) if lp_at else seconds["solve"],
-              "accounts": (accounts_at - lp_at) if lp_at and accounts_at else 0.0,
-              "repair/whole": solve_end - (accounts_at or lp_at or solve_end),
-              "check": seconds.get("check", 0.0)}
-    marks = [cpu_started] + [next((at for at, line in cpu_at if line.startswith(prefix)), math.nan)
-                             for prefix in ("options:", "build:", "LP relaxation")]
-    marks.append(next((at for at, line in reversed(cpu_at) if re.match(r"accounts solved (\d+)/\1", line)),
-                      math.nan))
-    marks.append(cpu_ended)
-    cpu_phases = dict(zip(("options", "build", "LP relaxation", "accounts", "rest (repair, read-back, check)"),
-                          (later - earlier for earlier, later in itertools.pairwise(marks))))
-    lp_line = next((line for _, line in lines if line.startswith("LP relaxation")), "")
-    searched = "price search" in lp_line
-    return {"cpu phases (this process)": cpu_phases, "accounts": accounts, "workers": workers,
-            "pricing": "price search" if searched else "full LP", "prices line": lp_line,
-            "status": result.status.value, "method": result.method,
-            "objective": result.objective, "bound": result.bound, "gap": result.gap, "phases": phases,
-            "cluster start": connected - started, "optimize": seconds["total"], "total": ended - begun,
+        mark("read-back + check")
+    ended = time.perf_counter()
+    phases: dict[str, dict[str, float]] = {}
+    previous = marks["start"]
+    for phase in PHASES:
+        if phase not in marks:
+            phases[phase] = {"wall": 0.0, "cpu": 0.0, "peak GB": 0.0, "held GB": previous["held GB"]}
+            continue
+        now = marks[phase]
+        phases[phase] = {"wall": now["at"] - previous["at"], "cpu": now["cpu at"] - previous["cpu at"],
+                         "peak GB": now["peak GB"], "held GB": now["held GB"]}
+        previous = now
+    prices_line = next((line for line in lines if line.startswith("LP relaxation")), "")
+    return {"accounts": accounts, "workers": workers, "world": world, "phases": phases,
+            "pricing": "price search" if "price search" in prices_line else "full LP", "prices line": prices_line,
+            "status": result.status.value, "method": result.method, "objective": result.objective,
+            "bound": result.bound, "gap": result.gap, "cluster start": connected - started,
+            "optimize": ended - connected, "optimize CPU": marks["read-back + check"]["cpu at"] - marks["start"]["cpu at"],
             "columns": result.size.get("columns", 0), "rows": result.size.get("rows", 0),
-            "main peak GB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            "main peak GB": max(world["peak GB"], *(phase["peak GB"] for phase in phases.values())),
             "worker peak GB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20 if workers else 0.0}
 
 
@@ -154,51 +176,57 @@ def run_optimizer(accounts: int, workers: int, time_limit: float, pricing: str =
 
 
 def optimizer_table(rows: list[dict[str, Any]]) -> str:
-    header = ["accounts", "mode", "prices", "columns", *[f"{p} s" for p in PHASES],
-              "CPU s of this process: options / build / LP / accounts / rest", "cluster start s", "wall s", "CPU s",
-              "CPU s / account", "status", "method", "gap", "peak GB (main / worker)"]
+    """One line per run: each phase's wall / CPU seconds (this process; with workers the accounts' CPU is theirs,
+    in the run's total only), the run's totals, and each phase's peak resident memory."""
+    header = ["accounts", "mode", "prices", "columns", *[f"{p} s (wall / CPU)" for p in PHASES],
+              "optimize wall s", "optimize CPU s (this process)", "CPU ms / account", "cluster start s",
+              "run CPU s (all processes)", "status", "method", "gap",
+              "peak GB by phase: " + " / ".join(PHASES), "peak GB (main / worker)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
+        phases = row["phases"]
         lines.append("| " + " | ".join([
             f"{row['accounts']:,}", "serial" if not row["workers"] else f"--workers {row['workers']}",
-            row.get("pricing", "full LP"),
-            f"{row['columns']:,}", *[f"{row['phases'][p]:.1f}" for p in PHASES],
-            " / ".join(f"{value:.1f}" for value in row.get("cpu phases (this process)", {}).values()) or "-",
-            f"{row['cluster start']:.1f}",
-            f"{row['wall']:.1f}", f"{row['cpu']:.1f}", f"{row['cpu'] / row['accounts'] * 1000:.1f} ms",
-            row["status"], row["method"] or "-", _percent(row["gap"]),
+            row["pricing"], f"{row['columns']:,}",
+            *[f"{phases[p]['wall']:.1f} / {phases[p]['cpu']:.1f}" for p in PHASES],
+            f"{row['optimize']:.1f}", f"{row['optimize CPU']:.1f}",
+            f"{row['optimize CPU'] / row['accounts'] * 1000:.1f}", f"{row['cluster start']:.1f}",
+            f"{row['cpu']:.1f}", row["status"], row["method"] or "-", _percent(row["gap"]),
+            " / ".join(f"{phases[p]['peak GB']:.2f}" for p in PHASES),
             f"{row['main peak GB']:.2f} / {row['worker peak GB']:.2f}"]) + " |")
     return "\n".join(lines)
 
 
-def projection(rows: list[dict[str, Any]], target: int, lp_exponent: float) -> str:
-    """Each phase's CPU seconds per account at the largest size measured serially (every thread of the one
-    process), linear, but the LP relaxation, which grows by the exponent measured between the two largest
-    sizes (`lp_exponent` when only one size was run)."""
-    serial = sorted((r for r in rows if not r["workers"] and "cpu phases (this process)" in r),
-                    key=lambda r: r["accounts"])
+def projection(rows: list[dict[str, Any]], target: int) -> str:
+    """Each phase's CPU seconds and the peak memory per account at the largest size run serially, and the
+    growth of each from the size below it (the exponent b of seconds ~ accounts^b), taken on to `target`
+    accounts linearly and by the measured exponents: on paper, from measured per-account costs."""
+    serial = sorted((r for r in rows if not r["workers"]), key=lambda r: r["accounts"])
     if not serial:
         return "(no serial run to project from)"
     big = serial[-1]
-    cpu = big["cpu phases (this process)"]
-    exponent, said = lp_exponent, f"{lp_exponent:.2f} given"
-    if len(serial) > 1 and serial[-2]["accounts"] < big["accounts"] and \
-            serial[-2]["cpu phases (this process)"]["LP relaxation"] > 0:
-        small = serial[-2]
-        exponent = math.log(cpu["LP relaxation"] / small["cpu phases (this process)"]["LP relaxation"]) / math.log(
+    small = next((r for r in reversed(serial) if r["accounts"] < big["accounts"]), None)
+
+    def exponent(phase: str) -> float:
+        if small is None or small["phases"][phase]["cpu"] <= 0 or big["phases"][phase]["cpu"] <= 0:
+            return 1.0
+        return math.log(big["phases"][phase]["cpu"] / small["phases"][phase]["cpu"]) / math.log(
             big["accounts"] / small["accounts"])
-        said = f"{exponent:.2f} measured from {small['accounts']:,}"
-    names = list(cpu)
-    lines = [f"CPU seconds from {big['accounts']:,} accounts, serial (LP relaxation exponent {said}):", "",
-             "| accounts | " + " | ".join(f"{name} CPU s" for name in names) + " | total CPU h | "
-             "accounts phase h on 100 worker threads | peak GB |",
-             "|" + "---|" * (len(names) + 4)]
+
+    growth = {phase: exponent(phase) for phase in PHASES}
+    peak = max(big["phases"][p]["peak GB"] for p in PHASES)
+    lines = [f"From {big['accounts']:,} accounts, serial" + (f"; growth measured from {small['accounts']:,}: " +
+             ", ".join(f"{p} {growth[p]:.2f}" for p in PHASES) if small else "") + ".", "",
+             "| accounts | " + " | ".join(f"{p} CPU s" for p in PHASES) + " | total CPU h (linear) | total CPU h "
+             "(measured growth) | accounts + prices h on 100 worker threads | peak GB (linear) |",
+             "|" + "---|" * (len(PHASES) + 5)]
     for size in sorted({big["accounts"], 10_000, 50_000, 100_000, target}):
         scale = size / big["accounts"]
-        phases = {name: cpu[name] * (scale ** exponent if name == "LP relaxation" else scale) for name in names}
-        lines.append(f"| {size:,} | " + " | ".join(f"{phases[name]:,.0f}" for name in names)
-                     + f" | {sum(phases.values()) / 3600:,.2f} | {phases['accounts'] / 100 / 3600:,.3f} | "
-                     f"{big['main peak GB'] * scale:,.0f} |")
+        linear = {p: big["phases"][p]["cpu"] * scale for p in PHASES}
+        grown = sum(big["phases"][p]["cpu"] * scale ** growth[p] for p in PHASES)
+        lines.append(f"| {size:,} | " + " | ".join(f"{linear[p]:,.0f}" for p in PHASES)
+                     + f" | {sum(linear.values()) / 3600:,.2f} | {grown / 3600:,.2f} | "
+                     f"{(linear['accounts'] + linear['prices']) / 100 / 3600:,.3f} | {peak * scale:,.1f} |")
     return "\n".join(lines)
 
 
@@ -238,8 +266,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep-points", type=int, default=1000, help="points of the demo sweep (0: none)")
     parser.add_argument("--sweep-workers", type=int, default=2, help="--workers of the sweep (0: in process)")
     parser.add_argument("--project", type=int, default=1_000_000, help="accounts to project the table to")
-    parser.add_argument("--lp-exponent", type=float, default=2.0,
-                        help="growth of the LP relaxation when one size is run (issue 19: about 2 with IPM)")
     parser.add_argument("--rows", type=Path, help="print the tables of the '# row:' lines of earlier runs' stderr "
                                                   "instead of running")
     parser.add_argument("--pricing", default="default",
@@ -257,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.rows:
         rows = [json.loads(line.removeprefix("# row: ")) for line in args.rows.read_text().splitlines()
                 if line.startswith("# row: ")]
-        print(optimizer_table(rows) + "\n\n" + projection(rows, args.project, args.lp_exponent))
+        print(optimizer_table(rows) + "\n\n" + projection(rows, args.project))
         return
     modes = [0 if mode == "serial" else int(mode.removeprefix("workers")) for mode in args.modes.split(",") if mode]
     rows = []
@@ -266,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(run_optimizer(size, workers, args.time_limit, pricing))
             print(f"# row: {json.dumps(rows[-1])}", file=sys.stderr, flush=True)  # kept if a later size is stopped
     print("## The optimizer by phase\n\n" + optimizer_table(rows) + "\n\n## Projected\n\n"
-          + projection(rows, args.project, args.lp_exponent), flush=True)
+          + projection(rows, args.project), flush=True)
     if args.sweep_points:
         print("\n## A sweep of the demo\n\n" + sweep(args.sweep_points, args.sweep_workers))
 

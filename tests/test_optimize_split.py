@@ -16,6 +16,7 @@ relaxation smooths over), a total budget and a total margin floor (the rows that
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -156,6 +157,30 @@ def test_the_repair_mends_a_budget_the_accounts_plans_break() -> None:
     assert model.matrix.activity(row, mended.values) <= model.matrix.row_upper[row] + model.matrix.row_constant[row] + 1e-6
     whole = solve(model_of(accounts_world(budget_share=0.25)), 30, GAP, duals=False, whole=True)
     assert mended.objective == pytest.approx(whole.objective, rel=1e-9)  # on this world, the optimum itself
+
+
+def test_fixed_columns_leave_a_smaller_problem_whose_plans_are_worth_the_same() -> None:
+    """What the repair gives HiGHS: the columns where the accounts' plans and the LP agree fixed, out of the
+    problem, and the rows of fixed columns only gone; its optimum is the whole model's with those columns fixed by
+    their bounds. All columns fixed at a plan that breaks the budget: no plan."""
+    problem, blocks = parts(model_of(accounts_world(budget_share=0.25)))
+    unpriced = split.split(problem, blocks, np.zeros(len(problem.row_lower)), 30, 0.0)
+    lp = run_problem(problem.relaxed(), 30, None, options={})
+    agree = (problem.integrality == 1) & (np.abs(lp.values - unpriced.values) <= 1e-6)
+    at = np.where(agree, np.round(unpriced.values), 0.0)
+    lower, upper = problem.column_lower.copy(), problem.column_upper.copy()
+    lower[agree] = upper[agree] = at[agree]
+    bounded = run_problem(dataclasses.replace(problem, column_lower=lower, column_upper=upper), 30, 1e-9)
+    reduced = split.fixing(problem, agree, at)
+    assert reduced is not None
+    rest, free = reduced
+    assert len(free) == len(rest.cost) < len(problem.cost) and len(rest.row_lower) < len(problem.row_lower)
+    alone = run_problem(rest, 30, 1e-9)
+    assert alone.objective == pytest.approx(bounded.objective, rel=1e-9)
+    plan = at.copy()
+    plan[free] = alone.values
+    assert float(problem.cost @ plan) + problem.offset == pytest.approx(alone.objective, rel=1e-9)
+    assert split.fixing(problem, np.ones(len(problem.cost), dtype=bool), unpriced.values) is None
 
 
 def test_the_interior_point_relaxation_gives_the_same_bound_and_plan(monkeypatch: pytest.MonkeyPatch) -> None:

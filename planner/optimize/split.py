@@ -253,14 +253,17 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
     shared = _Blocks([part for _, part in parts], block_gap, None if left is None else time.time() + left,
                      None if executor.distributed else clock)
     reported = [0.0]
+    waiting = [sum(r.status is Status.NO_SOLUTION for r in runs)]
+    """Blocks without a run yet: counted down as runs come (the last one always reports)."""
 
     def keep(number: int, block_run: Run) -> None:
         position = todo[number]
+        waiting[0] -= runs[position].status is Status.NO_SOLUTION
         runs[position] = block_run
+        waiting[0] += block_run.status is Status.NO_SOLUTION
         if block_run.status in (Status.OPTIMAL, Status.INFEASIBLE):
             memo[keys[position]] = block_run
-        if time.perf_counter() - reported[0] >= REPORT_EVERY or not any(
-                r.status is Status.NO_SOLUTION for r in runs):
+        if time.perf_counter() - reported[0] >= REPORT_EVERY or not waiting[0]:
             _report(clock, runs, sense, constant, lp_terms)
             reported[0] = time.perf_counter()
 
@@ -461,12 +464,49 @@ def repair(problem: Problem, values: np.ndarray, relaxed: np.ndarray, time_limit
     """The whole model with every integer column fixed where the accounts' plans (`values`) and the LP relaxation
     (`relaxed`) agree, RINS's neighbourhood (Danna, Rothberg and Le Pape, 2005): only the few columns they
     disagree on are decided again, together, which mends a coupling row the accounts' plans broke. A plan of
-    the whole model; its bound is not one (the rest is fixed)."""
+    the whole model; its bound is not one (the rest is fixed). HiGHS is given only what is left to decide
+    (`fixing`): at 10,000 accounts a few thousand columns of 2.6 million, where passing it the whole model with
+    the rest fixed by their bounds had it copy and presolve all of them."""
     agree = (problem.integrality == 1) & (np.abs(relaxed - values) <= 1e-6)
-    lower, upper = problem.column_lower.copy(), problem.column_upper.copy()
-    lower[agree] = upper[agree] = np.round(values[agree])
-    return run_problem(dataclasses.replace(problem, column_lower=lower, column_upper=upper), time_limit, gap, start,
-                       clock=clock)
+    plan = np.where(agree, np.round(values), 0.0)
+    reduced = fixing(problem, agree, plan)
+    if reduced is None:
+        return Run.without_plan(Status.INFEASIBLE)
+    rest, free = reduced
+    run = run_problem(rest, time_limit, gap, None if start is None or not len(start) else start[free], clock=clock)
+    if not run.has_plan:
+        return run
+    plan[free] = run.values
+    return dataclasses.replace(run, values=plan, duals=np.zeros(0))
+
+
+def fixing(problem: Problem, fixed: npt.NDArray[np.bool_], at: np.ndarray) -> tuple[Problem, IntArray] | None:
+    """`problem` with the columns `fixed` at their values in `at`: the other columns (returned too, in order), the
+    rows that hold any of them, their limits less the fixed columns' part, and the fixed columns' worth in the
+    objective's constant; so its plans, with the fixed columns added, are the plans of `problem` that keep them
+    there, worth the same. None when a row of fixed columns only breaks its limits (no such plan)."""
+    rows = len(problem.row_lower)
+    row_of = problem.row_of()
+    x = np.where(fixed, at, 0.0)
+    activity = np.bincount(row_of, weights=problem.value * x[problem.index], minlength=rows)
+    free_entry = ~fixed[problem.index]
+    holds_free = np.bincount(row_of[free_entry], minlength=rows) > 0
+    room = FEASIBILITY * np.maximum(1.0, np.abs(activity))
+    if (~holds_free & ((activity < problem.row_lower - room) | (activity > problem.row_upper + room))).any():
+        return None
+    kept = np.flatnonzero(holds_free)
+    free = np.flatnonzero(~fixed)
+    column = np.full(len(problem.cost), -1, dtype=np.intp)
+    column[free] = np.arange(len(free))
+    row = np.full(rows, -1, dtype=np.intp)
+    row[kept] = np.arange(len(kept))
+    entries = np.flatnonzero(free_entry & holds_free[row_of])  # in row order, as A is stored
+    starts = np.zeros(len(kept), dtype=np.int32)
+    np.cumsum(np.bincount(row[row_of[entries]], minlength=len(kept))[:-1], out=starts[1:])
+    return Problem(problem.cost[free], problem.offset + float(problem.cost @ x), problem.maximise,
+                   problem.column_lower[free], problem.column_upper[free], problem.row_lower[kept] - activity[kept],
+                   problem.row_upper[kept] - activity[kept], starts, column[problem.index[entries]].astype(np.int32),
+                   problem.value[entries], problem.integrality[free]), free
 
 
 def _better(problem: Problem, objective: float, than: float) -> bool:
