@@ -130,9 +130,9 @@ def test_roles_are_kept_in_the_store_and_changed_by_an_admin(world: World) -> No
 
 
 def test_db_upgrade_and_unusable_databases(world: World, tmp_path: Path) -> None:
-    assert run(world, "db", "upgrade").stdout.endswith("already at revision 0004 (newest)\n")
+    assert run(world, "db", "upgrade").stdout.endswith("already at revision 0005 (newest)\n")
     fresh = CliRunner().invoke(main, ["db", "upgrade", "--db", str(tmp_path / "new" / "plans.db")])
-    assert fresh.exit_code == 0 and "migrated from empty to revision 0004" in fresh.stdout
+    assert fresh.exit_code == 0 and "migrated from empty to revision 0005" in fresh.stdout
     for url, message in (("mysql://u:p@localhost/x", "unsupported database 'mysql'"),
                          ("postgresql://planner:secret@127.0.0.1:1/none", "plan store postgresql+psycopg://planner:***@"),
                          (":memory:", ""), ("sqlite://", "in-memory SQLite database forgets every version")):

@@ -156,7 +156,7 @@ def test_concurrent_first_use_migrates_once(db_url: str) -> None:
     store = results["0"]
     try:
         current, head = revisions(store)
-        assert current == head == "0004" and verify(store).ok
+        assert current == head == "0005" and verify(store).ok
     finally:
         for opened in results.values():
             opened.close()

@@ -19,7 +19,7 @@ from planner.cli.common import (
     text_style,
     write_or_fail,
 )
-from planner.cli.replan import from_actuals_options, replanned
+from planner.cli.replan import from_actuals_options, replan_label, replanned
 from planner.prepare import prepare
 
 
@@ -68,8 +68,8 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
     --allow-findings.
 
     With --from-actuals the weeks after --through are re-planned with the past fixed at the actuals in the
-    plan store (planner actuals import; docs/review.md); submit the plan as the next version with
-    planner plan submit SCENARIO --plan DIR/plan.yaml.
+    plan store (planner actuals import; docs/review.md); plan.yaml carries the label "Qn revision" (the quarter of
+    --through), which planner plan submit SCENARIO --plan DIR/plan.yaml gives the next version.
 
     \b
     Examples:
@@ -94,7 +94,8 @@ def optimize(ctx: click.Context, scenario: Path, time_limit: float | None, gap: 
         from planner.report.files import Detail
 
         folder, names = out, Detail.of(prepared.resolved.rules)
-        write_or_fail(out, lambda: write_optimization(result, folder, names))
+        label = replan_label(ctx)
+        write_or_fail(out, lambda: write_optimization(result, folder, names, label))
     elif out is not None:
         click.echo(f"nothing written to {out}: there is no plan ({result.status.value})", err=True)
     click.echo(render_optimization(result, fmt, **text_style()))

@@ -12,8 +12,10 @@ import click
 
 from planner.cli.common import DB_HELP, CannotRun, plan_store
 from planner.prepare import Prepared
+from planner.rules.schema import Calendar
 
 META = "planner.replan"
+LABEL = "planner.replan.label"
 
 
 def from_actuals_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,6 +60,21 @@ def replanned(ctx: click.Context, prepared: Prepared) -> Prepared:
                         f"only, not {week}: import them first (planner actuals import)")
     events = list(prepared.plan.events if prepared.plan else rules.events)
     result = replan_rules(rules, events, actuals, week)
+    ctx.meta[LABEL] = revision_label(rules.calendar, week)
     for line in result.log:
         click.echo(f"re-plan: {line}", err=True)
     return replace(prepared, resolved=replace(prepared.resolved, rules=result.rules), plan=None)
+
+
+def revision_label(calendar: Calendar, through: int) -> str:
+    """The title a re-plan through `through` suggests for its version: "Q1 revision" for the quarter the week
+    falls in ("" through week 0: nothing is fixed, it is a fresh plan)."""
+    for quarter in range(1, len(calendar.quarters) + 1):
+        if through in calendar.quarter_weeks(quarter):
+            return f"Q{quarter} revision"
+    return ""
+
+
+def replan_label(ctx: click.Context) -> str:
+    """The re-plan's suggested title, "" when the command did not re-plan."""
+    return str(ctx.meta.get(LABEL, ""))

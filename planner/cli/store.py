@@ -90,10 +90,13 @@ def plan() -> None:
 @click.option("--plan", "plan_file", type=click.Path(path_type=Path),
               help="Freeze this plan file (e.g. from planner optimize) instead of the scenario's own events.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--label", metavar="TEXT",
+              help='A title for the version, e.g. "Q1 revision" (default: the --plan file\'s label, which a re-plan '
+                   "writes); shown by plan list/show/diff, the approval pack and the audit trail.")
 @allow_findings_option
 @_acting
 @click.pass_context
-def plan_submit(ctx: click.Context, scenario: Path, plan_file: Path | None, sets: tuple[str, ...],
+def plan_submit(ctx: click.Context, scenario: Path, plan_file: Path | None, sets: tuple[str, ...], label: str | None,
                 allow_findings: bool, actor: str | None, key_file: str | None, db: str | None) -> None:
     """Simulate a scenario and freeze it, with the exact bytes of its files, as its next version, submitted for
     approval.
@@ -106,18 +109,31 @@ def plan_submit(ctx: click.Context, scenario: Path, plan_file: Path | None, sets
     Examples:
       planner plan submit scenarios/base.yaml --as alice
       planner plan submit scenarios/base.yaml --set budgets.bud-total-2027.max=500k --allow-findings --as alice
+      planner plan submit scenarios/base.yaml --plan results/q1/plan.yaml --label "Q1 revision" --as alice
     """
-    from planner.store.versions import check_names, submit
+    from planner.store.versions import check_names, check_title, submit
 
     user, key = _who(actor, key_file)
+    with store_errors():
+        title = check_title(label if label is not None else _plan_label(plan_file))
     frozen = simulate_and_freeze(ctx, scenario, command_line(sets, None, None, plan_file), allow_findings,
                                  before=lambda p: check_names(p.resolved.id, p.resolved.name, p.files))
     with plan_store(db) as store:
-        version = submit(store, frozen, user, key)
+        version = submit(store, frozen, user, key, title)
         _mode_note(store)
     click.echo(f"submitted {version.label} by {version.submitted_by}: budget used {version.budget_used:,.0f} "
                f"{frozen.currency}, {len(frozen.rule_files)} files kept in the store, content sha256 "
                f"{version.content_sha256}")
+
+
+def _plan_label(plan_file: Path | None) -> str | None:
+    """The label a plan file carries (a re-plan writes "Q1 revision"); None without one or when the file does not
+    read (the submission reports that itself)."""
+    if plan_file is None or not plan_file.is_file():
+        return None
+    from planner.rules.plan import load_plan
+
+    return load_plan(plan_file).label or None
 
 
 def _decision_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -247,7 +263,7 @@ def plan_list(ctx: click.Context, scenario: str | None, db: str | None, fmt: str
         failing = _verified(ctx, connection, versions, "list", allow_unverified)
     if fmt == "json":
         click.echo(json.dumps([{"scenario": v.scenario, "version": v.number, "status": v.status,
-                                "verified": (v.scenario, v.number) not in failing,
+                                "title": v.title, "verified": (v.scenario, v.number) not in failing,
                                 "submitted_by": v.submitted_by, "submitted_at": v.submitted_at,
                                 "budget_used": v.budget_used, "approved_by": [d.actor for d in v.approvals()],
                                 "content_sha256": v.content_sha256} for v in versions], indent=2))

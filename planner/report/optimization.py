@@ -365,16 +365,17 @@ def frontier_view(frontier: Frontier) -> View:
     return View("frontier", "frontier", columns, kinds, rows)
 
 
-def write_optimization(result: OptimizeResult, out: Path, detail: Detail | None = None) -> list[str]:
-    """plan.yaml (loadable by `planner simulate --plan`), optimization.json, frontier.csv when traced, and the
-    plan's simulation files (with `detail`'s display names), all staged and moved into `out` together. Only a run
-    with a plan writes anything. The per-SKU table is `planner simulate --plan plan.yaml --out`'s."""
+def write_optimization(result: OptimizeResult, out: Path, detail: Detail | None = None, label: str = "") -> list[str]:
+    """plan.yaml (loadable by `planner simulate --plan`; `label`: the title `planner plan submit --plan` gives its
+    version), optimization.json, frontier.csv when traced, and the plan's simulation files (with `detail`'s
+    display names), all staged and moved into `out` together. Only a run with a plan writes anything. The per-SKU
+    table is `planner simulate --plan plan.yaml --out`'s."""
     if result.simulation is None:
         raise ValueError("only a run with a plan writes a results folder")
     simulation = result.simulation
 
     def write(folder: Path) -> list[str]:
-        (folder / "plan.yaml").write_text(plan_yaml(result.events, result.scenario, "optimizer", result.bought), encoding="utf-8")
+        (folder / "plan.yaml").write_text(plan_yaml(result.events, result.scenario, "optimizer", result.bought, label), encoding="utf-8")
         (folder / "optimization.json").write_text(dumps(optimization_json(result)) + "\n", encoding="utf-8")
         written = ["plan.yaml", "optimization.json"]
         if result.frontier is not None:

@@ -3,6 +3,7 @@
     plan:
       scenario: base-2027            # the scenario it was made for (informative)
       source: optimizer              # who made it: a planner, or the optimizer
+      label: Q1 revision             # optional: the title `planner plan submit --plan` gives its version
       events:
         - {id: e1, account: carrefour, product_group: cola-cans, mechanic: tpr-20, weeks: [12, 13]}
         - {id: e2, account: jd, product_group: water, mechanic: tpr-20, weeks: [45], depth: 25%, funding: 80%}
@@ -18,6 +19,7 @@ the accounts listed (a subset of its scope; none: not bought); unlisted items ar
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +47,7 @@ class PlanSpec(RuleModel):
 
     scenario: str = ""
     source: str = "planner"
+    label: str = ""
     events: tuple[Event, ...] = Field(default=())
     vividness: tuple[Purchase, ...] = Field(default=())
 
@@ -57,6 +60,7 @@ class Plan:
     source: str = "planner"
     findings: list[Finding] = field(default_factory=list)
     vividness: tuple[Purchase, ...] = ()
+    label: str = ""
 
     @property
     def bought(self) -> Bought:
@@ -82,12 +86,15 @@ def load_plan(path: Path) -> Plan:
     except ValidationError as error:
         return Plan(name, [], findings=schema_findings(error, data["plan"], document, ("plan",), root=PlanSpec))
     locate(spec, document, ("plan",))
-    return Plan(name, list(spec.events), spec.scenario, spec.source, vividness=spec.vividness)
+    return Plan(name, list(spec.events), spec.scenario, spec.source, vividness=spec.vividness, label=spec.label)
 
 
-def plan_yaml(events: list[Event], scenario: str, source: str, vividness: Bought | None = None) -> str:
+def plan_yaml(events: list[Event], scenario: str, source: str, vividness: Bought | None = None,
+              label: str = "") -> str:
     """Write a plan file (flow-style events and purchases, one per line, for readable diffs)."""
     lines = ["plan:", f"  scenario: {scenario}", f"  source: {source}", "  events:"]
+    if label:
+        lines.insert(3, f"  label: {json.dumps(label, ensure_ascii=False)}")
     for event in events:
         parts = [f"id: {event.id}", f"account: {event.account}", f"product_group: {event.product_group}",
                  f"mechanic: {event.mechanic}", f"weeks: [{', '.join(str(w) for w in event.weeks)}]"]

@@ -233,15 +233,20 @@ def between(old: Version, new: Version) -> dict[str, Any]:
 
 
 def _ref(version: Version) -> dict[str, Any]:
-    return {"scenario": version.scenario, "version": version.number, "status": version.status,
-            "content_sha256": version.content_sha256}
+    return {"scenario": version.scenario, "version": version.number, "title": version.title,
+            "status": version.status, "content_sha256": version.content_sha256}
+
+
+def titled(ref: dict[str, Any]) -> str:
+    """' "Q1 revision"' after a version number, when the version has a title."""
+    return f' "{ref["title"]}"' if ref.get("title") else ""
 
 
 def head_text(difference: dict[str, Any]) -> str:
     """`what_changed` for people: what `planner plan diff` prints first."""
     head, old, new = difference["what_changed"], difference["from"], difference["to"]
-    title = (f"What you are approving: {new['scenario']} version {new['version']} against version "
-             f"{old['version']} ({old['status']})")
+    title = (f"What you are approving: {new['scenario']} version {new['version']}{titled(new)} against version "
+             f"{old['version']}{titled(old)} ({old['status']})")
     if not head["available"]:
         return f"{title}\n  {head['reason']}"
     changes = head["changes"]

@@ -6,7 +6,8 @@ database matches this metadata, so the two cannot drift apart. Times are ISO-860
 PostgreSQL and its hash can be re-computed.
 
     plan_versions         one frozen version: scenario, options, overrides, events, totals, policy, who and when;
-                          `status` and `revision` (the optimistic counter) are the only columns that ever change
+                          and its title (migration 0005); `status` and `revision` (the optimistic counter) are the
+                          only columns that ever change
     plan_rule_files       sha256 of every file the version was built from (scenario chain, rule files, plan file)
     plan_account_results  per-account KPIs (and growth, uncertainty) of the version
     plan_decisions        approvals and rejections, at most one per person and version
@@ -51,6 +52,8 @@ ID = 80
 HASH = 64
 TIME = 32
 PATH = 1000
+TITLE = 200
+"""Longest version title ("Q1 revision"; migration 0005)."""
 
 
 
@@ -104,6 +107,7 @@ plan_versions = Table(
     Column("revision", Integer, nullable=False),
     Column("command_line", Document, nullable=True),
     Column("basis_sha256", String(HASH), nullable=True),
+    Column("title", String(TITLE), nullable=True),
     UniqueConstraint("scenario", "number", name="uq_plan_versions_scenario_number"),
     Index("ix_plan_versions_basis", "scenario", "basis_sha256"),
 )

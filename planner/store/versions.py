@@ -36,6 +36,7 @@ from planner.store.hashing import content_hash
 from planner.store.schema import (
     ID,
     PATH,
+    TITLE,
     plan_account_results,
     plan_decisions,
     plan_rule_files,
@@ -109,6 +110,8 @@ class Version:
     status: str
     revision: int
     decisions: list[Decision] = field(default_factory=list)
+    title: str | None = None
+    """What the planner called the submission (`plan submit --label`, e.g. "Q1 revision"); None: no title."""
 
     @property
     def scenario(self) -> str:
@@ -116,8 +119,9 @@ class Version:
 
     @property
     def label(self) -> str:
-        return f"{self.scenario} (draft, not submitted)" if self.status == DRAFT else \
-            f"{self.scenario} version {self.number}"
+        if self.status == DRAFT:
+            return f"{self.scenario} (draft, not submitted)"
+        return f"{self.scenario} version {self.number}" + (f' "{self.title}"' if self.title else "")
 
     @property
     def totals(self) -> dict[str, float]:
@@ -132,16 +136,19 @@ class Version:
         return float(self.frozen.totals.get("budget_used", 0.0))
 
     def content(self) -> dict[str, Any]:
-        return content_of(self.frozen, self.number, self.submitted_by, self.submitted_at)
+        return content_of(self.frozen, self.number, self.submitted_by, self.submitted_at, self.title)
 
     def approvals(self) -> list[Decision]:
         return [d for d in self.decisions if d.decision == "approve"]
 
 
-def content_of(frozen: Frozen, number: int, submitted_by: str, submitted_at: str) -> dict[str, Any]:
-    """What `content_sha256` is taken over."""
-    return {**frozen.basis(), "workdir": frozen.workdir, "number": number, "submitted_by": submitted_by,
-            "submitted_at": submitted_at}
+def content_of(frozen: Frozen, number: int, submitted_by: str, submitted_at: str,
+               title: str | None = None) -> dict[str, Any]:
+    """What `content_sha256` is taken over: the title too when there is one (a version without one hashes as
+    before the store kept titles)."""
+    content = {**frozen.basis(), "workdir": frozen.workdir, "number": number, "submitted_by": submitted_by,
+               "submitted_at": submitted_at}
+    return content | ({"title": title} if title is not None else {})
 
 
 def freeze(resolved: Resolved, simulation: Simulation, paths: Sequence[str], events: Sequence[Any],
@@ -188,16 +195,29 @@ def check_names(scenario: str, name: str, paths: Sequence[str]) -> None:
         identity.check_text(f"file name {identity.printable(path)!r}", path, PATH)
 
 
+def check_title(title: str | None) -> str | None:
+    """A title as the store keeps it: trimmed, printable, at most TITLE characters; None when empty."""
+    if title is None or not title.strip():
+        return None
+    title = title.strip()
+    identity.check_text("the version's title (--label)", title, TITLE)
+    return title
+
+
 def draft(frozen: Frozen) -> Version:
     """A simulated plan that is not in the store (number 0, status draft): what a report of a scenario file shows
     before anyone submits it."""
     return Version(0, 0, frozen, content_hash(content_of(frozen, 0, "", "")), "", "", DRAFT, 0)
 
 
-def submit(store: Store, frozen: Frozen, actor: str | None, key: Ed25519PrivateKey | None = None) -> Version:
+def submit(store: Store, frozen: Frozen, actor: str | None, key: Ed25519PrivateKey | None = None,
+           title: str | None = None) -> Version:
     """Store `frozen` as the scenario's next version, submitted by the acting user (`actor` on a single-user store,
-    the login on a shared one), in one transaction with its audit row (signed with `key` when the user has one)."""
+    the login on a shared one), in one transaction with its audit row (signed with `key` when the user has one).
+    `title` names the submission ("Q1 revision"): kept with the version, covered by its content hash, and in the
+    audit row; it is no part of the plan's terms (the same plan under another title is still a duplicate)."""
     check_names(frozen.scenario, frozen.name, list(frozen.rule_files))
+    title = check_title(title)
     missing = sorted(set(frozen.rule_files) - set(frozen.sources))
     if missing:
         raise CannotOpen(f"the bytes of {', '.join(missing)} were not kept when the plan was frozen: freeze it again")
@@ -216,7 +236,7 @@ def submit(store: Store, frozen: Frozen, actor: str | None, key: Ed25519PrivateK
                                             plan_versions.c.status == SUBMITTED)
                                      .order_by(plan_versions.c.number)).all()
         at = audit.utc_now()
-        version_id, digest = _insert(connection, frozen, number, user, at, basis)
+        version_id, digest = _insert(connection, frozen, number, user, at, basis, title)
         for earlier_id, earlier_number, revision in pending:
             _move(connection, earlier_id, revision, SUPERSEDED, f"{frozen.scenario} version {earlier_number}")
         audit.append(connection, user, "submit", {
@@ -224,7 +244,7 @@ def submit(store: Store, frozen: Frozen, actor: str | None, key: Ed25519PrivateK
             "rule_files": {path: sha for path, (_, sha) in sorted(frozen.rule_files.items())},
             "budget_used": float(frozen.totals.get("budget_used", 0.0)),
             "supersedes": [earlier_number for _, earlier_number, _ in pending],
-        }, scenario=frozen.scenario, version=number, key=signer)
+        } | ({"title": title} if title is not None else {}), scenario=frozen.scenario, version=number, key=signer)
         return version_at(connection, frozen.scenario, number)
 
 
@@ -243,15 +263,16 @@ def _refuse_duplicate(connection: Connection, frozen: Frozen, basis: str) -> Non
 
 
 def _insert(connection: Connection, frozen: Frozen, number: int, actor: str, at: str,
-            basis: str) -> tuple[int, str]:
+            basis: str, title: str | None) -> tuple[int, str]:
     """The version row, then its files, then its accounts: a failure between them rolls all of them back."""
-    digest = content_hash(content_of(frozen, number, actor, at))
+    digest = content_hash(content_of(frozen, number, actor, at, title))
     inserted = connection.execute(plan_versions.insert().values(
         scenario=frozen.scenario, number=number, name=frozen.name, scenario_file=frozen.scenario_file,
         workdir=frozen.workdir, year=frozen.year, currency=frozen.currency, options=frozen.options,
         applied=frozen.applied, plan_source=frozen.plan_source, events=frozen.events, totals=frozen.totals,
         policy=frozen.policy, uncertainty=frozen.uncertainty, content_sha256=digest, submitted_by=actor,
-        submitted_at=at, status=SUBMITTED, revision=0, command_line=frozen.command_line, basis_sha256=basis))
+        submitted_at=at, status=SUBMITTED, revision=0, command_line=frozen.command_line, basis_sha256=basis,
+        title=title))
     key = inserted.inserted_primary_key
     assert key is not None, "the version row has no id"
     version_id = int(key[0])
@@ -336,7 +357,7 @@ def _version(connection: Connection, row: Any) -> Version:
         accounts=accounts, details=details, policy=row["policy"], uncertainty=row["uncertainty"],
         command_line=row["command_line"])
     return Version(version_id, row["number"], frozen, row["content_sha256"], row["submitted_by"],
-                   row["submitted_at"], row["status"], row["revision"], decisions)
+                   row["submitted_at"], row["status"], row["revision"], decisions, row["title"])
 
 
 def load(store: Store, scenario: str, number: int | None = None) -> Version:

@@ -15,7 +15,7 @@ from typing import Any
 
 from planner.report.simulation import delta, kind_of, number
 from planner.store.audit import AuditRow
-from planner.store.diff import HEADLINE, describe_policy, describe_terms
+from planner.store.diff import HEADLINE, describe_policy, describe_terms, titled
 from planner.store.identity import printable
 from planner.store.verify import Verification
 from planner.store.versions import Version
@@ -44,7 +44,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def version_json(version: Version) -> dict[str, Any]:
     frozen = asdict(version.frozen)
     frozen["rule_files"] = [{"path": p, "kind": k, "sha256": s} for p, (k, s) in version.frozen.rule_files.items()]
-    return {"version": version.number, "status": version.status, "content_sha256": version.content_sha256,
+    return {"version": version.number, "title": version.title, "status": version.status,
+            "content_sha256": version.content_sha256,
             "submitted_by": version.submitted_by, "submitted_at": version.submitted_at,
             "decisions": [asdict(d) for d in version.decisions], **frozen}
 
@@ -99,8 +100,9 @@ def list_text(versions: list[Version], failing: set[tuple[str, int]] | None = No
         return "no versions in the plan store yet: planner plan submit SCENARIO --as USER"
     failing = failing or set()
     return "\n".join(_table(
-        ["scenario", "version", "status", "submitted by", "submitted at", "budget used", "gross profit", "approved by"],
-        [[printable(v.scenario), str(v.number),
+        ["scenario", "version", "title", "status", "submitted by", "submitted at", "budget used", "gross profit",
+         "approved by"],
+        [[printable(v.scenario), str(v.number), printable(v.title or "-"),
           v.status + (" UNVERIFIED" if (v.scenario, v.number) in failing else ""), printable(v.submitted_by),
           printable(v.submitted_at[:19].replace("T", " ")), number(v.budget_used, "money"),
           number(v.totals.get("gross_profit", 0.0), "money"), printable(_approvals(v))]
@@ -109,8 +111,8 @@ def list_text(versions: list[Version], failing: set[tuple[str, int]] | None = No
 
 def diff_text(difference: dict[str, Any]) -> str:
     old, new = difference["from"], difference["to"]
-    lines = [(f"{old['scenario']} version {old['version']} ({old['status']}) -> "
-              f"{new['scenario']} version {new['version']} ({new['status']})")]
+    lines = [(f"{old['scenario']} version {old['version']}{titled(old)} ({old['status']}) -> "
+              f"{new['scenario']} version {new['version']}{titled(new)} ({new['status']})")]
     totals = difference["totals"]
     lines += ["", "Totals" + ("" if totals else ": unchanged")]
     lines += ["  " + row for row in _table(["kpi", "before", "after", "change"], [
@@ -172,6 +174,9 @@ def log_text(entries: list[AuditRow]) -> str:
                                             if "key" in payload else payload.get("status", ""))
         if row.action.startswith("key_"):
             detail = f"{payload.get('user')} {str(payload.get('public_key'))[:16]}..."
+        if payload.get("title"):
+            detail = f'{detail} "{payload["title"]}"'
+
         rows.append([str(row.seq), printable(row.at[:19].replace("T", " ")), printable(row.actor), row.action,
                      printable(target), printable(str(detail)), row.row_hash[:12] + (" signed" if row.signature
                                                                                    else "")])
