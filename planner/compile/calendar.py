@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -139,6 +140,38 @@ def line_violations(rule: CalendarRule, schedule: Schedule, mechanics: Mapping[s
     return out
 
 
+def least_weeks(rule: CalendarRule, complete: bool) -> int:
+    """The fewest event weeks a line's schedule needs before `line_violations` can find anything of this rule (a
+    count never exceeds the schedule's weeks, nor does a run or a window hold more; a gap or a sequence needs two
+    weeks): exact, so `violations` skips every rule a short schedule cannot break. NEVER for the rules that are not
+    line rules here."""
+    if isinstance(rule, EventCount):
+        if complete and rule.min > 0:
+            return 0
+        return NEVER if rule.max is None else rule.max + 1
+    if isinstance(rule, (Blackout, FeatureMinDepth)):
+        return 1
+    if isinstance(rule, MaxConsecutive):
+        return rule.weeks + 1
+    if isinstance(rule, (MinGap, ForbiddenSequence)):
+        return 2
+    if isinstance(rule, DeepDiscountWindow):
+        return rule.at_most + 1
+    return NEVER
+
+
+NEVER = 1 << 30
+"""`least_weeks` of a rule no schedule breaks here."""
+
+
+def terms_of(rule: CalendarRule) -> tuple[Any, ...]:
+    """What `line_violations` reads of a rule: its kind and every field but its id and scope."""
+    return (type(rule), *(getattr(rule, name) for name in type(rule).model_fields if name not in _SCOPE_FIELDS))
+
+
+_SCOPE_FIELDS = frozenset({"id", "applies_to", "product_groups"})
+
+
 def account_violations(rule: ProductClash | PairedProducts, schedules: Mapping[str, Schedule],
                        account: str) -> list[Violation]:
     """Rules across product groups of one account: clashes and pairs. `schedules`: group -> schedule."""
@@ -176,15 +209,25 @@ def violations(rules: RuleSet, index: PlanIndex, plan: Mapping[Line, Schedule], 
     per_account = [r for r in rules.calendar_rules if isinstance(r, across)]
     accounts = len(index.accounts)
     line_matrix = np.array([index.account_mask(r.applies_to) for r in per_line], dtype=bool).reshape(len(per_line), accounts)
+    needs = np.array([least_weeks(r, complete) for r in per_line], dtype=np.int64)
+    terms = [terms_of(r) for r in per_line]
     out: list[Violation] = []
     for (account, group), schedule in plan.items():
         a = index.account_position.get(account)
         if a is None or (not schedule and not complete):
             continue
-        for k in np.flatnonzero(line_matrix[:, a]):
+        by_terms: dict[tuple[Any, ...], list[Violation]] = {}  # rules with the same terms break alike on a line
+        for k in np.flatnonzero(line_matrix[:, a] & (needs <= len(schedule))):
             rule = per_line[k]
-            if rule.product_groups is None or group in rule.product_groups:
-                out.extend(line_violations(rule, schedule, mechanics, index, (account, group), complete))
+            if rule.product_groups is not None and group not in rule.product_groups:
+                continue
+            found = by_terms.get(terms[k])
+            if found is None:
+                found = by_terms[terms[k]] = line_violations(rule, schedule, mechanics, index, (account, group),
+                                                             complete)
+                out.extend(found)
+            else:
+                out.extend(Violation(rule, v.account, v.groups, v.weeks, v.message) for v in found)
     if per_account:
         account_matrix = np.array([index.account_mask(r.applies_to) for r in per_account], dtype=bool)
         by_account: dict[str, dict[str, Schedule]] = {}
