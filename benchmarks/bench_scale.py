@@ -141,6 +141,7 @@ def prices_side_by_side(sizes: list[int]) -> str:
     from planner.compile.model import compile_rules
     from planner.execute import Executor
     from planner.optimize import prices, split
+    from planner.optimize.blocks import block_problems
     from planner.optimize.highs import run_problem
     from planner.optimize.options import build_options
     from planner.optimize.solve import build
@@ -159,7 +160,7 @@ def prices_side_by_side(sizes: list[int]) -> str:
         lp = run_problem(problem.relaxed(), None, None, options=split.relaxation_options(problem))
         lp_wall, lp_cpu = time.perf_counter() - wall, time.process_time() - cpu
         wall, cpu = time.perf_counter(), time.process_time()
-        found = prices.search(problem, split._parts(problem, blocks, problem.cost), blocks.coupling,
+        found = prices.search(problem, block_problems(problem, blocks, problem.cost), blocks.coupling,
                               executor=Executor(threads=split.cpus()))
         search_wall, search_cpu = time.perf_counter() - wall, time.process_time() - cpu
         lines.append(f"| {accounts:,} | {len(problem.cost):,} | {lp_wall:.2f} | {lp_cpu:.2f} | {lp.objective:,.0f} | "

@@ -21,6 +21,7 @@ from planner.cli import main
 from planner.compile.model import compile_rules
 from planner.execute import CannotConnect, Executor, connect
 from planner.optimize import prices, split
+from planner.optimize.blocks import block_problems
 from planner.prepare import prepare
 from planner.simulate import monte_carlo, promotions_for
 
@@ -67,7 +68,7 @@ def test_the_price_search_on_a_cluster_is_the_search_of_the_process_byte_for_byt
     an account at the prices before solves its earlier LPs again first, so every LP starts from the basis it has
     in process."""
     problem, blocks = parts(model_of(accounts_world(budget_share=0.25, margin=0.3)))
-    accounts = split._parts(problem, blocks, problem.cost)
+    accounts = block_problems(problem, blocks, problem.cost)
     here = prices.search(problem, accounts, blocks.coupling)
     there = prices.search(problem, accounts, blocks.coupling, executor=cluster)
     assert there.iterations == here.iterations > 1

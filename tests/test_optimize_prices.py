@@ -29,6 +29,7 @@ from test_optimize_split import GAP, accounts_world, model_of, parts
 
 from planner.execute import Executor
 from planner.optimize import prices, split
+from planner.optimize.blocks import block_problems
 from planner.optimize.highs import Status, run_problem
 from planner.optimize.matrix import Problem
 from planner.optimize.solve import solve
@@ -47,7 +48,7 @@ def searched(share: float | None, max_iterations: int = prices.MAX_ITERATIONS) -
     problem, blocks = parts(model_of(accounts_world(budget_share=share, margin=0.3)))
     lp = run_problem(problem.relaxed(), 30, None, options={})
     assert lp.status is Status.OPTIMAL
-    found = prices.search(problem, split._parts(problem, blocks, problem.cost), blocks.coupling,
+    found = prices.search(problem, block_problems(problem, blocks, problem.cost), blocks.coupling,
                           max_iterations=max_iterations)
     return found, lp.objective, problem
 
@@ -129,7 +130,7 @@ def test_an_account_without_an_lp_solution_makes_the_search_infeasible() -> None
     over = 2 * spend[options.column_account[: len(options)] == 1].clip(0).sum() + 1.0
     rules = rules.replace(budgets=(Budget(id="acc1-over", min=over, applies_to={"account": "acc1"}),))
     problem, blocks = parts(model_of(rules))
-    found = prices.search(problem, split._parts(problem, blocks, problem.cost), blocks.coupling)
+    found = prices.search(problem, block_problems(problem, blocks, problem.cost), blocks.coupling)
     assert found.status is Status.INFEASIBLE and np.isnan(found.bound)
 
 
@@ -144,7 +145,7 @@ def test_the_search_is_the_same_in_threads_and_without_kept_bases(monkeypatch: p
     at another optimal vertex in 5 columns on this world, measured). With the tight budget the search takes
     more than one iteration, so the warm starts are at work."""
     problem, blocks = parts(model_of(accounts_world(budget_share=0.25, margin=0.3)))
-    accounts = split._parts(problem, blocks, problem.cost)
+    accounts = block_problems(problem, blocks, problem.cost)
     here = prices.search(problem, accounts, blocks.coupling)
     threads = prices.search(problem, accounts, blocks.coupling, executor=Executor(threads=2))
     monkeypatch.setattr(prices._BASES, "keep", lambda *_: None)

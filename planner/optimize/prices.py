@@ -255,7 +255,7 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
            max_iterations: int = MAX_ITERATIONS) -> Search:
     """The coupling rows' prices by the box-step bundle method over the accounts' LP hulls. `parts`: each
     account's columns and its own rows as a problem, maximised with the model's objective in the sense of
-    maximising (`split._parts`; their costs are replaced here); `coupling`: which rows of `problem` couple
+    maximising (`blocks.block_problems`; their costs are replaced here); `coupling`: which rows of `problem` couple
     accounts; `executor`: where each iteration's accounts' LPs run (planner.execute; default: one after the other
     here), the accounts sent once for the whole search and their results combined in account order, so the
     search is the same wherever they ran. Stops within `tolerance`, at `max_iterations`, or when `clock` is over

@@ -31,9 +31,8 @@ whole model, only the columns where the accounts' plans and the LP relaxation di
 the gap is checked again. Only then is the whole model solved, started from the best plan so far; its best
 bound is then the smaller of HiGHS's and L(lam).
 
-Blocks are found from the arrays, not from rule kinds: a column of an option, variant or package belongs to its
-account; any other column (a rebate's tier binaries, payout, margin) to the account of the rows it shares with
-those (propagated until nothing changes); a row is coupling when its columns lie in more than one block.
+The blocks, each block's own problem and the repair's smaller problem are cut from the model's arrays by
+blocks.py.
 """
 
 from __future__ import annotations
@@ -49,21 +48,23 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.execute import Executor
+from planner.optimize.blocks import TOLERANCE as FEASIBILITY
+from planner.optimize.blocks import Blocks, block_problems, blocks, fixing
 from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, run_problem
 from planner.optimize.matrix import Problem
 from planner.optimize.prices import NoBound, search
 from planner.optimize.progress import Clock, seconds
 
+__all__ = ["BLOCK_OPTIONS", "FEASIBILITY", "INTERIOR_POINT_COLUMNS", "PRICE_SEARCH_COLUMNS", "RELAXATION_SECONDS",
+           "REPORT_EVERY", "Blocks", "Memo", "Method", "Outcome", "Split", "blocks", "cpus", "fixing", "prices",
+           "relaxation_options", "repair", "searched", "solve", "split"]
+"""The account split's names for its callers, `Blocks`, `blocks`, `fixing` and `FEASIBILITY` from blocks.py among them."""
 IntArray = npt.NDArray[np.intp]
-COUPLING = -2
-"""Block of a row whose columns lie in more than one block."""
 BLOCK_OPTIONS: dict[str, Any] = {**SOLVER_OPTIONS, "mip_heuristic_run_root_reduced_cost": False,
                                   "mip_allow_restart": False}
 """HiGHS options of each block's MILP: the planner's, and neither the root reduced-cost sub-MIP nor restarts,
 which were much of a block's time (a block is small; its root LP and a few branches on the rebate tiers solve it).
 Measured by benchmarks/bench_split.py (`--block-highs`)."""
-FEASIBILITY = 1e-6
-"""Relative slack on a coupling row's limit when the accounts' plans are checked together (solver tolerance)."""
 REPORT_EVERY = 1.0
 """Seconds between two 'accounts solved k/N' lines (the first and the last block always report)."""
 RELAXATION_SECONDS = 2.0
@@ -106,56 +107,6 @@ class Method:
     (`repair`)."""
     WHOLE = "whole model"
     WHOLE_FROM_SPLIT = "whole model, started from the account split's plan"
-
-
-@dataclass(frozen=True)
-class Blocks:
-    """Which block (account position; -1: no account) each column and row belongs to."""
-
-    column: IntArray
-    row: IntArray
-    """The block of each row, or COUPLING."""
-
-    @property
-    def coupling(self) -> npt.NDArray[np.bool_]:
-        return np.equal(self.row, COUPLING)
-
-    @property
-    def count(self) -> int:
-        return len(np.unique(self.column))
-
-
-def blocks(problem: Problem, column_account: IntArray) -> Blocks:
-    """Blocks of the model's arrays: `column_account` gives the account of the first columns (options, variants,
-    packages); every other column joins the block of the rows it shares with them."""
-    n = len(problem.cost)
-    row_of = problem.row_of()
-    column = np.full(n, -1, dtype=np.intp)
-    column[: len(column_account)] = column_account
-    while True:
-        low, high = _row_range(problem, row_of, column)
-        local = (low == high) & (low >= 0)
-        take = local[row_of] & (column[problem.index] < 0)
-        if not take.any():
-            break
-        column[problem.index[take]] = low[row_of[take]]
-    low, high = _row_range(problem, row_of, column, assigned_only=False)
-    return Blocks(column, np.where(low == high, low, COUPLING).astype(np.intp))
-
-
-def _row_range(problem: Problem, row_of: IntArray, column: IntArray,
-               assigned_only: bool = True) -> tuple[IntArray, IntArray]:
-    """Least and greatest block among each row's columns (of the assigned columns only, or of all; -1 counts
-    as a block of its own). A row without such columns gets (big, -big), never equal."""
-    rows = len(problem.row_lower)
-    block = column[problem.index]
-    chosen = block >= 0 if assigned_only else np.ones(len(block), dtype=bool)
-    big = np.iinfo(np.intp).max
-    low = np.full(rows, big, dtype=np.intp)
-    high = np.full(rows, -big, dtype=np.intp)
-    np.minimum.at(low, row_of[chosen], block[chosen])
-    np.maximum.at(high, row_of[chosen], block[chosen])
-    return low, high
 
 
 @dataclass(frozen=True)
@@ -240,17 +191,17 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
         lam[k] * (problem.row_upper[k] if lam[k] > 0 else problem.row_lower[k]) for k in priced.tolist()))
     cost = sense * problem.cost - np.bincount(problem.index, weights=problem.value * lam[row_of],
                                               minlength=len(problem.cost))
-    parts = _parts(problem, blocks, cost)
+    own = block_problems(problem, blocks, cost)
 
     memo = {} if memo is None else memo
-    keys = [_key(part, block_gap) for _, part in parts]
+    keys = [_key(part, block_gap) for _, part in own]
     reused = sum(key in memo for key in keys)
     runs = [memo.get(key, Run.without_plan(Status.NO_SOLUTION)) for key in keys]
     lp_terms = [float(cost[columns] @ relaxed[columns]) if relaxed is not None and len(relaxed) else float("nan")
-                for columns, _ in parts]
+                for columns, _ in own]
     todo = [position for position, key in enumerate(keys) if key not in memo]
     left = clock.left()
-    shared = _Blocks([part for _, part in parts], block_gap, None if left is None else time.time() + left,
+    shared = _Blocks([part for _, part in own], block_gap, None if left is None else time.time() + left,
                      None if executor.distributed else clock)
     reported = [0.0]
     waiting = [sum(r.status is Status.NO_SOLUTION for r in runs)]
@@ -269,18 +220,18 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
 
     # Ctrl-C where no handler turns it into the stop: stop, keep what is done
     executor.map(_solve_block, todo, shared, on_result=keep, on_interrupt=lambda: clock.stop.pull(interrupted=True))
-    if not todo and parts:
+    if not todo and own:
         _report(clock, runs, sense, constant, lp_terms)
     statuses = {r.status for r in runs}
     seconds = time.perf_counter() - started
     if Status.INFEASIBLE in statuses:
-        return Split(float("nan"), float("nan"), np.zeros(0), 0, Status.INFEASIBLE, len(parts), reused, seconds)
+        return Split(float("nan"), float("nan"), np.zeros(0), 0, Status.INFEASIBLE, len(own), reused, seconds)
     bound = sense * (constant + sum(r.bound if not np.isnan(r.bound) else term for r, term in zip(runs, lp_terms)))
     status = Status.TIME_LIMIT if statuses - {Status.OPTIMAL} else Status.OPTIMAL
     if Status.NO_SOLUTION in statuses:
-        return Split(bound, float("nan"), np.zeros(0), 0, status, len(parts), reused, seconds)
+        return Split(bound, float("nan"), np.zeros(0), 0, status, len(own), reused, seconds)
     values = np.zeros(len(problem.cost))
-    for (columns, _), block_run in zip(parts, runs):
+    for (columns, _), block_run in zip(own, runs):
         values[columns] = block_run.values
     activity = np.bincount(row_of, weights=problem.value * values[problem.index], minlength=len(problem.row_lower))
     slack_low = activity - problem.row_lower
@@ -288,7 +239,7 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
     limit = FEASIBILITY * np.maximum(1.0, np.abs(activity))
     broken = int(np.count_nonzero(blocks.coupling & ((slack_low < -limit) | (slack_high < -limit))))
     objective = float(problem.cost @ values + problem.offset)
-    return Split(bound, objective, values, broken, status, len(parts), reused, seconds)
+    return Split(bound, objective, values, broken, status, len(own), reused, seconds)
 
 
 def _report(clock: Clock, runs: list[Run], sense: float, constant: float, relaxed: list[float]) -> None:
@@ -312,35 +263,6 @@ def _key(part: Problem, block_gap: float) -> bytes:
                   part.index, part.value, part.integrality):
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.digest()
-
-
-def _parts(problem: Problem, blocks: Blocks, cost: np.ndarray) -> list[tuple[IntArray, Problem]]:
-    """Each block as a problem of its own (maximised, with `cost`): its columns and its rows, largest first.
-    Columns and rows are grouped by block once (a stable sort each), so this is linear in the model's size, not
-    a scan of every row per block."""
-    ends = np.append(problem.starts.astype(np.intp), len(problem.index))
-    lengths = np.diff(ends)
-    column_order = np.argsort(blocks.column, kind="stable")
-    sorted_columns = blocks.column[column_order]
-    row_order = np.argsort(blocks.row, kind="stable")
-    sorted_rows = blocks.row[row_order]
-    names = np.unique(blocks.column)
-    column_edges = np.searchsorted(sorted_columns, np.append(names, np.iinfo(np.intp).max), "left")
-    row_edges = np.searchsorted(sorted_rows, np.append(names, np.iinfo(np.intp).max), "left")
-    local = np.empty(len(problem.cost), dtype=np.intp)
-    local[column_order] = np.arange(len(column_order)) - np.repeat(column_edges[:-1], np.diff(column_edges))
-    parts = []
-    for number in range(len(names)):
-        columns = column_order[column_edges[number]:column_edges[number + 1]]
-        rows = row_order[row_edges[number]:row_edges[number + 1]]
-        sizes = lengths[rows]
-        first = np.cumsum(sizes) - sizes
-        entries = np.repeat(ends[rows] - first, sizes) + np.arange(int(sizes.sum()))
-        parts.append((columns, Problem(
-            cost[columns], 0.0, True, problem.column_lower[columns], problem.column_upper[columns],
-            problem.row_lower[rows], problem.row_upper[rows], first.astype(np.int32),
-            local[problem.index[entries]].astype(np.int32), problem.value[entries], problem.integrality[columns])))
-    return sorted(parts, key=lambda part: -len(part[1].value))
 
 
 @dataclass(frozen=True)
@@ -441,7 +363,7 @@ def searched(problem: Problem, blocks: Blocks, clock: Clock, relaxation_seconds:
     started = time.perf_counter()
     left = clock.left()
     try:
-        found = search(problem, _parts(problem, blocks, (1.0 if problem.maximise else -1.0) * problem.cost),
+        found = search(problem, block_problems(problem, blocks, (1.0 if problem.maximise else -1.0) * problem.cost),
                        blocks.coupling, clock.within(None if left is None else left / 2).at_least(relaxation_seconds),
                        executor=executor or Executor(threads=cpus()))
     except NoBound as error:
@@ -478,35 +400,6 @@ def repair(problem: Problem, values: np.ndarray, relaxed: np.ndarray, time_limit
         return run
     plan[free] = run.values
     return dataclasses.replace(run, values=plan, duals=np.zeros(0))
-
-
-def fixing(problem: Problem, fixed: npt.NDArray[np.bool_], at: np.ndarray) -> tuple[Problem, IntArray] | None:
-    """`problem` with the columns `fixed` at their values in `at`: the other columns (returned too, in order), the
-    rows that hold any of them, their limits less the fixed columns' part, and the fixed columns' worth in the
-    objective's constant; so its plans, with the fixed columns added, are the plans of `problem` that keep them
-    there, worth the same. None when a row of fixed columns only breaks its limits (no such plan)."""
-    rows = len(problem.row_lower)
-    row_of = problem.row_of()
-    x = np.where(fixed, at, 0.0)
-    activity = np.bincount(row_of, weights=problem.value * x[problem.index], minlength=rows)
-    free_entry = ~fixed[problem.index]
-    holds_free = np.bincount(row_of[free_entry], minlength=rows) > 0
-    room = FEASIBILITY * np.maximum(1.0, np.abs(activity))
-    if (~holds_free & ((activity < problem.row_lower - room) | (activity > problem.row_upper + room))).any():
-        return None
-    kept = np.flatnonzero(holds_free)
-    free = np.flatnonzero(~fixed)
-    column = np.full(len(problem.cost), -1, dtype=np.intp)
-    column[free] = np.arange(len(free))
-    row = np.full(rows, -1, dtype=np.intp)
-    row[kept] = np.arange(len(kept))
-    entries = np.flatnonzero(free_entry & holds_free[row_of])  # in row order, as A is stored
-    starts = np.zeros(len(kept), dtype=np.int32)
-    np.cumsum(np.bincount(row[row_of[entries]], minlength=len(kept))[:-1], out=starts[1:])
-    return Problem(problem.cost[free], problem.offset + float(problem.cost @ x), problem.maximise,
-                   problem.column_lower[free], problem.column_upper[free], problem.row_lower[kept] - activity[kept],
-                   problem.row_upper[kept] - activity[kept], starts, column[problem.index[entries]].astype(np.int32),
-                   problem.value[entries], problem.integrality[free]), free
 
 
 def _better(problem: Problem, objective: float, than: float) -> bool:
