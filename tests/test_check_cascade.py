@@ -125,3 +125,16 @@ def test_a_refused_object_folds_only_references_to_its_own_id(tmp_path: Path, mo
     assert note.location == report.findings[0].location
     assert note.message.endswith("to 'cola-330-can' (products), which the schema refused")
     assert note.example["ids"] == ["cola-330-can"] and note.example["folded"] == len(_unfolded_references(Path("rules")))
+
+
+def test_calibrate_folds_as_validate_does(demo: Path) -> None:
+    """`planner calibrate` refuses broken rules with the same lines `validate` gives: the failed file's error and
+    one PP205 note, not the references it caused one by one."""
+    history = DEMO.parent / "history" / "demo-sales.csv"
+    expected = [f"{f.location}: {f.code} {f.message}" for f in validate([demo]).findings]
+    assert [line.split(": ")[1].split()[0] for line in expected] == ["PP102", "PP205"]
+    result = CliRunner().invoke(main, ["calibrate", str(demo), str(history), "--holdout", "0"])
+    assert result.exit_code == 1
+    printed = [line for line in result.output.splitlines() if ": PP" in line]
+    assert printed == expected
+    assert "1 error(s) in the rules" in result.output

@@ -28,6 +28,7 @@ from planner.calibrate.backtest import MAX_WEEKS, Backtest, Score, plot_worst_se
 from planner.calibrate.fit import CalibrationError, Fit, Interval, expected_cases, fit
 from planner.calibrate.rules_writer import Calibrated, Provenance, calibrated_rules, mechanic_flags
 from planner.check import run_checks
+from planner.check.cascade import fold_loaded
 from planner.folders import unsafe_target, write_folder
 from planner.history import History, HistoryError, load_history, split_holdout
 from planner.history.frame import FLAG_COLUMNS, SERIES, HistoryUnreadable
@@ -215,12 +216,14 @@ def _rules(request: Request, err: TextIO) -> RuleSet:
         if not path.exists():
             raise _fail(err, f"no such rules file or folder: {path}", 2)
     loaded = load_rules(request.rules)
-    errors = [f for f in loaded.findings if f.severity is Severity.ERROR]
-    if not errors and loaded.rules.calendar is not None:  # broken references only: a price floor the rules
-        # breach (say) does not stop a fit of their demand
-        errors = [f for f in run_checks(loaded.rules) if f.severity is Severity.ERROR and f.code == "PP201"]
-    for finding in errors:
+    findings = [f for f in loaded.findings if f.severity is Severity.ERROR]
+    if loaded.rules.calendar is not None:  # broken references only: a price floor the rules breach (say) does not
+        # stop a fit of their demand
+        findings += [f for f in run_checks(loaded.rules) if f.severity is Severity.ERROR and f.code == "PP201"]
+    findings = fold_loaded(findings, loaded)  # as planner validate: what a failed file caused is one PP205 note
+    for finding in findings:
         print(f"{finding.location}: {finding.code} {finding.message}", file=err)
+    errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors:
         raise _fail(err, f"{len(errors)} error(s) in the rules; fix them (planner validate) and run again", 1)
     return loaded.rules

@@ -37,6 +37,7 @@ from planner.rules.findings import (
     Location,
     finding,
 )
+from planner.rules.load import Loaded, display_name
 from planner.rules.schema import ID_SECTIONS, RuleSet
 from planner.rules.source import Document, format_path
 
@@ -129,6 +130,13 @@ def object_causes(findings: list[Finding], documents: Iterable[Document], rules:
                 if ident is not None and cause is not None and str(ident) not in loaded[section]:
                     causes.append(Cause(cause, f"'{ident}' ({section})", frozenset({(section, str(ident))})))
     return causes
+
+
+def fold_loaded(findings: list[Finding], loaded: Loaded) -> list[Finding]:
+    """`fold` with the causes `planner validate` folds by: the rule files of `loaded` that did not load and the
+    objects its schema refused. For every command that loads rules and prints their findings."""
+    named = {display_name(path): path for path in loaded.files}
+    return fold(findings, file_causes(findings, named) + object_causes(findings, loaded.documents, loaded.rules))
 
 
 def fold(findings: list[Finding], causes: list[Cause]) -> list[Finding]:

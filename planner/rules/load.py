@@ -42,6 +42,8 @@ class Loaded:
     rules: RuleSet
     findings: list[Finding] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    """Every rule file found, loaded or not (a file that did not load has no document)."""
 
 
 def display_name(path: Path) -> str:
@@ -114,7 +116,7 @@ def load_rules(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Loaded:
     findings.extend(problems)
     rules, problems = build_rule_set(documents)
     findings.extend(problems)
-    return Loaded(rules, findings, documents)
+    return Loaded(rules, findings, documents, files)
 
 
 def build_rule_set(documents: list[Document]) -> tuple[RuleSet, list[Finding]]:
