@@ -191,13 +191,14 @@ def timed(work: Callable[[], Any]) -> tuple[Any, float]:
 
 def pyomo_run(rules: RuleSet, compiled: Compiled, options: Options, time_limit: float, gap: float,
               presolve: str) -> tuple[Run, float, float, Any]:
-    """Build with planner.optimize.solve.build and solve the whole model with its solve(): (run, build seconds,
+    """Build the readable Pyomo model with planner.optimize.solve.build(..., pyomo=True) (`planner optimize` builds
+    the matrix only: benchmarks/bench_build.py) and solve the whole model with its solve(): (run, build seconds,
     hand-over seconds, the model). The hand-over (the model passed to HiGHS) is timed on its own by loading the persistent solver first;
     solve() then finds it loaded and only runs HiGHS and reads the plan back."""
     saved = dict(optimize_highs.SOLVER_OPTIONS)
     optimize_highs.SOLVER_OPTIONS.update({"presolve": presolve})
     try:
-        model, build_seconds = timed(lambda: optimize_solve.build(rules, compiled, options))
+        model, build_seconds = timed(lambda: optimize_solve.build(rules, compiled, options, pyomo=True))
         solver = optimize_solve.highs()
         _, handover_seconds = timed(lambda: solver.load(model))
         solution = optimize_solve.solve(model, time_limit=time_limit, gap=gap, duals=False, whole=True, solver=solver)

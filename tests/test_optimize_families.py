@@ -37,6 +37,7 @@ from planner.optimize.highs import Status
 from planner.optimize.investments import bought_in
 from planner.optimize.model import Model
 from planner.optimize.options import Options, build_options
+from planner.optimize.readable import PyomoModel
 from planner.optimize.solve import Solution, build, solve
 from planner.rules.schema import (
     SECTIONS,
@@ -128,7 +129,7 @@ def with_rules(base: RuleSet, calendar_rules: tuple[Any, ...] = (), events: tupl
 # --------------------------------------------------------------------------------------------------- brute force
 
 
-def rows(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rows(model: PyomoModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The model's rows over x as a matrix, with lower and upper bounds (other variables must be fixed by bounds)."""
     x = {id(model.x[o]): o for o in range(len(model.options))}
     matrix, lower, upper = [], [], []
@@ -180,7 +181,7 @@ def assert_same_feasible_set(base: RuleSet, family: str, calendar_rules: tuple[A
                              events: tuple[Event, ...] = ()) -> None:
     rules = with_rules(base, calendar_rules, events)
     compiled, options = prepared(base)
-    model = Model(rules, compiled, options)
+    model = PyomoModel(rules, compiled, options)
     choice.add(model)
     FAMILIES[family](model)
     matrix, lower, upper = rows(model)
@@ -285,7 +286,7 @@ def test_drawn_rules_have_the_calendar_semantics(drawn: tuple[RuleSet, str, Any]
 
 def test_choice_allows_one_mechanic_per_line_and_week() -> None:
     compiled, options = prepared(ONE_LINE)
-    model = Model(ONE_LINE, compiled, options)
+    model = PyomoModel(ONE_LINE, compiled, options)
     choice.add(model)
     matrix, _, upper = rows(model)
     assert len(matrix) == 6 and (upper == 1).all()  # weeks 3-8 hold two options
@@ -507,8 +508,6 @@ def test_rebate_margins_cover_the_simulators_volume_rebates() -> None:
     """The model prices a volume rebate at the no-promotion average price; the simulator pays it on the actual
     revenue. Promoting only cola, the dearest product, lifts the average price, so the simulator pays more than
     the model; the margins the floors and caps add on top of the model's rebates cover the difference."""
-    from pyomo.environ import value
-
     cola_only = RICH.replace(mechanics=(mechanic("deep", depth=0.3, funding=0.6, applies_to={"brand": "cola"}),))
     base = evaluate(compile_rules(cola_only), Promotions.none(compile_rules(cola_only).shape))
     quarter = float(base.volume[:, :, :2].sum(axis=(1, 2)).min())  # the smallest account's first quarter (2 weeks)
@@ -520,7 +519,7 @@ def test_rebate_margins_cover_the_simulators_volume_rebates() -> None:
     model = build(rules, compiled, build_options(rules, compiled))
     solution = solve(model, time_limit=30, gap=1e-6, duals=False)
     simulated = plan_cells(rules, compiled, solution).rebates.sum()
-    margins = sum(value(v) for group in model.rebate_margins.values() for v in group)
+    margins = sum(solution.values[model.column(v)] for group in model.rebate_margins.values() for v in group)
     assert simulated > solution.rebates > 0 and margins > 0
     assert simulated <= solution.rebates + margins + 1e-6
 

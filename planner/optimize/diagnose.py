@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-import pyomo.environ as pyo
-from pyomo.repn import generate_standard_repn
+import numpy as np
 
 from planner.compile.model import Compiled
 from planner.optimize.highs import Status
@@ -117,35 +115,35 @@ def diagnose(rules: RuleSet, compiled: Compiled, options: Options, objective: st
     status = solution.status
     if proof.objective >= solution.objective - gap * max(1.0, abs(solution.objective)):
         status = Status.OPTIMAL  # the LP bound proves the relaxation found is the least (within the gap)
-    rows = _analyse(model, proof.duals)
+    rows = _analyse(model, proof.duals, solution.values)
     return Diagnosis(status, group(rows), time.perf_counter() - started)
 
 
-def _analyse(model: Model, duals: list[float]) -> list[ConflictRow]:
-    """Every elastic row that is broken in the elastic optimum or carries weight in the LP's proof."""
-    slacks = {id(slack): (label, scale) for label, slack, scale in model.slacks}
-    rows = list(model.pyomo.rows.values())
+def _analyse(model: Model, duals: list[float], values: np.ndarray) -> list[ConflictRow]:
+    """Every elastic row that is broken in the elastic optimum (column values `values`) or carries weight in the
+    LP's proof, read from the model's matrix."""
+    matrix = model.matrix
+    slacks = {model.column(slack): (label, scale) for label, slack, scale in model.slacks}
     by_label: dict[RowLabel, list[int]] = {}
     for position, label in enumerate(model.labels):
         by_label.setdefault(label, []).append(position)
     candidates = {position for position, dual in enumerate(duals) if abs(dual) > DUAL_TOLERANCE}
-    for label, slack, scale in model.slacks:
-        if float(pyo.value(slack)) > SLACK_TOLERANCE * scale:
+    for column, (label, scale) in slacks.items():
+        if float(values[column]) > SLACK_TOLERANCE * scale:
             candidates.update(by_label[label])
     out = []
     for position in sorted(candidates):
-        row = rows[position]
-        repn = generate_standard_repn(row.body, compute_values=True, quadratic=False)
-        mine = [(float(coefficient), variable) for variable, coefficient in zip(repn.linear_vars, repn.linear_coefs)
-                if id(variable) in slacks]
+        mine = [(float(coefficient), column) for column, coefficient
+                in zip(matrix.row_columns[position].tolist(), matrix.row_values[position].tolist()) if column in slacks]
         if not mine:
             continue  # a hard row: a definition, not a rule
         dual = duals[position] if position < len(duals) else 0.0
-        broken = [(coefficient, float(pyo.value(variable))) for coefficient, variable in mine
-                  if float(pyo.value(variable)) > SLACK_TOLERANCE * slacks[id(variable)][1]]
-        limit = ("min" if broken[0][0] > 0 else "max") if broken else _side(row, dual)
-        bound = float(pyo.value(row.lower if limit == "min" else row.upper))
-        fixed = float(pyo.value(repn.constant))
+        broken = [(coefficient, float(values[column])) for coefficient, column in mine
+                  if float(values[column]) > SLACK_TOLERANCE * slacks[column][1]]
+        lower, upper = matrix.written[position]
+        limit = ("min" if broken[0][0] > 0 else "max") if broken else _side(lower, upper, dual)
+        bound = float(lower if limit == "min" else upper)  # type: ignore[arg-type]
+        fixed = matrix.row_constant[position]
         out.append(ConflictRow(model.labels[position], limit, bound, fixed, sum((value for _, value in broken), 0.0),
                                abs(dual * (bound - fixed))))
     return out
@@ -173,11 +171,11 @@ def group(rows: list[ConflictRow]) -> list[Conflict]:
     return sorted(conflicts.values(), key=order)
 
 
-def _side(row: Any, dual: float) -> str:
+def _side(lower: float | None, upper: float | None, dual: float) -> str:
     """Which limit of a row binds: its only one, or for a range the one the dual's sign names (minimising the
     violation, raising a binding maximum lowers it: a negative dual)."""
-    if not row.has_ub():
+    if upper is None:
         return "min"
-    if not row.has_lb():
+    if lower is None:
         return "max"
     return "max" if dual < 0 else "min"

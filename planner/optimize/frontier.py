@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyomo.environ as pyo
 
 from planner.execute import Executor
 from planner.optimize import split
@@ -84,8 +83,7 @@ class Frontier:
 
 def budget_row(model: Model) -> int | None:
     """The row of the total annual budget (the one the budget dual is about); the tightest if there are several."""
-    rows = list(model.pyomo.rows.values())
-    limits = [(float(pyo.value(rows[i].upper)), i) for i in model.budget_rows]
+    limits = [(float(model.matrix.written[i][1]), i) for i in model.budget_rows]  # type: ignore[arg-type]
     return min(limits)[1] if limits else None
 
 
@@ -106,10 +104,10 @@ def trace(model: Model, rules: RuleSet, options: ScenarioOptions, points: int, t
     position = budget_row(model)
     if position is None:
         return Frontier("", 0.0, flags=["no total annual budget with a max: there is no frontier to trace"])
-    row = list(model.pyomo.rows.values())[position]
     label = model.labels[position]
-    original = float(pyo.value(row.upper))
-    floor = None if not row.has_lb() else float(pyo.value(row.lower))
+    floor, limit = model.matrix.written[position]
+    original = float(limit)  # type: ignore[arg-type]
+    floor = None if floor is None else float(floor)
     frontier = Frontier(label.rule, original)
     reused = solved if solved is not None and len(solved.values) else None
     budgets = [(share, share * original) for share in sorted(shares(points, lowest, highest))]

@@ -1,42 +1,83 @@
-"""The promotion MILP as HiGHS takes it, recorded while the Pyomo model is built.
+"""The promotion MILP as HiGHS takes it, written straight from the option arrays.
 
     maximise (or minimise)  c x + offset
     subject to              row_lower <= A x <= row_upper,   column_lower <= x <= column_upper,
                             x_j integer for the binaries
 
-Why record it instead of letting Pyomo compile the model at hand-over: the Pyomo model has one expression object
-per coefficient, and any compiler (Pyomo's persistent HiGHS interface, its LP writer, its standard-form compiler)
-walks them all again, in Python, after the model builder already had every row as arrays. At 1,000 accounts
-(260,000 binaries, 1 million coefficients) that walk took Pyomo's HiGHS interface 10 s against a build of 5 s
-(benchmarks/README.md). So `Model.linear` and `Model.expression` remember the arrays they build each expression
-from, keyed by the expression object, and `Model.row` stores a row from them without looking inside the
-expression; only a row written with Pyomo arithmetic on top (`paid - payout`, `measure * rate`, the elastic
-slacks) is read back through `pyomo.repn.generate_standard_repn`, which is exact for any linear expression.
+The constraint families (planner/optimize/constraints) write every row through one interface, `Model`
+(model.py), which has two back ends. `planner optimize` uses the matrix-only one: a column is a number, an
+expression is an `Affine` (columns, coefficients, constant: arrays), and each row goes into this `Matrix` as
+those arrays; no Pyomo object is made at all. The readable back end (readable.py, `build(..., pyomo=True)`)
+builds the same calls into a labelled Pyomo model as well, and records its matrix from the Pyomo expressions;
+tests/test_optimize_matrix.py checks, row for row on small worlds and the demo, that the Pyomo rows read back by
+Pyomo are that matrix and that the matrix-only back end writes exactly the same one.
 
-The Pyomo model stays the readable, labelled view (tests and the diagnosis read its rows); this matrix is what
-HiGHS receives. The two are built by the same calls, and tests/test_optimize_matrix.py checks that they agree row
-for row. A bound changed later (a what-if on a budget, the frontier's points) goes through `Model.set_bounds`,
-which changes both; `Matrix.problem` is the matrix as bare arrays, which another process can solve.
+Why not let Pyomo compile the model: the Pyomo model has one expression object per coefficient, and any compiler
+(Pyomo's persistent HiGHS interface, its LP writer) walks them all again, in Python, after the builder already had
+every row as arrays; and the objects themselves were most of the build's time and memory (benchmarks/README.md,
+"Build"). A bound changed later (a what-if on a budget, the frontier's points) goes through `Model.set_bounds`;
+`Matrix.problem` is the matrix as bare arrays, which another process can solve.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
 import highspy
 import numpy as np
-from pyomo.repn import generate_standard_repn
 
 Terms = tuple[np.ndarray, np.ndarray, float]
 """(columns, coefficients, constant) of a linear expression: sum_k coefficients_k x_columns_k + constant."""
 
 
+@dataclass(frozen=True, eq=False)
+class Affine:
+    """sum_k values_k y_columns_k + constant over the matrix's columns: an expression of the matrix-only back
+    end. +, - and multiplication by a number, as the constraint families write them on Pyomo expressions; a column
+    named twice is summed when the row is stored (`Matrix.rows`). The arrays are never written to (`values` may
+    be a view of `Matrix.ones`)."""
+
+    columns: np.ndarray
+    values: np.ndarray
+    constant: float = 0.0
+
+    @property
+    def terms(self) -> Terms:
+        return self.columns, self.values, self.constant
+
+    def __add__(self, other: Affine | float) -> Affine:
+        if isinstance(other, Affine):
+            return Affine(np.concatenate([self.columns, other.columns]), np.concatenate([self.values, other.values]),
+                          self.constant + other.constant)
+        return Affine(self.columns, self.values, self.constant + float(other))
+
+    __radd__ = __add__
+
+    def __neg__(self) -> Affine:
+        return Affine(self.columns, -self.values, -self.constant)
+
+    def __sub__(self, other: Affine | float) -> Affine:
+        return self + (-other)
+
+    def __rsub__(self, other: float) -> Affine:
+        return -self + other
+
+    def __mul__(self, factor: float) -> Affine:
+        return Affine(self.columns, self.values * factor, self.constant * factor)
+
+    __rmul__ = __mul__
+
+
+def value_of(terms: Terms, values: np.ndarray) -> float:
+    """The expression's value at the column values `values`: its constant, then each term added in turn (the
+    order Pyomo evaluates a linear expression in, so the readable model gives the same number to the last bit)."""
+    columns, coefficients, constant = terms
+    return float(sum((coefficients * values[columns]).tolist(), start=constant))
+
+
 @dataclass
 class Matrix:
-    variables: list[Any] = field(default_factory=list)
-    """The Pyomo variable of each column, in column order."""
     column_lower: list[float] = field(default_factory=list)
     column_upper: list[float] = field(default_factory=list)
     integer: list[bool] = field(default_factory=list)
@@ -46,11 +87,15 @@ class Matrix:
     """The row's lower bound less the expression's constant (-inf when it has none)."""
     row_upper: list[float] = field(default_factory=list)
     row_constant: list[float] = field(default_factory=list)
+    written: list[tuple[float | None, float | None]] = field(default_factory=list)
+    """The row's bounds as the family wrote them (None: none), the constant not taken off."""
     objective: Terms = (np.zeros(0, dtype=np.intp), np.zeros(0), 0.0)
     maximise: bool = True
-    _column_of: dict[int, int] = field(default_factory=dict)
-    _remembered: dict[int, tuple[Any, Terms]] = field(default_factory=dict)
     _ones: np.ndarray = field(default_factory=lambda: np.ones(0))
+
+    @property
+    def columns(self) -> int:
+        return len(self.column_lower)
 
     def ones(self, count: int) -> np.ndarray:
         """Coefficients 1 for a sum of `count` variables: a view of one shared array (never written to), as most
@@ -59,35 +104,13 @@ class Matrix:
             self._ones = np.ones(max(count, 2 * len(self._ones), 64))
         return self._ones[:count]
 
-    def add_columns(self, variables: list[Any], lower: float | None, upper: float | None, integer: bool) -> None:
-        first = len(self.variables)
-        self.variables.extend(variables)
-        self._column_of.update(zip(map(id, variables), range(first, first + len(variables))))
-        self.column_lower.extend([-np.inf if lower is None else float(lower)] * len(variables))
-        self.column_upper.extend([np.inf if upper is None else float(upper)] * len(variables))
-        self.integer.extend([integer] * len(variables))
-
-    def columns_of(self, variables: list[Any]) -> np.ndarray:
-        try:
-            return np.array([self._column_of[id(variable)] for variable in variables], dtype=np.intp)
-        except KeyError:
-            raise ValueError("a variable of the expression was not made by Model.new_var or Model.x") from None
-
-    def remember(self, expression: Any, columns: np.ndarray, values: np.ndarray, constant: float) -> Any:
-        """Note what `expression` is as arrays, so that `terms` need not walk it."""
-        self._remembered[id(expression)] = (expression, (columns, values, constant))
-        return expression
-
-    def terms(self, expression: Any) -> Terms:
-        """The expression as (columns, coefficients, constant): remembered, or read back from the expression."""
-        known = self._remembered.get(id(expression))
-        if known is not None and known[0] is expression:
-            return known[1]
-        repn = generate_standard_repn(expression, compute_values=True, quadratic=False)
-        if repn.nonlinear_expr is not None:
-            raise ValueError(f"the promotion MILP is linear; got {expression}")
-        return (self.columns_of(list(repn.linear_vars)), np.array(repn.linear_coefs, dtype=float),
-                float(repn.constant))
+    def add_columns(self, count: int, lower: float | None, upper: float | None, integer: bool) -> int:
+        """`count` new columns with these bounds; the number of the first."""
+        first = self.columns
+        self.column_lower.extend([-np.inf if lower is None else float(lower)] * count)
+        self.column_upper.extend([np.inf if upper is None else float(upper)] * count)
+        self.integer.extend([integer] * count)
+        return first
 
     def add_row(self, terms: Terms, lower: float | None, upper: float | None) -> None:
         columns, values, constant = terms
@@ -96,11 +119,13 @@ class Matrix:
         self.row_lower.append(-np.inf if lower is None else float(lower) - constant)
         self.row_upper.append(np.inf if upper is None else float(upper) - constant)
         self.row_constant.append(constant)
+        self.written.append((lower, upper))
 
     def set_bounds(self, row: int, lower: float | None, upper: float | None) -> None:
         constant = self.row_constant[row]
         self.row_lower[row] = -np.inf if lower is None else float(lower) - constant
         self.row_upper[row] = np.inf if upper is None else float(upper) - constant
+        self.written[row] = (lower, upper)
 
     def activity(self, row: int, values: np.ndarray) -> float:
         """The value of row number `row`'s expression (constant included) at the column values `values`."""
@@ -112,7 +137,7 @@ class Matrix:
         index = np.concatenate(self.row_columns).astype(np.int64) if self.row_columns else np.zeros(0, np.int64)
         value = np.concatenate(self.row_values).astype(float) if self.row_values else np.zeros(0)
         lengths = np.fromiter((len(c) for c in self.row_columns), dtype=np.int64, count=len(self.row_columns))
-        width = max(1, len(self.variables))
+        width = max(1, self.columns)
         key = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths) * width + index
         unique, inverse = np.unique(key, return_inverse=True)
         if len(unique) < len(key):
@@ -127,7 +152,7 @@ class Matrix:
 
     def problem(self) -> Problem:
         """The model as HiGHS takes it (`Problem.relaxed`: its LP relaxation)."""
-        n = len(self.variables)
+        n = self.columns
         columns, values, offset = self.objective
         cost = np.bincount(columns, weights=values, minlength=n).astype(float) if n else np.zeros(0)
         starts, index, value = self.rows()

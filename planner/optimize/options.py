@@ -25,6 +25,7 @@ and packages, in that order. `value`, `scoped` and the `column_*` arrays are per
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,25 +166,39 @@ def submasks(mask: int) -> list[int]:
 
 @dataclass
 class _Columns:
-    """Columns as they are found: money per column, and the cells they reach."""
+    """Columns as they are found, in chunks of arrays: money per column, and the cells they reach."""
 
-    option: list[int] = field(default_factory=list)
-    account: list[int] = field(default_factory=list)
-    bought: list[int] = field(default_factory=list)
-    matters: list[int] = field(default_factory=list)
-    values: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in MEASURES})
+    option: list[IntArray] = field(default_factory=list)
+    account: list[IntArray] = field(default_factory=list)
+    bought: list[IntArray] = field(default_factory=list)
+    matters: list[IntArray] = field(default_factory=list)
+    values: dict[str, list[FloatArray]] = field(default_factory=lambda: {key: [] for key in MEASURES})
     reach: dict[str, list[FloatArray]] = field(default_factory=lambda: {key: [] for key in SCOPED})
 
-    def add(self, option: int, account: int, bought: int, matters: int, values: dict[str, float],
-            reach: dict[str, FloatArray]) -> None:
+    def add_many(self, option: IntArray, account: IntArray, bought: IntArray, matters: IntArray,
+                 values: dict[str, FloatArray], reach: dict[str, FloatArray]) -> None:
+        """Columns in order: per measure one value each, and (columns, P, stride) reached cells."""
         self.option.append(option)
         self.account.append(account)
         self.bought.append(bought)
         self.matters.append(matters)
         for key in MEASURES:
-            self.values[key].append(values[key])
+            self.values[key].append(np.asarray(values[key], dtype=float))
         for key in SCOPED:
             self.reach[key].append(reach[key])
+
+    def add(self, option: int, account: int, bought: int, matters: int, values: dict[str, float],
+            reach: dict[str, FloatArray]) -> None:
+        one = np.ones(1, dtype=np.intp)
+        self.add_many(option * one, account * one, bought * one, matters * one,
+                      {key: np.array([values[key]]) for key in MEASURES}, {key: reach[key][None] for key in SCOPED})
+
+    def column(self, name: str) -> IntArray:
+        chunks: list[IntArray] = getattr(self, name)
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.intp)
+
+    def value(self, key: str) -> FloatArray:
+        return np.concatenate(self.values[key]) if self.values[key] else np.zeros(0)
 
 
 def build_options(rules: RuleSet, compiled: Compiled, decide_vividness: bool = True) -> Options:
@@ -222,44 +237,50 @@ def build_options(rules: RuleSet, compiled: Compiled, decide_vividness: bool = T
                     continue
                 numbers = np.full((len(index.accounts), weeks), -1, dtype=np.intp)
                 options.batch_options[(m, g, batch)] = numbers
-                needed = sorted({sub for a in accounts.tolist() for t in batch_weeks.tolist()
-                                 for sub in submasks(int(matters[a, t]))})
+                needed = sorted({sub for mask in np.unique(matters[np.ix_(accounts, batch_weeks)]).tolist()
+                                 for sub in submasks(int(mask))})
                 measured = {c: _batch(configurations[c], base_measures[c], accounts, products, batch_weeks, mechanic,
                                       offsets) for c in needed}
-                for i, a in enumerate(accounts.tolist()):
-                    key_line = (a, group.id)
-                    if key_line not in lines:
-                        lines[key_line] = len(lines)
-                    for j, t in enumerate(batch_weeks.tolist()):
-                        o = len(line)
-                        numbers[a, t] = o
-                        options.option_of[(a, g, t, m)] = o
-                        line.append(lines[key_line])
-                        week.append(t)
-                        mech.append(m)
-                        relevant = int(matters[a, t])
-                        if not relevant:
-                            plain.add(o, a, 0, 0, *_at(measured[0], i, j))
-                            continue
-                        plain.add(o, a, 0, relevant, {key: 0.0 for key in MEASURES},
-                                  {key: np.zeros((len(index.products), stride)) for key in SCOPED})
-                        for sub in submasks(relevant):
-                            variants.add(o, a, sub, relevant, *_at(measured[sub], i, j))
+                for a in accounts.tolist():
+                    lines.setdefault((a, group.id), len(lines))
+                line_of = np.array([lines[(a, group.id)] for a in accounts.tolist()], dtype=np.intp)
+                # every account x batch week, accounts outer: option numbers in that order
+                i, j = (grid.ravel() for grid in np.meshgrid(np.arange(len(accounts)), np.arange(len(batch_weeks)),
+                                                             indexing="ij"))
+                at_account, at_week = accounts[i], batch_weeks[j]
+                numbered = np.arange(len(line), len(line) + len(i), dtype=np.intp)
+                numbers[at_account, at_week] = numbered
+                options.option_of.update(zip(zip(at_account.tolist(), itertools.repeat(g), at_week.tolist(),
+                                                 itertools.repeat(m)), numbered.tolist()))
+                line.extend(line_of[i].tolist())
+                week.extend(at_week.tolist())
+                mech.extend([m] * len(i))
+                relevant = matters[at_account, at_week]
+                plain_here = relevant == 0  # an option with variants carries no money of its own
+                totals, cells = measured[0]  # 0 is a submask of every mask: always measured
+                plain.add_many(numbered, at_account, np.zeros(len(i), dtype=np.intp), relevant,
+                               {key: np.where(plain_here, totals[key][i, j], 0.0) for key in MEASURES},
+                               {key: np.where(plain_here[:, None, None], cells[key][i, j], 0.0) for key in SCOPED})
+                for k in np.flatnonzero(~plain_here).tolist():
+                    o, a, mask = int(numbered[k]), int(at_account[k]), int(relevant[k])
+                    for sub in submasks(mask):
+                        variants.add(o, a, sub, mask, *_at(measured[sub], int(i[k]), int(j[k])))
     options.lines = list(lines)
     options.line = np.array(line, dtype=np.intp)
     options.week = np.array(week, dtype=np.intp)
     options.mechanic = np.array(mech, dtype=np.intp)
     packages = _packages(investments, base_measures)
-    options.column_option = np.array(plain.option + variants.option + [-1] * len(packages.option), dtype=np.intp)
-    options.column_account = np.array(plain.account + variants.account + packages.account, dtype=np.intp)
-    options.column_bought = np.array(plain.bought + variants.bought + packages.bought, dtype=np.intp)
-    options.column_matters = np.array(plain.matters + variants.matters + packages.matters, dtype=np.intp)
-    options.value = {key: np.array(plain.values[key] + variants.values[key] + packages.values[key], dtype=float)
+    options.column_option = np.concatenate([plain.column("option"), variants.column("option"),
+                                            np.full(len(packages.column("option")), -1, dtype=np.intp)])
+    for name in ("account", "bought", "matters"):
+        setattr(options, f"column_{name}", np.concatenate([plain.column(name), variants.column(name),
+                                                           packages.column(name)]))
+    options.value = {key: np.concatenate([plain.value(key), variants.value(key), packages.value(key)])
                      for key in MEASURES}
     empty = np.zeros((0, len(index.products), stride))
-    options.reach = {key: np.stack(plain.reach[key] + variants.reach[key]) if plain.reach[key] or variants.reach[key]
-                     else empty for key in SCOPED}
-    options.package_cells = {key: np.stack(packages.reach[key]) if packages.reach[key] else
+    options.reach = {key: np.concatenate(plain.reach[key] + variants.reach[key]) if plain.reach[key] or
+                     variants.reach[key] else empty for key in SCOPED}
+    options.package_cells = {key: np.concatenate(packages.reach[key]) if packages.reach[key] else
                              np.zeros((0, len(index.products), weeks)) for key in SCOPED}
     return options
 

@@ -1,7 +1,8 @@
 """Build and solve the promotion MILP with HiGHS; results in solver-independent types (linopy's habit).
 
 `solve` solves the model account by account under prices on the rows that couple accounts, and the whole model
-only when that does not prove the gap (split.py); the plan is read back from the model as events and vividness.
+only when that does not prove the gap (split.py); the plan is read back from the run's column values (arrays, no
+walk over model objects) as events and vividness.
 Callers never see a solver string: `Solution.status` is one of `Status`, with objective, best bound, gap, times
 and how the plan was found. A run stopped by its time limit returns the best plan found with its gap and status
 TIME_LIMIT, clearly marked. An infeasible model is diagnosed in the user's terms by `diagnose.py`.
@@ -14,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
 
 from planner.compile.calendar import runs as calendar_runs
 from planner.compile.model import Compiled
@@ -58,16 +58,22 @@ class Solution:
 
 
 def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str = "profit",
-          min_profit: float | None = None, elastic: bool = False) -> Model:
+          min_profit: float | None = None, elastic: bool = False, pyomo: bool = False) -> Model:
+    """The model's matrix, written by every constraint family (model.py). `pyomo`: build the readable Pyomo model
+    beside it (readable.PyomoModel, for tests and reading; `planner optimize` builds the matrix only)."""
     from planner.optimize.constraints import FAMILIES
 
-    model = Model(rules, compiled, options, objective=objective, min_profit=min_profit, elastic=elastic)
+    kind = Model
+    if pyomo:
+        from planner.optimize.readable import PyomoModel
+
+        kind = PyomoModel
+    model = kind(rules, compiled, options, objective=objective, min_profit=min_profit, elastic=elastic)
     for add in FAMILIES.values():
         add(model)
-    m = model.pyomo
     rebate_vars = [v for group in model.rebates.values() for v in group]
     profit = model.total("gross_profit", less=rebate_vars)
-    m.profit = pyo.Expression(expr=profit)
+    model.set_profit(profit)
     if elastic:
         model.set_objective(model.expression([1.0 / scale for _, _, scale in model.slacks],
                                              [s for _, s, _ in model.slacks]), maximise=False)
@@ -96,7 +102,7 @@ class Highs:
         matrix = model.matrix
         lower, upper = np.array(matrix.row_lower), np.array(matrix.row_upper)
         loaded = self._loaded
-        if loaded is not None and loaded[0] is model and loaded[1] == len(matrix.variables) \
+        if loaded is not None and loaded[0] is model and loaded[1] == matrix.columns \
                 and len(lower) == len(self._bounds[0]):
             changed = np.flatnonzero((lower != self._bounds[0]) | (upper != self._bounds[1]))
             if len(changed):
@@ -104,7 +110,7 @@ class Highs:
                     len(changed), changed.astype(np.int32), lower[changed], upper[changed])
         else:
             matrix.pass_to(self.highs)
-            self._loaded = (model, len(matrix.variables))
+            self._loaded = (model, matrix.columns)
         self._bounds = (lower, upper)
 
     def run(self, time_limit: float | None, gap: float | None, options: dict[str, Any],
@@ -152,20 +158,19 @@ def solve(model: Model, time_limit: float | None = 60.0, gap: float = 1e-3, dual
 
 
 def solution_of(model: Model, run: Run, seconds: float, method: str = split.Method.WHOLE) -> Solution:
-    """Read a run of `model` back as a plan: the Pyomo variables take the run's values, and the plan's events,
-    vividness, profit and rebates are read from the model."""
+    """Read a run of `model` back as a plan, from the run's column values: the options that run, the vividness
+    packages bought, the plan's profit and rebates."""
     if not run.has_plan:
         return Solution(run.status, float("nan"), float("nan"), float("nan"), 0.0, seconds, method=method)
-    for variable, value in zip(model.matrix.variables, run.values.tolist()):
-        variable.set_value(value, skip_validation=True)
+    values = run.values
     objective = run.objective
     bound = run.bound if not np.isnan(run.bound) else objective
     gap_now = abs(bound - objective) / max(1.0, abs(objective))
-    chosen = np.array([o for o in range(len(model.options)) if model.runs(o) > 0.5], dtype=np.intp)
-    rebates = sum(pyo.value(v) for group in model.rebates.values() for v in group)
+    chosen = np.flatnonzero(model.runs(values) > 0.5).astype(np.intp)
+    rebates = sum((float(values[model.column(v)]) for group in model.rebates.values() for v in group), 0.0)
     return Solution(run.status, objective, bound, gap_now, 0.0, seconds, plan_events(model, chosen), chosen,
-                    float(pyo.value(model.pyomo.profit)), float(rebates), vividness=plan_vividness(model),
-                    values=run.values, method=method)
+                    model.value(model.profit, values), rebates, vividness=plan_vividness(model, values),
+                    values=values, method=method)
 
 
 @dataclass
@@ -196,14 +201,14 @@ def read_duals(model: Model, solution: Solution, duals: list[float]) -> None:
     solution.budget_dual = max(budget) if budget else None
 
 
-def plan_vividness(model: Model) -> Bought | None:
-    """The package bought at each account, as item id -> accounts (None when no investment was a decision)."""
+def plan_vividness(model: Model, values: np.ndarray) -> Bought | None:
+    """The package bought at each account at the column values `values`, as item id -> accounts (None when no
+    investment was a decision)."""
     options = model.options
     if not options.investments:
         return None
-    w = model.pyomo.w
     packages = {int(options.column_account[c]): int(options.column_bought[c])
-                for k, c in enumerate(options.packages.tolist()) if (pyo.value(w[k], exception=False) or 0.0) > 0.5}
+                for c in options.packages.tolist() if values[c] > 0.5}
     return bought_in(options.investments, model.rules, packages)
 
 

@@ -41,7 +41,8 @@ def add(model: Model) -> None:
         groups = ([(index.accounts[a].id, accounts & (np.arange(len(accounts)) == a)) for a in np.flatnonzero(accounts)]
                   if budget.per == "account" else [("", accounts)])
         for account, members in groups:
-            chosen = np.flatnonzero(members[model.account_of] & (spend != 0))
+            chosen = model.columns_in(members)
+            chosen = chosen[spend[chosen] != 0]
             expression = model.linear(chosen, spend[chosen], float(base[members].sum()))
             label = RowLabel("budget", budget.id, account, budget.period)
             model.row(label, expression, lower=budget.min, upper=budget.max)

@@ -10,7 +10,7 @@ from planner.optimize.model import Model, RowLabel
 
 def add(model: Model) -> None:
     options = model.options
-    for (line, week), chosen in model._by_line_week.items():
+    for line, week, chosen in model.slots():
         if len(chosen) > 1:
             account, group = options.lines[line]
             label = RowLabel("choice", "one-mechanic-per-week", model.compiled.index.accounts[account].id,

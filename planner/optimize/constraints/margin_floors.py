@@ -50,7 +50,7 @@ def scope_sums(model: Model, members: np.ndarray,
     """For the accounts in `members`: their columns, sum_k c_k value_c[k] per column, sum_k c_k base[k] (rebates
     excluded), and their rebate variables with the margins that make them at least the simulator's rebates."""
     options = model.options
-    chosen = np.flatnonzero(members[model.account_of])
+    chosen = model.columns_in(members)
     coefficients = sum((c * options.value[k][chosen] for k, c in measures.items()), np.zeros(len(chosen)))
     chosen, coefficients = chosen[coefficients != 0], coefficients[coefficients != 0]  # an option with variants
     base = options.base
@@ -75,6 +75,5 @@ def add(model: Model) -> None:
                 if constant < -1e-6:  # nothing to decide, and the accounts already miss the floor
                     impossible(model, label, lower=-constant)
                 continue
-            coefs, variables = model.terms(chosen, coefficients)
-            expression = model.expression([*coefs, *[-(1.0 - m)] * len(rebates)], [*variables, *rebates])
+            expression = model.linear(chosen, coefficients) + model.expression([-(1.0 - m)] * len(rebates), rebates)
             model.row(label, expression, lower=-constant)

@@ -34,12 +34,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from planner.compile.calendar import periods
 from planner.economics.rebates import tier_bands
 from planner.optimize.constraints._calendar import bound
-from planner.optimize.model import Model, RowLabel
+from planner.optimize.model import Expression, Model, RowLabel, Variable
 from planner.rules.schema import EventCount
 
 
@@ -131,7 +130,8 @@ def add(model: Model) -> None:
             base_volume = options.base.volume[:, item.products][:, :, weeks].sum(axis=(1, 2))
             base_revenue = options.base.revenue[:, item.products][:, :, weeks].sum(axis=(1, 2))
             for position, a in enumerate(item.accounts.tolist()):
-                mine = np.flatnonzero((model.account_of == a) & ((volume != 0) | (revenue != 0)))
+                mine = model.account_columns(a)
+                mine = mine[(volume[mine] != 0) | (revenue[mine] != 0)]
                 _one(model, item, a, position, period.start, mine, volume, revenue,
                      float(base_volume[a]), float(base_revenue[a]), lower, upper, rates, limits)
 
@@ -186,7 +186,7 @@ def _one(model: Model, item: object, a: int, position: int, period_start: int, m
 
 
 def _retroactive(model: Model, label: RowLabel, segments: list[tuple[float, float, float]],
-                 measure: LinearExpression, measure_hi: float, price: float) -> tuple[list[float], list[object]]:
+                 measure: Expression, measure_hi: float, price: float) -> tuple[list[float], list[Variable]]:
     """The reachable bands as a disjunction in convex-hull form: the measure is split into one copy per band,
     live only in the band the measure lies in (z_s), and the rebate is sum_s rate_s x price x copy_s. The hull of
     this one-dimensional disjunction is the tightest linear relaxation there is. One band left: a fixed rate."""
@@ -207,8 +207,8 @@ def _retroactive(model: Model, label: RowLabel, segments: list[tuple[float, floa
 
 
 def _incremental(model: Model, label: RowLabel, segments: list[tuple[float, float, float]],
-                 measure: LinearExpression, measure_hi: float, price: float,
-                 paid_before: list[float]) -> tuple[list[float], list[object], float]:
+                 measure: Expression, measure_hi: float, price: float,
+                 paid_before: list[float]) -> tuple[list[float], list[Variable], float]:
     """Units in each reachable band; `paid_before[s]` is the payout at band s's lower edge. Rates that never fall
     make the payout convex in the measure: it is then the largest of one affine piece per band, no binaries.
     Otherwise bands fill in order through binaries. Returns (coefficients, variables, constant)."""
@@ -222,7 +222,7 @@ def _incremental(model: Model, label: RowLabel, segments: list[tuple[float, floa
     reached = [model.new_var(binary=True) for _ in segments]
     units = []
     coefs: list[float] = []
-    variables: list[object] = []
+    variables: list[Variable] = []
     for s, (lo, hi, rate) in enumerate(segments):
         width = min(hi, measure_hi + 1.0) - lo
         u = model.new_var(0.0, max(width, 0.0))

@@ -39,6 +39,5 @@ def add(model: Model) -> None:
                 if constant > 1e-6:  # nothing to decide, and the accounts already exceed the cap
                     impossible(model, label, upper=-constant)
                 continue
-            coefs, variables = model.terms(chosen, coefficients)
-            expression = model.expression([*coefs, *[1.0] * len(rebates)], [*variables, *rebates])
+            expression = model.linear(chosen, coefficients) + model.expression([1.0] * len(rebates), rebates)
             model.row(label, expression, upper=-constant)
