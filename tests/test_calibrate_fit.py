@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from planner.calibrate import uncertainty
-from planner.calibrate.estimate import units
+from planner.calibrate.estimate import units, with_terms
 from planner.calibrate.fit import CalibrationError, Fit, Settings, expected_cases, fit
 from planner.calibrate.likelihood import Priors, Problem, cells_of, layout_of, level_blocks
 from planner.calibrate.panel import build_panels, check_frame, week_numbers
@@ -50,6 +50,31 @@ def test_gradient_matches_finite_differences(series_sd: float) -> None:
         step = np.zeros_like(theta)
         step[i] = 1e-6
         numeric = (problem.value_and_gradient(theta + step)[0] - problem.value_and_gradient(theta - step)[0]) / 2e-6
+        assert numeric == pytest.approx(gradient[i], rel=1e-4, abs=1e-4), i
+
+
+@pytest.mark.parametrize("dip_weeks", [1, 3])
+def test_gradient_through_the_dip_and_cannibalization_matches_finite_differences(dip_weeks: int) -> None:
+    """With the dip and cannibalization moving with the elasticities and lifts (likelihood.Terms), the gradient
+    of every effect includes what a promotion's incremental volume does to later weeks and to its siblings."""
+    synthetic = world(6, accounts=4, products=4, weeks=60, promotion_rate=0.3)
+    problem = problem_of(synthetic.frame, 0.2)
+    rng = np.random.default_rng(2)
+    theta = rng.normal(0.0, 0.2, problem.layout.size)
+    theta[-2:] = [0.3, 0.4]
+    problem = with_terms(problem, theta, dip_weeks)
+    moved = theta + rng.normal(0.0, 0.1, theta.size)  # away from where E and Q0 were taken
+    moved[-2:] = [0.25, 0.35]
+    _, gradient = problem.value_and_gradient(moved)
+    _, still = replace(problem, terms=None).value_and_gradient(moved)
+    start = problem.layout.seasons * 52
+    effects = range(start, problem.layout.size - 2)
+    assert max(abs(gradient[i] - still[i]) for i in effects) > 1e-3  # the terms do move the effects' gradient
+    for i in list(rng.choice(np.arange(start, problem.layout.size - 2), 30, replace=False)) + [
+            0, problem.layout.size - 2, problem.layout.size - 1]:
+        step = np.zeros_like(theta)
+        step[i] = 1e-6
+        numeric = (problem.value_and_gradient(moved + step)[0] - problem.value_and_gradient(moved - step)[0]) / 2e-6
         assert numeric == pytest.approx(gradient[i], rel=1e-4, abs=1e-4), i
 
 

@@ -24,9 +24,10 @@ def small_worlds(draw: st.DrawFn) -> dict[str, int | float]:
 @settings(max_examples=6, derandomize=True)  # the same six worlds everywhere, as in CI's profile; see below
 @given(small_worlds())
 def test_the_fit_recovers_a_small_worlds_parameters(drawn: dict[str, int | float]) -> None:
-    """Known limit, found by a random run: the smallest world (seed 2, 5 accounts x 3 products, cannibalization
-    0.25) recovers elasticity to 5.5 %, just outside 5 %: with three products a strong cannibalization trades off
-    against elasticity (as at 1,000 accounts x 10 products a category, benchmarks/README.md)."""
+    """A random run once found the smallest world (seed 2, 5 accounts x 3 products, cannibalization 0.25)
+    recovering elasticity to 5.5 %, outside 5 %, while the dip and cannibalization were fitted by fixed point; with
+    the exact gradient through them it recovers elasticity to 1.3 % and cannibalization to 0.002 (that world is
+    pinned in test_the_counterexample_world_recovers below)."""
     synthetic = world(int(drawn["seed"]), accounts=int(drawn["accounts"]), products=int(drawn["products"]),
                       weeks=104, dip=float(drawn["dip"]), dip_weeks=int(drawn["dip_weeks"]),
                       cannibalization=float(drawn["cannibalization"]))
@@ -38,6 +39,15 @@ def test_the_fit_recovers_a_small_worlds_parameters(drawn: dict[str, int | float
 
 def test_recovery_with_several_categories_and_overdispersion() -> None:
     synthetic = world(7, accounts=16, products=8, categories=2, weeks=156, overdispersion=0.05)
+    errors = recovery(fit(synthetic.frame), synthetic)
+    for name, error in errors.items():
+        kind = name.split("[")[0].split(".")[0]
+        assert abs(error) <= TOLERANCE[kind], (name, error, errors)
+
+
+def test_the_counterexample_world_recovers() -> None:
+    """Strong cannibalization among three products used to trade off against elasticity (see above)."""
+    synthetic = world(2, accounts=5, products=3, weeks=104, dip=0.0, dip_weeks=1, cannibalization=0.25)
     errors = recovery(fit(synthetic.frame), synthetic)
     for name, error in errors.items():
         kind = name.split("[")[0].split(".")[0]

@@ -1,10 +1,12 @@
-"""Fitting one category: L-BFGS-B on the profiled objective, then the dip and cannibalization by fixed point.
+"""Fitting one category: L-BFGS-B on the profiled objective, then with the dip and cannibalization.
 
 1. Seasons, elasticities and lifts with no dip or cannibalization (their units D, C are 0).
 2. The dispersion phi from the Pearson residuals, so the priors weigh against a quasi-likelihood.
-3. `outer` times: D and C from the current fit (in the first round for each candidate number of dip weeks,
-   the number that fits best kept), then everything (dip share and cannibalization included, both in
-   [0, 0.9]) re-fitted warm.
+3. `outer` times: each cell's expected base E and Q0 from the current fit (likelihood.Terms; in the first round
+   for each candidate number of dip weeks, the number that fits best kept), then everything (dip share and
+   cannibalization included, both in [0, 0.9]) re-fitted warm, with D and C moving with the elasticities and
+   lifts (the exact gradient through them): a promotion's incremental volume, the dip it causes and what it takes
+   from its siblings are fitted together, not the lift first with the others held at the last round's values.
 
 A Fit has one number of dip weeks; `with_dip_weeks` re-fits the dip share of a category that chose another.
 """
@@ -16,7 +18,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
-from planner.calibrate.form import volumes
 from planner.calibrate.likelihood import (
     Layout,
     Priors,
@@ -25,8 +26,9 @@ from planner.calibrate.likelihood import (
     layout_of,
     level_blocks,
     pearson_dispersion,
+    terms_of,
 )
-from planner.calibrate.panel import LIFT_KINDS, SEASON_WEEKS, FloatArray, Panel
+from planner.calibrate.panel import SEASON_WEEKS, FloatArray, Panel
 from planner.calibrate.uncertainty import covariance
 
 MAX_SHARE = 0.9
@@ -77,6 +79,7 @@ def estimate(panel: Panel, priors: Priors, *, block_weeks: int, dip_weeks_option
         options = (dip_weeks,)  # chosen once; later rounds only move D and C to the current fit
         theta, more = _minimise(problem, theta, shares=True, most=most)
         iterations += more
+    problem = problem.at(theta)
     cov = covariance(problem, theta) if with_covariance else np.zeros((0, 0))
     return CategoryFit(problem, theta, dip_weeks, cov, iterations)
 
@@ -102,8 +105,15 @@ def _minimise(problem: Problem, theta: FloatArray, shares: bool, most: int) -> t
     return np.asarray(result.x, dtype=np.float64), int(result.nit)
 
 
-def units(problem: Problem, theta: FloatArray, dip_weeks: int) -> tuple[FloatArray, FloatArray]:
-    """(D, C): the dip and cannibalization the current fit implies per unit share, relative to Qpre."""
+def with_terms(problem: Problem, theta: FloatArray, dip_weeks: int) -> Problem:
+    """The problem with the dip and cannibalization moving with the effects, around the fit at `theta` (its
+    levels and seasons give each cell's E; see likelihood.Terms), its dip_unit and cann_unit those at `theta`."""
+    base, series = _base(problem, theta)
+    return replace(problem, terms=terms_of(problem.panel, base, series[0], dip_weeks)).at(theta)
+
+
+def _base(problem: Problem, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """((S, W) expected base E = level x season weight of every cell, per-series effects) at `theta`."""
     panel, layout = problem.panel, problem.layout
     eta, _, series = problem.eta(theta)
     level, _ = problem.levels(eta)
@@ -111,29 +121,22 @@ def units(problem: Problem, theta: FloatArray, dip_weeks: int) -> tuple[FloatArr
     by_block = np.zeros((panel.shape[0], int(problem.block.max()) + 1))
     by_block[cells.run_series, problem.block[cells.week[cells.run_starts]]] = level
     season, _, _, _ = layout.split(theta)
-    base = by_block[:, problem.block] * np.exp(season[panel.season_group][:, panel.week_of_season])
-    lift = np.ones((len(LIFT_KINDS), panel.shape[0]))
-    for j, k in enumerate(layout.kinds):
-        lift[k] = np.exp(series[1 + j])
-    ones = np.ones(panel.shape[0])
-    terms = volumes(panel, base, series[0], lift, ones, dip_weeks, ones)
-    before = terms.before
+    return by_block[:, problem.block] * np.exp(season[panel.season_group][:, panel.week_of_season]), series
 
-    def relative(amount: FloatArray) -> FloatArray:
-        out = np.divide(amount, before, out=np.zeros_like(amount), where=before > 0)
-        return np.asarray(out[cells.series, cells.week], dtype=np.float64)
 
-    return relative(terms.dip), relative(terms.cannibalization)
+def units(problem: Problem, theta: FloatArray, dip_weeks: int) -> tuple[FloatArray, FloatArray]:
+    """(D, C): the dip and cannibalization the current fit implies per unit share, relative to Qpre."""
+    moving = with_terms(problem, theta, dip_weeks)
+    return moving.dip_unit, moving.cann_unit
 
 
 def _choose_dip_weeks(problem: Problem, theta: FloatArray,
                       options: tuple[int, ...]) -> tuple[Problem, int, FloatArray]:
-    """For each number of dip weeks: D and C from the current fit, the dip share that fits best with all else
+    """For each number of dip weeks: E and Q0 from the current fit, the dip share that fits best with all else
     fixed; the best (problem, weeks, vector) by the objective."""
     best: tuple[float, Problem, int, FloatArray] | None = None
     for weeks in options:
-        dip_unit, cann_unit = units(problem, theta, weeks)
-        candidate = replace(problem, dip_unit=dip_unit, cann_unit=cann_unit)
+        candidate = with_terms(problem, theta, weeks)
 
         def objective(share: float, candidate: Problem = candidate) -> float:
             x = theta.copy()
@@ -148,7 +151,7 @@ def _choose_dip_weeks(problem: Problem, theta: FloatArray,
         if best is None or value < best[0] - 1e-9:
             best = (value, candidate, weeks, x)
     assert best is not None
-    return best[1], best[2], best[3]
+    return best[1].at(best[3]), best[2], best[3]
 
 
 def with_dip_weeks(fit: CategoryFit, dip_weeks: int) -> CategoryFit:
@@ -171,6 +174,5 @@ def widen(fit: CategoryFit, whole: Panel) -> CategoryFit:
     cells = cells_of(whole, old.layout, old.block, old.half_life)
     zeros = np.zeros(len(cells.cases))
     problem = Problem(whole, old.layout, old.priors, old.block, cells, zeros, zeros, old.dispersion, old.half_life)
-    dip_unit, cann_unit = units(problem, fit.theta, fit.dip_weeks)
-    return CategoryFit(replace(problem, dip_unit=dip_unit, cann_unit=cann_unit), fit.theta, fit.dip_weeks,
-                       fit.covariance, fit.iterations)
+    return CategoryFit(with_terms(problem, fit.theta, fit.dip_weeks), fit.theta, fit.dip_weeks, fit.covariance,
+                       fit.iterations)

@@ -8,8 +8,12 @@ from the last week, so each full block holds every week of the season once):
             + log(1 - dip_share x D_i - cannibalization x C_i)
     elasticity_s = e_category + e_account[a(s)] + e_product[p(s)]     (and the same for each log lift)
 
-D and C are the dip and cannibalization per unit share relative to Qpre (planner.calibrate.form), computed from
-the previous iterate and held fixed while the rest moves (a fixed-point iteration: the shares are small).
+D and C are the dip and cannibalization per unit share relative to Qpre (planner.calibrate.form). With `Terms`
+they are functions of the elasticities and lifts, recomputed at every evaluation with an exact gradient: the
+incremental volume of every promoted cell moves with its Qpre, and so do the dip it causes in the weeks after and
+what it takes from its siblings; only each cell's expected base E, its Q0 and the account-week totals T are held
+at the values of the iterate a run starts from (estimate.py refreshes them between runs). Without `Terms`
+(the first run), D and C are the fixed `dip_unit` and `cann_unit`.
 The Poisson score in `level` is zero at level = sum y / sum exp(eta) over the block, so the profile
 log-likelihood is  sum y eta - sum_blocks Y log(sum exp eta)  and its gradient in eta is simply y - mu.
 Dividing by the dispersion phi makes it a quasi-likelihood; the penalties are Gaussian priors:
@@ -20,11 +24,16 @@ Dividing by the dispersion phi makes it a quasi-likelihood; the penalties are Ga
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import sparse
 
+from planner.calibrate.form import dip_amount
 from planner.calibrate.panel import LIFT_KINDS, SEASON_WEEKS, BoolArray, FloatArray, IntArray, Panel
+
+MIN_ADJUSTMENT = 1e-4
+"""1 - rho D - kappa C is clamped here: a cell never loses all its volume to the dip and cannibalization."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,49 @@ def cells_of(panel: Panel, layout: Layout, block: IntArray, half_life: float = f
                  np.cumsum(new_run) - 1, np.add.reduceat(weight * cases, run_starts), series[run_starts], weight)
 
 
+@dataclass(frozen=True)
+class Terms:
+    """What the dip and cannibalization of a run hold fixed: each cell's E and Q0, and 1 / (T - Q0) of each cell
+    as a donor (0 when the product is alone in its account's category that week)."""
+
+    base: FloatArray
+    """(S, W) expected base E = level x season weight."""
+    plain: FloatArray
+    """(S, W) Q0: E on promoted cells, E x ratio ** elasticity elsewhere."""
+    inverse_others: FloatArray
+    dip_weeks: int
+    members: sparse.csr_matrix
+    """(accounts, S) 0/1: the series of each account (the cannibalization groups)."""
+
+    def siblings(self, values: FloatArray) -> FloatArray:
+        """(S, W) sum of `values` over each series' account (its own included)."""
+        return np.asarray(self.members.T @ (self.members @ values), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Live:
+    """The dip and cannibalization at one parameter vector (see Terms)."""
+
+    dip_unit: FloatArray
+    """(n,) D of each observed cell."""
+    cann_unit: FloatArray
+    before: FloatArray
+    """(S, W) Qpre."""
+    gaining: BoolArray
+    """(S, W) promoted cells with a positive incremental volume."""
+
+
+def terms_of(panel: Panel, base: FloatArray, elasticity: FloatArray, dip_weeks: int) -> Terms:
+    """The fixed part of the dip and cannibalization at a base E (S, W) and elasticities (S,)."""
+    plain = np.where(panel.promoted, base, base * np.exp(elasticity[:, None] * panel.log_ratio))
+    series = np.arange(panel.shape[0])
+    members = sparse.csr_matrix((np.ones(len(series)), (panel.account_local, series)),
+                                shape=(int(panel.account_local.max()) + 1, len(series)))
+    others = np.asarray(members.T @ (members @ plain), dtype=np.float64) - plain
+    inverse = np.divide(1.0, others, out=np.zeros_like(others), where=others > 1e-12)
+    return Terms(base, plain, inverse, dip_weeks, members)
+
+
 @dataclass
 class Problem:
     """One category's profiled objective; call `value_and_gradient` with a parameter vector."""
@@ -156,17 +208,55 @@ class Problem:
     dispersion: float = 1.0
     half_life: float = float("inf")
     """The recency half-life (weeks) the cells' weights were made with."""
+    terms: Terms | None = None
+    """The dip and cannibalization as functions of the effects; None: the fixed dip_unit and cann_unit."""
 
     def eta(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(eta (n,), adjustment 1 - rho D - kappa C (n,), per-series effects (1 + kinds, S))."""
+        eta, adjust, series, _ = self._evaluate(theta)
+        return eta, adjust, series
+
+    def _evaluate(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, Live | None]:
         cells, layout = self.cells, self.layout
         season, effects, dip, cann = layout.split(theta)
         series = layout.per_series(effects, self.panel)
         eta = season.reshape(-1)[cells.season_cell]
         for j in range(layout.effects):
             eta += series[j][cells.series] * cells.covariates[j]
-        adjust = np.maximum(1.0 - dip * self.dip_unit - cann * self.cann_unit, 1e-4)
-        return eta + np.log(adjust), adjust, series
+        live = self.live(series)
+        dip_unit, cann_unit = (self.dip_unit, self.cann_unit) if live is None else (live.dip_unit, live.cann_unit)
+        adjust = np.maximum(1.0 - dip * dip_unit - cann * cann_unit, MIN_ADJUSTMENT)
+        return eta + np.log(adjust), adjust, series, live
+
+    def live(self, series: FloatArray) -> Live | None:
+        """D and C of the observed cells at per-series effects `series` (None without Terms)."""
+        terms, panel = self.terms, self.panel
+        if terms is None:
+            return None
+        log_shape = series[0][:, None] * panel.log_ratio
+        for j, k in enumerate(self.layout.kinds):
+            log_shape = log_shape + series[1 + j][:, None] * panel.flags[k]
+        before = terms.base * np.exp(log_shape)
+        gain = np.where(panel.promoted, before - terms.plain, 0.0)
+        gaining = gain > 0
+        gain = np.where(gaining, gain, 0.0)
+        ones = np.ones(panel.shape[0])
+        dip = dip_amount(gain, ones, terms.dip_weeks)
+        donated = gain * terms.inverse_others
+        cann = terms.plain * (terms.siblings(donated) - donated)
+        at = (self.cells.series, self.cells.week)
+        held = before[at]
+        safe = np.where(held > 0, held, 1.0)
+        return Live(np.where(held > 0, dip[at] / safe, 0.0), np.where(held > 0, cann[at] / safe, 0.0), before,
+                    gaining)
+
+    def at(self, theta: FloatArray) -> Problem:
+        """This problem with dip_unit and cann_unit the live D and C at `theta` (what the covariance reads)."""
+        _, effects, _, _ = self.layout.split(theta)
+        live = self.live(self.layout.per_series(effects, self.panel))
+        if live is None:
+            return self
+        return replace(self, dip_unit=live.dip_unit, cann_unit=live.cann_unit)
 
     def levels(self, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(level of each run, sum exp(eta) of each run)."""
@@ -220,18 +310,26 @@ class Problem:
         return precision
 
     def value_and_gradient(self, theta: FloatArray) -> tuple[float, FloatArray]:
-        """Objective to minimise (minus the quasi-log-likelihood plus penalties) and its exact gradient (D and
-        C held fixed)."""
+        """Objective to minimise (minus the quasi-log-likelihood plus penalties) and its exact gradient (through
+        the dip and cannibalization too, with Terms)."""
         panel, layout, cells = self.panel, self.layout, self.cells
-        eta, adjust, _ = self.eta(theta)
+        eta, adjust, _, live = self._evaluate(theta)
+        _, _, dip_share, cann_share = layout.split(theta)
         level, exposure = self.levels(eta)
         residual = cells.weight * (cells.cases - level[cells.run] * np.exp(eta))
         gradient = np.zeros_like(theta)
         gradient[:layout.seasons * SEASON_WEEKS] = np.bincount(cells.season_cell, residual,
                                                                minlength=layout.seasons * SEASON_WEEKS)
         start = layout.seasons * SEASON_WEEKS
+        scaled = np.where(adjust > MIN_ADJUSTMENT, residual / adjust, 0.0)  # 0 where the clamp holds it still
+        # d eta / d own log Qpre = 1 + (1 - adjust) / adjust: the dip and cannibalization a cell suffers are amounts
+        own = residual if live is None else np.where(adjust > MIN_ADJUSTMENT, scaled, residual)
+        through = None if live is None else self._through_terms(live, scaled, dip_share, cann_share)
         for j in range(layout.effects):
-            per_series = np.bincount(cells.series, residual * cells.covariates[j], minlength=panel.shape[0])
+            per_series = np.bincount(cells.series, own * cells.covariates[j], minlength=panel.shape[0])
+            if through is not None:
+                covariate = panel.log_ratio if j == 0 else panel.flags[layout.kinds[j - 1]]
+                per_series += np.sum(through * covariate, axis=1)
             at = start + j * layout.effect_width
             gradient[at] = per_series.sum()
             gradient[at + 1:at + 1 + layout.accounts] = np.bincount(panel.account_local, per_series,
@@ -240,11 +338,33 @@ class Problem:
                 panel.product_local, per_series, minlength=layout.products)
             if layout.series:
                 gradient[at + layout.series_start:at + layout.effect_width] = per_series
-        gradient[-2] = -float(np.sum(residual * self.dip_unit / adjust))
-        gradient[-1] = -float(np.sum(residual * self.cann_unit / adjust))
+        dip_unit, cann_unit = (self.dip_unit, self.cann_unit) if live is None else (live.dip_unit, live.cann_unit)
+        gradient[-2] = -float(np.sum(scaled * dip_unit))
+        gradient[-1] = -float(np.sum(scaled * cann_unit))
         penalty, penalty_gradient = self.penalty(theta)
         log_lik = self._profile(eta, exposure)
         return -log_lik / self.dispersion + penalty, -gradient / self.dispersion + penalty_gradient
+
+
+    def _through_terms(self, live: Live, scaled: FloatArray, dip_share: float, cann_share: float) -> FloatArray:
+        """(S, W) d log-likelihood / d log Qpre of each promoted cell through the dip it causes in the weeks after
+        and what it takes from its siblings; `scaled` = residual / adjustment of each observed cell."""
+        terms = self.terms
+        assert terms is not None
+        per_qpre = np.zeros(self.panel.shape)
+        at = (self.cells.series, self.cells.week)
+        held = live.before[at]
+        per_qpre[at] = np.divide(scaled, held, out=np.zeros_like(scaled), where=held > 0)
+        gradient = np.zeros_like(per_qpre)
+        weeks = per_qpre.shape[1]
+        if dip_share > 0 and terms.dip_weeks > 0:
+            for k in range(1, min(terms.dip_weeks, weeks - 1) + 1):
+                gradient[:, :-k] += per_qpre[:, k:]
+            gradient *= dip_share / terms.dip_weeks
+        if cann_share > 0:
+            taken = per_qpre * terms.plain
+            gradient += cann_share * terms.inverse_others * (terms.siblings(taken) - taken)
+        return np.asarray(np.where(live.gaining, -gradient * live.before, 0.0), dtype=np.float64)
 
 
 def second_difference(season: FloatArray) -> FloatArray:
