@@ -38,7 +38,6 @@ values where the accounts' MILP plans break a coupling row.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import threading
 import time
@@ -224,8 +223,11 @@ def _solve_account(accounts: _Accounts, task: _Task) -> _Solved | str:
 def _solve_hull(part: Problem, cost: np.ndarray, basis: highspy.HighsBasis | None,
                 highs: highspy.Highs) -> tuple[tuple[float, np.ndarray] | None, highspy.HighsBasis | None]:
     """max cost y over the account's hull from `basis`: ((its value, y), the basis it ended with), or (None, None)
-    when the hull is empty."""
-    dataclasses.replace(part, cost=cost).pass_to(highs)
+    when the hull is empty. `part`'s arrays go to HiGHS with `cost`, maximised, without a copy of `part` with
+    another cost (`Problem.pass_to`): the copies were 4 % of the search's profiled time at 1,000 accounts."""
+    highs.passModel(len(cost), len(part.row_lower), len(part.value), 2, -1, 0.0, cost, part.column_lower,
+                    part.column_upper, part.row_lower, part.row_upper, part.starts, part.index, part.value,
+                    part.integrality)
     if basis is not None:
         highs.setBasis(basis)
     highs.run()
