@@ -197,3 +197,5 @@ def test_actuals_from_a_store_without_them_cannot_run(tmp_path: Path, files: tup
     absent = CliRunner().invoke(main, ["calibrate", str(ROOT / "rules"), str(files[0]), "--actuals",
                                        "--db", str(tmp_path / "none" / "plans.db")])
     assert absent.exit_code == 2
+    alone = CliRunner().invoke(main, ["calibrate", str(ROOT / "rules"), str(files[0]), "--db", "plans.db"])
+    assert alone.exit_code == 2 and "give --actuals too" in alone.output

@@ -63,6 +63,8 @@ def calibrate(ctx: click.Context, rules: Path, histories: tuple[Path, ...], hold
     """
     from planner.calibrate.command import Request, run_calibrate
 
+    if db is not None and not with_actuals:
+        raise click.UsageError("--db names the plan store the actuals are read from: give --actuals too")
     command = "planner calibrate " + shlex.join(sys.argv[2:]) if len(sys.argv) > 1 else "planner calibrate"
     request = Request([rules], histories[0], holdout, origins, columns, out, output_format, command,
                       more_history=histories[1:], actuals=store_actuals(db) if with_actuals else None)
