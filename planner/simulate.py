@@ -221,12 +221,13 @@ def truncated_normal(mean: FloatArray, sd: FloatArray, rng: np.random.Generator)
 
 
 def _with_shares(compiled: Compiled, dip: FloatArray, cannibalization: FloatArray) -> Compiled:
-    """`compiled` with other dip and cannibalization shares. Nothing cached on it reads them (the expected base,
-    the shelf prices and price ratios, the categories), so those are carried over, not computed again."""
+    """`compiled` with other dip and cannibalization shares. None of its cached arrays reads them (the expected
+    base, the shelf prices, price ratios and off-invoice amounts, the categories), so those are carried over, not
+    computed again in every draw; a cached array that read the shares would have to be left out here."""
     demand = replace(compiled.demand, post_promo_dip=dip, cannibalization=cannibalization)
     demand.__dict__["expected_base"] = compiled.demand.expected_base
     drawn = replace(compiled, demand=demand)
-    for name in ("shelf_regular", "price_ratio", "category"):
+    for name in ("shelf_regular", "price_ratio", "off_invoice_per_case", "category"):
         drawn.__dict__[name] = getattr(compiled, name)
     return drawn
 

@@ -23,6 +23,7 @@ from test_calibrate_backtest import PROVENANCE, base_rules, hand_fit
 
 from planner.calibrate.rules_writer import EXACT, MAX_SHARE_SD, Materiality, calibrated_rules
 from planner.compile.model import compile_rules
+from planner.economics.core import evaluate
 from planner.execute import Executor
 from planner.rules.load import build_rule_set, load_rules
 from planner.rules.scenario import ScenarioOptions
@@ -242,3 +243,19 @@ def test_lift_sd_names_a_known_mechanic(tmp_path: Path) -> None:
                      encoding="utf-8")
     findings = validate([FIXTURE, extra]).findings
     assert [(f.code, f.location.line, f.location.column) for f in findings] == [("PP201", 4, 28)]
+
+
+def test_a_draw_of_the_shares_evaluates_as_rules_with_those_shares() -> None:
+    """The drawn rules carry the cached prices and expected base over: the same cells as compiling afresh."""
+    rules = busy(base_rules(), **WIDE)
+    plan = plan_of(rules)
+    draw = demand_draw(plan, np.random.default_rng(9))
+    fresh = compile_rules(rules)
+    dip, cannibalization = draw.compiled.demand.post_promo_dip, draw.compiled.demand.cannibalization
+    assert not np.array_equal(dip, fresh.demand.post_promo_dip)
+    again = dataclasses.replace(fresh, demand=dataclasses.replace(fresh.demand, post_promo_dip=dip,
+                                                                  cannibalization=cannibalization))
+    expected = evaluate(again, draw.promotions, elasticity=draw.elasticity, noise=draw.noise)
+    got = draw.cells()
+    for name in ("volume", "trade_spend", "gross_profit", "rebates"):
+        assert getattr(got, name).tobytes() == getattr(expected, name).tobytes(), name
