@@ -5,11 +5,19 @@ PostgreSQL: `plan submit --label`, or the label a re-plan writes into its plan f
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from test_store_support import World, base_frozen_fixture, db_url_fixture, sql, world_fixture  # noqa: F401 - fixtures
+from test_store_support import (  # noqa: F401 - fixtures
+    World,
+    base_frozen_fixture,
+    copy_demo,
+    db_url_fixture,
+    sql,
+    world_fixture,
+)
 
 from planner.cli import main
 from planner.cli.replan import revision_label
@@ -94,3 +102,27 @@ def test_a_replan_suggests_the_quarter_of_its_last_week_of_actuals() -> None:
     assert calendar is not None and calendar.quarters[0] == 13
     assert [revision_label(calendar, week) for week in (0, 1, 13, 14, 26, 52)] == [
         "", "Q1 revision", "Q1 revision", "Q2 revision", "Q2 revision", "Q4 revision"]
+
+
+def test_a_replans_plan_file_is_submitted_as_the_q1_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end on SQLite: actuals in, `optimize --from-actuals --through 13 --out` writes `label: "Q1 revision"`
+    into plan.yaml, and `plan submit --plan` gives the version that title. (A short --time-limit: the plan may be
+    the scenario's calendar with the past fixed; the label does not depend on the solve.)"""
+    demo = copy_demo(tmp_path / "demo")
+    shutil.copytree(ROOT / "history", demo / "history")
+    monkeypatch.chdir(demo)
+    for variable in ("PLANNER_DB", "PLANNER_ROLES", "PLANNER_USER"):
+        monkeypatch.delenv(variable, raising=False)
+    runner = CliRunner()
+    imported = runner.invoke(main, ["actuals", "import", "history/actuals-2027-q1-sales.csv",
+                                    "history/actuals-2027-q1-promotions.csv", "--scenario", "scenarios/base.yaml",
+                                    "--as", "alice", "--db", "plans.db"])
+    assert imported.exit_code == 0, imported.output
+    replanned = runner.invoke(main, ["optimize", "scenarios/base.yaml", "--from-actuals", "--through", "13",
+                                     "--db", "plans.db", "--time-limit", "5", "--out", "q1"])
+    assert replanned.exit_code == 0, replanned.output
+    assert load_plan(demo / "q1" / "plan.yaml").label == "Q1 revision"
+    submitted = runner.invoke(main, ["plan", "submit", "scenarios/base.yaml", "--plan", "q1/plan.yaml",
+                                     "--as", "alice", "--db", "plans.db", "--allow-findings"])
+    assert submitted.exit_code == 0, submitted.output
+    assert submitted.stdout.startswith('submitted base-2027 version 1 "Q1 revision" by alice')
