@@ -11,17 +11,21 @@ economics core, the simulator and the writer.
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import yaml
+from click.testing import CliRunner
 from scipy import stats
 from test_calibrate_backtest import BASE as FIXTURE
 from test_calibrate_backtest import PROVENANCE, base_rules, hand_fit
 
 from planner.calibrate.rules_writer import EXACT, MAX_SHARE_SD, Materiality, calibrated_rules
+from planner.cli import main
 from planner.compile.model import compile_rules
 from planner.economics.core import evaluate
 from planner.execute import Executor
@@ -259,3 +263,29 @@ def test_a_draw_of_the_shares_evaluates_as_rules_with_those_shares() -> None:
     got = draw.cells()
     for name in ("volume", "trade_spend", "gross_profit", "rebates"):
         assert getattr(got, name).tobytes() == getattr(expected, name).tobytes(), name
+
+
+def test_simulate_draws_widen_with_spreads_set_on_the_command_line(tmp_path: Path) -> None:
+    """`planner simulate --draws` on a copy of the fixture with a busy calendar; `--set` gives the response its
+    spreads (a what-if on the uncertainty), the P10-P90 of volume and budget used widen, the JSON otherwise the
+    same (the deterministic plan does not move)."""
+    shutil.copytree(FIXTURE, tmp_path / "rules")
+    events = [event.model_dump(mode="json", exclude_defaults=True) for event in busy(base_rules()).events]
+    (tmp_path / "rules" / "terms.yaml").write_text(
+        (FIXTURE / "terms.yaml").read_text(encoding="utf-8").split("events:")[0]
+        + yaml.safe_dump({"events": events}, sort_keys=False), encoding="utf-8")
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "busy.yaml").write_text("scenario: {id: busy, rules: ../rules}\n", encoding="utf-8")
+    scenario = str(tmp_path / "scenarios" / "busy.yaml")
+    common = ["simulate", scenario, "--draws", "150", "--seed", "3", "--format", "json"]
+    spreads = ["--set", "response.default.lift_sd.tpr-20=0.3", "--set", "response.default.lift_sd.bogo=0.3",
+               "--set", "response.default.lift_sd.tpr-30-feature=0.3",
+               "--set", "response.default.post_promo_dip_sd=10%", "--set", "response.default.cannibalization_sd=10%"]
+    runs = [CliRunner().invoke(main, common + extra) for extra in ([], spreads)]
+    assert [r.exit_code for r in runs] == [0, 0], [r.output for r in runs]
+    plain, wide = (json.loads(r.stdout) for r in runs)
+    assert plain["totals"] == wide["totals"]
+    assert sum("_sd" in line for line in wide["applied_overrides"]) == 5
+    for key in ("volume", "budget_used"):
+        spread = [document["uncertainty"]["totals"][key] for document in (plain, wide)]
+        assert spread[1]["p90"] - spread[1]["p10"] > 1.2 * (spread[0]["p90"] - spread[0]["p10"]), key
