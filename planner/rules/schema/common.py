@@ -209,8 +209,10 @@ class RuleModel(BaseModel):
 
     def locate(self, location: Location, document: Any = None, path: tuple[Any, ...] = ()) -> None:
         """Remember where the object was read from (`document` is a planner.rules.source.Document)."""
-        self._location = location
-        self._source = (document, path) if document is not None else None
+        private = self.__pydantic_private__  # straight into pydantic's store: its __setattr__ costs more than this
+        assert private is not None
+        private["_location"] = location
+        private["_source"] = (document, path) if document is not None else None
 
 
 Tier = Literal["A", "B", "C"]

@@ -61,6 +61,8 @@ def _flag(value: Any) -> bool:
 
 def _whole_number(value: Any) -> int:
     """An integer as YAML writes one: not 3.0, not '3', not true."""
+    if value.__class__ is int:  # what the loader gives: no ABC check (a few hundred thousand values a rule set)
+        return value
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
     if isinstance(value, bool):
@@ -80,7 +82,8 @@ def _whole_number(value: Any) -> int:
 
 def _number(value: Any) -> float:
     """A number as YAML writes one (an integer counts): not '5000', not true."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if value.__class__ is float or value.__class__ is int or (isinstance(value, numbers.Real)
+                                                              and not isinstance(value, bool)):
         if not math.isfinite(value):
             raise refuse("number_expected", "expected a finite number", "write a finite number, e.g. 12.5")
         return float(value)
