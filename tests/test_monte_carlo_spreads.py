@@ -20,9 +20,12 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 from test_calibrate_backtest import BASE as FIXTURE
 from test_calibrate_backtest import PROVENANCE, base_rules, hand_fit
+from test_economics_properties import Shape, economic_worlds
 
 from planner.calibrate.rules_writer import EXACT, MAX_SHARE_SD, Materiality, calibrated_rules
 from planner.cli import main
@@ -289,3 +292,22 @@ def test_simulate_draws_widen_with_spreads_set_on_the_command_line(tmp_path: Pat
     for key in ("volume", "budget_used"):
         spread = [document["uncertainty"]["totals"][key] for document in (plain, wide)]
         assert spread[1]["p90"] - spread[1]["p10"] > 1.2 * (spread[0]["p90"] - spread[0]["p10"]), key
+
+
+@given(economic_worlds(Shape(extreme_response=True)), st.sampled_from((0.0, 0.5, 2.0)),
+       st.sampled_from((0.0, 0.2, 0.5)), st.integers(0, 2**16))
+def test_drawn_lifts_and_shares_never_make_volume_negative(rules: RuleSet, lift_sd: float, share_sd: float,
+                                                           seed: int) -> None:
+    """Generated worlds with dips and cannibalization up to 100 %, spreads up to the language's bounds: every
+    drawn lift is positive, every drawn share in [0, 1], every cell's volume finite and not negative."""
+    spread = {"lift_sd": {m.id: lift_sd for m in rules.mechanics}, "post_promo_dip_sd": share_sd,
+              "cannibalization_sd": share_sd}
+    rules = rules.replace(response=tuple(r.model_copy(update=spread) for r in rules.response))
+    plan = plan_of(rules)
+    draw = demand_draw(plan, np.random.default_rng(seed))
+    demand = draw.compiled.demand
+    assert (draw.promotions.lift > 0).all() and np.isfinite(draw.promotions.lift).all()
+    for share in (demand.post_promo_dip, demand.cannibalization):
+        assert ((share >= 0) & (share <= 1)).all()
+    volume = draw.cells().volume
+    assert np.isfinite(volume).all() and (volume >= 0).all()
