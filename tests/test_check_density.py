@@ -34,6 +34,7 @@ from planner.check import run_checks
 from planner.check.budgets import least_spend
 from planner.check.calendar import feasible
 from planner.check.context import SHOWN
+from planner.check.floors import week_runs
 from planner.rules.findings import sort_findings
 from planner.rules.load import load_rules
 
@@ -151,3 +152,22 @@ def test_feasibility_without_a_maximum_keeps_one_count_per_state_and_the_same_ve
         assert pruned == reference, (weeks, windows, countable, forced, max_run, gap, minimum, fillers)
         verdicts.add(pruned if pruned is None else pruned.split(" ")[0])
     assert {None, "", "at", "no"} <= verdicts, verdicts  # every reachable kind of verdict was compared
+
+
+def test_week_runs_cut_the_year_where_the_ranges_start_and_end() -> None:
+    """The floors' rebate rates and deepest mechanics are solved once per run of weeks: every range must cover a
+    run wholly or not at all, and the runs must hold exactly the weeks some range covers."""
+    generator = np.random.default_rng(7)
+    for _ in range(300):
+        weeks = int(generator.integers(1, 60))
+        ranges = []
+        for _ in range(int(generator.integers(0, 8))):
+            start = int(generator.integers(0, weeks + 1))
+            ranges.append((start, int(generator.integers(start, weeks + 1))))
+        runs = week_runs(ranges, weeks)
+        covered = {w for start, stop in ranges for w in range(start, stop)}
+        assert sorted(w for first, last in runs for w in range(first, last)) == sorted(covered)
+        for first, last in runs:
+            assert first < last
+            for start, stop in ranges:
+                assert (start <= first and last <= stop) or last <= start or stop <= first

@@ -16,6 +16,7 @@ products x weeks (as the simulator runs it), so it joins the worst case there; t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +33,14 @@ from planner.rules.findings import BELOW_COGS, PRICE_FLOOR_BREACH, Finding, Loca
 from planner.rules.schema import Event, PriceFloor, RuleSet
 
 BREACH = 1e-9
+
+
+def week_runs(ranges: Sequence[tuple[int, int]], weeks: int) -> list[tuple[int, int]]:
+    """The runs of weeks [first, last) between consecutive starts and ends of `ranges` (0-based, end excluded), so
+    that every range covers a run wholly or not at all; weeks no range covers are left out."""
+    cuts = sorted({0, weeks, *(edge for start, stop in ranges for edge in (start, stop) if 0 <= edge <= weeks)})
+    return [(first, last) for first, last in itertools.pairwise(cuts)
+            if any(start <= first and last <= stop for start, stop in ranges)]
 
 
 @dataclass
@@ -53,7 +62,9 @@ class WorstCase:
 
         Mechanics on one product scope and date range are taken together: per account the best of them (a vector
         over accounts), then one pass over their block, so the work follows the distinct product scopes, not the
-        mechanics."""
+        mechanics. The mechanics' dates cut the year into a few runs of weeks that the same mechanics cover, and
+        each run is solved once over accounts x products (the largest share, the first mechanic on a tie: the same
+        in any order), then copied to its weeks."""
         index, mechanics = self.context.index, self.context.rules.mechanics
         worst = np.zeros(index.shape)
         chosen = np.full(index.shape, -1, dtype=np.int32)
@@ -61,7 +72,8 @@ class WorstCase:
         for m, mechanic in enumerate(mechanics):
             weeks = index.week_range(mechanic.valid)
             by_scope.setdefault((id(index.product_mask(mechanic.applies_to)), weeks.start, weeks.stop), []).append(m)
-        for members in by_scope.values():
+        scopes = []
+        for (_, start, stop), members in by_scope.items():
             best = np.zeros(len(index.accounts))
             which = np.full(len(index.accounts), -1, dtype=np.int32)
             for m in members:  # file order: on equal shares the earlier mechanic stays
@@ -69,15 +81,20 @@ class WorstCase:
                 better = index.account_mask(mechanics[m].applies_to) & (share > best)
                 best[better], which[better] = share, m
             rows = which >= 0
-            if not rows.any():
-                continue
-            first = mechanics[members[0]]
-            at = block(positions(rows), positions(index.product_mask(first.applies_to)), index.week_range(first.valid))
-            share_here, which_here = best[rows][:, None, None], which[rows][:, None, None]
-            current, current_which = worst[at], chosen[at]
-            deeper = (share_here > current) | ((share_here == current) & (which_here < current_which))
-            worst[at] = np.where(deeper, share_here, current)
-            chosen[at] = np.where(deeper, which_here, current_which)
+            if rows.any():
+                at = block(positions(rows), positions(index.product_mask(mechanics[members[0]].applies_to)),
+                           slice(None))[:2]
+                scopes.append((start, stop, at, best[rows][:, None], which[rows][:, None]))
+        for first, last in week_runs([(start, stop) for start, stop, *_ in scopes], index.calendar.weeks):
+            plane, plane_which = np.zeros(index.shape[:2]), np.full(index.shape[:2], -1, dtype=np.int32)
+            for start, stop, at, share_here, which_here in scopes:
+                if start <= first and last <= stop:
+                    current, current_which = plane[at], plane_which[at]
+                    deeper = (share_here > current) | ((share_here == current) & (which_here < current_which))
+                    plane[at] = np.where(deeper, share_here, current)
+                    plane_which[at] = np.where(deeper, which_here, current_which)
+            worst[:, :, first:last] = plane[:, :, None]
+            chosen[:, :, first:last] = plane_which[:, :, None]
         for k, (event, share) in enumerate(self.overrides):
             at = self.event_cells(event)
             current = worst[at]
@@ -130,13 +147,23 @@ class WorstCase:
 
     @cached_property
     def rebate_rate(self) -> FloatArray:
-        """Sum over rebates live in a cell of their highest tier rate."""
+        """Sum over rebates live in a cell of their highest tier rate, added in file order. The rebates' dates cut
+        the year into runs of weeks that the same rebates cover: each run is summed once over accounts x products
+        (the same additions in the same order as cell by cell) and copied to its weeks."""
         index = self.context.index
         rate = np.zeros(index.shape)
+        scopes = []
         for rebate in self.context.rules.rebates:
-            at = block(positions(index.account_mask(rebate.applies_to)),
-                       positions(index.product_mask(rebate.applies_to)), index.week_range(rebate.valid))
-            rate[at] += max(t.rate for t in rebate.tiers)
+            weeks = index.week_range(rebate.valid)
+            at = block(positions(index.account_mask(rebate.applies_to)), positions(index.product_mask(rebate.applies_to)),
+                       slice(None))[:2]
+            scopes.append((weeks.start, weeks.stop, at, max(t.rate for t in rebate.tiers)))
+        for first, last in week_runs([(start, stop) for start, stop, *_ in scopes], index.calendar.weeks):
+            plane = np.zeros(index.shape[:2])
+            for start, stop, at, top in scopes:
+                if start <= first and last <= stop:
+                    plane[at] += top
+            rate[:, :, first:last] = plane[:, :, None]
         return rate
 
     @cached_property
