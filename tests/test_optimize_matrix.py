@@ -40,6 +40,8 @@ from planner.rules.scenario import ScenarioOptions
 from planner.rules.schema import Budget, MarginFloor, Rebate, RuleSet, TradeSpendCap
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
+TOLERANCE = 1e-9
+"""Pyomo's reading of a row against the recorded matrix: the same numbers but for the order of additions."""
 
 
 @pytest.fixture(scope="module")
@@ -55,21 +57,39 @@ def dense(model: PyomoModel, variables: list[object], coefficients: list[float])
     return out
 
 
+def sparse(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entries keyed row x width + column, sorted by key, an entry named twice summed, zeros left out."""
+    unique, inverse = np.unique(keys, return_inverse=True)
+    summed = np.bincount(inverse, weights=values, minlength=len(unique))
+    return unique[summed != 0], summed[summed != 0]
+
+
 def assert_same(model: PyomoModel) -> None:
     matrix = model.matrix
     starts, index, value = matrix.rows()
+    width = max(1, matrix.columns)
     ends = np.r_[starts[1:], len(index)]
     rows = list(model.pyomo.rows.values())
     assert len(rows) == len(matrix.row_lower) == len(model.labels)
+    read_keys: list[int] = []
+    read_values: list[float] = []
+    lowers: list[float] = []
+    uppers: list[float] = []
     for r, row in enumerate(rows):
         repn = generate_standard_repn(row.body, compute_values=True, quadratic=False)
-        recorded = np.zeros(matrix.columns)
-        recorded[index[starts[r]:ends[r]]] = value[starts[r]:ends[r]]
-        assert np.allclose(dense(model, list(repn.linear_vars), list(repn.linear_coefs)), recorded), model.labels[r]
+        read_keys.extend(r * width + model.column(v) for v in repn.linear_vars)
+        read_values.extend(float(c) for c in repn.linear_coefs)
         constant = float(repn.constant)
-        lower = -np.inf if row.lower is None else float(row.lower) - constant
-        upper = np.inf if row.upper is None else float(row.upper) - constant
-        assert (matrix.row_lower[r], matrix.row_upper[r]) == pytest.approx((lower, upper)), model.labels[r]
+        lowers.append(-np.inf if row.lower is None else float(row.lower) - constant)
+        uppers.append(np.inf if row.upper is None else float(row.upper) - constant)
+    bounds_differ = ~(np.isclose(lowers, matrix.row_lower, rtol=TOLERANCE, atol=TOLERANCE)
+                      & np.isclose(uppers, matrix.row_upper, rtol=TOLERANCE, atol=TOLERANCE))
+    assert not bounds_differ.any(), [model.labels[r] for r in np.flatnonzero(bounds_differ)[:5]]
+    read = sparse(np.array(read_keys, dtype=np.int64), np.array(read_values))
+    recorded = sparse(np.repeat(np.arange(len(rows), dtype=np.int64), ends - starts) * width + index, value)
+    assert np.array_equal(read[0], recorded[0])
+    differ = ~np.isclose(read[1], recorded[1], rtol=TOLERANCE, atol=TOLERANCE)
+    assert not differ.any(), [model.labels[int(k) // width] for k in read[0][differ][:5]]
     assert len(model.variables) == matrix.columns
     for column, variable in enumerate(model.variables):
         lower = -np.inf if variable.lb is None else variable.lb
