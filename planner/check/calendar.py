@@ -115,6 +115,8 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
     structural = np.array([isinstance(r, (MaxConsecutive, MinGap, Blackout)) for r in rules.calendar_rules], dtype=bool)
     binding = [[rules.calendar_rules[k] for k in np.flatnonzero(binding_matrix[:, a] & structural)]
                for a in range(len(index.accounts))]  # only the structural rules shape a line
+    binding_key = [(binding_matrix[:, a] & structural).tobytes() for a in range(len(index.accounts))]
+    shapes: dict[tuple[bytes, str, bytes], Line] = {}
     counts_of = Counting(np.array(mechanic_ids, dtype=object))
     dark: dict[int, npt.NDArray[np.bool_]] = {}  # per blackout: mechanics x weeks it darkens, once per distinct one
     by_content: dict[tuple[tuple[str, ...] | None, tuple[int, ...]], npt.NDArray[np.bool_]] = {}
@@ -140,9 +142,14 @@ def check_feasibility(context: CheckContext) -> list[Finding]:
             account = index.accounts[a]
             for group in its_groups:
                 line = lines.get((a, group.id))
-                if line is None:  # the structure of a line is shared by every counting rule on it
-                    line = lines[(a, group.id)] = _line(group.id, binding[a], mechanic_accounts[:, a] &
-                                                        on_group[group.id], mechanic_weeks, dark, weeks)
+                if line is None:  # the structure of a line is shared by every counting rule on it, and by lines
+                    # with the same structural rules and mechanics
+                    here = mechanic_accounts[:, a] & on_group[group.id]
+                    shape_key = (binding_key[a], group.id, here.tobytes())
+                    line = shapes.get(shape_key)
+                    if line is None:
+                        line = shapes[shape_key] = _line(group.id, binding[a], here, mechanic_weeks, dark, weeks)
+                    lines[(a, group.id)] = line
                 key = (a, group.id, rule.mechanics)
                 shaped = schedules.get(key)
                 if shaped is None:  # what a rule counts: clones and rules with one mechanics list share it
