@@ -39,11 +39,13 @@ class LevelChoice:
         return f"{self.series_half_life:g}/{self.pooled_half_life:g}"
 
 
-def recent_level(fit: CategoryFit, choice: LevelChoice, end: int | None = None) -> FloatArray:
-    """(S,) level of each series from the columns before `end` (all by default)."""
+def recent_level(fit: CategoryFit, choice: LevelChoice, end: int | None = None,
+                 shape: FloatArray | None = None) -> FloatArray:
+    """(S,) level of each series from the columns before `end` (all by default); `shape`: exp(eta) of the fit's
+    observed cells when the caller has it (it is the same for every choice and origin)."""
     problem, panel = fit.problem, fit.panel
     cells = problem.cells
-    shape = np.exp(problem.eta(fit.theta)[0])
+    shape = np.exp(problem.eta(fit.theta)[0]) if shape is None else shape
     end = panel.shape[1] if end is None else end
     use = cells.week < end
     series, week, cases, shape = cells.series[use], cells.week[use], cells.cases[use], shape[use]
@@ -97,7 +99,7 @@ def choose_level(fit: CategoryFit, series_options: tuple[float, ...], pooled_opt
             score = 0.0
             for origin in cuts:
                 window = (cells.week >= origin) & (cells.week < origin + horizon)
-                level = np.nan_to_num(recent_level(fit, choice, origin))
+                level = np.nan_to_num(recent_level(fit, choice, origin, shape))
                 forecast = level[cells.series[window]] * shape[window]
                 actual = cells.cases[window]
                 total = max(float(actual.sum()), 1e-9)
