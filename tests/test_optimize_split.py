@@ -157,6 +157,9 @@ def test_the_repair_mends_a_budget_the_accounts_plans_break() -> None:
     assert model.matrix.activity(row, mended.values) <= model.matrix.row_upper[row] + model.matrix.row_constant[row] + 1e-6
     whole = solve(model_of(accounts_world(budget_share=0.25)), 30, GAP, duals=False, whole=True)
     assert mended.objective == pytest.approx(whole.objective, rel=1e-9)  # on this world, the optimum itself
+    target = whole.objective - 1e-3 * abs(whole.objective)
+    good_enough = split.repair(problem, unpriced.values, lp.values, 30, 1e-9, None, target=target)
+    assert good_enough.has_plan and target <= good_enough.objective <= whole.objective + 1e-6
 
 
 def test_fixed_columns_leave_a_smaller_problem_whose_plans_are_worth_the_same() -> None:
