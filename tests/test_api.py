@@ -12,8 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_optimize_cli import SCENARIO as TINY_SCENARIO
-from test_optimize_cli import WORLD as TINY_WORLD
+from tiny_world import write_tiny_world
 
 from planner import api
 from planner.rules.plan import load_plan, plan_yaml
@@ -85,11 +84,7 @@ def test_cells_are_tidy_and_add_up_to_the_simulation() -> None:
 
 
 def test_optimize_returns_the_plan_and_its_table(tmp_path: Path) -> None:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "world.yaml").write_text(TINY_WORLD, encoding="utf-8")
-    (tmp_path / "scenarios").mkdir()
-    (tmp_path / "scenarios" / "tiny.yaml").write_text(TINY_SCENARIO, encoding="utf-8")
-    best = api.optimize(tmp_path / "scenarios" / "tiny.yaml", time_limit=30)
+    best = api.optimize(write_tiny_world(tmp_path), time_limit=30)
     assert best.result.has_plan and best.cells is not None
     promoted = best.cells.loc[best.cells["mechanic"] != ""]
     assert len(promoted) and set(promoted["mechanic"]) <= {"tpr-15", "tpr-25-feature"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
-from test_optimize_cli import SCENARIO, WORLD
+from tiny_world import write_tiny_world
 
 from planner.cli import main
 from planner.sweep import BadGrid, read_grid
@@ -19,12 +19,7 @@ from planner.sweep import BadGrid, read_grid
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("tiny")
-    (root / "rules").mkdir()
-    (root / "rules" / "world.yaml").write_text(WORLD, encoding="utf-8")
-    (root / "scenarios").mkdir()
-    (root / "scenarios" / "tiny.yaml").write_text(SCENARIO, encoding="utf-8")
-    return root / "scenarios" / "tiny.yaml"
+    return write_tiny_world(tmp_path_factory.mktemp("tiny"))
 
 
 def run(*args: str | Path) -> Result:
