@@ -132,10 +132,7 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
             stop_plane[_plane(table, d)] = True
     kept = list(result.live)
     if first_exclusive is not None:
-        exclusive_plane: Mask = np.any(first_exclusive >= 0, axis=2)
-        for d in range(len(table)):
-            if exclusive_plane[_plane(table, d)].any():  # else no exclusive is live in any of its cells
-                kept[d] = _alone_or_first(kept[d], first_exclusive[table.index(d)], d)
+        _exclusives_alone(table, kept, first_exclusive)
     _best_of(band_price, table, kept, shape)
     price = result.invoice
     for d in range(len(table)):
@@ -143,13 +140,28 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
             continue
         at = table.index(d)
         block = price[at]
-        if table.percent[d]:
-            np.multiply(block, 1.0 - table.percent[d], out=block, where=kept[d])
-        if table.per_case[d]:
-            np.copyto(block, np.maximum(block - table.per_case[d], 0.0), where=kept[d])
+        if _everywhere(kept[d]):  # the usual case: in place, without a mask or a temporary block
+            if table.percent[d]:
+                np.multiply(block, 1.0 - table.percent[d], out=block)
+            if table.per_case[d]:
+                np.subtract(block, table.per_case[d], out=block)
+                np.maximum(block, 0.0, out=block)
+        else:
+            if table.percent[d]:
+                np.multiply(block, 1.0 - table.percent[d], out=block, where=kept[d])
+            if table.per_case[d]:
+                np.copyto(block, np.maximum(block - table.per_case[d], 0.0), where=kept[d])
         price[at] = block
     result.applied = kept
     return result
+
+
+def _everywhere(mask: Mask) -> bool:
+    """A mask known to be all True without reading it: the read-only broadcast `live` of a block no stop rule
+    reaches (no exclusive or best_of rule changed it)."""
+    if mask.size == 0 or any(stride != 0 for stride in mask.strides):
+        return False
+    return bool(mask.flat[0])
 
 
 def _plane(table: DiscountTable, d: int) -> tuple[Any, ...]:
@@ -163,10 +175,34 @@ def _block_shape(table: DiscountTable, d: int, shape: tuple[int, int, int]) -> t
             len(range(*weeks.indices(shape[2]))))
 
 
-def _alone_or_first(live: Mask, first_exclusive: npt.NDArray[np.int32], d: int) -> Mask:
-    """Live, and no exclusive discount is live in the cell unless d is the first one."""
-    kept: Mask = live & ((first_exclusive == -1) | (first_exclusive == d))
-    return kept
+def _exclusives_alone(table: DiscountTable, kept: list[Mask], first_exclusive: npt.NDArray[np.int32]) -> None:
+    """Keep a discount only where no exclusive discount is live in the cell, unless it is the first one.
+
+    The cells where an exclusive is live are few: each discount whose block holds some of them is found through
+    their coordinates and loses just those cells, instead of reading its whole block."""
+    cells = np.nonzero(first_exclusive >= 0)
+    first = first_exclusive[cells]
+    exclusive_plane: Mask = np.any(first_exclusive >= 0, axis=2)
+    for d in range(len(table)):
+        if not exclusive_plane[_plane(table, d)].any():  # no exclusive is live in any of its cells
+            continue
+        local = [_local_positions(table.accounts[d], cells[0], first_exclusive.shape[0]),
+                 _local_positions(table.products[d], cells[1], first_exclusive.shape[1])]
+        weeks = table.weeks[d]
+        inside = (local[0] >= 0) & (local[1] >= 0) & (cells[2] >= weeks.start) & (cells[2] < weeks.stop) & (first != d)
+        if inside.any():
+            alone = np.array(kept[d], dtype=bool)  # a writable copy, also of a broadcast `live`
+            alone[local[0][inside], local[1][inside], cells[2][inside] - weeks.start] = False
+            kept[d] = alone
+
+
+def _local_positions(positions: Positions | None, values: Positions, size: int) -> Positions:
+    """Where each of `values` sits in `positions` (-1 where it is not there; None: all of range(size))."""
+    if positions is None:
+        return values
+    at: Positions = np.full(size, -1, dtype=np.intp)
+    at[positions] = np.arange(len(positions))
+    return at[values]
 
 
 def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask], shape: tuple[int, int, int]) -> None:
