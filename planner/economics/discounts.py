@@ -229,12 +229,13 @@ def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask], sha
             at = local[d]
             value = _value_per_case(band_price, table, d)[:, :, None]  # the same for every week of the block
             values, bests = best_value[at], best[at]
-            better = kept[d] & (value > values)
+            better = value > values if _everywhere(kept[d]) else kept[d] & (value > values)
             np.copyto(values, value, where=better)
             np.copyto(bests, d, where=better)
             best_value[at], best[at] = values, bests
         for d in members:
-            kept[d] = kept[d] & (best[local[d]] == d)
+            won = best[local[d]] == d
+            kept[d] = won if _everywhere(kept[d]) else kept[d] & won
 
 
 def _union(parts: list[Positions | None]) -> Positions | None:
