@@ -23,6 +23,7 @@ from planner.rules.findings import (
 )
 from planner.rules.load import build_rule_set, collect_files, display_name, load_documents
 from planner.rules.scenario import is_scenario, resolve
+from planner.rules.schema import ID_SECTIONS
 from planner.rules.source import DEFAULT_LIMITS, Limits
 
 
@@ -77,8 +78,14 @@ def validate(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Report:
         named = {display_name(path): path for path in files}
         findings = fold(findings, file_causes(findings, named) + object_causes(findings, rule_docs, rules))
     seen = {(f.code, f.location, f.message) for f in findings}
+    checked = [d.file for d in documents]
+    scenario_rules: set[tuple[str, str, str]] = set()
     for document in scenario_docs:
         resolved = resolve(Path(document.file))
+        checked.extend(resolved.chain)
+        checked.extend(resolved.rules.files)
+        scenario_rules.update((name, str(getattr(item, "id", "")), item.location.file)
+                              for name in ID_SECTIONS for item in resolved.rules.section(name))
         scenario_findings = list(resolved.findings)
         if resolved.ok:
             scenario_findings.extend(run_checks(resolved.rules))
@@ -91,5 +98,6 @@ def validate(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Report:
                 item = Finding(item.code, item.severity, f"{item.message} (under scenario {resolved.id})",
                                item.location, item.related + (Location(document.file, 1, 1),), item.example, item.fix)
             findings.append(item)
-    return Report(sort_findings(findings), [d.file for d in documents], rule_count,
-                  [d.file for d in scenario_docs])
+    if not rule_docs:  # scenarios alone: the rules they were checked with, each rule object once
+        rule_count = len(scenario_rules)
+    return Report(sort_findings(findings), list(dict.fromkeys(checked)), rule_count, [d.file for d in scenario_docs])

@@ -41,6 +41,24 @@ def test_clean_rules_exit_0(rules: Path) -> None:
     assert result.stdout.strip() == "no findings in 1 file (0 rules)"
 
 
+def test_a_scenario_counts_the_files_and_rules_it_was_checked_with() -> None:
+    """`planner validate SCENARIO` checks the scenario's rules folder too, and its summary counts them (it used to
+    say '1 file (0 rules)'); several scenarios on one folder count each rule object once."""
+    from planner.rules.scenario import resolve
+
+    root = Path(__file__).resolve().parents[1]
+    base, summer = root / "scenarios" / "base.yaml", root / "scenarios" / "summer-push.yaml"
+    one, both = resolve(base), resolve(summer)
+    files = len(set(one.chain) | set(one.rules.files))
+    report = planner.validate.validate([base])
+    assert report.findings == [] and len(report.files) == files > 1
+    assert report.rule_count == one.rules.rule_count > 0
+    pair = planner.validate.validate([base, summer])
+    assert both.rules.rule_count > one.rules.rule_count  # summer-push adds rules of its own
+    assert pair.rule_count == both.rules.rule_count
+    assert len(pair.files) == len(set(one.chain) | set(both.chain) | set(one.rules.files) | set(both.rules.files))
+
+
 def test_error_findings_exit_1_with_the_location_and_fix(rules: Path) -> None:
     result = run("validate", "bad")
     assert result.exit_code == 1
