@@ -13,7 +13,7 @@ so H^-1 is the posterior covariance of the Gaussian approximation.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
 
 from planner.calibrate.likelihood import Problem
 from planner.calibrate.panel import SEASON_WEEKS, FloatArray
@@ -63,7 +63,27 @@ def covariance(problem: Problem, theta: FloatArray) -> FloatArray:
     information /= problem.dispersion
     information += penalty_hessian(problem)
     information[np.diag_indices_from(information)] += 1e-9
-    return np.asarray(np.linalg.pinv(information, hermitian=True), dtype=np.float64)
+    return inverse(information)
+
+
+def inverse(information: FloatArray) -> FloatArray:
+    """The Moore-Penrose inverse of a symmetric positive semi-definite information matrix, by Cholesky.
+
+    A parameter the data and the priors say nothing about (its row is 0 but for the 1e-9 jitter: the dip share
+    of a category without promotions) gets variance 0, as the pseudo-inverse gives it; the rest is positive
+    definite (every other parameter has a Gaussian prior), so one Cholesky factorisation inverts it -- a tenth
+    of the eigendecomposition a pseudo-inverse costs, and far less exposed to BLAS threads contending on a
+    busy machine. A factorisation that fails (not positive definite in floating point) falls back to pinv."""
+    live = np.flatnonzero(np.abs(information).max(axis=1) > 1e-6)
+    out = np.zeros_like(information)
+    block = information[np.ix_(live, live)]
+    try:
+        factor = linalg.cho_factor(block, lower=True, check_finite=False)
+        inverted = linalg.cho_solve(factor, np.eye(len(live)), check_finite=False)
+    except linalg.LinAlgError:
+        inverted = np.linalg.pinv(block, hermitian=True)
+    out[np.ix_(live, live)] = (inverted + inverted.T) / 2.0
+    return np.asarray(out, dtype=np.float64)
 
 
 def penalty_diagonal(problem: Problem) -> FloatArray:
