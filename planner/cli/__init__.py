@@ -1,6 +1,6 @@
 """The `planner` command line: a thin shell over functions that are all reachable from Python.
 
-One module per command group (validate, simulate, optimize, store, report, history, calibrate), each listing its
+One module per command group (validate, simulate, optimize, plan, store, report, history, calibrate, ...), each listing its
 commands in `COMMANDS`; what they share lives in planner/cli/common.py, so no command module imports another.
 The group below holds the conventions every command keeps: exit 0 / 1 (findings or refused) / 2 (cannot run)
 / 130 (Ctrl-C, one line), an unexpected exception as one line and exit 2 (CI logs never show a traceback),
@@ -21,6 +21,7 @@ from planner.cli import (
     calibrate,
     history,
     optimize,
+    plan,
     report,
     review,
     simulate,
@@ -88,9 +89,9 @@ def main() -> None:
     """
 
 
-for _module in (validate, simulate, optimize, sweep, store, report, history, calibrate, actuals, review,
+for _module in (validate, simulate, optimize, sweep, plan, store, report, history, calibrate, actuals, review,
                 account_plan):
     for _command in _module.COMMANDS:
         main.add_command(_command)
-for _command in workbook.PLAN_COMMANDS:  # plan export / plan import join the plan group of store.py
-    store.plan.add_command(_command)
+for _command in workbook.PLAN_COMMANDS:  # plan export / plan import join the plan group of plan.py
+    plan.plan.add_command(_command)

@@ -268,3 +268,35 @@ def simulate_and_freeze(ctx: click.Context, scenario: Path, entries: list[str], 
     simulation = simulate(prepared)
     events = prepared.plan.events if prepared.plan else list(prepared.resolved.rules.events)
     return freeze(prepared.resolved, simulation, prepared.files, events, command_line=entries)
+
+
+AS_HELP = ("Who is acting (default: $PLANNER_USER). On a shared (PostgreSQL) store the acting user is the database "
+           "login and --as may only name it; on a single-user (SQLite) store it is taken as typed.")
+KEY_HELP = ("Your Ed25519 private key (PEM; default: $PLANNER_KEY), required once an admin registered your public key "
+            "(planner key generate, planner key register).")
+
+
+def acting_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--as USER, --key FILE and --db: the options of every command that acts on the plan store."""
+    function = click.option("--key", "key_file", metavar="FILE", help=KEY_HELP)(function)
+    return click.option("--as", "actor", metavar="USER", help=AS_HELP)(db_option(function))
+
+
+def acting_user(actor: str | None, key_file: str | None) -> tuple[str | None, Any]:
+    """The typed user name and the signing key, both checked before any work is done."""
+    from planner.store.identity import load_key, typed_user
+
+    with store_errors():
+        return typed_user(actor), load_key(key_file)
+
+
+def single_user_note(store: Any) -> None:
+    """A single-user store says so on every acting command (stderr, so scripts reading stdout are unaffected)."""
+    from planner.store.identity import SINGLE_USER
+
+    if store.dialect == "sqlite":
+        click.echo(f"note: {SINGLE_USER}", err=True)
+
+
+FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, help="Text for people, or one JSON document for scripts.")

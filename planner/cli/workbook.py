@@ -1,6 +1,6 @@
 """`planner plan export` and `planner plan import`: the plan as an Excel workbook planners edit and bring back.
 
-Attached to the `plan` group (planner/cli/store.py) by planner/cli/__init__.py; the workbook itself is
+Attached to the `plan` group (planner/cli/plan.py) by planner/cli/__init__.py; the workbook itself is
 planner/workbook/ (docs/workbook.md).
 """
 
