@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from test_optimize_prices import bytes_of
@@ -20,8 +21,9 @@ from test_optimize_split import WORLD, accounts_world, model_of, parts
 from planner.cli import main
 from planner.compile.model import compile_rules
 from planner.execute import CannotConnect, Executor, connect
-from planner.optimize import prices, split
+from planner.optimize import prices, repair, split
 from planner.optimize.blocks import block_problems
+from planner.optimize.highs import run_problem
 from planner.prepare import prepare
 from planner.simulate import monte_carlo, promotions_for
 
@@ -73,6 +75,21 @@ def test_the_price_search_on_a_cluster_is_the_search_of_the_process_byte_for_byt
     there = prices.search(problem, accounts, blocks.coupling, executor=cluster)
     assert there.iterations == here.iterations > 1
     assert bytes_of(there) == bytes_of(here)
+
+
+def test_the_repair_in_groups_on_a_cluster_gives_the_plan_of_the_process_byte_for_byte(
+        cluster: Executor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repair's groups of accounts (one account a group here) are tasks like the accounts' MILPs: on a cluster
+    the same plan as in process, byte for byte."""
+    monkeypatch.setattr(repair, "GROUP_COLUMNS", 1)
+    problem, blocks = parts(model_of(accounts_world(budget_share=0.25, margin=0.3)))
+    unpriced = split.split(problem, blocks, np.zeros(len(problem.row_lower)), 30, 0.0)
+    lp = run_problem(problem.relaxed(), 30, None, options={})
+    here = split.repair(problem, unpriced.values, lp.values, 60, 1e-9, None, blocks=blocks)
+    there = split.repair(problem, unpriced.values, lp.values, 60, 1e-9, None, blocks=blocks, executor=cluster)
+    assert here.has_plan and unpriced.broken >= 1
+    assert (here.objective, here.bound) == (there.objective, there.bound)
+    assert here.values.tobytes() == there.values.tobytes()
 
 
 def test_what_several_maps_read_is_sent_once(cluster: Executor, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 from test_optimize_families import mechanic, plan_cells, prepared, world
 from test_optimize_properties import with_accounts
 
-from planner.optimize import split
+from planner.optimize import repair, split
+from planner.optimize.blocks import groups
 from planner.optimize.highs import Status, run_problem
 from planner.optimize.matrix import Problem
 from planner.optimize.model import Model
@@ -184,6 +185,54 @@ def test_fixed_columns_leave_a_smaller_problem_whose_plans_are_worth_the_same() 
     plan[free] = alone.values
     assert float(problem.cost @ plan) + problem.offset == pytest.approx(alone.objective, rel=1e-9)
     assert split.fixing(problem, np.ones(len(problem.cost), dtype=bool), unpriced.values) is None
+
+
+def test_the_repair_in_groups_of_accounts_keeps_every_row_and_reaches_its_target(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the blocks, the columns left to decide go to HiGHS in groups of whole accounts, the budget's and the
+    margin floor's room shared out by the LP's activity: one account a group here (`GROUP_COLUMNS` 1), the groups'
+    plans together keep every row of the model and are worth what their columns say, no more than one MILP over
+    all those columns gives; short of a target (here that MILP's optimum) they are decided again all together,
+    from the groups' plan, and reach it."""
+    monkeypatch.setattr(repair, "GROUP_COLUMNS", 1)
+    problem, blocks = parts(model_of(accounts_world(budget_share=0.25, margin=0.3)))
+    unpriced = split.split(problem, blocks, np.zeros(len(problem.row_lower)), 30, 0.0)
+    assert unpriced.broken >= 1
+    lp = run_problem(problem.relaxed(), 30, None, options={})
+    left = (problem.integrality != 1) | (np.abs(lp.values - unpriced.values) > 1e-6)
+    assert len(np.unique(blocks.column[left])) >= 2  # more than one group
+    together = split.repair(problem, unpriced.values, lp.values, 30, 1e-9, None)  # the best such plan
+    in_groups = split.repair(problem, unpriced.values, lp.values, 30, 1e-9, None, blocks=blocks)
+    target = together.objective - 1e-9 * abs(together.objective)
+    mended = split.repair(problem, unpriced.values, lp.values, 30, 1e-9, None, target=target, blocks=blocks)
+    assert mended.objective >= target
+    for plan in (in_groups, mended):
+        assert plan.has_plan and plan.objective <= together.objective + 1e-6
+        assert plan.objective == pytest.approx(float(problem.cost @ plan.values) + problem.offset, rel=1e-12)
+        activity = np.bincount(problem.row_of(), weights=problem.value * plan.values[problem.index],
+                               minlength=len(problem.row_lower))
+        room = 1e-6 * np.maximum(1.0, np.abs(activity))
+        assert (activity >= problem.row_lower - room).all() and (activity <= problem.row_upper + room).all()
+        assert (plan.values[~left] == np.round(unpriced.values[~left])).all()
+
+
+def test_groups_of_columns_are_the_model_cut_by_columns() -> None:
+    """Each group's problem is the model's rows that hold any of its columns, over its columns only, entry by
+    entry, with their limits and costs."""
+    problem, _ = parts(model_of(WORLD))
+    column_group = np.random.default_rng(3).integers(0, 4, len(problem.cost)).astype(np.intp)
+    dense = np.zeros((len(problem.row_lower), len(problem.cost)))
+    np.add.at(dense, (problem.row_of(), problem.index), problem.value)
+    pieces = groups(problem, column_group, 4)
+    assert sorted(np.concatenate([columns for columns, _, _ in pieces]).tolist()) == list(range(len(problem.cost)))
+    for group, (columns, rows, piece) in enumerate(pieces):
+        assert (column_group[columns] == group).all()
+        assert rows.tolist() == np.flatnonzero((dense[:, columns] != 0).any(axis=1)).tolist()
+        mine = np.zeros((len(rows), len(columns)))
+        np.add.at(mine, (piece.row_of(), piece.index), piece.value)
+        assert (mine == dense[np.ix_(rows, columns)]).all()
+        assert (piece.cost == problem.cost[columns]).all() and (piece.row_upper == problem.row_upper[rows]).all()
+        assert (piece.integrality == problem.integrality[columns]).all()
 
 
 def test_the_interior_point_relaxation_gives_the_same_bound_and_plan(monkeypatch: pytest.MonkeyPatch) -> None:

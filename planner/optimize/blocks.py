@@ -131,3 +131,31 @@ def fixing(problem: Problem, fixed: npt.NDArray[np.bool_], at: np.ndarray) -> tu
                    problem.column_lower[free], problem.column_upper[free], problem.row_lower[kept] - activity[kept],
                    problem.row_upper[kept] - activity[kept], starts, column[problem.index[entries]].astype(np.int32),
                    problem.value[entries], problem.integrality[free]), free
+
+
+def groups(problem: Problem, column_group: IntArray, count: int) -> list[tuple[IntArray, IntArray, Problem]]:
+    """`problem` cut into `count` groups of columns (`column_group`: each column's group, 0 to count - 1): each
+    group's columns, the rows that hold any of them and the problem of those rows over those columns only (the
+    rows' own limits; a row shared with other groups is the caller's to share out). The entries are grouped once
+    (a stable sort), so this is linear in the problem's size, however many groups."""
+    row_of = problem.row_of()
+    entry_group = column_group[problem.index]
+    entry_order = np.argsort(entry_group, kind="stable")  # within a group, in row order as A is stored
+    entry_edges = np.searchsorted(entry_group[entry_order], np.arange(count + 1), "left")
+    column_order = np.argsort(column_group, kind="stable")
+    column_edges = np.searchsorted(column_group[column_order], np.arange(count + 1), "left")
+    local = np.empty(len(problem.cost), dtype=np.intp)
+    local[column_order] = np.arange(len(column_order)) - np.repeat(column_edges[:-1], np.diff(column_edges))
+    parts = []
+    for group in range(count):
+        columns = column_order[column_edges[group]:column_edges[group + 1]]
+        entries = entry_order[entry_edges[group]:entry_edges[group + 1]]
+        entry_rows = row_of[entries]
+        first = np.flatnonzero(np.append(True, entry_rows[1:] != entry_rows[:-1])) if len(entries) else \
+            np.zeros(0, dtype=np.intp)
+        rows = entry_rows[first]
+        parts.append((columns, rows, Problem(
+            problem.cost[columns], 0.0, problem.maximise, problem.column_lower[columns],
+            problem.column_upper[columns], problem.row_lower[rows], problem.row_upper[rows], first.astype(np.int32),
+            local[problem.index[entries]].astype(np.int32), problem.value[entries], problem.integrality[columns])))
+    return parts

@@ -27,8 +27,8 @@ The plan is every account's plan together. When it keeps every coupling row it i
 gap of gap x |LP optimum| / (2 x blocks), leaving half of the target for the prices' complementary slack
 (lam_k x the room the plan leaves on row k). When the plan breaks a coupling row (the accounts' plans together
 overspend a budget the LP's price only just held), or its gap is over the target, `repair` decides again, in the
-whole model, only the columns where the accounts' plans and the LP relaxation disagree; with its plan and L(lam)
-the gap is checked again. Only then is the whole model solved, started from the best plan so far; its best
+whole model, only the columns where the accounts' plans and the LP relaxation disagree (repair.py: in groups of
+whole accounts, the coupling rows' room shared out); with its plan and L(lam) the gap is checked again. Only then is the whole model solved, started from the best plan so far; its best
 bound is then the smaller of HiGHS's and L(lam).
 
 The blocks, each block's own problem and the repair's smaller problem are cut from the model's arrays by
@@ -54,6 +54,7 @@ from planner.optimize.highs import SOLVER_OPTIONS, Run, Status, run_problem
 from planner.optimize.matrix import Problem
 from planner.optimize.prices import NoBound, search
 from planner.optimize.progress import Clock, seconds
+from planner.optimize.repair import repair
 
 __all__ = ["BLOCK_OPTIONS", "FEASIBILITY", "INTERIOR_POINT_COLUMNS", "PRICE_SEARCH_COLUMNS", "RELAXATION_SECONDS",
            "REPORT_EVERY", "Blocks", "Memo", "Method", "Outcome", "Split", "blocks", "cpus", "fixing", "prices",
@@ -329,7 +330,8 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
                 return done(best, found)
         if len(result.values) and not clock.over:
             mended = repair(problem, result.values, relaxation.values, None, gap / 2,
-                            None if best is None else best.values, clock, _target(problem, result.bound, gap))
+                            None if best is None else best.values, clock, _target(problem, result.bound, gap),
+                            blocks, executor or Executor(threads=cpus()))
             if mended.has_plan and (best is None or _better(problem, mended.objective, best.objective)):
                 best, found = Run(proven, mended.objective, result.bound, mended.values, np.zeros(0)), Method.REPAIRED
             clock.say("repair: " + ("no plan" if best is None else f"objective {best.objective:,.0f}, gap "
@@ -379,29 +381,6 @@ def searched(problem: Problem, blocks: Blocks, clock: Clock, relaxation_seconds:
               f"{found.gap:.4%} ({seconds(time.perf_counter() - started)})")
     sense = 1.0 if problem.maximise else -1.0
     return Run(Status.OPTIMAL, found.bound, found.bound, found.recovered, sense * found.prices), found.hull
-
-
-def repair(problem: Problem, values: np.ndarray, relaxed: np.ndarray, time_limit: float | None, gap: float,
-           start: np.ndarray | None, clock: Clock | None = None, target: float | None = None) -> Run:
-    """The whole model with every integer column fixed where the accounts' plans (`values`) and the LP relaxation
-    (`relaxed`) agree, RINS's neighbourhood (Danna, Rothberg and Le Pape, 2005): only the few columns they
-    disagree on are decided again, together, which mends a coupling row the accounts' plans broke. A plan of
-    the whole model; its bound is not one (the rest is fixed). HiGHS is given only what is left to decide
-    (`fixing`): at 10,000 accounts a few thousand columns of 2.6 million, where passing it the whole model with
-    the rest fixed by their bounds had it copy and presolve all of them. `target`: an objective at which its plan
-    is good enough, whatever its own gap (HiGHS's objective_target; `_target`)."""
-    agree = (problem.integrality == 1) & (np.abs(relaxed - values) <= 1e-6)
-    plan = np.where(agree, np.round(values), 0.0)
-    reduced = fixing(problem, agree, plan)
-    if reduced is None:
-        return Run.without_plan(Status.INFEASIBLE)
-    rest, free = reduced
-    options = SOLVER_OPTIONS if target is None or np.isnan(target) else {**SOLVER_OPTIONS, "objective_target": target}
-    run = run_problem(rest, time_limit, gap, None if start is None or not len(start) else start[free], options, clock)
-    if not run.has_plan:
-        return run
-    plan[free] = run.values
-    return dataclasses.replace(run, values=plan, duals=np.zeros(0))
 
 
 def _target(problem: Problem, bound: float, gap: float) -> float:
