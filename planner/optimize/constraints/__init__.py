@@ -14,7 +14,8 @@ hard, so the elastic diagnosis can relax it and name the rules that conflict.
 - money: `budgets`, `rebates` (exact tiers; sets Model.rebates), then `margin_floors` and `trade_spend_caps`,
   which read the rebate variables and so come after `rebates`.
 
-`_calendar.py` holds what the calendar families share and is no family.
+`_calendar.py` holds what the calendar families share, `_scoped.py` the sums over a scope that `budgets` and
+`rebates` ask for (each once); neither is a family.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from planner.optimize.constraints._scoped import ScopedSums
 from planner.optimize.model import Model, RowLabel
 from planner.rules.schema import Budget
 
@@ -32,12 +33,13 @@ def period_weeks(model: Model, budget: Budget) -> np.ndarray:
 
 def add(model: Model) -> None:
     index, options = model.compiled.index, model.options
-    for budget in model.rules.budgets:
+    scopes = [(budget, index.product_mask(budget.applies_to), period_weeks(model, budget))
+              for budget in model.rules.budgets]
+    scoped = ScopedSums(options, (("budget_spend", products, weeks) for _, products, weeks in scopes))
+    for budget, products, weeks in scopes:
         accounts = index.account_mask(budget.applies_to)
-        products = index.product_mask(budget.applies_to)
-        weeks = period_weeks(model, budget)
-        spend = options.scoped("budget_spend", products, weeks)
-        base = options.base.budget_spend[:, products][:, :, weeks].sum(axis=(1, 2))
+        spend = scoped("budget_spend", products, weeks)
+        base = scoped.base("budget_spend", products, weeks)
         groups = ([(index.accounts[a].id, accounts & (np.arange(len(accounts)) == a)) for a in np.flatnonzero(accounts)]
                   if budget.per == "account" else [("", accounts)])
         for account, members in groups:

@@ -38,6 +38,7 @@ import numpy as np
 from planner.compile.calendar import periods
 from planner.economics.rebates import tier_bands
 from planner.optimize.constraints._calendar import bound
+from planner.optimize.constraints._scoped import ScopedSums
 from planner.optimize.model import Expression, Model, RowLabel, Variable
 from planner.rules.schema import EventCount
 
@@ -117,23 +118,27 @@ def add(model: Model) -> None:
     options, index = model.options, model.compiled.index
     limits = week_limits(model)
     weeks_total = index.calendar.weeks
+    settled = []
     for item in model.compiled.rebates:
-        lower, upper, rates = tier_bands(item.rebate)
         for period in item.periods:
             start, stop = max(period.start, item.weeks.start), min(period.stop, item.weeks.stop)
-            if stop <= start:
-                continue
-            weeks = np.zeros(weeks_total, dtype=bool)
-            weeks[start:stop] = True
-            volume = options.scoped("volume", item.products, weeks)
-            revenue = options.scoped("revenue", item.products, weeks)
-            base_volume = options.base.volume[:, item.products][:, :, weeks].sum(axis=(1, 2))
-            base_revenue = options.base.revenue[:, item.products][:, :, weeks].sum(axis=(1, 2))
-            for position, a in enumerate(item.accounts.tolist()):
-                mine = model.account_columns(a)
-                mine = mine[(volume[mine] != 0) | (revenue[mine] != 0)]
-                _one(model, item, a, position, period.start, mine, volume, revenue,
-                     float(base_volume[a]), float(base_revenue[a]), lower, upper, rates, limits)
+            if stop > start:
+                weeks = np.zeros(weeks_total, dtype=bool)
+                weeks[start:stop] = True
+                settled.append((item, period, weeks))
+    scoped = ScopedSums(options, ((measure, item.products, weeks) for item, _, weeks in settled
+                                  for measure in ("volume", "revenue")))
+    for item, period, weeks in settled:
+        lower, upper, rates = tier_bands(item.rebate)
+        volume = scoped("volume", item.products, weeks)
+        revenue = scoped("revenue", item.products, weeks)
+        base_volume = scoped.base("volume", item.products, weeks)
+        base_revenue = scoped.base("revenue", item.products, weeks)
+        for position, a in enumerate(item.accounts.tolist()):
+            mine = model.account_columns(a)
+            mine = mine[(volume[mine] != 0) | (revenue[mine] != 0)]
+            _one(model, item, a, position, period.start, mine, volume, revenue,
+                 float(base_volume[a]), float(base_revenue[a]), lower, upper, rates, limits)
 
 
 def _one(model: Model, item: object, a: int, position: int, period_start: int, mine: np.ndarray,
