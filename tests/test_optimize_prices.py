@@ -9,7 +9,7 @@ total margin floor), with the budget loose, binding and tight:
 - its prices give the split the LP duals' plan: the account split reaches the gap target with the search forced
   (`split.PRICE_SEARCH_COLUMNS` 0), and its plan keeps every rule the whole model's optimum keeps;
 - the master's mix of the accounts' LP solutions (what the repair uses as the LP's plan) keeps every row and is
-  worth the LP optimum;
+  worth the LP optimum, with a cut per account and with cuts summed over groups of accounts (`prices.GROUPS`);
 - a search stopped after its first iteration, or by the time limit, still certifies a bound;
 - an account whose own rows have no LP solution makes the search say infeasible;
 - the search is the same, byte for byte, one account after the other, in threads, and when no process keeps an
@@ -44,12 +44,13 @@ def search_of(share: float | None, max_iterations: int = prices.MAX_ITERATIONS) 
     return found, lp
 
 
-def searched(share: float | None, max_iterations: int = prices.MAX_ITERATIONS) -> tuple[prices.Search, float, Problem]:
+def searched(share: float | None, max_iterations: int = prices.MAX_ITERATIONS,
+             groups: int = prices.GROUPS) -> tuple[prices.Search, float, Problem]:
     problem, blocks = parts(model_of(accounts_world(budget_share=share, margin=0.3)))
     lp = run_problem(problem.relaxed(), 30, None, options={})
     assert lp.status is Status.OPTIMAL
     found = prices.search(problem, block_problems(problem, blocks, problem.cost), blocks.coupling,
-                          max_iterations=max_iterations)
+                          max_iterations=max_iterations, groups=groups)
     return found, lp.objective, problem
 
 
@@ -58,6 +59,22 @@ def test_the_recovered_plan_is_an_lp_relaxation_plan(share: float | None) -> Non
     """The master's mix of the accounts' LP solutions keeps every row of the LP relaxation, the coupling rows
     included, and is worth the LP optimum (within the search's tolerance): what the repair takes as the LP's plan."""
     found, lp, problem = searched(share)
+    assert_an_lp_plan(found, lp, problem)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_cuts_summed_by_group_of_accounts_reach_the_lp_optimum_and_an_lp_plan(groups: int) -> None:
+    """With fewer groups than accounts (the master's size bounded however many accounts: `prices.GROUPS`), each
+    cut is the sum of its group's accounts' cuts: the model of L is coarser, the bound still L(prices) and, at the
+    tolerance, the LP optimum; the recovered plan mixes each account's solutions by its group's weights."""
+    found, lp, problem = searched(0.25, groups=groups)
+    assert found.status is Status.OPTIMAL
+    assert found.bound == pytest.approx(lp, rel=prices.TOLERANCE) and found.bound >= lp - 1e-9 * abs(lp)
+    assert found.lower <= lp + 1e-9 * abs(lp)
+    assert_an_lp_plan(found, lp, problem)
+
+
+def assert_an_lp_plan(found: prices.Search, lp: float, problem: Problem) -> None:
     activity = np.bincount(problem.row_of(), weights=problem.value * found.recovered[problem.index],
                            minlength=len(problem.row_lower))
     room = 1e-6 * np.maximum(1.0, np.abs(activity))

@@ -48,7 +48,7 @@ Shared = TypeVar("Shared")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 TASKS_PER_SLOT = 4
-"""On a cluster the items go in at least this many tasks per worker thread: enough that a slow task or a lost
+"""The items go in at least this many tasks per thread (here) or worker thread (on a cluster): enough that a slow task or a lost
 worker does not leave the others idle, few enough that the scheduler's overhead (about a millisecond a task)
 stays small beside the work."""
 ITEMS_PER_TASK = 16
@@ -141,10 +141,13 @@ class Executor:
                 if on_result is not None:
                     on_result(position, results[-1])
             return results
-        with ThreadPoolExecutor(max_workers=min(self.threads, len(items))) as pool:
-            futures = {pool.submit(task, value, item): position for position, item in enumerate(items)}
-            return _collect(futures, as_completed, len(items), on_result, on_interrupt,
-                            lambda: [future.cancel() for future in futures])
+        batches = _Batches(items, self.threads, on_result)
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(batches.items))) as pool:
+            futures = {pool.submit(_Batch(task), value, batch): number
+                       for number, batch in enumerate(batches.items)}
+            _collect(futures, as_completed, len(futures), batches.keep, on_interrupt,
+                     lambda: [future.cancel() for future in futures])
+        return batches.results()
 
     def _on_cluster(self, client: Any, task: Callable[[Shared, Item], Result], items: Sequence[Item],
                     sent: Any, on_result: Callable[[int, Result], None] | None,
@@ -152,20 +155,33 @@ class Executor:
         """The map on the cluster, `sent` the scattered future of what every task reads."""
         from distributed import as_completed as dask_completed
 
-        size = max(1, min(ITEMS_PER_TASK, math.ceil(len(items) / (TASKS_PER_SLOT * self.slots))))
-        batches = [list(items[start:start + size]) for start in range(0, len(items), size)]
-        futures = client.map(_Batch(task), [sent] * len(batches), batches, pure=False)
-        results: list[list[Result]] = [[] for _ in batches]
+        batches = _Batches(items, self.slots, on_result)
+        futures = client.map(_Batch(task), [sent] * len(batches.items), batches.items, pure=False)
+        _collect({future: number for number, future in enumerate(futures)}, dask_completed, len(futures),
+                 batches.keep, on_interrupt, lambda: client.cancel(futures))
+        return batches.results()
 
-        def keep(number: int, batch: list[Result]) -> None:
-            results[number] = batch
-            if on_result is not None:
-                for offset, result in enumerate(batch):
-                    on_result(number * size + offset, result)
 
-        _collect({future: number for number, future in enumerate(futures)}, dask_completed, len(batches), keep,
-                 on_interrupt, lambda: client.cancel(futures))
-        return [result for batch in results for result in batch]
+class _Batches(Generic[Item, Result]):
+    """The items of a map in runs of consecutive items, one task each (in threads as on a cluster: a task per item
+    cost the calling thread about as much Python as a small task's own work, the price search's 60,000 account
+    LPs at 10,000 accounts), and their results put back in the items' order as each run comes back."""
+
+    def __init__(self, items: Sequence[Item], slots: int,
+                 on_result: Callable[[int, Result], None] | None) -> None:
+        self.size = max(1, min(ITEMS_PER_TASK, math.ceil(len(items) / (TASKS_PER_SLOT * slots))))
+        self.items = [list(items[start:start + self.size]) for start in range(0, len(items), self.size)]
+        self.done: list[list[Result]] = [[] for _ in self.items]
+        self.on_result = on_result
+
+    def keep(self, number: int, batch: list[Result]) -> None:
+        self.done[number] = batch
+        if self.on_result is not None:
+            for offset, result in enumerate(batch):
+                self.on_result(number * self.size + offset, result)
+
+    def results(self) -> list[Result]:
+        return [result for batch in self.done for result in batch]
 
 
 def _collect(futures: dict[Any, int], completed: Callable[[Any], Iterator[Any]], count: int,

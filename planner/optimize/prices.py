@@ -19,10 +19,13 @@ same, byte for byte, wherever its LPs ran.
 
 The search is a box-step bundle method (Marsten, Hogan and Blankenship, 1975; a proximal bundle method with the
 infinity norm, so that its master problem is an LP HiGHS solves): every account's LP solution y_a gives a cut
-theta_a >= c_a y_a - (A_K y_a)' lam under which its term lies for every lam (one cut per account, not their
-sum: the model of L is much closer with few iterations), and the master
+theta_a >= c_a y_a - (A_K y_a)' lam under which its term lies for every lam. The master takes them summed over
+groups of consecutive accounts, one cut per group per iteration (theta_g >= sum over the group's accounts; one
+group per account up to `GROUPS` accounts: the model of L is much closer with few iterations than with their
+sum over all accounts, and a bounded number of groups keeps the master's size, and its solves, the same however
+many accounts there are):
 
-    minimise  sum_k s_k + sum_a theta_a   s.t. the cuts, s_k >= U_k lam_k, s_k >= L_k lam_k,
+    minimise  sum_k s_k + sum_g theta_g   s.t. the cuts, s_k >= U_k lam_k, s_k >= L_k lam_k,
               |lam_k - centre_k| <= box_k
 
 gives the next prices to try. They become the centre when L falls by at least a tenth of what the model
@@ -31,8 +34,8 @@ null step). The master's optimum, when it lies inside the box, is the least valu
 bound on the LP optimum, so (L(centre) - that) / |L(centre)| is the dual gap, and the search stops once it is
 within `tolerance` (or the time is up: the centre is still a certified bound, only less tight).
 
-The master's duals on each account's cuts are weights summing to one; the same mix of the account's LP solutions
-is an approximate LP-relaxation plan (Lagrangian primal recovery), which the split's repair uses as the LP's
+The master's duals on each group's cuts are weights summing to one; the same mix of each of its accounts' LP
+solutions is an approximate LP-relaxation plan (Lagrangian primal recovery), which the split's repair uses as the LP's
 values where the accounts' MILP plans break a coupling row.
 """
 
@@ -63,6 +66,12 @@ SERIOUS = 0.1
 """A step is serious (the centre moves) when L falls by at least this share of the fall the model predicted."""
 FIRST_BOX = 1.0
 """Half-width of the first box around the centre, in each price's own units (profit per unit of the row)."""
+GROUPS = 1000
+"""At most this many cuts per iteration in the master: one per group of consecutive accounts (one account each up
+to this many accounts), the sum of its accounts' cuts. One cut per account made the master grow with the accounts
+and each of its solves with the square of them (at 10,000 accounts 60,000 cut rows were about the accounts' own
+LPs' time; benchmarks/README.md, "Scale"); with a bounded number of groups the master stays the same size
+however many accounts there are, and the accounts' LPs are what grows."""
 
 
 @dataclass(frozen=True)
@@ -257,13 +266,14 @@ class NoBound(RuntimeError):
 
 def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling: npt.NDArray[np.bool_],
            clock: Clock | None = None, tolerance: float = TOLERANCE, executor: Executor | None = None,
-           max_iterations: int = MAX_ITERATIONS) -> Search:
+           max_iterations: int = MAX_ITERATIONS, groups: int = GROUPS) -> Search:
     """The coupling rows' prices by the box-step bundle method over the accounts' LP hulls. `parts`: each
     account's columns and its own rows as a problem, maximised with the model's objective in the sense of
     maximising (`blocks.block_problems`; their costs are replaced here); `coupling`: which rows of `problem` couple
     accounts; `executor`: where each iteration's accounts' LPs run (planner.execute; default: one after the other
     here), the accounts sent once for the whole search and their results combined in account order, so the
-    search is the same wherever they ran. Stops within `tolerance`, at `max_iterations`, or when `clock` is over
+    search is the same wherever they ran; `groups`: at most this many cuts per iteration (`GROUPS`). Stops within
+    `tolerance`, at `max_iterations`, or when `clock` is over
     (after at least one iteration, which gives the bound). Raises `NoBound` when an account's LP has no optimum
     for a reason other than having no solution at all."""
     started = time.perf_counter()
@@ -280,7 +290,8 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
     accounts = _Accounts([part.relaxed() for _, part in parts], _coupling_entries(problem, parts, rows), m,
                          uuid.uuid4().hex, None if left is None else time.time() + left,
                          None if executor.distributed else clock)
-    master = _Master(count, upper, lower, low, high)
+    cuts = _Cuts([columns for columns, _ in parts], min(count, max(1, groups)))
+    master = _Master(cuts.groups, upper, lower, low, high)
     tried: list[np.ndarray] = []
 
     def evaluate(lam: np.ndarray, sent: Sent[_Accounts], stoppable: bool = True) -> _Evaluated | None:
@@ -311,8 +322,7 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
                 return _infeasible(problem, started)
             best, hull = first.value, first.values
             recovered = hull.copy()
-            stored: list[tuple[int, IntArray, np.ndarray]] = []  # each cut's account, and its LP solution's nonzeros
-            _add_cuts(master, stored, parts, first.accounts)
+            master.add(*cuts.add(first.accounts))
             proven, status, iterations, rounds = -np.inf, Status.TIME_LIMIT, 1, 0
             while iterations < max_iterations and rounds < 4 * max_iterations and not clock.over:
                 rounds += 1
@@ -324,7 +334,7 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
                 proven = max(proven, proven_here)
                 if best - proven <= tolerance * max(1.0, abs(best)):
                     status = Status.OPTIMAL
-                    recovered = master.recover(stored, len(base))
+                    recovered = cuts.recover(master.weights(), len(base))
                     break
                 predicted = best - model
                 if predicted <= tolerance * max(1.0, abs(best)) * 1e-3:  # the box holds no better model point
@@ -337,7 +347,7 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
                 iterations += 1
                 if tried_here is None:
                     return _infeasible(problem, started)
-                _add_cuts(master, stored, parts, tried_here.accounts)
+                master.add(*cuts.add(tried_here.accounts))
                 if best - tried_here.value >= SERIOUS * predicted:
                     reached = np.abs(lam - centre) >= box * (1 - 1e-9)
                     box[reached] *= 2.0
@@ -345,7 +355,7 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
         finally:
             _BASES.forget(accounts.search)
     if status is not Status.OPTIMAL and master.solve(centre, box) is not None:
-        recovered = master.recover(stored, len(base))  # the master again: its duals must cover every cut
+        recovered = cuts.recover(master.weights(), len(base))  # the master again: its duals must cover every cut
     lam_rows = np.zeros(len(problem.row_lower))
     lam_rows[rows] = centre
     return Search(lam_rows, sense * best, sense * proven, hull, recovered, status, iterations,
@@ -390,19 +400,70 @@ def _infeasible(problem: Problem, started: float) -> Search:
                   1, time.perf_counter() - started)
 
 
-def _add_cuts(master: _Master, stored: list[tuple[int, IntArray, np.ndarray]],
-              parts: Sequence[tuple[IntArray, Problem]], solved: list[_Solved]) -> None:
-    """One cut per account from its LP solution y_a: theta_a >= c_a y_a - g_a' lam with g_a = A_K y_a. A cut the
-    master already has (the same solution again) is not added twice."""
-    for position, ((columns, _), account) in enumerate(zip(parts, solved)):
-        if master.add(position, account.intercept, account.gradient):
-            nonzero = np.flatnonzero(account.values)
-            stored.append((position, columns[nonzero], account.values[nonzero]))
+class _Cuts:
+    """The cuts the master has, by group of accounts. Each account's distinct LP solutions are kept once (their
+    nonzeros, for the recovery; a solution whose cut the account gave before is that one); a group's cut at an
+    iteration is the sum of its accounts' cuts, theta_g >= sum_a (c_a y_a - g_a' lam), added unless the group
+    gave the same cut before (every account's solution one it gave together before)."""
+
+    def __init__(self, columns: Sequence[IntArray], groups: int) -> None:
+        count = len(columns)
+        self.columns = columns
+        self.groups = groups
+        self.edges = np.arange(groups + 1) * count // groups
+        """Group g is the accounts edges[g] to edges[g + 1] - 1."""
+        self.known: list[dict[bytes, int]] = [{} for _ in range(count)]
+        """Per account: its cut (rounded) -> the number of the solution that first gave it."""
+        self.solutions: list[list[tuple[IntArray, np.ndarray]]] = [[] for _ in range(count)]
+        """Per account: its distinct LP solutions' nonzeros (its columns in the model, their values)."""
+        self.cut: list[list[tuple[float, np.ndarray]]] = [[] for _ in range(count)]
+        """Per account: each distinct solution's cut (intercept c_a y_a, gradient A_K y_a)."""
+        self.given: set[bytes] = set()
+        self.rows: list[tuple[int, IntArray]] = []
+        """Each cut row of the master in order: its group and which solution of each of the group's accounts."""
+
+    def add(self, solved: list[_Solved]) -> tuple[IntArray, np.ndarray, np.ndarray]:
+        """The new group cuts of an iteration's accounts' LPs: (their groups, intercepts, gradients), in group order."""
+        chosen = np.empty(len(solved), dtype=np.intp)
+        for position, account in enumerate(solved):
+            key = np.array([account.intercept, *account.gradient]).round(9).tobytes()
+            number = self.known[position].get(key)
+            if number is None:
+                number = self.known[position][key] = len(self.solutions[position])
+                nonzero = np.flatnonzero(account.values)
+                self.solutions[position].append((self.columns[position][nonzero], account.values[nonzero]))
+                self.cut[position].append((account.intercept, account.gradient))
+            chosen[position] = number
+        new: list[int] = []
+        for group, (first, last) in enumerate(itertools.pairwise(self.edges.tolist())):
+            key = np.append(group, chosen[first:last]).tobytes()
+            if key not in self.given:
+                self.given.add(key)
+                self.rows.append((group, chosen[first:last]))
+                new.append(group)
+        intercepts = np.zeros(len(new))
+        gradients = np.zeros((len(new), len(solved[0].gradient) if solved else 0))
+        for row, group in enumerate(new):
+            for position in range(self.edges[group], self.edges[group + 1]):
+                intercept, gradient = self.cut[position][chosen[position]]
+                intercepts[row] += intercept
+                gradients[row] += gradient
+        return np.array(new, dtype=np.intp), intercepts, gradients
+
+    def recover(self, weights: np.ndarray, columns: int) -> np.ndarray:
+        """The mix of each account's LP solutions by the master's duals on its group's cuts (they sum to one)."""
+        mixed = np.zeros(columns)
+        for weight, (group, chosen) in zip(weights.tolist(), self.rows):
+            if weight > 0:
+                for position, number in zip(range(self.edges[group], self.edges[group + 1]), chosen.tolist()):
+                    index, values = self.solutions[position][number]
+                    mixed[index] += weight * values
+        return mixed
 
 
 class _Master:
-    """The box-step master LP: columns lam (m), s (m), theta (one per account); rows: s_k >= U_k lam_k and
-    s_k >= L_k lam_k where finite, then the cuts in the order added."""
+    """The box-step master LP: columns lam (m), s (m), theta (one per group of accounts); rows: s_k >= U_k lam_k
+    and s_k >= L_k lam_k where finite, then the cuts in the order added."""
 
     def __init__(self, count: int, upper: np.ndarray, lower: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
         m = len(upper)
@@ -419,18 +480,21 @@ class _Master:
                 if np.isfinite(limit):  # s_k - limit lam_k >= 0
                     h.addRow(0.0, inf, 2, np.array([m + k, k], dtype=np.int32), np.array([1.0, -float(limit)]))
         self.first_cut = h.getNumRow()
-        self.seen: set[bytes] = set()
 
-    def add(self, position: int, intercept: float, gradient: np.ndarray) -> bool:
-        """theta_position + gradient' lam >= intercept, unless the same cut is there already."""
-        key = np.array([position, intercept, *gradient]).round(9).tobytes()
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        nonzero = np.flatnonzero(gradient)
-        index = np.append(nonzero, 2 * self.m + position).astype(np.int32)
-        self.highs.addRow(intercept, highspy.kHighsInf, len(index), index, np.append(gradient[nonzero], 1.0))
-        return True
+    def add(self, groups: IntArray, intercepts: np.ndarray, gradients: np.ndarray) -> None:
+        """theta_group + gradient' lam >= intercept for each, in one call: the gradients' nonzeros, then theta."""
+        if not len(groups):
+            return
+        rows, columns = np.nonzero(gradients)  # row by row, each row's columns in order
+        ends = np.cumsum(np.bincount(rows, minlength=len(groups)) + 1)  # each row's entries end with its theta
+        index = np.empty(int(ends[-1]), dtype=np.int32)
+        value = np.empty(len(index))
+        at = np.arange(len(rows)) + rows  # the rows before row r each have one entry more: their theta
+        index[at], value[at] = columns, gradients[rows, columns]
+        index[ends - 1], value[ends - 1] = 2 * self.m + groups, 1.0
+        starts = np.concatenate(([0], ends[:-1]))
+        self.highs.addRows(len(groups), intercepts, np.full(len(groups), highspy.kHighsInf), len(index),
+                           starts.astype(np.int32), index, value)
 
     def solve(self, centre: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The prices minimising the model within the box, and the model's value there."""
@@ -450,11 +514,7 @@ class _Master:
         above = (lam >= centre + box - slack) & (centre + box < self.high)
         return not (below | above).any()
 
-    def recover(self, stored: list[tuple[int, IntArray, np.ndarray]], columns: int) -> np.ndarray:
-        """The mix of each account's LP solutions by the master's duals on its cuts (they sum to one)."""
-        duals = np.abs(np.array(self.highs.getSolution().row_dual[self.first_cut:]))
-        mixed = np.zeros(columns)
-        for weight, (_, index, values) in zip(duals.tolist(), stored):
-            if weight > 0:
-                mixed[index] += weight * values
-        return mixed
+    def weights(self) -> np.ndarray:
+        """The master's duals on the cuts, in the order added: per group, weights summing to one."""
+        duals: np.ndarray = np.abs(np.array(self.highs.getSolution().row_dual[self.first_cut:]))
+        return duals
