@@ -9,7 +9,7 @@ promotion dropped, so that every variance line and component is at work. Each st
 wall and CPU time (`time.process_time`, all threads of this process) with nothing traced, once under tracemalloc
 for its peak of traced memory (numpy's and Python's allocations, reset before the step; tracing slows Python-heavy
 steps several times, which is why the timed run is a separate one). The optimizer steps run once, untraced; their
-memory column is the process's peak resident set so far (getrusage), not the step's own:
+memory column is the peak resident set (getrusage) of a forked process that runs that optimize alone:
 
     actuals        the actuals placed on the plan's grid (planner.actuals.model.on_grid)
     basis          plan, calendar as run, no-promotion counterfactual, actuals and latest estimate (3 evaluations)
@@ -24,7 +24,7 @@ memory column is the process's peak resident set so far (getrusage), not the ste
 
 A reference measured in the same run: one deterministic `planner.simulate.simulate` of the plan. Sizes are
 accounts x products; the calendar is 52 weeks. `--no-review` times only the re-plan (its transformation and the two
-optimizes), so the optimizers' peak resident set is theirs and not the review's. Each step's row is printed as it
+optimizes). Each step's row is printed as it
 ends (stderr), so a run stopped part way still shows what it measured.
 """
 
@@ -33,12 +33,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import multiprocessing
 import resource
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 import numpy as np
@@ -124,16 +126,42 @@ def measure(accounts: int, products: int, through: int, draws: int, time_limit: 
                          lambda r: f"{len(r.locked):,} locked, {len(r.rules.calendar_rules):,} calendar rules")
     steps.append(step)
     if optimize:
-        from planner.optimize.run import optimize as run_optimize
-
         options = ScenarioOptions(time_limit=time_limit, gap=0.001)
         for name, rules in (("optimize fresh (reference)", world), ("optimize re-plan", replan.rules)):
             resolved = Resolved(id="bench", name="bench", file="bench.yaml", rules=rules, options=options)
-            step, _result = timed(name, lambda resolved=resolved: run_optimize(resolved),
-                                  lambda r: f"{r.status.value}, gap {r.gap:.3%}, {r.method or '-'}", traced=False)
-            steps.append(step)
+            steps.append(optimized(name, resolved))
     return {"accounts": accounts, "products": products, "through": through, "draws": draws, "steps": list(steps),
             "cells": accounts * products * 52}
+
+
+def optimized(name: str, resolved: Resolved) -> Step:
+    """`planner.optimize.run.optimize` of `resolved` in a forked process of its own, so that the peak resident set
+    reported is this optimize's alone (the parent's world at the fork included), not the largest of the run so far.
+    The note gives the status, the gap, the method, the optimizer's own seconds per phase and its size."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_optimize_child, args=(name, resolved, send))
+    child.start()
+    send.close()
+    step: Step = receive.recv()
+    child.join()
+    return step
+
+
+def _optimize_child(name: str, resolved: Resolved, send: Connection) -> None:
+    from planner.optimize.run import optimize as run_optimize
+
+    def note(result: Any) -> str:
+        phases = ", ".join(f"{phase} {seconds:.1f}" for phase, seconds in result.seconds.items())
+        return (f"{result.status.value}, gap {result.gap:.3%}, {result.method or '-'}; {result.size['columns']:,} "
+                f"columns, {result.size['rows']:,} rows; seconds: {phases}")
+
+    def progress(line: str) -> None:
+        print(f"  {name}: {line}", file=sys.stderr, flush=True)
+
+    step, _ = timed(name, lambda: run_optimize(resolved, progress=progress), note, traced=False)
+    send.send(step)
+    send.close()
 
 
 def review_of(world: Any, events: list[Any], actuals: Actuals, through: int, draws: int, seed: int,
