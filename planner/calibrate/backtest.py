@@ -34,7 +34,7 @@ from planner.calibrate.rules_writer import (
 from planner.compile.model import compile_rules
 from planner.economics.core import evaluate
 from planner.rules.scenario import ScenarioOptions
-from planner.rules.schema import Calendar, Event, Mechanic, ProductGroup, RuleSet
+from planner.rules.schema import Calendar, Event, Holiday, Mechanic, ProductGroup, RuleSet
 from planner.simulate import promotions_for, simulate
 
 NAIVE_WEEKS = 13
@@ -115,14 +115,15 @@ def holdout_rules(fit: Fit, rules: RuleSet, frame: pd.DataFrame, provenance: Pro
                   materiality: Materiality) -> tuple[RuleSet, Calibrated, np.ndarray]:
     """The rules that forecast the rows of `frame`: its weeks as the calendar, its promoted rows as events, the
     calibrated demand rotated onto that calendar, and nothing that the history's prices already hold (discounts,
-    price bands, rebates, vividness, holidays and policy are left out). Also the calibrated sections and each
-    row's 0-based week."""
+    price bands, rebates, vividness and policy are left out; the holidays are the fitted ones the rows name, in
+    the weeks they name them). Also the calibrated sections and each row's 0-based week."""
     start = pd.Timestamp(frame["week"].min()).date()
     week = week_numbers(frame["week"], start)
     weeks = int(week.max()) + 1
     if weeks > MAX_WEEKS:
         raise ValueError(f"a holdout of {weeks} weeks is longer than a fiscal year ({MAX_WEEKS} weeks at most)")
-    calendar = Calendar(year=start.year, start=start, weeks=weeks, quarters=(weeks,))
+    holidays = _holidays(fit, frame, week, set(rules.ids("accounts")))
+    calendar = Calendar(year=start.year, start=start, weeks=weeks, quarters=(weeks,), holidays=holidays)
     flags = np.stack([frame[k].fillna(0.0).to_numpy(dtype=float) if k in frame else np.zeros(len(frame))
                       for k in LIFT_KINDS], axis=1)
     promoted = frame["promoted"].to_numpy(dtype=bool) if "promoted" in frame else flags.any(axis=1)
@@ -131,7 +132,8 @@ def holdout_rules(fit: Fit, rules: RuleSet, frame: pd.DataFrame, provenance: Pro
     mechanics = {c: history_mechanic(c) for c in used}
     lift_flags = {m.id: mechanic_flags(m) for m in rules.mechanics}
     lift_flags.update({m.id: c for c, m in mechanics.items()})
-    calibrated = calibrated_rules(fit, rules, start, provenance, flags=lift_flags, materiality=materiality)
+    calibrated = calibrated_rules(fit, rules, start, provenance, flags=lift_flags, materiality=materiality,
+                                  holidays=[h.id for h in holidays])
     ratio = _ratio(frame)
     known_products = set(rules.ids("products"))
     products = sorted(set(map(str, frame["product"])) & known_products)
@@ -153,6 +155,23 @@ def holdout_rules(fit: Fit, rules: RuleSet, frame: pd.DataFrame, provenance: Pro
         shelf_targets=none, displays=none, coolers=none, calendar_rules=none, budgets=none, margin_floors=none,
         price_floors=none, trade_spend_caps=none)
     return forecast_rules, calibrated, week
+
+
+def _holidays(fit: Fit, frame: pd.DataFrame, week: np.ndarray, known: set[str]) -> tuple[Holiday, ...]:
+    """Each fitted holiday the rows of `frame` name, in the weeks they name it, for the accounts that name it then
+    (its uplift, placeholder 1, is the response profiles' fitted one: the rules' calendar is not needed)."""
+    if "holiday" not in frame:
+        return ()
+    named = frame["holiday"].to_numpy(dtype=object)
+    out = []
+    for holiday in sorted(h for h in fit.holidays if (named == h).any()):
+        rows = named == holiday
+        accounts = sorted(set(map(str, frame["account"].to_numpy(dtype=object)[rows])) & known)
+        if not accounts:
+            continue
+        out.append(Holiday.model_validate({"id": holiday, "weeks": sorted({int(w) + 1 for w in week[rows]}),
+                                           "uplift": 1.0, "applies_to": {"account": accounts}}))
+    return tuple(out)
 
 
 def _ratio(frame: pd.DataFrame) -> np.ndarray:

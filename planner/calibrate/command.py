@@ -26,12 +26,18 @@ import pandas as pd
 
 from planner.calibrate.backtest import MAX_WEEKS, Backtest, Score, plot_worst_series, run_backtest
 from planner.calibrate.fit import CalibrationError, Fit, Interval, expected_cases, fit
-from planner.calibrate.rules_writer import Calibrated, Provenance, calibrated_rules, mechanic_flags
+from planner.calibrate.rules_writer import (
+    Calibrated,
+    Provenance,
+    calibrated_rules,
+    mechanic_flags,
+    unwritten_holidays,
+)
 from planner.check import run_checks
 from planner.check.cascade import fold_loaded
 from planner.folders import unsafe_target, write_folder
 from planner.history import History, HistoryError, load_history, split_holdout
-from planner.history.frame import FLAG_COLUMNS, SERIES, HistoryUnreadable
+from planner.history.frame import FLAG_COLUMNS, SERIES, SOURCE_ROW, HistoryUnreadable
 from planner.history.join import join_histories
 from planner.rules.findings import SINGLETON_MISSING, Severity
 from planner.rules.load import build_rule_set, display_name, load_rules
@@ -116,6 +122,8 @@ class Outcome:
     training: History
     files: list[str]
     refit: Refit | None = None
+    warnings: tuple[str, ...] = ()
+    """Located notes that do not stop the command (a history's holiday the rules' calendar does not declare)."""
 
     def as_json(self) -> dict[str, Any]:
         main = self.backtests[0].summary() if self.backtests else None
@@ -134,6 +142,7 @@ class Outcome:
                       "response": len(self.calibrated.response)},
             "files": self.files,
             "refit": self.refit.as_json() if self.refit is not None else None,
+            "warnings": list(self.warnings),
         }
 
 
@@ -205,10 +214,30 @@ def calibrate(request: Request, fitter: Fitter, err: TextIO) -> Outcome:
     start = rules.calendar.start if rules.calendar else (training.frame["week"].max() + pd.Timedelta(weeks=1)).date()
     calibrated = calibrated_rules(fitted, rules, start, provenance, noise=baseline_noise(fitted, training.frame))
     _check(calibrated, rules, err)
+    warnings = holiday_warnings(fitted, rules, parts)
+    for warning in warnings:
+        print(f"warning: {warning}", file=err)
     files: list[str] = []
     if request.out is not None:
         files = _write(request.out, calibrated, backtests, training, request, fitted, refit, err)
-    return Outcome(fitted, calibrated, backtests, training, files, refit)
+    return Outcome(fitted, calibrated, backtests, training, files, refit, warnings)
+
+
+def holiday_warnings(fitted: Fit, rules: RuleSet, parts: list[History]) -> tuple[str, ...]:
+    """One located warning per holiday of the history that the rules' calendar does not declare: it is fitted
+    (its weeks are kept out of the season weights) and reported, but the written response cannot name it."""
+    out = []
+    for holiday in unwritten_holidays(fitted, rules):
+        for part in parts:
+            rows = np.flatnonzero((part.frame["holiday"] == holiday).to_numpy())
+            if len(rows):
+                row = int(part.frame[SOURCE_ROW].iloc[rows[0]])
+                out.append(f"{part.source}:{row} [holiday]: holiday '{holiday}' ({len(rows):,} rows) is not a holiday "
+                           "of the rules' calendar: its uplift is fitted and reported but not written (fix: declare "
+                           f"it in calendar.holidays with its weeks of the plan year, e.g. {{id: {holiday}, weeks: "
+                           "[5], uplift: 1.0}, and calibrate again)")
+                break
+    return tuple(out)
 
 
 def _rules(request: Request, err: TextIO) -> RuleSet:

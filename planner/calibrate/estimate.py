@@ -23,6 +23,7 @@ from planner.calibrate.likelihood import (
     Priors,
     Problem,
     cells_of,
+    holiday_values,
     layout_of,
     level_blocks,
     pearson_dispersion,
@@ -113,7 +114,8 @@ def with_terms(problem: Problem, theta: FloatArray, dip_weeks: int) -> Problem:
 
 
 def _base(problem: Problem, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """((S, W) expected base E = level x season weight of every cell, per-series effects) at `theta`."""
+    """((S, W) expected base E = level x season weight x holiday uplift of every cell, per-series effects) at
+    `theta`."""
     panel, layout = problem.panel, problem.layout
     eta, _, series = problem.eta(theta)
     level, _ = problem.levels(eta)
@@ -121,7 +123,10 @@ def _base(problem: Problem, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
     by_block = np.zeros((panel.shape[0], int(problem.block.max()) + 1))
     by_block[cells.run_series, problem.block[cells.week[cells.run_starts]]] = level
     season, _, _, _ = layout.split(theta)
-    return by_block[:, problem.block] * np.exp(season[panel.season_group][:, panel.week_of_season]), series
+    log_weight = season[panel.season_group][:, panel.week_of_season]
+    if layout.holidays:
+        log_weight = log_weight + holiday_values(layout.holiday_part(theta), panel.holiday)
+    return by_block[:, problem.block] * np.exp(log_weight), series
 
 
 def units(problem: Problem, theta: FloatArray, dip_weeks: int) -> tuple[FloatArray, FloatArray]:

@@ -84,6 +84,9 @@ class Fit:
     series_se: dict[str, np.ndarray]
     """'elasticity', 'lift.feature', ... -> (A, P) approximate standard errors (for Monte Carlo)."""
     statistics: dict[str, float | str] = field(default_factory=dict)
+    holidays: dict[str, np.ndarray] = field(default_factory=dict)
+    """Holiday id (the history's `holiday` column) -> (A, P) multiplicative uplift of the expected base in the
+    weeks a row names it: its category's fitted uplift, the whole's in a category whose history never had it."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Settings:
     elasticity_sd: tuple[float, float, float, float] = (0.75, 0.3, 0.3, 0.0)
     """(category around the whole, account deviation, product deviation, account x product deviation; 0 = none)."""
     lift_sd: tuple[float, float, float, float] = (0.5, 0.2, 0.2, 0.0)
+    holiday_sd: float = 0.5
+    """Prior standard deviation of a category's log uplift of a holiday around the whole's (0 before pooling)."""
     season_smoothness: float = 20.0
     season_ridge: float = 1.0
     level_block_weeks: int = 52
@@ -153,7 +158,7 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
     intervals = {name: Interval(*values) for name, values in parts.intervals.items()}
     return Fit(accounts, products, parts.baseline, parts.season, parts.season_of, anchor, parts.elasticity,
                parts.lifts, parts.dip, parts.dip_weeks, parts.cannibalization, intervals, parts.series_se,
-               statistics)
+               statistics, parts.holidays)
 
 
 def _sample(panel: Panel, most: int, seed: int) -> Panel:
@@ -169,10 +174,11 @@ def _sample(panel: Panel, most: int, seed: int) -> Panel:
 def _estimate_all(panels: list[Panel], wholes: list[Panel], settings: Settings) -> list[CategoryFit]:
     """Every category with wide category priors; with several categories, again with the category means pulled
     to their row-weighted mean (the whole), warm-started."""
-    def priors(centre: np.ndarray, category_scale: float) -> Priors:
+    def priors(centre: np.ndarray, category_scale: float, holidays: dict[str, float] | None = None) -> Priors:
         sds = np.array([settings.elasticity_sd, *[settings.lift_sd] * len(LIFT_KINDS)])
         return Priors(centre, sds[:, 0] * category_scale, sds[:, 1], sds[:, 2], sds[:, 3],
-                      settings.season_smoothness, settings.season_ridge)
+                      settings.season_smoothness, settings.season_ridge, holidays or {},
+                      settings.holiday_sd * category_scale)
 
     centre = np.array([settings.elasticity_centre] + [0.0] * len(LIFT_KINDS))
     pooled = len(panels) > 1
@@ -199,7 +205,14 @@ def _estimate_all(panels: list[Panel], wholes: list[Panel], settings: Settings) 
         known = np.isfinite(values[:, k])
         if known.any():
             whole[k] = float(np.average(values[known, k], weights=weights[known]))
-    return [run(f.panel, panel, priors(whole, 1.0), f.theta, True) for f, panel in zip(fits, wholes, strict=True)]
+    holidays: dict[str, list[tuple[float, float]]] = {}
+    for f, weight in zip(fits, weights, strict=True):
+        for holiday, value in zip(f.panel.holiday_ids, f.layout.holiday_part(f.theta), strict=True):
+            holidays.setdefault(holiday, []).append((float(value), float(weight)))
+    whole_holidays = {h: float(np.average([v for v, _ in pairs], weights=[w for _, w in pairs]))
+                      for h, pairs in holidays.items()}
+    return [run(f.panel, panel, priors(whole, 1.0, whole_holidays), f.theta, True)
+            for f, panel in zip(fits, wholes, strict=True)]
 
 
 def expected_cases(fit: Fit, frame: pd.DataFrame) -> np.ndarray:
@@ -238,6 +251,9 @@ def _panel_mean(fit: Fit, panel: Panel) -> np.ndarray:
         if isinstance(profile, str) and profile in fit.season:
             weights[s] = fit.season[profile]
     base = baseline[:, None] * weights[:, panel.week_of_season]
+    for h, holiday in enumerate(panel.holiday_ids):
+        if holiday in fit.holidays:
+            base = np.where(panel.holiday == h, base * known(fit.holidays[holiday], 1.0)[:, None], base)
     lift = np.stack([np.nan_to_num(known(fit.lifts[k], 1.0), nan=1.0) if k in fit.lifts else
                      np.ones(len(baseline)) for k in LIFT_KINDS])
     elasticity = np.nan_to_num(known(fit.elasticity, 0.0))

@@ -35,6 +35,7 @@ class Assembled:
     intervals: dict[str, tuple[float, float, float, float]]
     series_se: dict[str, FloatArray]
     deviance: float
+    holidays: dict[str, FloatArray]
 
 
 def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple[str, ...],
@@ -54,6 +55,7 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
     deviance = 0.0
     dip_weeks = fits[0].dip_weeks  # the same for all (fit.py)
     pooled: dict[str, list[tuple[float, float, float]]] = {}
+    holiday_cells: list[tuple[np.ndarray, dict[str, float]]] = []
     for f, choice in zip(fits, levels, strict=True):
         panel, layout = f.panel, f.layout
         weights, effects, rho, kappa = layout.split(f.theta)
@@ -92,6 +94,13 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
         series_se["elasticity"][a, p] = se["series"][0]
         for j, k in enumerate(layout.kinds):
             series_se[f"lift.{LIFT_KINDS[k]}"][a, p] = se["series"][1 + j] * np.exp(fitted[1 + j])
+        uplifts = layout.holiday_part(f.theta)
+        for h, holiday in enumerate(panel.holiday_ids):
+            error = float(se["theta"][layout.holiday_start + h])
+            intervals[f"holiday.{holiday}[category={name}]"] = _interval(float(uplifts[h]), error, log=True)
+            pooled.setdefault(f"holiday.{holiday}", []).append((float(uplifts[h]), error,
+                                                                float(panel.observed.sum())))
+        holiday_cells.append((cat_products, dict(zip(panel.holiday_ids, map(float, uplifts), strict=True))))
         series_se["dip"][a, p] = se["theta"][-2]
         series_se["cannibalization"][a, p] = se["theta"][-1]
         deviance += _deviance(f)
@@ -99,8 +108,15 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
         v, e, w = (np.array(column) for column in zip(*values, strict=True))
         intervals[f"{label}[all]"] = _interval(float(np.average(v, weights=w)),
                                                float(np.sqrt(np.sum((w * e) ** 2)) / w.sum()), log=label != "elasticity")
+    holidays: dict[str, FloatArray] = {}  # the whole's uplift, each category's own on its products
+    for label in sorted(label for label in pooled if label.startswith("holiday.")):
+        holiday = label.removeprefix("holiday.")
+        holidays[holiday] = np.full(shape, intervals[f"{label}[all]"][0])
+        for cat_products, by_holiday in holiday_cells:
+            if holiday in by_holiday:
+                holidays[holiday][:, cat_products] = np.exp(by_holiday[holiday])
     return Assembled(baseline, season, season_of, elasticity, lifts, dip, dip_weeks, cann, intervals,
-                     series_se, deviance)
+                     series_se, deviance, holidays)
 
 
 def _series_average(f: CategoryFit, values: FloatArray, effect: int) -> tuple[float, float]:

@@ -4,9 +4,13 @@ Model of an observed cell i of series s in level block b (contiguous runs of `bl
 from the last week, so each full block holds every week of the season once):
 
     mu_i  = level[s, b] x exp(eta_i)
-    eta_i = season[g(s), week_i] + elasticity_s x log ratio_i + sum_k log lift_{k,s} x flag_{k,i}
+    eta_i = season[g(s), week_i] + holiday[h_i] + elasticity_s x log ratio_i + sum_k log lift_{k,s} x flag_{k,i}
             + log(1 - dip_share x D_i - cannibalization x C_i)
     elasticity_s = e_category + e_account[a(s)] + e_product[p(s)]     (and the same for each log lift)
+
+holiday[h] is the category's log uplift of the holiday the cell's row names (0 for a cell without one): it scales
+the expected base E like a season weight, so the season weights need not explain the weeks a holiday fell in --
+which differ from year to year for a moving holiday (Easter, Spring Festival).
 
 D and C are the dip and cannibalization per unit share relative to Qpre (planner.calibrate.form). With `Terms`
 they are functions of the elasticities and lifts, recomputed at every evaluation with an exact gradient: the
@@ -20,11 +24,13 @@ Dividing by the dispersion phi makes it a quasi-likelihood; the penalties are Ga
 
     1/2 [(e_category - centre)^2 / sd_category^2 + |e_account|^2 / sd_account^2 + |e_product|^2 / sd_product^2]
     1/2 [season_smoothness |second differences of season (cyclic)|^2 + season_ridge |season|^2]
+    1/2 sum_h (holiday[h] - holiday_centre[h])^2 / holiday_sd^2
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
@@ -49,6 +55,10 @@ class Priors:
     """Deviation of each account x product from category + account + product; 0 turns the term off."""
     season_smoothness: float
     season_ridge: float
+    holiday_centre: Mapping[str, float] = field(default_factory=dict)
+    """Holiday id -> whole-level log uplift a category's is shrunk toward (0 where not given)."""
+    holiday_sd: float = 0.5
+    """Prior standard deviation of a category's log uplift of a holiday around the centre."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,8 @@ class Layout:
     """Indices into LIFT_KINDS of the lifts the category's data has flags for."""
     series: int = 0
     """Number of series deviations per effect (S, or 0 without that level)."""
+    holidays: int = 0
+    """Number of holiday log uplifts (the panel's `holiday_ids`), after the effects, before the two shares."""
 
     @property
     def effect_width(self) -> int:
@@ -77,8 +89,16 @@ class Layout:
         return 1 + len(self.kinds)
 
     @property
+    def holiday_start(self) -> int:
+        return self.seasons * SEASON_WEEKS + self.effects * self.effect_width
+
+    @property
     def size(self) -> int:
-        return self.seasons * SEASON_WEEKS + self.effects * self.effect_width + 2
+        return self.holiday_start + self.holidays + 2
+
+    def holiday_part(self, theta: FloatArray) -> FloatArray:
+        """(holidays,) the log uplift of each of the panel's holidays."""
+        return theta[self.holiday_start:self.holiday_start + self.holidays]
 
     def split(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, float, float]:
         """(season (G, 52), effects (1 + kinds, 1 + A + P), dip share, cannibalization)."""
@@ -103,7 +123,7 @@ def layout_of(panel: Panel, priors: Priors, whole: Panel | None = None) -> Layou
     series = panel.shape[0] if np.any(priors.series_sd > 0) else 0
     sized = whole or panel
     return Layout(len(sized.season_ids), int(sized.account_local.max()) + 1,
-                  int(sized.product_local.max()) + 1, kinds, series)
+                  int(sized.product_local.max()) + 1, kinds, series, len(sized.holiday_ids))
 
 
 def level_blocks(weeks: int, block_weeks: int) -> IntArray:
@@ -133,6 +153,8 @@ class Cells:
     run_series: IntArray
     weight: FloatArray
     """(n,) weight of each cell in the likelihood: 0.5 ** (weeks before the last / half-life)."""
+    holiday: IntArray
+    """(n,) the cell's holiday (index into the panel's `holiday_ids`), -1: none."""
 
 
 def cells_of(panel: Panel, layout: Layout, block: IntArray, half_life: float = float("inf")) -> Cells:
@@ -146,7 +168,8 @@ def cells_of(panel: Panel, layout: Layout, block: IntArray, half_life: float = f
     age = (panel.shape[1] - 1 - week).astype(float)
     weight = 0.5 ** (age / half_life) if np.isfinite(half_life) else np.ones(len(week))
     return Cells(series, week, cases, covariates, np.asarray(season_cell, dtype=np.intp), run_starts,
-                 np.cumsum(new_run) - 1, np.add.reduceat(weight * cases, run_starts), series[run_starts], weight)
+                 np.cumsum(new_run) - 1, np.add.reduceat(weight * cases, run_starts), series[run_starts], weight,
+                 np.asarray(panel.holiday[series, week], dtype=np.intp))
 
 
 @dataclass(frozen=True)
@@ -221,6 +244,8 @@ class Problem:
         season, effects, dip, cann = layout.split(theta)
         series = layout.per_series(effects, self.panel)
         eta = season.reshape(-1)[cells.season_cell]
+        if layout.holidays:
+            eta += holiday_values(layout.holiday_part(theta), cells.holiday)
         for j in range(layout.effects):
             eta += series[j][cells.series] * cells.covariates[j]
         live = self.live(series)
@@ -285,6 +310,10 @@ class Problem:
         value += 0.5 * priors.season_ridge * float(np.sum(season ** 2))
         season_gradient = priors.season_smoothness * second_difference(curve) + priors.season_ridge * season
         gradient[:layout.seasons * SEASON_WEEKS] = season_gradient.reshape(-1)
+        if layout.holidays:
+            offset_h = layout.holiday_part(theta) - self.holiday_centre()
+            value += 0.5 * float(np.sum(offset_h ** 2)) / priors.holiday_sd ** 2
+            gradient[layout.holiday_start:layout.holiday_start + layout.holidays] = offset_h / priors.holiday_sd ** 2
         precision = self.precision()
         offset = effects.copy()
         offset[:, 0] -= priors.centre[self.prior_index()]
@@ -292,6 +321,10 @@ class Problem:
         start = layout.seasons * SEASON_WEEKS
         gradient[start:start + offset.size] = (precision * offset).reshape(-1)
         return value, gradient
+
+    def holiday_centre(self) -> FloatArray:
+        """(holidays,) the prior centre of each of the panel's holidays' log uplift."""
+        return np.array([float(self.priors.holiday_centre.get(h, 0.0)) for h in self.panel.holiday_ids])
 
     def prior_index(self) -> list[int]:
         """Index into the priors' arrays of each effect row (elasticity, then the layout's lift kinds)."""
@@ -320,6 +353,10 @@ class Problem:
         gradient = np.zeros_like(theta)
         gradient[:layout.seasons * SEASON_WEEKS] = np.bincount(cells.season_cell, residual,
                                                                minlength=layout.seasons * SEASON_WEEKS)
+        if layout.holidays:  # like a season weight: E moves, the dip and cannibalization held with it
+            on = cells.holiday >= 0
+            gradient[layout.holiday_start:layout.holiday_start + layout.holidays] = np.bincount(
+                cells.holiday[on], residual[on], minlength=layout.holidays)
         start = layout.seasons * SEASON_WEEKS
         scaled = np.where(adjust > MIN_ADJUSTMENT, residual / adjust, 0.0)  # 0 where the clamp holds it still
         # d eta / d own log Qpre = 1 + (1 - adjust) / adjust: the dip and cannibalization a cell suffers are amounts
@@ -365,6 +402,11 @@ class Problem:
             taken = per_qpre * terms.plain
             gradient += cann_share * terms.inverse_others * (terms.siblings(taken) - taken)
         return np.asarray(np.where(live.gaining, -gradient * live.before, 0.0), dtype=np.float64)
+
+
+def holiday_values(log_uplift: FloatArray, holiday: IntArray) -> FloatArray:
+    """The log uplift of each cell's holiday (`holiday` indexes `log_uplift`, -1: none, 0)."""
+    return np.asarray(np.where(holiday >= 0, np.append(log_uplift, 0.0)[holiday], 0.0), dtype=np.float64)
 
 
 def second_difference(season: FloatArray) -> FloatArray:

@@ -61,6 +61,9 @@ class Panel:
     """(R,) positions in the frame of the rows this panel holds."""
     row_cell: IntArray
     """(R,) flat cell (series x W + week) of each of those rows."""
+    holiday: IntArray
+    """(S, W) index into `holiday_ids` of the holiday each cell's row names (the history's `holiday`), -1: none."""
+    holiday_ids: tuple[str, ...]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -98,7 +101,7 @@ def subset(panel: Panel, series: BoolArray) -> Panel:
     return Panel(panel.category, panel.account[series], panel.product[series], panel.account_local[series],
                  panel.product_local[series], panel.season_group[series], panel.season_ids, panel.cases[series],
                  panel.observed[series], panel.log_ratio[series], panel.flags[:, series], panel.promoted[series],
-                 panel.week_of_season, empty, empty)
+                 panel.week_of_season, empty, empty, panel.holiday[series], panel.holiday_ids)
 
 
 def _panel(category: str, rows: pd.DataFrame, positions: IntArray, account_of: dict[str, int],
@@ -133,11 +136,19 @@ def _panel(category: str, rows: pd.DataFrame, positions: IntArray, account_of: d
             flags[k, s, w] = np.clip(rows[kind].fillna(0.0).to_numpy(dtype=float), 0.0, 1.0)[keep]
     if "promoted" in rows:
         promoted[s, w] = rows["promoted"].fillna(False).to_numpy(dtype=bool)[keep]
+    holiday = np.full(shape, -1, dtype=np.intp)
+    holiday_ids: tuple[str, ...] = ()
+    if "holiday" in rows:
+        named = rows["holiday"].to_numpy(dtype=object)[keep]
+        present = np.array([isinstance(h, str) and h != "" for h in named], dtype=bool)
+        holiday_ids = tuple(sorted({str(h) for h in named[present]}))
+        position = {h: i for i, h in enumerate(holiday_ids)}
+        holiday[s[present], w[present]] = [position[str(h)] for h in named[present]]
     index = np.arange(first_week, first_week + weeks, dtype=np.intp)
     return Panel(category, account, product, np.asarray(account_local, dtype=np.intp),
                  np.asarray(product_local, dtype=np.intp), season_group, season_ids, cases, observed, log_ratio,
                  flags, promoted, np.asarray(index % SEASON_WEEKS, dtype=np.intp),
-                 positions[keep], np.asarray(s * weeks + w, dtype=np.intp))
+                 positions[keep], np.asarray(s * weeks + w, dtype=np.intp), holiday, holiday_ids)
 
 
 def price_log_ratio(rows: pd.DataFrame) -> FloatArray:

@@ -14,7 +14,9 @@ What goes where (docs/calibration.md):
   display, and deal = a price mechanic without feature or display), replacing the mechanic's own `lift` there.
   The spreads come from the fit's standard errors (`Fit.series_se`), so Monte Carlo draws use them:
   `elasticity_sd`, `post_promo_dip_sd`, `cannibalization_sd`, and `lift_sd` beside `lifts` (the standard error
-  of the log lift: the flags' errors of their log lifts added in quadrature).
+  of the log lift: the flags' errors of their log lifts added in quadrature). The root and category profiles name
+  in `holiday_uplifts` the fitted uplift of each holiday of the history (`Fit.holidays`) that the rules' calendar
+  declares, replacing the calendar's `uplift` there; the calendar keeps saying in which weeks it falls.
 
 The rule objects are built through the schema models, so a written file is valid by construction; the schema
 has no place for metadata, so the provenance (data hash, window, rows, fit statistics, command, version) is a
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,20 +157,31 @@ def rotated_season(fit: Fit, profile: str, start: dt.date) -> tuple[float, ...]:
 
 def calibrated_rules(fit: Fit, rules: RuleSet, start: dt.date, provenance: Provenance, *,
                      flags: Mapping[str, tuple[str, ...]] | None = None, materiality: Materiality = Materiality(),
-                     noise: Mapping[str, float] | None = None) -> Calibrated:
+                     noise: Mapping[str, float] | None = None, holidays: Collection[str] | None = None) -> Calibrated:
     """The fit as rule objects for a calendar starting `start`. `flags`: mechanic id -> the history flags it
     stands for, the mechanics that get scoped lifts (by default the rules' own, by `mechanic_flags`). `noise`:
-    baseline noise (coefficient of variation) per category id ("all": the whole), when measured."""
+    baseline noise (coefficient of variation) per category id ("all": the whole), when measured. `holidays`:
+    the fitted holidays to write (by default those the rules' calendar declares; `unwritten_holidays` lists the
+    others)."""
     if flags is None:
         flags = {m.id: mechanic_flags(m) for m in rules.mechanics}
-    writer = _Writer(fit, rules, materiality, flags, noise or {})
+    if holidays is None:
+        holidays = [h for h in fit.holidays if h not in unwritten_holidays(fit, rules)]
+    writer = _Writer(fit, rules, materiality, flags, noise or {}, holidays)
     return Calibrated(writer.seasonality(start), writer.baselines(), writer.response(), provenance)
+
+
+def unwritten_holidays(fit: Fit, rules: RuleSet) -> list[str]:
+    """The fitted holidays the rules' calendar does not declare: a response profile cannot name them."""
+    declared = {h.id for h in rules.calendar.holidays} if rules.calendar else set()
+    return sorted(h for h in fit.holidays if h not in declared)
 
 
 class _Writer:
     def __init__(self, fit: Fit, rules: RuleSet, materiality: Materiality, flags: Mapping[str, tuple[str, ...]],
-                 noise: Mapping[str, float]) -> None:
+                 noise: Mapping[str, float], holidays: Collection[str]) -> None:
         self.fit, self.materiality, self.noise = fit, materiality, noise
+        self.holidays = {h: np.asarray(fit.holidays[h], dtype=float) for h in sorted(holidays) if h in fit.holidays}
         products = rules.ids("products")
         accounts = set(rules.ids("accounts"))
         self.category = np.array([products[p].category if p in products else "" for p in fit.products], dtype=object)
@@ -254,7 +267,8 @@ class _Writer:
                 "post_promo_dip": median(self.dip), "cannibalization": median(self.cannibalization),
                 "post_promo_dip_sd": median(self.dip_se), "cannibalization_sd": median(self.cannibalization_se),
                 "lifts": {m: median(v) for m, v in self.lifts.items()},
-                "lift_sd": {m: median(v) for m, v in self.lift_log_se.items()}}
+                "lift_sd": {m: median(v) for m, v in self.lift_log_se.items()},
+                "holiday_uplifts": {h: median(v) for h, v in self.holidays.items()}}
 
     def _profile(self, profile_id: str, scope: dict[str, str], values: dict[str, Any], noise: float | None,
                  lifts: dict[str, float], lift_sd: dict[str, float]) -> Response:
@@ -272,6 +286,9 @@ class _Writer:
         }
         if noise is not None:
             fields["baseline_noise"] = self._round(min(max(noise, 0.0), 1.0))
+        if "holiday_uplifts" in values:  # the root and category profiles: a holiday's uplift is fitted per category
+            fields["holiday_uplifts"] = {h: self._round(min(max(v, MIN_LIFT), MAX_LIFT))
+                                         for h, v in values["holiday_uplifts"].items()}
         return Response.model_validate(fields)
 
     def response(self) -> tuple[Response, ...]:

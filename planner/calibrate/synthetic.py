@@ -11,7 +11,8 @@ and benchmarks/bench_calibrate.py check.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,14 +29,20 @@ class World:
     truth: Fit
     category_of: dict[str, str]
     """Product -> category."""
+    holiday_weeks: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """Holiday id -> the weeks (0-based, from the first) it fell in: one a year, a different week each year."""
 
 
 def world(seed: int, *, accounts: int = 8, products: int = 6, categories: int = 1, weeks: int = 104,
           promotion_rate: float = 0.15, dip: float = 0.2, dip_weeks: int = 2, cannibalization: float = 0.15,
-          level: float = 40.0, overdispersion: float = 0.0, lean: bool = False) -> World:
+          level: float = 40.0, overdispersion: float = 0.0, lean: bool = False,
+          holidays: Mapping[str, float] | None = None) -> World:
     """A world of accounts x products (split evenly over categories) x weeks; overdispersion 0 = Poisson,
     else negative binomial with variance mu + overdispersion x mu^2. `lean`: only the columns a fit reads, ids
-    as pandas categoricals and numbers as float32 (a world of millions of rows in a fraction of the memory)."""
+    as pandas categoricals and numbers as float32 (a world of millions of rows in a fraction of the memory).
+    `holidays`: holiday id -> true uplift of a moving holiday, in one week of each year's weeks 2-9 drawn at
+    random (as Spring Festival moves), named by the rows' `holiday` column (drawn after everything else, so a
+    world without holidays is the same as before they existed)."""
     rng = np.random.default_rng(seed)
     account_ids = tuple(f"acc-{a:03d}" for a in range(accounts))
     product_ids = tuple(f"sku-{p:03d}" for p in range(products))
@@ -61,8 +68,17 @@ def world(seed: int, *, accounts: int = 8, products: int = 6, categories: int = 
     baseline = level * np.exp(rng.normal(0, 0.5, shape))
     truth = Fit(account_ids, product_ids, baseline, season, season_of, anchor, np.minimum(elasticity, 0.0), lifts,
                 np.full(shape, dip), dip_weeks, np.full(shape, cannibalization), {}, {},
-                {"kind": "synthetic truth"})
+                {"kind": "synthetic truth"}, {h: np.full(shape, u) for h, u in (holidays or {}).items()})
     frame = _calendar(rng, truth, category, weeks, promotion_rate, lean)
+    holiday_weeks: dict[str, tuple[int, ...]] = {}
+    if holidays:
+        week = ((frame["week"] - pd.Timestamp(anchor)).dt.days // 7).to_numpy()
+        named = np.full(len(frame), None, dtype=object)
+        for holiday in sorted(holidays):
+            holiday_weeks[holiday] = tuple(int(start + rng.integers(2, 10)) for start in range(0, weeks, 52)
+                                           if start + 9 < weeks)
+            named[np.isin(week, holiday_weeks[holiday])] = holiday
+        frame["holiday"] = named
     mean = expected_cases(truth, frame)
     if overdispersion > 0:
         shape_k = 1.0 / overdispersion
@@ -71,7 +87,7 @@ def world(seed: int, *, accounts: int = 8, products: int = 6, categories: int = 
         cases = rng.poisson(mean)
     del mean
     frame["cases"] = cases.astype(np.float32 if lean else float)
-    return World(frame, truth, category)
+    return World(frame, truth, category, holiday_weeks)
 
 
 def _calendar(rng: np.random.Generator, truth: Fit, category: dict[str, str], weeks: int,

@@ -5,7 +5,7 @@ For the profiled Poisson quasi-likelihood the expected information in the parame
     H = [sum_i mu_i z_i z_i' - sum_blocks (sum mu z)(sum mu z)' / sum mu] / phi + penalty Hessian
 
 with z_i = d eta_i / d theta (sparse: one season week, the category, account and product terms of each effect,
-the dip and cannibalization units). The second term is what profiling the levels out costs. Over-dispersion
+the holiday's uplift, the dip and cannibalization units). The second term is what profiling the levels out costs. Over-dispersion
 enters through phi (Pearson), the usual quasi-likelihood correction; the penalty Hessian is the prior precision,
 so H^-1 is the posterior covariance of the Gaussian approximation.
 """
@@ -43,6 +43,9 @@ def covariance(problem: Problem, theta: FloatArray) -> FloatArray:
         if layout.series:
             columns.append(at + layout.series_start + series)
             values.append(value)
+    if layout.holidays:  # a cell's holiday log uplift enters eta with coefficient 1 (0 without a holiday)
+        columns.append(layout.holiday_start + np.maximum(cells.holiday, 0))
+        values.append((cells.holiday >= 0).astype(float))
     columns += [np.full(n, layout.size - 2), np.full(n, layout.size - 1)]
     values += [-(problem.dip_unit / adjust), -(problem.cann_unit / adjust)]
     rows = np.tile(np.arange(n), len(columns))
@@ -90,7 +93,8 @@ def penalty_diagonal(problem: Problem) -> FloatArray:
     """The diagonal of `penalty_hessian` without building it (cyclic second differences: 6 per week)."""
     layout, priors = problem.layout, problem.priors
     season = np.full(layout.seasons * SEASON_WEEKS, 6.0 * priors.season_smoothness + priors.season_ridge)
-    return np.concatenate([season, problem.precision().reshape(-1), np.zeros(2)])
+    holidays = np.full(layout.holidays, 1.0 / priors.holiday_sd ** 2)
+    return np.concatenate([season, problem.precision().reshape(-1), holidays, np.zeros(2)])
 
 
 def penalty_hessian(problem: Problem) -> FloatArray:
@@ -114,6 +118,8 @@ def penalty_hessian(problem: Problem) -> FloatArray:
         if layout.series:
             own = np.arange(at + layout.series_start, at + layout.effect_width)
             hessian[own, own] = problem.precision()[j, layout.series_start:]
+    holidays = np.arange(layout.holiday_start, layout.holiday_start + layout.holidays)
+    hessian[holidays, holidays] = 1.0 / priors.holiday_sd ** 2
     return hessian
 
 

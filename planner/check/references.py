@@ -81,6 +81,7 @@ def check_references(context: CheckContext) -> list[Finding]:
             else:
                 seen[item.id] = item
     known = {section: set(rules.ids(section)) for section in ID_SECTIONS}
+    known["holidays"] = {holiday.id for holiday in rules.calendar.holidays} if rules.calendar else set()
     for section in ID_SECTIONS + ("calendar",):
         for item in rules.section(section):
             _walk(item, known, findings, section, item)

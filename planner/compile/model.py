@@ -7,9 +7,10 @@ proportion to expected baseline volume, so every total is the sum of its cells.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,10 +19,11 @@ from planner.compile.index import PlanIndex
 from planner.compile.terms import band_prices, compile_discounts
 from planner.economics.discounts import FloatArray, stack_discounts
 from planner.economics.waterfall import shelf_price
-from planner.rules.schema import Mechanic, Rebate, RuleSet
+from planner.rules.schema import Rebate, RuleSet
 from planner.rules.schema.common import AccountScope, ProductScope, Scope
 
 IntArray = npt.NDArray[np.int64]
+Named = TypeVar("Named")
 
 
 @dataclass(frozen=True)
@@ -223,17 +225,17 @@ class _Profiles:
         values = np.array([getattr(p, name) for p in self.profiles] + [default], dtype=float)
         return values[self.winner]  # -1 picks the default at the end
 
-    def by_mechanic(self, name: str, mechanics: dict[str, Mechanic], own: Callable[[Mechanic], float]
-                    ) -> dict[str, FloatArray]:
-        """(A, P) value of each mechanic some profile names in its map `name` (`lifts`, `lift_sd`): per mechanic,
-        the most specific profile covering the cell that names it wins; `own(mechanic)` where none does."""
+    def by_id(self, name: str, targets: Mapping[str, Named], own: Callable[[Named], float]) -> dict[str, FloatArray]:
+        """(A, P) value of each target (a mechanic, a holiday) some profile names in its map `name` (`lifts`,
+        `lift_sd`, `holiday_uplifts`): per target, the most specific profile covering the cell that names it wins;
+        `own(target)` where none does."""
         out: dict[str, FloatArray] = {}
-        named = sorted({m for p in self.profiles for m in getattr(p, name) if m in mechanics})
-        for mechanic in named:
-            order = [k for k in self.order if mechanic in getattr(self.profiles[k], name)]
-            values = np.array([getattr(self.profiles[k], name).get(mechanic, 0.0) for k in range(len(self.profiles))]
-                              + [own(mechanics[mechanic])], dtype=float)
-            out[mechanic] = values[self._winners(order)]
+        named = sorted({m for p in self.profiles for m in getattr(p, name) if m in targets})
+        for target in named:
+            order = [k for k in self.order if target in getattr(self.profiles[k], name)]
+            values = np.array([getattr(self.profiles[k], name).get(target, 0.0) for k in range(len(self.profiles))]
+                              + [own(targets[target])], dtype=float)
+            out[target] = values[self._winners(order)]
         return out
 
 
@@ -283,15 +285,17 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
             p = index.product_position.get(product)
             if row is not None and p is not None:
                 baseline[row, p] += cases
+    profiles = _Profiles(rules, index)
     holiday = np.ones(index.shape)
-    for day in rules.calendar.holidays if rules.calendar else ():
+    days = rules.calendar.holidays if rules.calendar else ()
+    uplifts = profiles.by_id("holiday_uplifts", {day.id: day for day in days}, lambda day: day.uplift)
+    for day in days:  # a response profile's uplift of the holiday replaces the calendar's in the cells it covers
         live = [w - 1 for w in day.weeks if w <= weeks]
         cells = index.account_mask(day.applies_to)[:, None] & index.product_mask(day.applies_to)[None, :]
-        holiday[:, :, live] *= np.where(cells, day.uplift, 1.0)[:, :, None]
+        holiday[:, :, live] *= np.where(cells, uplifts.get(day.id, day.uplift), 1.0)[:, :, None]
     seasonality, own_season = _seasonality(rules, index)
     for (row, column), ratio in own_season.items():  # a product whose baseline entry names its own profile
         holiday[row, column] *= ratio
-    profiles = _Profiles(rules, index)
     mechanics = rules.ids("mechanics")
     shelf_elasticity = profiles.parameter("shelf_elasticity", 0.3)
     shelf = np.ones((accounts, products))
@@ -326,8 +330,8 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
         elasticity_sd=profiles.parameter("elasticity_sd", 0.2),
         post_promo_dip_sd=profiles.parameter("post_promo_dip_sd", 0.0),
         cannibalization_sd=profiles.parameter("cannibalization_sd", 0.0),
-        lifts=profiles.by_mechanic("lifts", mechanics, lambda mechanic: mechanic.lift),
-        lift_sd=profiles.by_mechanic("lift_sd", mechanics, lambda _mechanic: 0.0),
+        lifts=profiles.by_id("lifts", mechanics, lambda mechanic: mechanic.lift),
+        lift_sd=profiles.by_id("lift_sd", mechanics, lambda _mechanic: 0.0),
     )
 
 

@@ -42,6 +42,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("depth", "number", False, "shopper's saving as a fraction of the regular price; derived when absent"),
     Column("mechanic", "text", False, "name of the promotion mechanic run that week, empty when none"),
     Column("event", "text", False, "name of the promotion event the week belongs to, empty when none"),
+    Column("holiday", "id", False, "id of the rules' calendar holiday that fell in the week, empty when none"),
     Column("invoice_price", "number", False, "price per case the company invoiced (sell-in), when known"),
     Column("category", "text", False, "product's category"),
     Column("brand", "text", False, "product's brand"),

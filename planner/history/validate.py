@@ -58,7 +58,7 @@ def check(frame: pd.DataFrame, file: str, cell: Cell, problems: Problems) -> Non
         bad = np.flatnonzero(outside & ~np.isnan(values)).tolist()
         problems.add_rows(column, "range", bad, at(column, _value_message(column, values, meaning),
                                                    "correct the value, or delete the row"))
-    for column in ("account", "product"):
+    for column in [c for c in ("account", "product", "holiday") if c in frame]:
         ids = frame[column]
         wrong = [value for value in ids.unique()
                  if value is not None and (not ID.fullmatch(value) or len(value) > MAX_ID_LENGTH)]

@@ -133,7 +133,8 @@ class Holiday(RuleModel):
     weeks: Weeks = Field(min_length=1)
     """Fiscal weeks (1-based) of the holiday."""
     uplift: Number = Field(gt=0, le=10)
-    """Demand multiplier in those weeks, e.g. 1.35."""
+    """Demand multiplier in those weeks, e.g. 1.35; a response profile's `holiday_uplifts` replaces it in the
+    cells the profile covers."""
     applies_to: Scope = EVERYWHERE
 
 
@@ -264,6 +265,12 @@ class Response(RuleModel):
     """Standard deviation of the log of a mechanic's lift in the cells this profile covers, by mechanic id (0.1:
     about +/-10%; Monte Carlo: log-normal around the lift, at most 2). Resolved per mechanic like `lifts`; a
     mechanic no profile names here has an exact lift."""
+    holiday_uplifts: dict[Annotated[str, RefTo("holidays")], Annotated[float, Field(gt=0, le=10), AS_NUMBER]] = Field(
+        default_factory=dict)
+    """Demand multiplier of a calendar holiday in the cells this profile covers, by holiday id, replacing the
+    holiday's own `uplift` there (e.g. an uplift calibrated per category); the holiday's `weeks` and `applies_to`
+    still say when and where it applies. Resolved per holiday like `lifts`: the most specific profile covering the
+    cell that names the holiday wins, the calendar's `uplift` where none does."""
 
 
 __all__ = [
