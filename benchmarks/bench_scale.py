@@ -179,7 +179,7 @@ def run_optimizer(accounts: int, workers: int, time_limit: float, pricing: str =
 def optimizer_table(rows: list[dict[str, Any]]) -> str:
     """One line per run: each phase's wall / CPU seconds (this process; with workers the accounts' CPU is theirs,
     in the run's total only), the run's totals, and each phase's peak resident memory."""
-    header = ["accounts", "mode", "prices", "columns", *[f"{p} s (wall / CPU)" for p in PHASES],
+    header = ["accounts", "mode", "prices", "iterations", "columns", *[f"{p} s (wall / CPU)" for p in PHASES],
               "optimize wall s", "optimize CPU s (this process)", "CPU ms / account", "cluster start s",
               "run CPU s (all processes)", "status", "method", "gap",
               "peak GB by phase: " + " / ".join(PHASES), "peak GB (main / worker)"]
@@ -188,7 +188,7 @@ def optimizer_table(rows: list[dict[str, Any]]) -> str:
         phases = row["phases"]
         lines.append("| " + " | ".join([
             f"{row['accounts']:,}", "serial" if not row["workers"] else f"--workers {row['workers']}",
-            row["pricing"], f"{row['columns']:,}",
+            row["pricing"], _iterations(row["prices line"]), f"{row['columns']:,}",
             *[f"{phases[p]['wall']:.1f} / {phases[p]['cpu']:.1f}" for p in PHASES],
             f"{row['optimize']:.1f}", f"{row['optimize CPU']:.1f}",
             f"{row['optimize CPU'] / row['accounts'] * 1000:.1f}", f"{row['cluster start']:.1f}",
@@ -253,6 +253,12 @@ def sweep(points: int, workers: int) -> str:
             f"| {len(table):,} | {'serial' if not workers else f'--workers {workers}'} | {wall:.1f} | {cpu:.1f} | "
             f"{wall / max(1, len(table)) * 1000:.0f} | {len(table):,} | {table['gross_profit'].min():,.0f} - "
             f"{table['gross_profit'].max():,.0f} |")
+
+
+def _iterations(prices_line: str) -> str:
+    """The price search's iterations from its progress line ('-': the whole model's LP relaxation)."""
+    found = re.search(r"([\d,]+) iterations", prices_line)
+    return found.group(1) if found else "-"
 
 
 def _percent(value: float | None) -> str:
