@@ -110,7 +110,7 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
     first_exclusive: npt.NDArray[np.int32] | None = None
     result = Stack(invoice=np.repeat(band_price[:, :, None], weeks, axis=2))
     for d in range(len(table)):
-        at = table.index(d)
+        at = _block(table.accounts[d], table.products[d], table.weeks[d])
         if stopped is None or not stop_plane[_plane(table, d)].any():  # no stop rule covers any of its cells
             live = np.broadcast_to(np.True_, _block_shape(table, d, shape))  # read-only, no memory per cell
         else:
@@ -138,7 +138,7 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
     for d in range(len(table)):
         if not (table.percent[d] or table.per_case[d]):
             continue
-        at = table.index(d)
+        at = _block(table.accounts[d], table.products[d], table.weeks[d])
         block = price[at]
         if _everywhere(kept[d]):  # the usual case: in place, without a mask or a temporary block
             if table.percent[d]:
@@ -151,7 +151,8 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
                 np.multiply(block, 1.0 - table.percent[d], out=block, where=kept[d])
             if table.per_case[d]:
                 np.copyto(block, np.maximum(block - table.per_case[d], 0.0), where=kept[d])
-        price[at] = block
+        if not _is_view(at):
+            price[at] = block
     result.applied = kept
     return result
 
@@ -164,9 +165,31 @@ def _everywhere(mask: Mask) -> bool:
     return bool(mask.flat[0])
 
 
+def _block(accounts: Positions | None, products: Positions | None, weeks: slice) -> tuple[Any, ...]:
+    """`block` with every run of consecutive positions as a slice: a block whose accounts and products are each one
+    run (a single account, a range of products) is then a view, read and discounted in place without a gather or
+    a write-back, and a block with one run on one axis is gathered with a single index array."""
+    runs = (_run(accounts), _run(products))
+    if isinstance(runs[0], np.ndarray) and isinstance(runs[1], np.ndarray):
+        return runs[0][:, None], runs[1][None, :], weeks
+    return (slice(None) if runs[0] is None else runs[0], slice(None) if runs[1] is None else runs[1], weeks)
+
+
+def _is_view(at: tuple[Any, ...]) -> bool:
+    """Whether indexing with `at` gives a view (every part a slice), so that writing it back is not needed."""
+    return all(isinstance(part, slice) for part in at)
+
+
+def _run(positions: Positions | None) -> Positions | slice | None:
+    """`positions` as a slice when they are consecutive (None stays None: the whole axis)."""
+    if positions is None or not len(positions) or positions[-1] - positions[0] + 1 != len(positions):
+        return positions
+    return slice(int(positions[0]), int(positions[-1]) + 1)
+
+
 def _plane(table: DiscountTable, d: int) -> tuple[Any, ...]:
     """The account x product pairs of discount d's block, as an index into an (account, product) array."""
-    return block(table.accounts[d], table.products[d], slice(None))[:2]
+    return _block(table.accounts[d], table.products[d], slice(None))[:2]
 
 
 def _block_shape(table: DiscountTable, d: int, shape: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -178,22 +201,46 @@ def _block_shape(table: DiscountTable, d: int, shape: tuple[int, int, int]) -> t
 def _exclusives_alone(table: DiscountTable, kept: list[Mask], first_exclusive: npt.NDArray[np.int32]) -> None:
     """Keep a discount only where no exclusive discount is live in the cell, unless it is the first one.
 
-    The cells where an exclusive is live are few: each discount whose block holds some of them is found through
-    their coordinates and loses just those cells, instead of reading its whole block."""
-    cells = np.nonzero(first_exclusive >= 0)
+    The cells where an exclusive is live are few: they are read from the exclusives' own blocks (not the whole
+    grid), and each discount whose block holds some of them is found through their coordinates and loses just
+    those cells, instead of reading its whole block."""
+    cells = _exclusive_cells(table, first_exclusive)  # in grid order, so sorted by account
     first = first_exclusive[cells]
-    exclusive_plane: Mask = np.any(first_exclusive >= 0, axis=2)
+    exclusive_plane = np.zeros(first_exclusive.shape[:2], dtype=bool)
+    exclusive_plane[cells[0], cells[1]] = True
     for d in range(len(table)):
         if not exclusive_plane[_plane(table, d)].any():  # no exclusive is live in any of its cells
             continue
-        local = [_local_positions(table.accounts[d], cells[0], first_exclusive.shape[0]),
-                 _local_positions(table.products[d], cells[1], first_exclusive.shape[1])]
-        weeks = table.weeks[d]
-        inside = (local[0] >= 0) & (local[1] >= 0) & (cells[2] >= weeks.start) & (cells[2] < weeks.stop) & (first != d)
+        accounts = _run(table.accounts[d])
+        if isinstance(accounts, slice):  # one run of accounts: its cells are one run of `cells` too
+            near = slice(*np.searchsorted(cells[0], [accounts.start, accounts.stop]))
+            local = [cells[0][near] - accounts.start]
+        else:
+            near = slice(None)
+            local = [_local_positions(accounts, cells[0], first_exclusive.shape[0])]
+        local.append(_local_positions(table.products[d], cells[1][near], first_exclusive.shape[1]))
+        weeks, week = table.weeks[d], cells[2][near]
+        inside = (local[0] >= 0) & (local[1] >= 0) & (week >= weeks.start) & (week < weeks.stop) & (first[near] != d)
         if inside.any():
             alone = np.array(kept[d], dtype=bool)  # a writable copy, also of a broadcast `live`
-            alone[local[0][inside], local[1][inside], cells[2][inside] - weeks.start] = False
+            alone[local[0][inside], local[1][inside], week[inside] - weeks.start] = False
             kept[d] = alone
+
+
+def _exclusive_cells(table: DiscountTable, first_exclusive: npt.NDArray[np.int32]) -> tuple[Positions, ...]:
+    """The cells where an exclusive discount is live (first_exclusive >= 0), in grid order: only an exclusive's
+    block can hold one."""
+    shape = first_exclusive.shape
+    found = [np.zeros(0, dtype=np.intp)]
+    for d in range(len(table)):
+        if table.stacking[d] != "exclusive":
+            continue
+        local = np.nonzero(first_exclusive[_block(table.accounts[d], table.products[d], table.weeks[d])] >= 0)
+        accounts, products = table.accounts[d], table.products[d]
+        found.append(np.ravel_multi_index(
+            (local[0] if accounts is None else accounts[local[0]], local[1] if products is None else products[local[1]],
+             local[2] + table.weeks[d].start), shape))
+    return np.unravel_index(np.unique(np.concatenate(found)), shape)
 
 
 def _local_positions(positions: Positions | None, values: Positions, size: int) -> Positions:
@@ -209,7 +256,10 @@ def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask], sha
     """Within each best_of group keep, per cell, only the member worth most per case at the banded list price.
 
     Each group works on its own grid, the union of its members' accounts x products x weeks, freshly filled: a
-    member whose scope is the whole union (the usual case) is then a view of it, not a copy."""
+    member whose scope is the whole union (the usual case) is then a view of it, not a copy. The grid's first axis
+    is the one most members pick scattered positions on (products, in a season of per-account offers on a few
+    products each), so that gathering a member's block copies whole (other axis x weeks) planes, not runs of a few
+    weeks per account x product pair."""
     groups: dict[str, list[int]] = {}
     for d in range(len(table)):
         if table.stacking[d] == "best_of":
@@ -219,23 +269,38 @@ def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask], sha
         products = _union([table.products[d] for d in members])
         first = min(table.weeks[d].start for d in members)
         last = max(table.weeks[d].stop for d in members)
-        grid = (shape[0] if accounts is None else len(accounts), shape[1] if products is None else len(products),
-                last - first)
+        within = {d: (_within(table.accounts[d], accounts), _within(table.products[d], products)) for d in members}
+        flip = sum(_scattered(p) for _, p in within.values()) > sum(_scattered(a) for a, _ in within.values())
+        sizes = (shape[0] if accounts is None else len(accounts), shape[1] if products is None else len(products))
+        grid = (*(sizes[::-1] if flip else sizes), last - first)
         best_value = np.full(grid, -np.inf)
         best = np.full(grid, -1, dtype=np.int32)
-        local = {d: block(_within(table.accounts[d], accounts), _within(table.products[d], products),
-                          slice(table.weeks[d].start - first, table.weeks[d].stop - first)) for d in members}
+        local = {d: _block(*(positions[::-1] if flip else positions),
+                           slice(table.weeks[d].start - first, table.weeks[d].stop - first))
+                 for d, positions in within.items()}
         for d in members:
             at = local[d]
-            value = _value_per_case(band_price, table, d)[:, :, None]  # the same for every week of the block
+            value = _value_per_case(band_price, table, d)  # the same for every week of the block
+            value = (value.T if flip else value)[:, :, None]
             values, bests = best_value[at], best[at]
-            better = value > values if _everywhere(kept[d]) else kept[d] & (value > values)
+            better = value > values if _everywhere(kept[d]) else _axes(kept[d], flip) & (value > values)
             np.copyto(values, value, where=better)
             np.copyto(bests, d, where=better)
-            best_value[at], best[at] = values, bests
+            if not _is_view(at):
+                best_value[at], best[at] = values, bests
         for d in members:
-            won = best[local[d]] == d
+            won = np.ascontiguousarray(_axes(best[local[d]] == d, flip))
             kept[d] = won if _everywhere(kept[d]) else kept[d] & won
+
+
+def _scattered(positions: Positions | None) -> bool:
+    """Positions that are not one run (indexing with them gathers)."""
+    return isinstance(_run(positions), np.ndarray)
+
+
+def _axes(mask: Mask, flip: bool) -> Mask:
+    """A block mask with its account and product axes swapped when `flip` (a view)."""
+    return mask.transpose(1, 0, 2) if flip else mask
 
 
 def _union(parts: list[Positions | None]) -> Positions | None:
