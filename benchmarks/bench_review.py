@@ -11,6 +11,10 @@ for its peak of traced memory (numpy's and Python's allocations, reset before th
 steps several times, which is why the timed run is a separate one). The optimizer steps run once, untraced; their
 memory column is the peak resident set (getrusage) of a forked process that runs that optimize alone:
 
+    actuals: read files      the actuals as CSV files in the history format, read and checked (read_actuals)
+    actuals: import (SQLite) imported into a plan store in a temporary folder (import_actuals; the traced run
+                             re-imports, which replaces)
+    actuals: load            read back from the store (load_actuals)
     actuals        the actuals placed on the plan's grid (planner.actuals.model.on_grid)
     basis          plan, calendar as run, no-promotion counterfactual, actuals and latest estimate (3 evaluations)
     variance       plan vs actual for the year and quarter to date, with the split
@@ -36,17 +40,22 @@ import json
 import multiprocessing
 import resource
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.worlds import synthetic_world
 from planner.actuals.model import Actuals, on_grid
+from planner.actuals.read import read_actuals
+from planner.actuals.store import import_actuals, load_actuals
 from planner.compile.index import PlanIndex
 from planner.review.basis import build
 from planner.review.forecast import forecast
@@ -57,7 +66,9 @@ from planner.review.review import review
 from planner.review.synthetic import plan_as_actuals
 from planner.review.variance import statement
 from planner.rules.scenario import Resolved, ScenarioOptions
+from planner.rules.schema import RuleSet
 from planner.simulate import simulate
+from planner.store.database import open_store
 
 T = TypeVar("T")
 
@@ -164,9 +175,47 @@ def _optimize_child(name: str, resolved: Resolved, send: Connection) -> None:
     send.close()
 
 
+def imported(world: RuleSet, actuals: Actuals, steps: list[Step]) -> None:
+    """The actuals written as files in the history format, then read and checked, imported into a SQLite plan
+    store, and loaded back, each timed (what `planner actuals import` and the re-plan's --from-actuals do)."""
+    calendar = world.calendar
+    assert calendar is not None
+    with tempfile.TemporaryDirectory() as folder:
+        sales_file, promotions_file = Path(folder, "sales.csv"), Path(folder, "promotions.csv")
+        sales = actuals.sales
+        cases = sales["cases"].to_numpy(dtype=float)
+        price = np.where(cases > 0, sales["invoice_value"].to_numpy(dtype=float) / np.maximum(cases, 1e-12), 0.0)
+
+        def day(week: Any) -> Any:
+            return pd.Timestamp(calendar.start) + pd.to_timedelta(7 * (np.asarray(week) - 1), unit="D")
+
+        pd.DataFrame({"week": day(sales["week"]), "account": sales["account"], "product": sales["product"],
+                      "cases": cases, "price": price, "invoice_price": price}).to_csv(
+            sales_file, index=False, float_format="%.10g", date_format="%Y-%m-%d")
+        pd.DataFrame([{"event": p.event, "account": p.account, "product_group": p.product_group,
+                       "mechanic": p.mechanic, "first_week": day(p.first_week), "last_week": day(p.last_week),
+                       "depth": p.depth, "funding": p.funding, "fixed_cost": p.fixed_cost}
+                      for p in actuals.promotions]).to_csv(promotions_file, index=False, date_format="%Y-%m-%d")
+        step, files = timed("actuals: read files", lambda: [read_actuals(sales_file, world),
+                                                           read_actuals(promotions_file, world)],
+                            lambda _: f"{sales_file.stat().st_size / 1e6:,.1f} MB of CSV")
+        steps.append(step)
+        store = open_store(str(Path(folder, "plans.db")))
+        try:
+            step, _ = timed("actuals: import (SQLite)", lambda: import_actuals(store, calendar.year, files, "alice"),
+                            lambda done: f"{sum(d.rows for d in done):,} rows")
+            steps.append(step)
+            step, _ = timed("actuals: load", lambda: load_actuals(store, calendar.year),
+                            lambda loaded: f"{len(loaded.sales):,} rows")
+            steps.append(step)
+        finally:
+            store.close()
+
+
 def review_of(world: Any, events: list[Any], actuals: Actuals, through: int, draws: int, seed: int,
               steps: list[Step]) -> None:
     """The review's steps, each timed, then the whole review with its JSON."""
+    imported(world, actuals, steps)
     index = PlanIndex.of(world)
     step, _ = timed("actuals", lambda: on_grid(actuals, index, through), lambda c: f"{len(actuals.sales):,} rows")
     steps.append(step)
