@@ -66,12 +66,14 @@ SERIOUS = 0.1
 """A step is serious (the centre moves) when L falls by at least this share of the fall the model predicted."""
 FIRST_BOX = 1.0
 """Half-width of the first box around the centre, in each price's own units (profit per unit of the row)."""
-GROUPS = 1000
+GROUPS = 10_000
 """At most this many cuts per iteration in the master: one per group of consecutive accounts (one account each up
 to this many accounts), the sum of its accounts' cuts. One cut per account made the master grow with the accounts
-and each of its solves with the square of them (at 10,000 accounts 60,000 cut rows were about the accounts' own
-LPs' time; benchmarks/README.md, "Scale"); with a bounded number of groups the master stays the same size
-however many accounts there are, and the accounts' LPs are what grows."""
+and each of its solves about with their square (13,969 cut rows and 1.6 s of CPU at 5,000 accounts, 0.3 s at
+2,000; by that growth about 100 s at 50,000, not measured); with a bounded number of groups the master stays the size it
+has at 10,000 accounts however many there are. Not fewer: summed cuts make a coarser model of L and more
+iterations, each every account's LP (measured at 2,000 accounts: 6 iterations one account a group, 7 with 10
+accounts a group, 8 with 50; at 5,000 accounts 6 with 5 a group, 7 with 20; benchmarks/README.md, "Scale")."""
 
 
 @dataclass(frozen=True)
