@@ -108,7 +108,7 @@ def _walk(item: RuleModel, known: dict[str, set[str]], findings: list[Finding], 
 def _key_location(item: RuleModel, name: str, ref: str) -> Location:
     """Where the reference is written: the map key itself for a map keyed by ids (`lifts: {tpr-20: 1.3}`),
     the field otherwise (a key that is not in the map, as for a list item, falls back to the field)."""
-    source = item._source  # (document, path) the object was read from, or None
+    source = item.read_from  # (document, path) the object was read from, or None
     if source is None or not isinstance(getattr(item, name), dict):
         return item.field_location(name)
     document, path = source

@@ -17,7 +17,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -190,29 +189,37 @@ class RuleModel(BaseModel):
     """Base of every rule object: strict, frozen, and located in its file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, str_strip_whitespace=True)
-    _location: Location = PrivateAttr(default_factory=lambda: UNKNOWN_LOCATION)
-    _source: Any = PrivateAttr(default=None)
-    """(document, path) the object was read from: field locations are looked up only when a finding needs one."""
 
     section: ClassVar[str] = ""
 
+    # Where an object was read from lives in pydantic's per-instance private store, written by `locate`, without
+    # declaring private attributes: declared ones cost a default per attribute on every object validated (about a
+    # tenth of the schema phase), and every object is located right after validation anyway.
+
     @property
     def location(self) -> Location:
-        return self._location
+        private = self.__pydantic_private__
+        return UNKNOWN_LOCATION if private is None else private["location"]
+
+    @property
+    def read_from(self) -> tuple[Any, Any] | None:
+        """(document, path) the object was read from (a planner.rules.source.Document and its path in it), or None:
+        field locations are looked up only when a finding needs one."""
+        private = self.__pydantic_private__
+        return None if private is None else private["source"]
 
     def field_location(self, name: str) -> Location:
-        if self._source is None:
-            return self._location
-        document, path = self._source
+        source = self.read_from
+        if source is None:
+            return self.location
+        document, path = source
         info = type(self).model_fields.get(name)
         return document.at(path + ((info.alias or name) if info else name,))  # type: ignore[no-any-return]
 
     def locate(self, location: Location, document: Any = None, path: tuple[Any, ...] = ()) -> None:
         """Remember where the object was read from (`document` is a planner.rules.source.Document)."""
-        private = self.__pydantic_private__  # straight into pydantic's store: its __setattr__ costs more than this
-        assert private is not None
-        private["_location"] = location
-        private["_source"] = (document, path) if document is not None else None
+        object.__setattr__(self, "__pydantic_private__",
+                           {"location": location, "source": (document, path) if document is not None else None})
 
 
 Tier = Literal["A", "B", "C"]
