@@ -122,6 +122,10 @@ def test_results_come_back_in_the_order_of_the_items(cluster: Executor) -> None:
     assert results == [item * item for item in items]
     assert sorted(seen) == list(range(len(items)))
     assert Executor().map(slow_square, items, 0.0) == results == Executor(threads=3).map(slow_square, items, 0.0)
+    many, in_threads = list(range(300))[::-1], []  # in threads too, the items go in runs (of 16 here), one task each
+    assert Executor(threads=2).map(slow_square, many, 0.0, on_result=lambda position, result: in_threads.append(
+        (position, result))) == [item * item for item in many]
+    assert sorted(in_threads) == [(position, item * item) for position, item in enumerate(many)]
 
 
 def test_a_worker_killed_mid_run_has_its_tasks_run_again(cluster: Executor) -> None:
