@@ -3,6 +3,7 @@
     python -m benchmarks.bench_scale [--accounts 1000,10000] [--modes serial,workers2] [--time-limit 900]
                                      [--pricing default|lp|search|lp,search]
     python -m benchmarks.bench_scale --prices-only 100,300,1000    # the prices alone, LP beside search
+    python -m benchmarks.bench_scale --search-only 1000,5000 [--groups 10000,1000]   # the search alone
                                      [--sweep-points 1000] [--sweep-workers 2] [--project 1000000]
 
 Each optimizer run is a process of its own (a fresh interpreter), on the optimizer benchmark's world
@@ -170,6 +171,43 @@ def prices_side_by_side(sizes: list[int]) -> str:
     return "\n".join(lines)
 
 
+def search_alone(sizes: list[int], groups: list[int]) -> str:
+    """The price search alone (prices.py, on one thread per CPU as `planner optimize` runs it) at each size, once
+    per number of groups of the master's cuts (`prices.GROUPS`), on the same model in this process: iterations,
+    the master's cut rows at the end, wall and CPU seconds (this process, all its threads), of them the master's
+    solves (wall; one thread), CPU per account, the bound and the dual gap."""
+    from benchmarks.bench_optimize import optimizer_world, with_budgets
+    from planner.compile.model import compile_rules
+    from planner.execute import Executor
+    from planner.optimize import prices, split
+    from planner.optimize.blocks import block_problems
+    from planner.optimize.options import build_options
+    from planner.optimize.solve import build
+
+    header = ("| accounts | groups | iterations | master cut rows | search wall s | search CPU s | master wall s "
+              "| CPU ms / account | bound | dual gap |")
+    lines = [header, "|" + "---|" * 10]
+    for accounts in sizes:
+        rules = optimizer_world(accounts)
+        rules = with_budgets(rules, build_options(rules, compile_rules(rules), decide_vividness=False))
+        compiled = compile_rules(rules)
+        model = build(rules, compiled, build_options(rules, compiled, decide_vividness=False), "profit")
+        problem = model.matrix.problem()
+        blocks = split.blocks(problem, model.options.column_account)
+        parts = block_problems(problem, blocks, problem.cost)
+        del model, rules, compiled
+        for count in groups:
+            wall, cpu = time.perf_counter(), time.process_time()
+            found = prices.search(problem, parts, blocks.coupling, executor=Executor(threads=split.cpus()),
+                                  groups=count)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            lines.append(f"| {accounts:,} | {min(count, accounts):,} | {found.iterations} | {found.cuts:,} | "
+                         f"{wall:.1f} | {cpu:.1f} | {found.master_seconds:.2f} | {cpu / accounts * 1000:.2f} | "
+                         f"{found.bound:,.0f} | {found.gap:.5%} |")
+            print(lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
 def run_optimizer(accounts: int, workers: int, time_limit: float, pricing: str = "default") -> dict[str, Any]:
     stdout, wall, cpu = measured([sys.executable, "-m", "benchmarks.bench_scale", "--child", str(accounts),
                                   str(workers), str(time_limit), pricing])
@@ -279,6 +317,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="how the coupling rows are priced: default (by size), lp, search, or lp,search (both, "
                              "side by side at every size and mode)")
     parser.add_argument("--prices-only", help="only the prices, LP beside search, at these sizes (comma-separated)")
+    parser.add_argument("--search-only", help="only the price search, at these sizes (comma-separated)")
+    parser.add_argument("--groups", default=str(10_000),
+                        help="with --search-only: the master's groups of accounts, one search each (comma-separated)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -286,6 +327,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.prices_only:
         print(prices_side_by_side([int(size) for size in args.prices_only.split(",")]))
+        return
+    if args.search_only:
+        print(search_alone([int(size) for size in args.search_only.split(",")],
+                           [int(count) for count in args.groups.split(",")]))
         return
     if args.rows:
         rows = [json.loads(line.removeprefix("# row: ")) for line in args.rows.read_text().splitlines()

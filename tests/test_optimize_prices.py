@@ -152,8 +152,8 @@ def test_an_account_without_an_lp_solution_makes_the_search_infeasible() -> None
 
 
 def bytes_of(found: prices.Search) -> bytes:
-    """Everything the search found, but its time."""
-    return pickle.dumps(dataclasses.replace(found, seconds=0.0))
+    """Everything the search found, but its times."""
+    return pickle.dumps(dataclasses.replace(found, seconds=0.0, master_seconds=0.0))
 
 
 def test_the_search_is_the_same_in_threads_and_without_kept_bases(monkeypatch: pytest.MonkeyPatch) -> None:

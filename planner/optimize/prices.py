@@ -96,6 +96,10 @@ class Search:
     account's own rows have no LP solution, so the whole model has none."""
     iterations: int
     seconds: float
+    master_seconds: float = 0.0
+    """Of `seconds`, those in the master LP's solves (the rest: the accounts' LPs, and the cuts made of them)."""
+    cuts: int = 0
+    """The master's cut rows at the end: one per group of accounts per iteration at most (`GROUPS`)."""
 
     @property
     def gap(self) -> float:
@@ -361,7 +365,7 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
     lam_rows = np.zeros(len(problem.row_lower))
     lam_rows[rows] = centre
     return Search(lam_rows, sense * best, sense * proven, hull, recovered, status, iterations,
-                  time.perf_counter() - started)
+                  time.perf_counter() - started, master.seconds, master.highs.getNumRow() - master.first_cut)
 
 
 @dataclass(frozen=True)
@@ -482,6 +486,8 @@ class _Master:
                 if np.isfinite(limit):  # s_k - limit lam_k >= 0
                     h.addRow(0.0, inf, 2, np.array([m + k, k], dtype=np.int32), np.array([1.0, -float(limit)]))
         self.first_cut = h.getNumRow()
+        self.seconds = 0.0
+        """Wall seconds in its solves so far."""
 
     def add(self, groups: IntArray, intercepts: np.ndarray, gradients: np.ndarray) -> None:
         """theta_group + gradient' lam >= intercept for each, in one call: the gradients' nonzeros, then theta."""
@@ -503,7 +509,9 @@ class _Master:
         lower = np.maximum(self.low, centre - box)
         upper = np.minimum(self.high, centre + box)
         self.highs.changeColsBounds(self.m, np.arange(self.m, dtype=np.int32), lower, upper)
+        started = time.perf_counter()
         self.highs.run()
+        self.seconds += time.perf_counter() - started
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         solution = self.highs.getSolution()
