@@ -255,52 +255,66 @@ def _local_positions(positions: Positions | None, values: Positions, size: int) 
 def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask], shape: tuple[int, int, int]) -> None:
     """Within each best_of group keep, per cell, only the member worth most per case at the banded list price.
 
-    Each group works on its own grid, the union of its members' accounts x products x weeks, freshly filled: a
-    member whose scope is the whole union (the usual case) is then a view of it, not a copy. The grid's first axis
-    is the one most members pick scattered positions on (products, in a season of per-account offers on a few
-    products each), so that gathering a member's block copies whole (other axis x weeks) planes, not runs of a few
-    weeks per account x product pair."""
+    Each group works on its own grid, the union of its members' accounts x products x weeks, freshly filled, with
+    the members that share a scope next to each other (`_grid_axis`): a member's block is then one run on each
+    axis, a view of the grid, not a copy (when the members' scopes are equal or disjoint, as a season's offers on
+    its categories are). The grid is laid out weeks first and the wider of accounts and products last, so that
+    comparing and copying a member's block runs along long rows, not the few weeks of each account x product."""
     groups: dict[str, list[int]] = {}
     for d in range(len(table)):
         if table.stacking[d] == "best_of":
             groups.setdefault(table.group[d], []).append(d)
     for members in groups.values():
-        accounts = _union([table.accounts[d] for d in members])
-        products = _union([table.products[d] for d in members])
+        accounts, account_size = _grid_axis([table.accounts[d] for d in members], shape[0])
+        products, product_size = _grid_axis([table.products[d] for d in members], shape[1])
         first = min(table.weeks[d].start for d in members)
         last = max(table.weeks[d].stop for d in members)
-        within = {d: (_within(table.accounts[d], accounts), _within(table.products[d], products)) for d in members}
-        flip = sum(_scattered(p) for _, p in within.values()) > sum(_scattered(a) for a, _ in within.values())
-        sizes = (shape[0] if accounts is None else len(accounts), shape[1] if products is None else len(products))
-        grid = (*(sizes[::-1] if flip else sizes), last - first)
-        best_value = np.full(grid, -np.inf)
-        best = np.full(grid, -1, dtype=np.int32)
-        local = {d: _block(*(positions[::-1] if flip else positions),
-                           slice(table.weeks[d].start - first, table.weeks[d].stop - first))
-                 for d, positions in within.items()}
+        width = [0, 0]  # cells the members' blocks span along accounts, along products
+        for a, p in zip(accounts, products, strict=True):
+            width[0] += account_size if a is None else len(a)
+            width[1] += product_size if p is None else len(p)
+        layout = _Layout(accounts_last=width[0] >= width[1])
+        best_value = np.full(layout.grid(account_size, product_size, last - first), -np.inf)
+        best = np.full(best_value.shape, -1, dtype=np.int32)
+        local = {d: layout.block(a, p, slice(table.weeks[d].start - first, table.weeks[d].stop - first))
+                 for d, a, p in zip(members, accounts, products, strict=True)}
         for d in members:
             at = local[d]
-            value = _value_per_case(band_price, table, d)  # the same for every week of the block
-            value = (value.T if flip else value)[:, :, None]
+            value = layout.plane(_value_per_case(band_price, table, d))  # the same for every week of the block
             values, bests = best_value[at], best[at]
-            better = value > values if _everywhere(kept[d]) else _axes(kept[d], flip) & (value > values)
+            better = value > values if _everywhere(kept[d]) else layout.to_grid(kept[d]) & (value > values)
             np.copyto(values, value, where=better)
             np.copyto(bests, d, where=better)
             if not _is_view(at):
                 best_value[at], best[at] = values, bests
         for d in members:
-            won = np.ascontiguousarray(_axes(best[local[d]] == d, flip))
+            won = np.ascontiguousarray(layout.to_block(best[local[d]] == d))
             kept[d] = won if _everywhere(kept[d]) else kept[d] & won
 
 
-def _scattered(positions: Positions | None) -> bool:
-    """Positions that are not one run (indexing with them gathers)."""
-    return isinstance(_run(positions), np.ndarray)
+@dataclass(frozen=True)
+class _Layout:
+    """A best_of grid's axis order: (weeks, products, accounts) when `accounts_last`, else (weeks, accounts,
+    products); blocks elsewhere are (accounts, products, weeks)."""
 
+    accounts_last: bool
 
-def _axes(mask: Mask, flip: bool) -> Mask:
-    """A block mask with its account and product axes swapped when `flip` (a view)."""
-    return mask.transpose(1, 0, 2) if flip else mask
+    def grid(self, accounts: int, products: int, weeks: int) -> tuple[int, int, int]:
+        return (weeks, products, accounts) if self.accounts_last else (weeks, accounts, products)
+
+    def block(self, accounts: Positions | None, products: Positions | None, weeks: slice) -> tuple[Any, ...]:
+        pair = _block(products, accounts, weeks)[:2] if self.accounts_last else _block(accounts, products, weeks)[:2]
+        return (weeks, *pair)
+
+    def plane(self, values: FloatArray) -> FloatArray:
+        """An (accounts, products) plane broadcast over the grid's weeks."""
+        return (values.T if self.accounts_last else values)[None, :, :]
+
+    def to_grid(self, mask: Mask) -> Mask:
+        return mask.transpose(2, 1, 0) if self.accounts_last else mask.transpose(2, 0, 1)
+
+    def to_block(self, mask: Mask) -> Mask:
+        return mask.transpose(2, 1, 0) if self.accounts_last else mask.transpose(1, 2, 0)
 
 
 def _union(parts: list[Positions | None]) -> Positions | None:
@@ -314,17 +328,36 @@ def _union(parts: list[Positions | None]) -> Positions | None:
     return np.unique(np.concatenate(parts))  # type: ignore[arg-type]
 
 
-def _within(positions: Positions | None, union: Positions | None) -> Positions | None:
-    """`positions` as positions inside `union` (None: all of the union)."""
-    if positions is None or union is None:
-        return positions
-    if positions is union or np.array_equal(positions, union):
-        return None
-    return np.searchsorted(union, positions)
+def _grid_axis(parts: list[Positions | None], size: int) -> tuple[list[Positions | None], int]:
+    """One axis of a best_of group's grid: each member's positions on it (None: all of it), and its size.
+
+    The grid holds the positions any member covers, ordered by the first distinct scope (in member order) that
+    holds them, then by position: members with the same scope are then one run of the grid, kept in ascending
+    position (the order of the member's own block), and so are disjoint scopes. Overlapping scopes still work:
+    a member that is not one run gets index positions."""
+    union = _union(parts)
+    if union is None:
+        return parts, size
+    first_scope = np.full(len(union), len(parts), dtype=np.intp)
+    scopes: dict[bytes, Positions] = {}
+    for part in parts:
+        assert part is not None
+        scopes.setdefault(part.tobytes(), part)
+    for k, part in enumerate(scopes.values()):
+        at = np.searchsorted(union, part)
+        first_scope[at] = np.minimum(first_scope[at], k)
+    order = np.lexsort((union, first_scope))
+    rank = np.empty(len(union), dtype=np.intp)
+    rank[order] = np.arange(len(union))
+    whole = np.arange(len(union))
+    out: list[Positions | None] = []
+    for part in parts:
+        assert part is not None
+        local = rank[np.searchsorted(union, part)]
+        out.append(None if len(local) == len(union) and np.array_equal(local, whole) else local)
+    return out, len(union)
 
 
 def _value_per_case(band_price: FloatArray, table: DiscountTable, d: int) -> FloatArray:
-    accounts, products = table.accounts[d], table.products[d]
-    prices = band_price if accounts is None else band_price[accounts]
-    prices = prices if products is None else prices[:, products]
+    prices = band_price[_plane(table, d)]  # one gather of the block's pairs, not a copy of whole rows first
     return prices * table.percent[d] + table.per_case[d]  # type: ignore[no-any-return]
