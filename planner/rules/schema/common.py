@@ -173,6 +173,8 @@ Week = Annotated[int, Field(ge=1, le=53), AS_WHOLE_NUMBER]
 
 
 def _distinct_weeks(weeks: tuple[int, ...]) -> tuple[int, ...]:
+    if len(set(weeks)) == len(weeks):  # the usual case, in one pass (counting each week is quadratic: 52 x 52)
+        return weeks
     twice = sorted({week for week in weeks if weeks.count(week) > 1})
     if twice:
         listed = ", ".join(str(week) for week in twice)
