@@ -186,3 +186,30 @@ def test_calibrate_writes_the_uplift_validate_accepts_it_and_simulate_uses_it(ho
     fitted_volume = json.loads(simulated.stdout)["totals"]["volume"]
     typed_volume = json.loads(calendar_only.stdout)["totals"]["volume"]
     assert fitted_volume != pytest.approx(typed_volume, rel=1e-6)
+
+
+def test_the_gradient_in_a_holidays_uplift_matches_finite_differences() -> None:
+    """A holiday's log uplift moves E like a season weight: its gradient, with the dip and cannibalization moving
+    with the effects, is the finite difference of the objective; `value` is the objective without the gradient."""
+    from test_calibrate_fit import problem_of
+
+    from planner.calibrate.estimate import with_terms
+
+    synthetic_world = synthetic.world(6, accounts=4, products=4, weeks=110, promotion_rate=0.3,
+                                      holidays={"mid-autumn": 1.3, "spring-festival": 1.6})
+    problem = problem_of(synthetic_world.frame, 0.2)
+    layout = problem.layout
+    assert layout.holidays == 2 and problem.panel.holiday_ids == ("mid-autumn", "spring-festival")
+    rng = np.random.default_rng(3)
+    theta = rng.normal(0.0, 0.2, layout.size)
+    theta[-2:] = [0.3, 0.4]
+    problem = with_terms(problem, theta, 2)
+    moved = theta + rng.normal(0.0, 0.1, theta.size)
+    moved[-2:] = [0.25, 0.35]
+    value, gradient = problem.value_and_gradient(moved)
+    assert problem.value(moved) == value
+    for i in [layout.holiday_start, layout.holiday_start + 1, 0, layout.size - 2]:
+        step = np.zeros_like(theta)
+        step[i] = 1e-6
+        numeric = (problem.value(moved + step) - problem.value(moved - step)) / 2e-6
+        assert numeric == pytest.approx(gradient[i], rel=1e-4, abs=1e-4), i

@@ -146,13 +146,14 @@ def _choose_dip_weeks(problem: Problem, theta: FloatArray,
         def objective(share: float, candidate: Problem = candidate) -> float:
             x = theta.copy()
             x[-2] = share
-            return candidate.value_and_gradient(x)[0]
+            return candidate.value(x)
 
         found = minimize_scalar(objective, bounds=(0.0, MAX_SHARE), method="bounded",
                                 options={"xatol": 1e-4})
         x = theta.copy()
-        x[-2] = float(found.x) if objective(float(found.x)) < objective(0.0) else 0.0
-        value = objective(float(x[-2]))
+        at_best, at_zero = objective(float(found.x)), objective(0.0)
+        x[-2] = float(found.x) if at_best < at_zero else 0.0
+        value = min(at_zero, at_best)
         if best is None or value < best[0] - 1e-9:
             best = (value, candidate, weeks, x)
     assert best is not None
