@@ -88,7 +88,7 @@ def repair(problem: Problem, values: np.ndarray, relaxed: np.ndarray, time_limit
     begin = None if start is None or not len(start) else start[free]
     run: Run | None = None
     if blocks is not None and len(free) > GROUP_COLUMNS:
-        run = _in_groups(rest, blocks.column[free], relaxed[free], gap, target, clock, executor or Executor())
+        run = in_groups(rest, blocks.column[free], relaxed[free], gap, target, clock, executor or Executor())
         sense = 1.0 if problem.maximise else -1.0
         if run is not None and target is not None and sense * (run.objective - target) < 0 and not clock.over:
             begin, run = run.values, None  # short of the target: all together, from the groups' plan
@@ -101,7 +101,7 @@ def repair(problem: Problem, values: np.ndarray, relaxed: np.ndarray, time_limit
     return dataclasses.replace(run, values=plan, duals=np.zeros(0))
 
 
-def _in_groups(rest: Problem, account: IntArray, relaxed: np.ndarray, gap: float, target: float | None,
+def in_groups(rest: Problem, account: IntArray, relaxed: np.ndarray, gap: float, target: float | None,
                clock: Clock, executor: Executor) -> Run | None:
     """`rest` (the columns left to decide, `account` the account of each, `relaxed` the LP's values on them)
     decided group by group, the shared rows and the target shared out (the module's docstring). None when a group
