@@ -68,12 +68,11 @@ FIRST_BOX = 1.0
 """Half-width of the first box around the centre, in each price's own units (profit per unit of the row)."""
 GROUPS = 10_000
 """At most this many cuts per iteration in the master: one per group of consecutive accounts (one account each up
-to this many accounts), the sum of its accounts' cuts. One cut per account made the master grow with the accounts
-and each of its solves about with their square (13,969 cut rows and 1.6 s of CPU at 5,000 accounts, 0.3 s at
-2,000; by that growth about 100 s at 50,000, not measured); with a bounded number of groups the master stays the size it
-has at 10,000 accounts however many there are. Not fewer: summed cuts make a coarser model of L and more
-iterations, each every account's LP (measured at 2,000 accounts: 6 iterations one account a group, 7 with 10
-accounts a group, 8 with 50; at 5,000 accounts 6 with 5 a group, 7 with 20; benchmarks/README.md, "Scale")."""
+to this many accounts), the sum of its accounts' cuts. With a cut per account the master grew with the accounts
+and each of its solves about with their square (0.18 s wall at 1,000 accounts, 4.8 s at 5,000, 13,968 cut
+rows); with a bounded number of groups it stays the size it has at 10,000 accounts however many there are. Not
+fewer: summed cuts make a coarser model of L and more iterations, each every account's LP (6 iterations with up
+to 5 accounts a group, 7 with 8 to 25, 8 with 50; benchmarks/README.md, "Scale", `bench_scale --search-only`)."""
 
 
 @dataclass(frozen=True)
@@ -279,8 +278,8 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
     accounts; `executor`: where each iteration's accounts' LPs run (planner.execute; default: one after the other
     here), the accounts sent once for the whole search and their results combined in account order, so the
     search is the same wherever they ran; `groups`: at most this many cuts per iteration (`GROUPS`). Stops within
-    `tolerance`, at `max_iterations`, or when `clock` is over
-    (after at least one iteration, which gives the bound). Raises `NoBound` when an account's LP has no optimum
+    `tolerance`, at `max_iterations`, or when `clock` is over (after at least one iteration, which gives the
+    bound). Raises `NoBound` when an account's LP has no optimum
     for a reason other than having no solution at all."""
     started = time.perf_counter()
     clock = clock or Clock()
