@@ -100,7 +100,8 @@ class Settings:
     """(category around the whole, account deviation, product deviation, account x product deviation; 0 = none)."""
     lift_sd: tuple[float, float, float, float] = (0.5, 0.2, 0.2, 0.0)
     holiday_sd: float = 0.5
-    """Prior standard deviation of a category's log uplift of a holiday around the whole's (0 before pooling)."""
+    """Prior standard deviation of a category's log uplift of a holiday around the whole's (the categories'
+    row-weighted mean; four times wider, around no uplift, in the first pass that measures it)."""
     season_smoothness: float = 20.0
     season_ridge: float = 1.0
     level_block_weeks: int = 52
