@@ -213,3 +213,23 @@ def test_the_gradient_in_a_holidays_uplift_matches_finite_differences() -> None:
         step[i] = 1e-6
         numeric = (problem.value(moved + step) - problem.value(moved - step)) / 2e-6
         assert numeric == pytest.approx(gradient[i], rel=1e-4, abs=1e-4), i
+
+
+def test_init_declares_the_historys_holidays_and_calibrate_fills_in_their_uplift(holiday_history: Path,
+                                                                                  tmp_path: Path) -> None:
+    """`planner init --from-history` puts each holiday the history names in the calendar (a year after its last
+    week, uplift 1), so `planner calibrate` on that repository writes every fitted holiday and warns of none."""
+    made = planner("init", str(tmp_path / "repo"), "--from-history", str(holiday_history))
+    assert made.returncode == 0, made.stderr
+    master = yaml.safe_load((tmp_path / "repo" / "rules" / "master.yaml").read_text(encoding="utf-8"))
+    holidays = {h["id"]: h for h in master["calendar"]["holidays"]}
+    assert set(holidays) == {"spring-festival", "world-cup"}
+    start = dt.date.fromisoformat(str(master["calendar"]["start"]))  # the week after the history's last
+    assert start == dt.date(2027, 1, 4)
+    assert holidays["spring-festival"]["weeks"] == [7] and holidays["spring-festival"]["uplift"] == 1.0  # 2027-02-15
+    assert holidays["world-cup"]["weeks"] == [23]  # 2027-06-07
+    calibrated = planner("calibrate", str(tmp_path / "repo" / "rules"), str(holiday_history), "--holdout", "0",
+                         "--format", "json")
+    assert calibrated.returncode == 0, calibrated.stderr
+    report = json.loads(calibrated.stdout)
+    assert report["warnings"] == [] and "warning" not in calibrated.stderr

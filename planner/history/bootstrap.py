@@ -117,7 +117,7 @@ def rule_files(history: History, *, company: str | None = None, currency: str = 
         "channels": _master(ids["channel"], frame, "channel"),
         "regions": _master(ids["region"], frame, "region"),
         "calendar": {"year": (start + dt.timedelta(days=182)).year, "start": start, "weeks": YEAR_WEEKS,
-                     "quarters": [13, 13, 13, 13]},
+                     "quarters": [13, 13, 13, 13], **_holidays(frame, start)},
     }
     products = {
         "categories": _master(ids["category"], frame, "category"),
@@ -138,7 +138,9 @@ def rule_files(history: History, *, company: str | None = None, currency: str = 
     head = f"Estimated by `planner init` from {source} (sha256 {history.sha256[:12]}); see docs/history.md."
     return [
         RuleFile("rules/master.yaml", f"{head}\nFiscal year: the {YEAR_WEEKS} weeks after the history's last "
-                 f"week ({last:%Y-%m-%d}); add holidays with their uplift.", master),
+                 f"week ({last:%Y-%m-%d}); add holidays with their uplift. The holidays the history names "
+                 "(its `holiday` column) fall a year after their last week in it, uplift 1: move a holiday "
+                 "whose date moves to its plan-year weeks, and `planner calibrate` fits the uplift.", master),
         RuleFile("rules/products.yaml", f"{head}\nlist_price = median regular shelf price of the last "
                  f"{YEAR_WEEKS} weeks / (1 + {RETAIL_MARKUP:.0%} retail markup), or the median invoice price of "
                  f"non-promoted weeks when given; cogs = {COGS_SHARE:.0%} of list_price.\nOne product group per "
@@ -166,6 +168,18 @@ def rule_files(history: History, *, company: str | None = None, currency: str = 
                                "description": f"Rules estimated by planner init from {source}.",
                                "rules": "../rules", "options": {"draws": 0}}}),
     ]
+
+
+def _holidays(frame: pd.DataFrame, start: dt.date) -> dict[str, Any]:
+    """`holidays` of the calendar: each holiday the history names, in the plan-year week a year (52 weeks) after
+    the last week that names it, uplift 1 (`planner calibrate` fits it); none without a `holiday` column."""
+    named = frame.loc[frame["holiday"].notna(), ["holiday", "week"]] if "holiday" in frame else frame.iloc[:0]
+    out = []
+    for holiday, last in named.groupby("holiday", sort=True)["week"].max().items():
+        week = (pd.Timestamp(last) + pd.Timedelta(weeks=YEAR_WEEKS) - pd.Timestamp(start)).days // 7 + 1
+        if 1 <= week <= YEAR_WEEKS:
+            out.append({"id": str(holiday), "name": f"{holiday} (from history)", "weeks": [int(week)], "uplift": 1.0})
+    return {"holidays": out} if out else {}
 
 
 def _products(frame: pd.DataFrame, recent: pd.DataFrame, category_of: dict[str, str],
