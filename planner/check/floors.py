@@ -50,12 +50,16 @@ class WorstCase:
     _stacks: dict[Cell, tuple[dict[str, Any], list[Location]]] = field(default_factory=dict)
 
     @cached_property
-    def shelf(self) -> FloatArray:
+    def _funding_and_mechanic(self) -> tuple[FloatArray, npt.NDArray[np.int32]]:
+        """The largest funding per case any allowed mechanic costs (funding is share x depth x shelf price), and
+        which mechanic gives it (`deepest`). The shelf price and the largest share per cell are not kept: at 39
+        million cells each is 310 MB that nothing reads again."""
         accounts = self.context.index.accounts
-        return shelf_price(self.context.band_price, self.context.stack.invoice,
-                           np.array([a.retail_markup for a in accounts]), np.array([a.pass_through for a in accounts]))
+        share, mechanic = self.deepest()
+        shelf = shelf_price(self.context.band_price, self.context.stack.invoice,
+                            np.array([a.retail_markup for a in accounts]), np.array([a.pass_through for a in accounts]))
+        return funding_per_case(shelf, share, 1.0), mechanic
 
-    @cached_property
     def deepest(self) -> tuple[FloatArray, npt.NDArray[np.int32]]:
         """Per cell, the largest funding share x effective depth of any mechanic allowed there, and which mechanic
         (the first in file order with that share; -1 where none has a positive share).
@@ -129,14 +133,14 @@ class WorstCase:
             return (np.array([], dtype=np.intp),) * 3
         return np.ix_(np.array([a]), products, np.array(weeks, dtype=np.intp))
 
-    @cached_property
+    @property
     def funding(self) -> FloatArray:
         """Largest funding per case any allowed mechanic costs (funding is share x depth x shelf price)."""
-        return funding_per_case(self.shelf, self.deepest[0], 1.0)
+        return self._funding_and_mechanic[0]
 
     def deepest_mechanic(self, cell: Cell) -> tuple[str | None, str | None]:
         """(mechanic id, event id when an event's own depth or funding sets the worst case there)."""
-        m = int(self.deepest[1][cell.account, cell.product, cell.week])
+        m = int(self._funding_and_mechanic[1][cell.account, cell.product, cell.week])
         mechanics = self.context.rules.mechanics
         if m < 0:
             return None, None
