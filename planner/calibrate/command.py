@@ -436,9 +436,9 @@ def text_report(outcome: Outcome, request: Request) -> str:
     lines = [(f"calibrated {p.source} ({p.rows:,} training rows, {p.window[0]} .. {p.window[1]}): "
               f"{len(c.seasonality)} seasonality profiles, {len(c.baselines)} baselines, {len(c.response)} "
               f"response profiles")]
-    for name in sorted(outcome.fit.intervals)[:30]:
+    for name in sorted(outcome.fit.intervals, key=lambda n: (n.startswith("holiday."), n))[:30]:  # JSON: all
         i = outcome.fit.intervals[name]
-        lines.append(f"  {name:<40} {i.value:8.3f}  se {i.se:6.3f}  95% [{i.low:.3f}, {i.high:.3f}]")
+        lines.append(f"  {name:<44} {i.value:8.3f}  se {i.se:6.3f}  95% [{i.low:.3f}, {i.high:.3f}]")
     for number, b in enumerate(outcome.backtests):
         label = "backtest" if len(outcome.backtests) == 1 else f"origin {number + 1}"
         lines.append(f"{label}: {b.weeks} weeks from {b.start}, {b.overall.rows:,} rows"
