@@ -34,6 +34,7 @@ def check_tiers(context: CheckContext) -> list[Finding]:
         findings.extend(_order(item, "rebate"))
     for band in context.rules.price_bands:
         findings.extend(_order(band, "price band"))
+    cogs = np.array([p.cogs for p in context.index.products])  # once, not once per rebate
     for rebate in context.rules.rebates:
         ordered = list(rebate.tiers) == sorted(rebate.tiers, key=lambda t: t.from_)
         for k in range(1, len(rebate.tiers)):
@@ -45,7 +46,7 @@ def check_tiers(context: CheckContext) -> list[Finding]:
                     example={"rebate": rebate.id, "tier": k + 1, "from": high.from_, "rate": high.rate},
                     fix="rates should rise with the tier; swap or correct the rates"))
         if ordered and rebate.method == "retroactive":
-            cliff = _worst_cliff(context, rebate)
+            cliff = _worst_cliff(context, rebate, cogs)
             if cliff:
                 findings.append(cliff)
     return findings
@@ -105,7 +106,7 @@ def cliff_excess(rebate: Rebate, k: int, price: FloatArray, cogs: FloatArray,
     return jump, profit, top - bottom
 
 
-def _worst_cliff(context: CheckContext, rebate: Rebate) -> Finding | None:
+def _worst_cliff(context: CheckContext, rebate: Rebate, all_cogs: FloatArray) -> Finding | None:
     index = context.index
     weeks = index.week_range(rebate.valid)
     accounts = index.account_mask(rebate.applies_to).nonzero()[0]
@@ -116,7 +117,7 @@ def _worst_cliff(context: CheckContext, rebate: Rebate) -> Finding | None:
     last_year = np.array([index.accounts[a].last_year_volume / periods for a in accounts])[:, None]
     price = context.stack.invoice[accounts[:, None], products[None, :], weeks.start]
     price = np.where(price > 0, price, np.nan)
-    cogs = np.array([index.products[p].cogs for p in products])[None, :]
+    cogs = all_cogs[products][None, :]
     worst: tuple[float, int, int, int] | None = None
     for k in range(len(rebate.tiers)):
         jumps, profits, _ = cliff_excess(rebate, k, price, cogs, last_year)
