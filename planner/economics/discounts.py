@@ -102,7 +102,8 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
 
     Work grows with the discounts' blocks, not with the whole grid per discount: the stop and exclusivity arrays
     exist only once a stop rule or an exclusive discount has been met (before that every cell of a block is live
-    and no exclusive is taken), and each block of the price is gathered and written back once."""
+    and no exclusive is taken), and each block of the price is gathered and written back once, or discounted in
+    place when its accounts and its products are each one run of positions (`_block`)."""
     accounts, products = band_price.shape
     shape = (accounts, products, weeks)
     stopped: Mask | None = None
