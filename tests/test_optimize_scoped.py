@@ -1,0 +1,76 @@
+"""The sums over a scope that the budget and rebate rows ask for (planner/optimize/constraints/_scoped.py): each
+is what `Options.scoped` gives, summed once however often it is asked for, and let go after its last use; a
+re-plan, whose rules hold a copy of a rebate or budget per account, sums no more scopes than a fresh optimize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmarks.bench_review import actuals_of
+from benchmarks.worlds import synthetic_world
+from planner.compile.model import compile_rules
+from planner.optimize.constraints._scoped import ScopedSums
+from planner.optimize.options import Options, build_options
+from planner.optimize.solve import build
+from planner.review.replan import replan_rules
+from planner.rules.schema import RuleSet
+
+
+@pytest.fixture(scope="module")
+def world() -> RuleSet:
+    return synthetic_world(6, 20, 52, 0)
+
+
+@pytest.fixture(scope="module")
+def options(world: RuleSet) -> Options:
+    return build_options(world, compile_rules(world))
+
+
+def test_each_scope_is_summed_once_and_let_go_after_its_last_use(options: Options) -> None:
+    products, weeks = options.base.volume.shape[1:]
+    everything = np.ones(products, dtype=bool)
+    some = np.arange(products) % 3 == 0
+    first_quarter = np.arange(weeks) < 13
+    year = np.ones(weeks, dtype=bool)
+    asked = [("volume", everything, first_quarter), ("revenue", some, year), ("volume", everything, first_quarter),
+             ("budget_spend", some, first_quarter), ("volume", everything, first_quarter)]
+    scoped = ScopedSums(options, asked)
+    kept_after = []
+    for measure, scope, period in asked:
+        value = scoped(measure, scope, period)
+        assert np.array_equal(value, options.scoped(measure, scope, period))
+        kept_after.append(len(scoped.kept))
+    # the repeated volume scope is kept between its uses, nothing else, and nothing once all are done
+    assert kept_after == [1, 1, 1, 1, 0]
+    base = scoped.base("revenue", some, year)
+    assert np.array_equal(base, options.base.revenue[:, some][:, :, year].sum(axis=(1, 2)))
+    assert scoped.base("revenue", some, year) is base
+
+
+def _scoped_sums(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many times building the model of `rules` summed over a scope of the options."""
+    calls = 0
+    original = Options.scoped
+
+    def counted(self: Options, *args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(self, *args)
+
+    compiled = compile_rules(rules)
+    values = build_options(rules, compiled)
+    with monkeypatch.context() as patch:
+        patch.setattr(Options, "scoped", counted)
+        build(rules, compiled, values, "profit")
+    return calls
+
+
+def test_a_replan_sums_no_more_scopes_than_a_fresh_optimize(world: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    replanned = replan_rules(world, list(world.events), actuals_of(world, 13, 0), 13).rules
+    # the re-plan holds copies of rebates (per account and quarter) with the originals' scopes
+    assert len(replanned.rebates) > 2 * len(world.rebates)
+    fresh, replan = _scoped_sums(world, monkeypatch), _scoped_sums(replanned, monkeypatch)
+    assert 0 < replan <= fresh
