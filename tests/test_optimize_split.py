@@ -28,7 +28,7 @@ from test_optimize_properties import with_accounts
 
 from planner.optimize import repair, split
 from planner.optimize.blocks import groups
-from planner.optimize.highs import Status, run_problem
+from planner.optimize.highs import Run, Status, run_problem
 from planner.optimize.matrix import Problem
 from planner.optimize.model import Model
 from planner.optimize.solve import build, solve
@@ -214,6 +214,27 @@ def test_the_repair_in_groups_of_accounts_keeps_every_row_and_reaches_its_target
         room = 1e-6 * np.maximum(1.0, np.abs(activity))
         assert (activity >= problem.row_lower - room).all() and (activity <= problem.row_upper + room).all()
         assert (plan.values[~left] == np.round(unpriced.values[~left])).all()
+
+
+def test_groups_short_of_the_target_hand_all_the_columns_to_one_milp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A target the groups' plans together do not reach (here one above the best such plan): the columns left to
+    decide go to one MILP, from the groups' plan, whose plan is the best one (HiGHS's runs counted by size)."""
+    monkeypatch.setattr(repair, "GROUP_COLUMNS", 1)
+    problem, blocks = parts(model_of(accounts_world(budget_share=0.25, margin=0.3)))
+    unpriced = split.split(problem, blocks, np.zeros(len(problem.row_lower)), 30, 0.0)
+    lp = run_problem(problem.relaxed(), 30, None, options={})
+    together = split.repair(problem, unpriced.values, lp.values, 30, 1e-9, None)
+    sizes: list[int] = []
+
+    def counted(part: Problem, *args: object, **kwargs: object) -> Run:
+        sizes.append(len(part.cost))
+        return run_problem(part, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repair, "run_problem", counted)
+    mended = split.repair(problem, unpriced.values, lp.values, 30, 1e-9, None,
+                          target=together.objective + 1.0, blocks=blocks)
+    assert len(sizes) >= 3 and sizes[-1] == sum(sizes[:-1])  # the groups, then all their columns at once
+    assert mended.objective == pytest.approx(together.objective, rel=1e-9)
 
 
 def test_groups_of_columns_are_the_model_cut_by_columns() -> None:
