@@ -22,7 +22,7 @@ from planner.calibrate.backtest import run_backtest
 from planner.calibrate.fit import expected_cases, fit
 from planner.calibrate.rules_writer import EXACT, calibrated_rules
 from planner.compile.index import PlanIndex
-from planner.compile.model import compile_demand
+from planner.compile.model import compile_demand, compile_rules
 from planner.rules.schema import Response
 
 TRUE_UPLIFT = 1.5
@@ -96,6 +96,12 @@ def test_a_profiles_holiday_uplift_replaces_the_calendars_in_the_compiled_demand
     np.testing.assert_allclose(ratio[:, ~sparkling], 1.0)  # the calendar's elsewhere
     outside = [w for w in range(index.calendar.weeks) if w not in weeks]
     np.testing.assert_array_equal(demand.holiday[:, :, outside], before.holiday[:, :, outside])
+    # what `planner simulate` and `planner optimize` both read (optimize.run and simulate call compile_rules)
+    compiled, plain = compile_rules(changed), compile_rules(rules)
+    carried = (plain.demand.expected_base[:, :, weeks] > 0).all(axis=2) & sparkling[None, :]
+    assert carried.any()
+    ratio = compiled.demand.expected_base[:, :, weeks][carried] / plain.demand.expected_base[:, :, weeks][carried]
+    np.testing.assert_allclose(ratio, 1.9 / day.uplift)
 
 
 def test_the_backtest_forecasts_a_held_out_holiday_through_the_simulator() -> None:
