@@ -46,6 +46,47 @@ SCOPED = ("volume", "revenue", "net_sales", "budget_spend")
 """Measures kept cell by cell, for sums over a scope of products and weeks (budgets, rebates, display weeks)."""
 
 
+@dataclass(frozen=True)
+class ReachBlock:
+    """Columns that reach the same products (a group's products and their category siblings), with what each
+    changes there: the other products' cells are zero for every column of the block and are not kept."""
+
+    columns: IntArray
+    """(n,) column numbers, ascending."""
+    products: IntArray
+    """(p,) product positions, ascending."""
+    cells: dict[str, FloatArray]
+    """SCOPED measure -> (n, p, stride) change at the column's account, product, week t + k."""
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What each option and variant changes cell by cell (SCOPED measures), in blocks by the products reached.
+
+    A column reaches only its group's products and their category siblings (13 of 100 products on average in
+    bench_review's world), so a dense (columns, products, stride) array was mostly zeros: 18 MB per account at
+    100 products, kept twice while its chunks were joined."""
+
+    columns: int
+    products: int
+    stride: int
+    blocks: tuple[ReachBlock, ...] = ()
+
+    def cells(self, measure: str, column: int) -> FloatArray:
+        """(P, stride) the column's change of `measure` at every product (zero outside its block)."""
+        out = np.zeros((self.products, self.stride))
+        for block in self.blocks:
+            row = np.searchsorted(block.columns, column)
+            if row < len(block.columns) and block.columns[row] == column:
+                out[block.products] = block.cells[measure][row]
+                break
+        return out
+
+    def nbytes(self) -> int:
+        return sum(b.columns.nbytes + b.products.nbytes + sum(c.nbytes for c in b.cells.values())
+                   for b in self.blocks)
+
+
 @dataclass
 class Options:
     """Every option, as flat arrays (one entry per option), the columns that carry their money, and the
@@ -65,8 +106,8 @@ class Options:
     """The no-promotion plan with no investment bought, evaluated by the core."""
     stride: int = 1
     """Weeks an option reaches: its own and the longest dip after it."""
-    reach: dict[str, FloatArray] = field(default_factory=dict)
-    """SCOPED measure -> (options + variants, P, stride) change at the column's account, product p, week t + k."""
+    reach: Reach = field(default_factory=lambda: Reach(0, 0, 1))
+    """What each option and variant changes cell by cell (SCOPED measures), in blocks by the products reached."""
     option_of: dict[tuple[int, int, int, int], int] = field(default_factory=dict)
     """(account, group position, week, mechanic) -> option number."""
     batch_options: dict[tuple[int, int, int], IntArray] = field(default_factory=dict)
@@ -121,11 +162,16 @@ class Options:
 
     def scoped(self, measure: str, products: npt.NDArray[np.bool_], weeks: npt.NDArray[np.bool_]) -> FloatArray:
         """Each column's change of `measure` summed over the cells in `products` x `weeks` only."""
-        cells = self.reach[measure]
-        per_offset = cells[:, products, :].sum(axis=1)
+        out = np.zeros(self.reach.columns)
         live = np.concatenate([weeks, np.zeros(self.stride, dtype=bool)])
-        reached = self.column_week[: len(cells), None] + np.arange(self.stride)[None, :]
-        out = (per_offset * live[reached]).sum(axis=1)
+        column_week = self.column_week
+        for block in self.reach.blocks:
+            inside = products[block.products]
+            if not inside.any():
+                continue
+            per_offset = block.cells[measure][:, inside, :].sum(axis=1)
+            reached = column_week[block.columns, None] + np.arange(self.stride)[None, :]
+            out[block.columns] = (per_offset * live[reached]).sum(axis=1)
         packages = self.package_cells[measure][:, products][:, :, weeks].sum(axis=(1, 2))
         return np.concatenate([out, packages])
 
@@ -174,18 +220,44 @@ class _Columns:
     matters: list[IntArray] = field(default_factory=list)
     values: dict[str, list[FloatArray]] = field(default_factory=lambda: {key: [] for key in MEASURES})
     reach: dict[str, list[FloatArray]] = field(default_factory=lambda: {key: [] for key in SCOPED})
+    """Dense (columns, P, W) chunks: the packages' changes (`reached` holds the options' and variants')."""
+    reached: dict[bytes, tuple[IntArray, list[IntArray], dict[str, list[FloatArray]]]] = field(default_factory=dict)
+    """Products key -> (products, column numbers in chunks, measure -> (n, p, stride) chunks)."""
+    count: int = 0
+    sparse: bool = True
 
     def add_many(self, option: IntArray, account: IntArray, bought: IntArray, matters: IntArray,
                  values: dict[str, FloatArray], reach: dict[str, FloatArray]) -> None:
-        """Columns in order: per measure one value each, and (columns, P, stride) reached cells."""
+        """Columns in order: per measure one value each, and (columns, P, stride) reached cells (kept only at the
+        products some column of the chunk changes, unless the collection is not `sparse`: packages)."""
         self.option.append(option)
         self.account.append(account)
         self.bought.append(bought)
         self.matters.append(matters)
         for key in MEASURES:
             self.values[key].append(np.asarray(values[key], dtype=float))
+        numbers = np.arange(self.count, self.count + len(option), dtype=np.intp)
+        self.count += len(option)
+        if not self.sparse:
+            for key in SCOPED:
+                self.reach[key].append(reach[key])
+            return
+        changed = np.zeros(reach[SCOPED[0]].shape[1], dtype=bool)
         for key in SCOPED:
-            self.reach[key].append(reach[key])
+            changed |= (reach[key] != 0).any(axis=(0, 2))
+        products = np.flatnonzero(changed)
+        if not len(products):
+            return
+        _, columns, cells = self.reached.setdefault(products.tobytes(), (products, [], {key: [] for key in SCOPED}))
+        columns.append(numbers)
+        for key in SCOPED:
+            cells[key].append(reach[key][:, products, :])
+
+    def blocks(self, first: int) -> list[ReachBlock]:
+        """The reached cells as blocks, column numbers counted from `first`."""
+        return [ReachBlock(np.concatenate(columns) + first, products,
+                           {key: np.concatenate(cells[key]) for key in SCOPED})
+                for products, columns, cells in self.reached.values()]
 
     def add(self, option: int, account: int, bought: int, matters: int, values: dict[str, float],
             reach: dict[str, FloatArray]) -> None:
@@ -277,9 +349,8 @@ def build_options(rules: RuleSet, compiled: Compiled, decide_vividness: bool = T
                                                            packages.column(name)]))
     options.value = {key: np.concatenate([plain.value(key), variants.value(key), packages.value(key)])
                      for key in MEASURES}
-    empty = np.zeros((0, len(index.products), stride))
-    options.reach = {key: np.concatenate(plain.reach[key] + variants.reach[key]) if plain.reach[key] or
-                     variants.reach[key] else empty for key in SCOPED}
+    options.reach = Reach(plain.count + variants.count, len(index.products), stride,
+                          tuple(plain.blocks(0) + variants.blocks(plain.count)))
     options.package_cells = {key: np.concatenate(packages.reach[key]) if packages.reach[key] else
                              np.zeros((0, len(index.products), weeks)) for key in SCOPED}
     return options
@@ -332,7 +403,7 @@ def _at(measured: Measured, i: int, j: int) -> tuple[dict[str, float], dict[str,
 def _packages(investments: list[Investment], base: list[dict[str, FloatArray]]) -> _Columns:
     """One column per package of each account with investments: what buying it changes in the no-promotion plan
     (configuration S buys package S at every account)."""
-    out = _Columns()
+    out = _Columns(sparse=False)
     slots: dict[int, int] = {}
     for investment in investments:
         slots[investment.account] = slots.get(investment.account, 0) | 1 << investment.slot

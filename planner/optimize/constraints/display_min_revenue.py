@@ -49,7 +49,8 @@ def own_week_net_sales(model: Model) -> np.ndarray:
         base = options.bases[int(options.column_bought[column])]
         rate = np.divide(base.rebates[a, products, t], base.revenue[a, products, t],
                          out=np.zeros(int(products.sum())), where=base.revenue[a, products, t] > 0)
-        change = options.reach["net_sales"][column, products, 0] - rate * options.reach["revenue"][column, products, 0]
+        change = (options.reach.cells("net_sales", column)[products, 0]
+                  - rate * options.reach.cells("revenue", column)[products, 0])
         out[column] = float(base.net_sales[a, products, t].sum() + change.sum())
     return out
 
