@@ -16,6 +16,7 @@ its scope and dates cover); `stopped` marks cells where an earlier live discount
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,11 @@ class DiscountTable:
 
     def index(self, d: int) -> tuple[Any, ...]:
         return block(self.accounts[d], self.products[d], self.weeks[d])
+
+    @cached_property
+    def blocks(self) -> tuple[tuple[Any, ...], ...]:
+        """Each discount's block as an index with runs of positions as slices (`_block`), made once."""
+        return tuple(_block(*parts) for parts in zip(self.accounts, self.products, self.weeks, strict=True))
 
     def cell(self, d: int, local: tuple[int, int, int]) -> Cell:
         """Global cell of a position inside discount d's block."""
@@ -111,7 +117,7 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
     first_exclusive: npt.NDArray[np.int32] | None = None
     result = Stack(invoice=np.repeat(band_price[:, :, None], weeks, axis=2))
     for d in range(len(table)):
-        at = _block(table.accounts[d], table.products[d], table.weeks[d])
+        at = table.blocks[d]
         if stopped is None or not stop_plane[_plane(table, d)].any():  # no stop rule covers any of its cells
             live = np.broadcast_to(np.True_, _block_shape(table, d, shape))  # read-only, no memory per cell
         else:
@@ -139,7 +145,7 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
     for d in range(len(table)):
         if not (table.percent[d] or table.per_case[d]):
             continue
-        at = _block(table.accounts[d], table.products[d], table.weeks[d])
+        at = table.blocks[d]
         block = price[at]
         if _everywhere(kept[d]):  # the usual case: in place, without a mask or a temporary block
             if table.percent[d]:
@@ -190,7 +196,7 @@ def _run(positions: Positions | None) -> Positions | slice | None:
 
 def _plane(table: DiscountTable, d: int) -> tuple[Any, ...]:
     """The account x product pairs of discount d's block, as an index into an (account, product) array."""
-    return _block(table.accounts[d], table.products[d], slice(None))[:2]
+    return table.blocks[d][:2]
 
 
 def _block_shape(table: DiscountTable, d: int, shape: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -236,7 +242,7 @@ def _exclusive_cells(table: DiscountTable, first_exclusive: npt.NDArray[np.int32
     for d in range(len(table)):
         if table.stacking[d] != "exclusive":
             continue
-        local = np.nonzero(first_exclusive[_block(table.accounts[d], table.products[d], table.weeks[d])] >= 0)
+        local = np.nonzero(first_exclusive[table.blocks[d]] >= 0)
         accounts, products = table.accounts[d], table.products[d]
         found.append(np.ravel_multi_index(
             (local[0] if accounts is None else accounts[local[0]], local[1] if products is None else products[local[1]],
