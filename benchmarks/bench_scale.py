@@ -134,29 +134,37 @@ def child(accounts: int, workers: int, time_limit: float, pricing: str = "defaul
             "worker peak GB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20 if workers else 0.0}
 
 
+def _priced_model(accounts: int) -> tuple[Any, Any]:
+    """bench_optimize's world of `accounts` accounts with binding budgets, built as `planner optimize` builds it:
+    the HiGHS problem and its blocks by account (what both pricing ways take)."""
+    from benchmarks.bench_optimize import optimizer_world, with_budgets
+    from planner.compile.model import compile_rules
+    from planner.optimize import split
+    from planner.optimize.options import build_options
+    from planner.optimize.solve import build
+
+    rules = optimizer_world(accounts)
+    rules = with_budgets(rules, build_options(rules, compile_rules(rules), decide_vividness=False))
+    compiled = compile_rules(rules)
+    model = build(rules, compiled, build_options(rules, compiled, decide_vividness=False), "profit")
+    problem = model.matrix.problem()
+    return problem, split.blocks(problem, model.options.column_account)
+
+
 def prices_side_by_side(sizes: list[int]) -> str:
     """The coupling rows' prices both ways on the same model, in this process: the whole model's LP relaxation
     (`split.relaxation_options`: dual simplex, interior point with crossover from 500,000 columns) and the price
     search (prices.py, on one thread per CPU), wall and CPU seconds each, and the bound each certifies."""
-    from benchmarks.bench_optimize import optimizer_world, with_budgets
-    from planner.compile.model import compile_rules
     from planner.execute import Executor
     from planner.optimize import prices, split
     from planner.optimize.blocks import block_problems
     from planner.optimize.highs import run_problem
-    from planner.optimize.options import build_options
-    from planner.optimize.solve import build
 
     header = ("| accounts | columns | LP wall s | LP CPU s | LP optimum | search wall s | search CPU s | iterations "
               "| search bound | dual gap | LP / search (wall) |")
     lines = [header, "|" + "---|" * 11]
     for accounts in sizes:
-        rules = optimizer_world(accounts)
-        rules = with_budgets(rules, build_options(rules, compile_rules(rules), decide_vividness=False))
-        compiled = compile_rules(rules)
-        model = build(rules, compiled, build_options(rules, compiled, decide_vividness=False), "profit")
-        problem = model.matrix.problem()
-        blocks = split.blocks(problem, model.options.column_account)
+        problem, blocks = _priced_model(accounts)
         wall, cpu = time.perf_counter(), time.process_time()
         lp = run_problem(problem.relaxed(), None, None, options=split.relaxation_options(problem))
         lp_wall, lp_cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -176,26 +184,16 @@ def search_alone(sizes: list[int], groups: list[int]) -> str:
     per number of groups of the master's cuts (`prices.GROUPS`), on the same model in this process: iterations,
     the master's cut rows at the end, wall and CPU seconds (this process, all its threads), of them the master's
     solves (wall; one thread), CPU per account, the bound and the dual gap."""
-    from benchmarks.bench_optimize import optimizer_world, with_budgets
-    from planner.compile.model import compile_rules
     from planner.execute import Executor
     from planner.optimize import prices, split
     from planner.optimize.blocks import block_problems
-    from planner.optimize.options import build_options
-    from planner.optimize.solve import build
 
     header = ("| accounts | groups | iterations | master cut rows | search wall s | search CPU s | master wall s "
               "| CPU ms / account | bound | dual gap |")
     lines = [header, "|" + "---|" * 10]
     for accounts in sizes:
-        rules = optimizer_world(accounts)
-        rules = with_budgets(rules, build_options(rules, compile_rules(rules), decide_vividness=False))
-        compiled = compile_rules(rules)
-        model = build(rules, compiled, build_options(rules, compiled, decide_vividness=False), "profit")
-        problem = model.matrix.problem()
-        blocks = split.blocks(problem, model.options.column_account)
+        problem, blocks = _priced_model(accounts)
         parts = block_problems(problem, blocks, problem.cost)
-        del model, rules, compiled
         for count in groups:
             wall, cpu = time.perf_counter(), time.process_time()
             found = prices.search(problem, parts, blocks.coupling, executor=Executor(threads=split.cpus()),
