@@ -74,3 +74,21 @@ def test_a_replan_sums_no_more_scopes_than_a_fresh_optimize(world: RuleSet, monk
     assert len(replanned.rebates) > 2 * len(world.rebates)
     fresh, replan = _scoped_sums(world, monkeypatch), _scoped_sums(replanned, monkeypatch)
     assert 0 < replan <= fresh
+
+
+def test_the_blocks_of_reached_cells_add_up_to_each_columns_own_change(options: Options) -> None:
+    """Options.reach keeps only the products some column of a block changes: over every product and week a
+    column's reached cells add up to its own change of the measure, and `cells` puts them back at their products."""
+    reach = options.reach
+    everything = np.ones(reach.products, dtype=bool)
+    year = np.ones(options.base.volume.shape[2], dtype=bool)
+    assert reach.blocks and any(len(b.products) < reach.products for b in reach.blocks)  # zeros were left out
+    for measure in ("volume", "revenue", "net_sales", "budget_spend"):
+        summed = options.scoped(measure, everything, year)[: reach.columns]
+        assert np.allclose(summed, options.value[measure][: reach.columns], rtol=1e-9, atol=1e-6)
+    block = max(reach.blocks, key=lambda b: len(b.columns))
+    column = int(block.columns[len(block.columns) // 2])
+    dense = reach.cells("net_sales", column)
+    assert np.array_equal(dense[block.products], block.cells["net_sales"][len(block.columns) // 2])
+    outside = np.setdiff1d(np.arange(reach.products), block.products)
+    assert not dense[outside].any()
