@@ -236,7 +236,7 @@ def test_comments_and_names_are_checked_before_any_work_and_printed_safely(world
     monkeypatch.setattr(common, "simulate", no_simulation)
     long_id = run(world, "plan", "submit", "scenarios/long.yaml", "--as", "alice", "--set", "options.draws=0")
     assert long_id.exit_code == 2 and "is 250 characters long; at most 200" in long_id.stderr
-    from planner.store.views import log_text
+    from planner.report.plans import log_text
 
     row = audit.AuditRow(1, "2027-01-01T00:00:00.000000Z", "bob", "approve", "base-2027", 1,
                          {"comment": forged_line}, "0" * 64, "f" * 64)

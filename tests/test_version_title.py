@@ -21,12 +21,12 @@ from test_store_support import (  # noqa: F401 - fixtures
 
 from planner.cli import main
 from planner.cli.replan import revision_label
+from planner.report.plans import diff_text, list_text, show_text
 from planner.rules.load import load_rules
 from planner.rules.plan import load_plan, plan_yaml
 from planner.store import CannotOpen, audit
 from planner.store.diff import between
 from planner.store.versions import content_of, load, submit
-from planner.store.views import diff_text, list_text, show_text
 
 ROOT = Path(__file__).resolve().parents[1]
 

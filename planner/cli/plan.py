@@ -204,9 +204,9 @@ def plan_show(ctx: click.Context, ref: str, number: int | None, db: str | None, 
     Example:
       planner plan show base-2027@2 --format json
     """
+    from planner.report.plans import show_text, version_json
     from planner.store.roles import two_approvers_above
     from planner.store.versions import version_at
-    from planner.store.views import show_text, version_json
 
     scenario, version_number = split_ref(ref, number)
     with plan_store(db, read_only=True) as store, store.read() as connection:
@@ -234,8 +234,8 @@ def plan_list(ctx: click.Context, scenario: str | None, db: str | None, fmt: str
     Example:
       planner plan list base-2027 --format json
     """
+    from planner.report.plans import list_text
     from planner.store.versions import list_in
-    from planner.store.views import list_text
 
     with plan_store(db, read_only=True) as store, store.read() as connection:
         versions = list_in(connection, scenario)
@@ -267,9 +267,9 @@ def plan_diff(ctx: click.Context, refs: tuple[str, ...], db: str | None, fmt: st
     Example:
       planner plan diff base-2027@1 base-2027@2
     """
+    from planner.report.plans import diff_text
     from planner.store.diff import baseline, between, head_text
     from planner.store.versions import list_in, version_at
-    from planner.store.views import diff_text
 
     if len(refs) > 2:
         raise click.UsageError("diff compares two versions: planner plan diff base-2027@1 base-2027@2")

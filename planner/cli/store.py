@@ -49,8 +49,8 @@ def audit_verify(ctx: click.Context, expect: str | None, db: str | None) -> None
     Example:
       planner audit verify --expect 8:3f9a...  --db postgresql://bob@db.example.com/plans
     """
+    from planner.report.plans import verify_text
     from planner.store.verify import parse_anchor, verify
-    from planner.store.views import verify_text
 
     try:
         anchor = parse_anchor(expect) if expect is not None else None
@@ -93,8 +93,8 @@ def audit_log(scenario: str | None, limit: int | None, db: str | None, fmt: str)
     Example:
       planner audit log --scenario base-2027 --limit 20
     """
+    from planner.report.plans import log_text
     from planner.store.audit import rows
-    from planner.store.views import log_text
 
     with plan_store(db, read_only=True) as store, store.read() as connection:
         entries = rows(connection, scenario, limit)

@@ -12,9 +12,9 @@ import math
 from typing import Any
 
 from planner.report.pack import Pack
+from planner.report.plans import LABELS
 from planner.report.simulation import delta, kind_of, number
 from planner.store.diff import describe_policy, describe_terms
-from planner.store.views import LABELS
 
 PAGE = "approval-pack.html"
 
