@@ -205,24 +205,22 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
     shared = _Blocks([part for _, part in own], block_gap, None if left is None else time.time() + left,
                      None if executor.distributed else clock)
     reported = [0.0]
-    waiting = [sum(r.status is Status.NO_SOLUTION for r in runs)]
-    """Blocks without a run yet: counted down as runs come (the last one always reports)."""
+    tally = _Tally(runs, sense, constant, lp_terms)
 
     def keep(number: int, block_run: Run) -> None:
         position = todo[number]
-        waiting[0] -= runs[position].status is Status.NO_SOLUTION
         runs[position] = block_run
-        waiting[0] += block_run.status is Status.NO_SOLUTION
+        tally.keep(position, block_run)
         if block_run.status in (Status.OPTIMAL, Status.INFEASIBLE):
             memo[keys[position]] = block_run
-        if time.perf_counter() - reported[0] >= REPORT_EVERY or not waiting[0]:
-            _report(clock, runs, sense, constant, lp_terms)
+        if time.perf_counter() - reported[0] >= REPORT_EVERY or not tally.waiting:
+            tally.report(clock)
             reported[0] = time.perf_counter()
 
     # Ctrl-C where no handler turns it into the stop: stop, keep what is done
     executor.map(_solve_block, todo, shared, on_result=keep, on_interrupt=lambda: clock.stop.pull(interrupted=True))
     if not todo and own:
-        _report(clock, runs, sense, constant, lp_terms)
+        tally.report(clock)
     statuses = {r.status for r in runs}
     seconds = time.perf_counter() - started
     if Status.INFEASIBLE in statuses:
@@ -243,19 +241,47 @@ def split(problem: Problem, blocks: Blocks, lam: np.ndarray, time_limit: float |
     return Split(bound, objective, values, broken, status, len(own), reused, seconds)
 
 
-def _report(clock: Clock, runs: list[Run], sense: float, constant: float, relaxed: list[float]) -> None:
-    """'accounts solved k/N': L(prices) with the best bound of each block solved and the LP term of each other
-    block (`relaxed`), and the gap of the blocks' plans so far to it (the others counted at their LP term)."""
-    solved = sum(r.has_plan or r.status is Status.INFEASIBLE for r in runs)
-    line = f"accounts solved {solved}/{len(runs)}"
-    if clock.over and solved < len(runs):
-        line += f" ({len(runs) - solved} stopped or not started: {'Ctrl-C' if clock.stop.interrupted else 'time limit'})"
-    terms = [r.bound if r.has_plan else value for r, value in zip(runs, relaxed)]
-    plans = [r.objective if r.has_plan else value for r, value in zip(runs, relaxed)]
-    if not (np.isnan(terms).any() or np.isnan(plans).any()):
-        bound = sense * (constant + sum(terms))
-        line += f": best bound {bound:,.0f}, gap {abs(sum(terms) - sum(plans)) / max(1.0, abs(bound)):.3%}"
-    clock.say(line)
+class _Tally:
+    """The blocks' runs so far, for the 'accounts solved k/N' line: L(prices) with the best bound of each block
+    solved and the LP term of each other block (`relaxed`), and the gap of the blocks' plans so far to it (the
+    others counted at their LP term). Kept up to date run by run, so a line costs the same however many blocks
+    there are (summing every block's run at each line grew as blocks x lines, and the lines with the run's time)."""
+
+    def __init__(self, runs: list[Run], sense: float, constant: float, relaxed: list[float]) -> None:
+        self.sense, self.constant, self.relaxed = sense, constant, relaxed
+        self.count = len(runs)
+        self.terms = np.array(relaxed, dtype=float)
+        self.plans = self.terms.copy()
+        self.runs = [Run.without_plan(Status.NO_SOLUTION)] * len(runs)
+        self.waiting = len(runs)
+        """Blocks without a run yet (NO_SOLUTION): counted down as runs come (the last one always reports)."""
+        self.solved = 0
+        for position, run in enumerate(runs):
+            self.keep(position, run)
+
+    def keep(self, position: int, run: Run) -> None:
+        before = self.runs[position]
+        self.runs[position] = run
+        self.waiting += (run.status is Status.NO_SOLUTION) - (before.status is Status.NO_SOLUTION)
+        self.solved += _solved(run) - _solved(before)
+        self.terms[position] = run.bound if run.has_plan else self.relaxed[position]
+        self.plans[position] = run.objective if run.has_plan else self.relaxed[position]
+
+    def report(self, clock: Clock) -> None:
+        solved = self.solved
+        line = f"accounts solved {solved}/{self.count}"
+        if clock.over and solved < self.count:
+            line += (f" ({self.count - solved} stopped or not started: "
+                     f"{'Ctrl-C' if clock.stop.interrupted else 'time limit'})")
+        terms, plans = float(self.terms.sum()), float(self.plans.sum())
+        if not (np.isnan(terms) or np.isnan(plans)):
+            bound = self.sense * (self.constant + terms)
+            line += f": best bound {bound:,.0f}, gap {abs(terms - plans) / max(1.0, abs(bound)):.3%}"
+        clock.say(line)
+
+
+def _solved(run: Run) -> bool:
+    return run.has_plan or run.status is Status.INFEASIBLE
 
 
 def _key(part: Problem, block_gap: float) -> bytes:
