@@ -13,7 +13,7 @@ from benchmarks.bench_review import actuals_of
 from benchmarks.worlds import synthetic_world
 from planner.compile.model import compile_rules
 from planner.optimize.constraints._scoped import ScopedSums
-from planner.optimize.options import Options, build_options
+from planner.optimize.options import SCOPED, Options, build_options
 from planner.optimize.solve import build
 from planner.review.replan import replan_rules
 from planner.rules.schema import RuleSet
@@ -76,19 +76,34 @@ def test_a_replan_sums_no_more_scopes_than_a_fresh_optimize(world: RuleSet, monk
     assert 0 < replan <= fresh
 
 
-def test_the_blocks_of_reached_cells_add_up_to_each_columns_own_change(options: Options) -> None:
-    """Options.reach keeps only the products some column of a block changes: over every product and week a
-    column's reached cells add up to its own change of the measure, and `cells` puts them back at their products."""
+def test_the_reached_cells_add_up_to_each_columns_own_change(options: Options) -> None:
+    """Options.reach keeps only the products each column changes: over every product and week a column's entries
+    add up to its own change of the measure, and `cells` puts them back at their products."""
     reach = options.reach
     everything = np.ones(reach.products, dtype=bool)
     year = np.ones(options.base.volume.shape[2], dtype=bool)
-    assert reach.blocks and any(len(b.products) < reach.products for b in reach.blocks)  # zeros were left out
-    for measure in ("volume", "revenue", "net_sales", "budget_spend"):
+    per_column = [np.bincount(chunk.entry) for chunk in reach.chunks]
+    assert reach.chunks and max(int(counts.max()) for counts in per_column) < reach.products  # zeros were left out
+    for measure in SCOPED:
         summed = options.scoped(measure, everything, year)[: reach.columns]
         assert np.allclose(summed, options.value[measure][: reach.columns], rtol=1e-9, atol=1e-6)
-    block = max(reach.blocks, key=lambda b: len(b.columns))
-    column = int(block.columns[len(block.columns) // 2])
-    dense = reach.cells("net_sales", column)
-    assert np.array_equal(dense[block.products], block.cells["net_sales"][len(block.columns) // 2])
-    outside = np.setdiff1d(np.arange(reach.products), block.products)
+    chunk = max(reach.chunks, key=lambda c: len(c.columns))
+    row = len(chunk.columns) // 2
+    at = chunk.entry == row
+    assert at.any()
+    dense = reach.cells("revenue", int(chunk.columns[row]))
+    assert np.array_equal(dense[chunk.product[at]], chunk.cells["revenue"][at])
+    outside = np.setdiff1d(np.arange(reach.products), chunk.product[at])
     assert not dense[outside].any()
+
+
+def test_each_column_is_valued_once_and_its_entries_are_its_own_products(options: Options) -> None:
+    """Every option valued on its own and every variant has its money in exactly one chunk (or none, when it
+    changes nothing), its entries in product order and only where some measure changes."""
+    seen = np.concatenate([chunk.columns for chunk in options.reach.chunks])
+    assert len(seen) == len(np.unique(seen))
+    for chunk in options.reach.chunks:
+        assert np.all(np.diff(chunk.entry) >= 0)
+        same = np.diff(chunk.entry) == 0
+        assert np.all(np.diff(chunk.product)[same] > 0)
+        assert all(np.any([chunk.cells[key][k].any() for key in SCOPED]) for k in range(0, len(chunk.entry), 97))

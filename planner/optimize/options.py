@@ -25,8 +25,7 @@ and packages, in that order. `value`, `scoped` and the `column_*` arrays are per
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -42,49 +41,77 @@ from planner.rules.schema import Mechanic, RuleSet
 IntArray = npt.NDArray[np.intp]
 MEASURES = ("gross_profit", "volume", "revenue", "net_sales", "gross_sales", "trade_spend", "budget_spend")
 """What each option changes, per cell, rebates excluded (they depend on period totals)."""
-SCOPED = ("volume", "revenue", "net_sales", "budget_spend")
-"""Measures kept cell by cell, for sums over a scope of products and weeks (budgets, rebates, display weeks)."""
+SCOPED = ("volume", "revenue", "budget_spend")
+"""Measures kept cell by cell, for sums over a scope of products and weeks (budgets, rebates)."""
 
 
 @dataclass(frozen=True)
-class ReachBlock:
-    """Columns that reach the same products (a group's products and their category siblings), with what each
-    changes there: the other products' cells are zero for every column of the block and are not kept."""
+class ReachChunk:
+    """What some columns change cell by cell, one entry per column and product it changes: the products where
+    every SCOPED measure of the column is zero at every week it reaches are not kept."""
 
     columns: IntArray
-    """(n,) column numbers, ascending."""
-    products: IntArray
-    """(p,) product positions, ascending."""
+    """(n,) column numbers."""
+    entry: npt.NDArray[np.int32]
+    """(E,) the row in `columns` of each entry; a column's entries are consecutive, by product."""
+    product: npt.NDArray[np.int32]
+    """(E,) product position of each entry."""
     cells: dict[str, FloatArray]
-    """SCOPED measure -> (n, p, stride) change at the column's account, product, week t + k."""
+    """SCOPED measure -> (E, stride) change at the column's account, the entry's product, week t + k."""
+
+    def nbytes(self) -> int:
+        return self.columns.nbytes + self.entry.nbytes + self.product.nbytes + sum(c.nbytes for c in self.cells.values())
 
 
 @dataclass(frozen=True)
 class Reach:
-    """What each option and variant changes cell by cell (SCOPED measures), in blocks by the products reached.
+    """What each option and variant changes cell by cell (SCOPED measures), as entries per column and product.
 
-    A column reaches only its group's products and their category siblings (13 of 100 products on average in
-    bench_review's world), so a dense (columns, products, stride) array was mostly zeros: 18 MB per account at
-    100 products, kept twice while its chunks were joined."""
+    A column reaches only its group's products and their category siblings that its account carries (13 of 100
+    products on average in bench_review's world): kept densely over the products of a whole batch (every account)
+    most entries were zeros, 10.5 MB per account at 100 products."""
 
     columns: int
     products: int
     stride: int
-    blocks: tuple[ReachBlock, ...] = ()
+    chunks: tuple[ReachChunk, ...] = ()
 
     def cells(self, measure: str, column: int) -> FloatArray:
-        """(P, stride) the column's change of `measure` at every product (zero outside its block)."""
+        """(P, stride) the column's change of `measure` at every product (zero where it has no entry)."""
         out = np.zeros((self.products, self.stride))
-        for block in self.blocks:
-            row = np.searchsorted(block.columns, column)
-            if row < len(block.columns) and block.columns[row] == column:
-                out[block.products] = block.cells[measure][row]
+        for chunk in self.chunks:
+            rows = np.flatnonzero(chunk.columns == column)
+            if len(rows):
+                at = chunk.entry == rows[0]
+                out[chunk.product[at]] = chunk.cells[measure][at]
                 break
         return out
 
     def nbytes(self) -> int:
-        return sum(b.columns.nbytes + b.products.nbytes + sum(c.nbytes for c in b.cells.values())
-                   for b in self.blocks)
+        return sum(chunk.nbytes() for chunk in self.chunks)
+
+
+class OptionNumbers:
+    """(account, group position, week, mechanic) -> option number, read from `Options.batch_options` (a dict of
+    every option's key cost about 200 bytes per option)."""
+
+    def __init__(self, batch_options: dict[tuple[int, int, int], IntArray], stride: int) -> None:
+        self.batch_options = batch_options
+        self.stride = stride
+
+    def get(self, key: tuple[int, int, int, int]) -> int | None:
+        account, group, week, mechanic = key
+        numbers = self.batch_options.get((mechanic, group, week % self.stride))
+        if numbers is None or not (0 <= account < numbers.shape[0] and 0 <= week < numbers.shape[1]):
+            return None
+        number = int(numbers[account, week])
+        return None if number < 0 else number
+
+    def __getitem__(self, key: tuple[int, int, int, int]) -> int:
+        number = self.get(key)
+        if number is None:
+            raise KeyError(key)
+        return number
 
 
 @dataclass
@@ -107,15 +134,18 @@ class Options:
     stride: int = 1
     """Weeks an option reaches: its own and the longest dip after it."""
     reach: Reach = field(default_factory=lambda: Reach(0, 0, 1))
-    """What each option and variant changes cell by cell (SCOPED measures), in blocks by the products reached."""
-    option_of: dict[tuple[int, int, int, int], int] = field(default_factory=dict)
-    """(account, group position, week, mechanic) -> option number."""
+    """What each option and variant changes cell by cell (SCOPED measures), per column and product reached."""
     batch_options: dict[tuple[int, int, int], IntArray] = field(default_factory=dict)
     """(mechanic, group, batch) -> (A, W) option number of each account x batch week (-1: none)."""
     groups: list[str] = field(default_factory=list)
     investments: list[Investment] = field(default_factory=list)
-    bases: list[Cells] = field(default_factory=list)
-    """The no-promotion plan in each configuration (configuration 0 is `base`)."""
+    written_profit: float = 0.0
+    """Gross profit of the no-promotion plan with every investment bought, as the rules write it (the last
+    configuration; `base` without investments)."""
+    display_net_sales: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """(C,) for a display option valued on its own, or a variant of one: the net sales of its group's products at
+    its account in its own week, in the no-promotion plan of the vividness it assumes bought, with its own change
+    (constraints/display_min_revenue.py states the formula); NaN for every other column."""
     column_option: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
     """(C,) the option a column runs (-1: a package)."""
     column_account: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
@@ -130,13 +160,13 @@ class Options:
         return len(self.line)
 
     @property
-    def columns(self) -> int:
-        return len(self.column_option)
+    def option_of(self) -> OptionNumbers:
+        """(account, group position, week, mechanic) -> option number."""
+        return OptionNumbers(self.batch_options, self.stride)
 
     @property
-    def as_written(self) -> Cells:
-        """The no-promotion plan with every investment bought, as the rules write it (the last configuration)."""
-        return self.bases[-1] if self.bases else self.base
+    def columns(self) -> int:
+        return len(self.column_option)
 
     @property
     def packages(self) -> IntArray:
@@ -161,17 +191,20 @@ class Options:
         return np.where(self.column_option >= 0, self.week[safe] if len(self) else 0, 0)
 
     def scoped(self, measure: str, products: npt.NDArray[np.bool_], weeks: npt.NDArray[np.bool_]) -> FloatArray:
-        """Each column's change of `measure` summed over the cells in `products` x `weeks` only."""
+        """Each column's change of `measure` summed over the cells in `products` x `weeks` only (per column and
+        week offset, its products' entries in product order, then the offsets in `weeks`)."""
         out = np.zeros(self.reach.columns)
         live = np.concatenate([weeks, np.zeros(self.stride, dtype=bool)])
         column_week = self.column_week
-        for block in self.reach.blocks:
-            inside = products[block.products]
+        for chunk in self.reach.chunks:
+            inside = products[chunk.product]
             if not inside.any():
                 continue
-            per_offset = block.cells[measure][:, inside, :].sum(axis=1)
-            reached = column_week[block.columns, None] + np.arange(self.stride)[None, :]
-            out[block.columns] = (per_offset * live[reached]).sum(axis=1)
+            rows, cells = chunk.entry[inside], chunk.cells[measure][inside]
+            per_offset = np.stack([np.bincount(rows, weights=cells[:, k], minlength=len(chunk.columns))
+                                   for k in range(self.stride)], axis=1)
+            reached = column_week[chunk.columns, None] + np.arange(self.stride)[None, :]
+            out[chunk.columns] = (per_offset * live[reached]).sum(axis=1)
         packages = self.package_cells[measure][:, products][:, :, weeks].sum(axis=(1, 2))
         return np.concatenate([out, packages])
 
@@ -211,79 +244,88 @@ def submasks(mask: int) -> list[int]:
 
 
 @dataclass
-class _Columns:
-    """Columns as they are found, in chunks of arrays: money per column, and the cells they reach."""
+class _Batch:
+    """One batch of options (a mechanic on a group at every account it may run at, in weeks r, r + stride, ...),
+    numbered before anything is valued: its options' columns and its variants' columns."""
 
-    option: list[IntArray] = field(default_factory=list)
-    account: list[IntArray] = field(default_factory=list)
-    bought: list[IntArray] = field(default_factory=list)
-    matters: list[IntArray] = field(default_factory=list)
-    values: dict[str, list[FloatArray]] = field(default_factory=lambda: {key: [] for key in MEASURES})
-    reach: dict[str, list[FloatArray]] = field(default_factory=lambda: {key: [] for key in SCOPED})
-    """Dense (columns, P, W) chunks: the packages' changes (`reached` holds the options' and variants')."""
-    reached: dict[bytes, tuple[IntArray, list[IntArray], dict[str, list[FloatArray]]]] = field(default_factory=dict)
-    """Products key -> (products, column numbers in chunks, measure -> (n, p, stride) chunks)."""
-    count: int = 0
-    sparse: bool = True
-
-    def add_many(self, option: IntArray, account: IntArray, bought: IntArray, matters: IntArray,
-                 values: dict[str, FloatArray], reach: dict[str, FloatArray]) -> None:
-        """Columns in order: per measure one value each, and (columns, P, stride) reached cells (kept only at the
-        products some column of the chunk changes, unless the collection is not `sparse`: packages)."""
-        self.option.append(option)
-        self.account.append(account)
-        self.bought.append(bought)
-        self.matters.append(matters)
-        for key in MEASURES:
-            self.values[key].append(np.asarray(values[key], dtype=float))
-        numbers = np.arange(self.count, self.count + len(option), dtype=np.intp)
-        self.count += len(option)
-        if not self.sparse:
-            for key in SCOPED:
-                self.reach[key].append(reach[key])
-            return
-        changed = np.zeros(reach[SCOPED[0]].shape[1], dtype=bool)
-        for key in SCOPED:
-            changed |= (reach[key] != 0).any(axis=(0, 2))
-        products = np.flatnonzero(changed)
-        if not len(products):
-            return
-        _, columns, cells = self.reached.setdefault(products.tobytes(), (products, [], {key: [] for key in SCOPED}))
-        columns.append(numbers)
-        for key in SCOPED:
-            cells[key].append(reach[key][:, products, :])
-
-    def blocks(self, first: int) -> list[ReachBlock]:
-        """The reached cells as blocks, column numbers counted from `first`."""
-        return [ReachBlock(np.concatenate(columns) + first, products,
-                           {key: np.concatenate(cells[key]) for key in SCOPED})
-                for products, columns, cells in self.reached.values()]
-
-    def add(self, option: int, account: int, bought: int, matters: int, values: dict[str, float],
-            reach: dict[str, FloatArray]) -> None:
-        one = np.ones(1, dtype=np.intp)
-        self.add_many(option * one, account * one, bought * one, matters * one,
-                      {key: np.array([values[key]]) for key in MEASURES}, {key: reach[key][None] for key in SCOPED})
-
-    def column(self, name: str) -> IntArray:
-        chunks: list[IntArray] = getattr(self, name)
-        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.intp)
-
-    def value(self, key: str) -> FloatArray:
-        return np.concatenate(self.values[key]) if self.values[key] else np.zeros(0)
+    mechanic: Mechanic
+    display: bool
+    products: npt.NDArray[np.bool_]
+    accounts: IntArray
+    weeks: IntArray
+    """The batch weeks."""
+    i: IntArray
+    """(n,) each option's row in `accounts` (accounts outer, weeks inner)."""
+    j: IntArray
+    """(n,) each option's row in `weeks`."""
+    numbered: IntArray
+    """(n,) option numbers (an option is its own column)."""
+    plain: npt.NDArray[np.bool_]
+    """(n,) the option carries its own money (no investment matters to it)."""
+    needed: list[int]
+    """Configurations the batch is valued in (0 first)."""
+    variant_of: list[int] = field(default_factory=list)
+    """Each variant's option, as its row in `numbered`."""
+    variant_bought: list[int] = field(default_factory=list)
+    variant_column: list[int] = field(default_factory=list)
+    """Each variant's number among the variants (its column is the options' count plus it)."""
 
 
 def build_options(rules: RuleSet, compiled: Compiled, decide_vividness: bool = True) -> Options:
     """Every option and its money. With `decide_vividness` the vividness investments are decisions (variants and
-    packages, above); without, they stay as the rules write them and every option is one column."""
+    packages, above); without, they stay as the rules write them and every option is one column.
+
+    Columns are numbered first (options, then variants, then packages, as `_number` finds them), then valued one
+    configuration of the investments at a time: only one configuration's compiled rules and no-promotion plan are
+    alive at once besides configuration 0's (`base`), and of the reached cells only each column's own products."""
     index = compiled.index
-    weeks = index.calendar.weeks
     stride = dip_horizon(compiled) + 1
     investments = list_investments(rules, compiled) if decide_vividness else []
-    configurations = [compiled] if not investments else \
-        [configured(rules, compiled, investments, c) for c in range(2 ** slot_count(investments))]
-    bases = [evaluate(c, Promotions.none(compiled.shape)) for c in configurations]
-    base_measures = [_measures(b) for b in bases]
+    count = 2 ** slot_count(investments) if investments else 1
+    options, batches = _number(rules, compiled, investments, stride)
+    variants = sum(len(b.variant_column) for b in batches)
+    packages = _package_columns(investments)
+    first_package = len(options) + variants
+    columns = first_package + len(packages)
+    products, weeks = len(index.products), index.calendar.weeks
+    values = {key: np.zeros(columns) for key in MEASURES}
+    options.display_net_sales = np.full(columns, np.nan)
+    options.package_cells = {key: np.zeros((len(packages), products, weeks)) for key in SCOPED}
+    chunks: list[ReachChunk] = []
+    offsets = np.arange(stride)
+    base_measures: dict[str, FloatArray] = {}
+    for c in range(count):
+        configuration = compiled if not investments else configured(rules, compiled, investments, c)
+        base = evaluate(configuration, Promotions.none(compiled.shape))
+        measures = _measures(base)
+        if c == 0:
+            options.base, base_measures = base, measures
+        if c == count - 1:
+            options.written_profit = float(base.gross_profit.sum())
+        for batch in batches:
+            if c in batch.needed:
+                totals, cells = _batch(configuration, measures, batch.accounts, batch.products, batch.weeks,
+                                       batch.mechanic, offsets, batch.display)
+                _valued(options, values, chunks, batch, c, base, totals, cells)
+        for k, (account, package) in enumerate(packages):
+            if package == c:
+                change = {key: measures[key][account] - base_measures[key][account] for key in MEASURES}
+                for key in MEASURES:
+                    values[key][first_package + k] = float(change[key].sum())
+                for key in SCOPED:
+                    options.package_cells[key][k] = change[key]
+        del configuration, base, measures
+    options.value = values
+    options.reach = Reach(first_package, products, stride, tuple(chunks))
+    return options
+
+
+def _number(rules: RuleSet, compiled: Compiled, investments: list[Investment],
+            stride: int) -> tuple[Options, list[_Batch]]:
+    """The options (lines, weeks, mechanics, option numbers) and their variants' and packages' columns, in order,
+    and the batches to value them in; nothing valued yet."""
+    index = compiled.index
+    weeks = index.calendar.weeks
     carried = compiled.demand.baseline > 0
     mechanics = list(rules.mechanics)
     groups = list(rules.product_groups)
@@ -291,12 +333,15 @@ def build_options(rules: RuleSet, compiled: Compiled, decide_vividness: bool = T
     line: list[int] = []
     week: list[int] = []
     mech: list[int] = []
-    options = Options([], np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.intp), mechanics, {}, bases[0],
-                      stride=stride, groups=[g.id for g in groups], investments=investments, bases=bases)
-    plain, variants = _Columns(), _Columns()
-    offsets = np.arange(stride)
+    empty = np.zeros(0, np.intp)
+    options = Options([], empty, empty, empty, mechanics, {}, _no_cells(), stride=stride,
+                      groups=[g.id for g in groups], investments=investments)
+    columns: dict[str, list[IntArray]] = {"option": [], "account": [], "bought": [], "matters": []}
+    variant_columns: dict[str, list[int]] = {"option": [], "account": [], "bought": [], "matters": []}
+    batches: list[_Batch] = []
     for m, mechanic in enumerate(mechanics):
         live_weeks = np.flatnonzero(index.week_mask(mechanic.valid))
+        display = bool(mechanic.display or mechanic.kind == "display")
         for g, group in enumerate(groups):
             products = group_products(group, index)
             accounts = allowed_accounts(mechanic, products, index, carried)
@@ -311,8 +356,6 @@ def build_options(rules: RuleSet, compiled: Compiled, decide_vividness: bool = T
                 options.batch_options[(m, g, batch)] = numbers
                 needed = sorted({sub for mask in np.unique(matters[np.ix_(accounts, batch_weeks)]).tolist()
                                  for sub in submasks(int(mask))})
-                measured = {c: _batch(configurations[c], base_measures[c], accounts, products, batch_weeks, mechanic,
-                                      offsets) for c in needed}
                 for a in accounts.tolist():
                     lines.setdefault((a, group.id), len(lines))
                 line_of = np.array([lines[(a, group.id)] for a in accounts.tolist()], dtype=np.intp)
@@ -322,38 +365,99 @@ def build_options(rules: RuleSet, compiled: Compiled, decide_vividness: bool = T
                 at_account, at_week = accounts[i], batch_weeks[j]
                 numbered = np.arange(len(line), len(line) + len(i), dtype=np.intp)
                 numbers[at_account, at_week] = numbered
-                options.option_of.update(zip(zip(at_account.tolist(), itertools.repeat(g), at_week.tolist(),
-                                                 itertools.repeat(m)), numbered.tolist()))
                 line.extend(line_of[i].tolist())
                 week.extend(at_week.tolist())
                 mech.extend([m] * len(i))
                 relevant = matters[at_account, at_week]
-                plain_here = relevant == 0  # an option with variants carries no money of its own
-                totals, cells = measured[0]  # 0 is a submask of every mask: always measured
-                plain.add_many(numbered, at_account, np.zeros(len(i), dtype=np.intp), relevant,
-                               {key: np.where(plain_here, totals[key][i, j], 0.0) for key in MEASURES},
-                               {key: np.where(plain_here[:, None, None], cells[key][i, j], 0.0) for key in SCOPED})
-                for k in np.flatnonzero(~plain_here).tolist():
+                plain = relevant == 0  # an option with variants carries no money of its own
+                for name, values in (("option", numbered), ("account", at_account),
+                                     ("bought", np.zeros(len(i), dtype=np.intp)), ("matters", relevant)):
+                    columns[name].append(values)
+                found = _Batch(mechanic, display, products, accounts, batch_weeks, i, j, numbered, plain, needed)
+                for k in np.flatnonzero(~plain).tolist():
                     o, a, mask = int(numbered[k]), int(at_account[k]), int(relevant[k])
                     for sub in submasks(mask):
-                        variants.add(o, a, sub, mask, *_at(measured[sub], int(i[k]), int(j[k])))
+                        found.variant_of.append(k)
+                        found.variant_bought.append(sub)
+                        found.variant_column.append(len(variant_columns["option"]))
+                        for name, value in (("option", o), ("account", a), ("bought", sub), ("matters", mask)):
+                            variant_columns[name].append(value)
+                batches.append(found)
     options.lines = list(lines)
     options.line = np.array(line, dtype=np.intp)
     options.week = np.array(week, dtype=np.intp)
     options.mechanic = np.array(mech, dtype=np.intp)
-    packages = _packages(investments, base_measures)
-    options.column_option = np.concatenate([plain.column("option"), variants.column("option"),
-                                            np.full(len(packages.column("option")), -1, dtype=np.intp)])
-    for name in ("account", "bought", "matters"):
-        setattr(options, f"column_{name}", np.concatenate([plain.column(name), variants.column(name),
-                                                           packages.column(name)]))
-    options.value = {key: np.concatenate([plain.value(key), variants.value(key), packages.value(key)])
-                     for key in MEASURES}
-    options.reach = Reach(plain.count + variants.count, len(index.products), stride,
-                          tuple(plain.blocks(0) + variants.blocks(plain.count)))
-    options.package_cells = {key: np.concatenate(packages.reach[key]) if packages.reach[key] else
-                             np.zeros((0, len(index.products), weeks)) for key in SCOPED}
-    return options
+    packages = _package_columns(investments)
+    package_columns = {"option": [-1] * len(packages), "account": [a for a, _ in packages],
+                       "bought": [p for _, p in packages], "matters": [every for every in _every(investments, packages)]}
+    for name in ("option", "account", "bought", "matters"):
+        setattr(options, f"column_{name}", np.concatenate([*columns[name],
+                                                           np.array(variant_columns[name], dtype=np.intp),
+                                                           np.array(package_columns[name], dtype=np.intp)]))
+    return options, batches
+
+
+def _no_cells() -> Cells:
+    """A placeholder `base` until configuration 0 is valued: zero-sized cells of the right type."""
+    empty = np.zeros((0, 0, 0))
+    return Cells(*(empty for _ in fields(Cells)))
+
+
+def _slots(investments: list[Investment]) -> dict[int, int]:
+    """Account -> the slots (bits) of its investments."""
+    slots: dict[int, int] = {}
+    for investment in investments:
+        slots[investment.account] = slots.get(investment.account, 0) | 1 << investment.slot
+    return slots
+
+
+def _package_columns(investments: list[Investment]) -> list[tuple[int, int]]:
+    """(account, package) of each package column: one per package of each account with investments, accounts in
+    order, packages as `submasks` lists them."""
+    return [(account, package) for account, every in sorted(_slots(investments).items())
+            for package in submasks(every)]
+
+
+def _every(investments: list[Investment], packages: list[tuple[int, int]]) -> list[int]:
+    slots = _slots(investments)
+    return [slots[account] for account, _ in packages]
+
+
+def _valued(options: Options, values: dict[str, FloatArray], chunks: list[ReachChunk], batch: _Batch,
+            configuration: int, base: Cells, totals: dict[str, FloatArray], cells: dict[str, FloatArray]) -> None:
+    """Write what the batch's columns valued in `configuration` earn: the options valued on their own (in
+    configuration 0) and the variants that assume `configuration` bought."""
+    if configuration == 0:
+        rows = np.flatnonzero(batch.plain)
+        columns = batch.numbered[rows]
+    else:
+        rows = np.zeros(0, dtype=np.intp)
+        columns = rows
+    bought = np.array(batch.variant_bought, dtype=np.intp)
+    if len(bought):
+        mine = bought == configuration
+        rows = np.concatenate([rows, np.array(batch.variant_of, dtype=np.intp)[mine]])
+        columns = np.concatenate([columns, len(options) + np.array(batch.variant_column, dtype=np.intp)[mine]])
+    if not len(rows):
+        return
+    i, j = batch.i[rows], batch.j[rows]
+    for key in MEASURES:
+        values[key][columns] = totals[key][i, j]
+    reached = {key: cells[key][i, j] for key in SCOPED}  # (n, P, stride)
+    changed = np.zeros(reached[SCOPED[0]].shape[:2], dtype=bool)
+    for key in SCOPED:
+        changed |= (reached[key] != 0).any(axis=2)
+    entry, product = np.nonzero(changed)
+    if len(entry):
+        chunks.append(ReachChunk(columns, entry.astype(np.int32), product.astype(np.int32),
+                                 {key: reached[key][entry, product] for key in SCOPED}))
+    if batch.display:
+        own = np.flatnonzero(batch.products)
+        account, week = batch.accounts[i][:, None], batch.weeks[j][:, None]
+        rebates, revenue = base.rebates[account, own, week], base.revenue[account, own, week]
+        rate = np.divide(rebates, revenue, out=np.zeros(rebates.shape), where=revenue > 0)
+        change = cells["net_sales"][i, j][:, own, 0] - rate * reached["revenue"][:, own, 0]
+        options.display_net_sales[columns] = base.net_sales[account, own, week].sum(axis=1) + change.sum(axis=1)
 
 
 def _matters(investments: list[Investment], compiled: Compiled, products: npt.NDArray[np.bool_],
@@ -375,41 +479,23 @@ Measured = tuple[dict[str, FloatArray], dict[str, FloatArray]]
 
 
 def _batch(compiled: Compiled, base: dict[str, FloatArray], accounts: IntArray, products: npt.NDArray[np.bool_],
-           batch_weeks: IntArray, mechanic: Mechanic, offsets: IntArray) -> Measured:
+           batch_weeks: IntArray, mechanic: Mechanic, offsets: IntArray, display: bool) -> Measured:
     """Run the mechanic at every account in every batch week and measure each event's change of every measure:
-    its total and, for the SCOPED measures, cell by cell over the weeks it reaches."""
+    its total and, for the SCOPED measures (and net sales for a display mechanic), cell by cell over the weeks it
+    reaches."""
     promotions = Promotions.none(compiled.shape)
     place(promotions, accounts, np.flatnonzero(products), batch_weeks, mechanic, compiled.demand.expected_base,
           lifts=compiled.demand.lifts)
     measures = _measures(evaluate(compiled, promotions))
     stride = len(offsets)
     reached = batch_weeks[:, None] + offsets[None, :]
+    kept = (*SCOPED, "net_sales") if display else SCOPED
     totals, cells = {}, {}
     for key in MEASURES:
         delta = measures[key] - base[key]
         padded = np.concatenate([delta[accounts], np.zeros(delta[accounts].shape[:2] + (stride,))], axis=2)
         window = padded[:, :, reached]  # (accounts, P, batch weeks, stride)
         totals[key] = window.sum(axis=(1, 3))
-        if key in SCOPED:
+        if key in kept:
             cells[key] = window.transpose(0, 2, 1, 3)
     return totals, cells
-
-
-def _at(measured: Measured, i: int, j: int) -> tuple[dict[str, float], dict[str, FloatArray]]:
-    totals, cells = measured
-    return {key: float(totals[key][i, j]) for key in MEASURES}, {key: cells[key][i, j] for key in SCOPED}
-
-
-def _packages(investments: list[Investment], base: list[dict[str, FloatArray]]) -> _Columns:
-    """One column per package of each account with investments: what buying it changes in the no-promotion plan
-    (configuration S buys package S at every account)."""
-    out = _Columns(sparse=False)
-    slots: dict[int, int] = {}
-    for investment in investments:
-        slots[investment.account] = slots.get(investment.account, 0) | 1 << investment.slot
-    for account, every in sorted(slots.items()):
-        for package in submasks(every):
-            change = {key: base[package][key][account] - base[0][key][account] for key in MEASURES}
-            out.add(-1, account, package, every, {key: float(change[key].sum()) for key in MEASURES},
-                    {key: change[key] for key in SCOPED})
-    return out

@@ -81,7 +81,7 @@ def build(rules: RuleSet, compiled: Compiled, options: Options, objective: str =
     if objective == "profit":
         model.set_objective(profit)
     else:
-        floor = float(options.as_written.gross_profit.sum()) if min_profit is None else min_profit
+        floor = options.written_profit if min_profit is None else min_profit
         model.row(RowLabel("profit_floor", "min_profit", detail=f"{floor:,.0f}"), profit, lower=floor)
         model.set_objective(model.total("volume") if objective == "volume" else
                             model.total("net_sales", less=rebate_vars))

@@ -7,9 +7,9 @@ Symbols:
 
     display option   mechanic m with `display: true` or kind display (as the simulator's check reads it)
     NS0_a,g,t        net sales of the group's products at account a in week t in the no-promotion plan (after its
-                     rebates), with the vividness the column assumes bought (Options.bases)
+                     rebates), with the vividness the column assumes bought
     dNS_c, dR_c      the column's own change of net sales (rebates excluded) and of invoice revenue on those same
-                     cells, in its own week, measured by the economics core (Options.reach)
+                     cells, in its own week, measured by the economics core
     r_a,g,t . dR_o   rebates on the change, at the no-promotion plan's rebate rate of each cell
     min_revenue      the rule's minimum (the simulator's tolerance, 1e-6, is kept)
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.compile.promotions import group_products
 from planner.optimize.constraints._calendar import bound_options
 from planner.optimize.model import Model
 from planner.optimize.prefilter import Exclusion, by_line, forbid
@@ -34,25 +33,10 @@ from planner.rules.schema import DisplayMinRevenue
 
 def own_week_net_sales(model: Model) -> np.ndarray:
     """(columns,) each display option's (or variant's) group net sales in its own week, as defined above, in the
-    no-promotion plan of the vividness it assumes bought (NaN: not a display; packages)."""
-    options, index = model.options, model.compiled.index
-    display = np.array([m.display or m.kind == "display" for m in options.mechanics], dtype=bool)
-    out = np.full(options.columns, np.nan)
-    valued = (options.column_option >= 0) & ~((np.arange(options.columns) < len(options)) & (options.column_matters > 0))
-    ran = np.flatnonzero(valued)  # options valued on their own, and variants (not an option with variants)
-    ran = ran[display[options.mechanic[options.column_option[ran]]]] if len(ran) else ran
-    groups = model.rules.product_groups
-    for column in ran.tolist():
-        o = int(options.column_option[column])
-        a, t = int(options.column_account[column]), int(options.week[o])
-        products = group_products(groups[options.groups.index(options.lines[int(options.line[o])][1])], index)
-        base = options.bases[int(options.column_bought[column])]
-        rate = np.divide(base.rebates[a, products, t], base.revenue[a, products, t],
-                         out=np.zeros(int(products.sum())), where=base.revenue[a, products, t] > 0)
-        change = (options.reach.cells("net_sales", column)[products, 0]
-                  - rate * options.reach.cells("revenue", column)[products, 0])
-        out[column] = float(base.net_sales[a, products, t].sum() + change.sum())
-    return out
+    no-promotion plan of the vividness it assumes bought (NaN: not a display; an option with variants; packages).
+    Valued with the options (`Options.display_net_sales`, planner/optimize/options.py), where the no-promotion
+    plan of each configuration is at hand."""
+    return model.options.display_net_sales
 
 
 def exclusions(model: Model, rule: DisplayMinRevenue, net_sales: np.ndarray) -> list[Exclusion]:
