@@ -1,7 +1,8 @@
 """Review and re-plan at scale: 1,000 accounts x 100 products x 52 weeks with 13 weeks of actuals (issue 17).
 
     .venv/bin/python -m benchmarks.bench_review [--sizes 100x100,1000x100] [--through 13] [--draws 5]
-                                                [--time-limit 300] [--no-optimize] [--no-review] [--seed 0]
+                                                [--time-limit 300] [--no-optimize] [--no-review] [--no-fresh]
+                                                [--seed 0]
 
 The world is `benchmarks.worlds.synthetic_world`; its actuals are the plan's own simulation to week `--through`
 (planner.review.synthetic.plan_as_actuals), every sell-in row then moved by up to +/-10 % and every other executed
@@ -24,7 +25,12 @@ memory column is the peak resident set (getrusage) of a forked process that runs
     json           Review.as_json() serialised
     replan rules   the scenario transformed for the re-plan (planner.review.replan.replan_rules)
     optimize       planner.optimize.run.optimize of the transformed rules (--time-limit), beside a fresh optimize
-                   of the untransformed scenario in the same run (the reference)
+                   of the untransformed scenario in the same run (the reference; --no-fresh leaves it out)
+    plan submit    the re-plan's result submitted as the scenario's next version into a SQLite plan store in a
+                   temporary folder, in the re-plan's process after its optimize: what `planner plan submit
+                   SCENARIO --plan DIR/plan.yaml` does once the files are read (the plan simulated, frozen with
+                   the bytes of the rules, here the world written as one JSON file, and stored); the checker's
+                   run on the rules (`refuse_if_broken`) and reading the files are not timed
 
 A reference measured in the same run: one deterministic `planner.simulate.simulate` of the plan. Sizes are
 accounts x products; the calendar is 52 weeks. `--no-review` times only the re-plan (its transformation and the two
@@ -124,7 +130,7 @@ class Steps(list[Step]):
 
 
 def measure(accounts: int, products: int, through: int, draws: int, time_limit: float, optimize: bool,
-            seed: int, review_steps: bool = True) -> dict[str, Any]:
+            seed: int, review_steps: bool = True, fresh: bool = True) -> dict[str, Any]:
     world = synthetic_world(accounts, products, 52, seed)
     events = list(world.events)
     actuals = actuals_of(world, through, seed)
@@ -138,28 +144,59 @@ def measure(accounts: int, products: int, through: int, draws: int, time_limit: 
     steps.append(step)
     if optimize:
         options = ScenarioOptions(time_limit=time_limit, gap=0.001)
-        for name, rules in (("optimize fresh (reference)", world), ("optimize re-plan", replan.rules)):
+        runs = (("optimize fresh (reference)", world),) if fresh else ()
+        for name, rules in (*runs, ("optimize re-plan", replan.rules)):
             resolved = Resolved(id="bench", name="bench", file="bench.yaml", rules=rules, options=options)
-            steps.append(optimized(name, resolved))
+            for step in optimized(name, resolved, submit=rules is replan.rules):
+                steps.append(step)
     return {"accounts": accounts, "products": products, "through": through, "draws": draws, "steps": list(steps),
             "cells": accounts * products * 52}
 
 
-def optimized(name: str, resolved: Resolved) -> Step:
+def optimized(name: str, resolved: Resolved, submit: bool = False) -> list[Step]:
     """`planner.optimize.run.optimize` of `resolved` in a forked process of its own, so that the peak resident set
     reported is this optimize's alone (the parent's world at the fork included), not the largest of the run so far.
-    The note gives the status, the gap, the method, the optimizer's own seconds per phase and its size."""
+    The note gives the status, the gap, the method, the optimizer's own seconds per phase and its size. With
+    `submit`, the plan found is then submitted in the same process (`submitted`; its peak is the process's)."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_optimize_child, args=(name, resolved, send))
+    child = context.Process(target=_optimize_child, args=(name, resolved, send, submit))
     child.start()
     send.close()
-    step: Step = receive.recv()
+    steps: list[Step] = receive.recv()
     child.join()
+    return steps
+
+
+def submitted(resolved: Resolved, result: Any) -> Step:
+    """The optimize's plan submitted as the scenario's next version into a SQLite plan store in a temporary folder
+    (module docstring: what is and is not timed)."""
+    from planner.rules.schema import SECTIONS
+    from planner.rules.vividness import buy
+    from planner.store.versions import freeze, submit
+
+    rules = resolved.rules
+    with tempfile.TemporaryDirectory() as folder:
+        world_file = Path(folder, "world.json")
+        world_file.write_text(json.dumps({name: [item.model_dump(mode="json") for item in rules.section(name)]
+                                          for name in SECTIONS}))
+        store = open_store(str(Path(folder, "plans.db")))
+        try:
+            def run() -> Any:
+                simulation = simulate(buy(rules, result.bought or {}), resolved.options, scenario=resolved.id,
+                                      name=resolved.name, events=result.events, plan_source="optimizer")
+                frozen = freeze(resolved, simulation, [str(world_file)], result.events)
+                return submit(store, frozen, "alice", title="Q1 revision")
+
+            step, _ = timed("plan submit (SQLite)", run, lambda version: (
+                f"{version.label}, {len(result.events):,} events, world file "
+                f"{world_file.stat().st_size / 1e6:,.1f} MB"), traced=False)
+        finally:
+            store.close()
     return step
 
 
-def _optimize_child(name: str, resolved: Resolved, send: Connection) -> None:
+def _optimize_child(name: str, resolved: Resolved, send: Connection, submit: bool) -> None:
     from planner.optimize.run import optimize as run_optimize
 
     def note(result: Any) -> str:
@@ -170,8 +207,13 @@ def _optimize_child(name: str, resolved: Resolved, send: Connection) -> None:
     def progress(line: str) -> None:
         print(f"  {name}: {line}", file=sys.stderr, flush=True)
 
-    step, _ = timed(name, lambda: run_optimize(resolved, progress=progress), note, traced=False)
-    send.send(step)
+    step, result = timed(name, lambda: run_optimize(resolved, progress=progress), note, traced=False)
+    print(f"{name}: {step.wall:.2f} s wall, {step.cpu:.2f} s CPU, {step.peak_mb:,.0f} MB; {step.note}",
+          file=sys.stderr, flush=True)
+    steps = [step]
+    if submit and result.has_plan:
+        steps.append(submitted(resolved, result))
+    send.send(steps)
     send.close()
 
 
@@ -256,13 +298,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--no-optimize", action="store_true")
     parser.add_argument("--no-review", action="store_true", help="only the re-plan: its rules and the optimizes")
+    parser.add_argument("--no-fresh", action="store_true", help="no fresh optimize beside the re-plan's")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rows = []
     for size in args.sizes.split(","):
         accounts, products = (int(x) for x in size.split("x"))
         rows.append(measure(accounts, products, args.through, args.draws, args.time_limit, not args.no_optimize,
-                            args.seed, not args.no_review))
+                            args.seed, not args.no_review, not args.no_fresh))
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
