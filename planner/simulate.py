@@ -7,7 +7,7 @@ A simulation is a pure function of (rule set, options, events): the same inputs 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import special
@@ -166,6 +166,14 @@ class UncertainPlan:
     """For each of them, the standard deviation of its log lift."""
     lift_normals: int
     """Normals a draw takes for the lifts: (mechanics with a spread) x accounts x products; 0 when none has one."""
+    holiday_cells: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    """Flat numbers of the cells a holiday with an uncertain uplift covers (a cell once per such holiday)."""
+    holiday_normal: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    """For each of them, which of the draw's `holiday_normals` standard normals it takes."""
+    holiday_sd: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """For each of them, the standard deviation of the holiday's log uplift there."""
+    holiday_normals: int = 0
+    """Normals a draw takes for the holidays: (holidays with a spread) x accounts x products; 0 when none has one."""
 
 
 def uncertain_plan(rules: RuleSet, compiled: Compiled, events: Sequence[Event], promotions: Promotions) -> UncertainPlan:
@@ -173,10 +181,11 @@ def uncertain_plan(rules: RuleSet, compiled: Compiled, events: Sequence[Event], 
     cell is what `compile_promotions` decides (a later event wins a cell two events cover), so it is asked: placed
     with each mechanic's number as its lift (1, 2, ... for the mechanics with a spread, 0 for the others), the
     calendar gives the number of every promoted cell's mechanic."""
+    holidays = _holiday_spread(rules, compiled)
     spread = sorted(m for m, table in compiled.demand.lift_sd.items() if table.any())
     none = np.zeros(0, dtype=np.intp)
     if not spread:
-        return UncertainPlan(compiled, promotions, none, none, np.zeros(0), 0)
+        return UncertainPlan(compiled, promotions, none, none, np.zeros(0), 0, *holidays)
     accounts, products, weeks = compiled.shape
     numbers = {m: np.broadcast_to(float(spread.index(m) + 1) if m in spread else 0.0, (accounts, products))
                for m in rules.ids("mechanics")}
@@ -190,7 +199,29 @@ def uncertain_plan(rules: RuleSet, compiled: Compiled, events: Sequence[Event], 
     line = promoted[live] // weeks  # account x products + product
     tables = np.stack([compiled.demand.lift_sd[m] for m in spread]).reshape(len(spread), -1)
     return UncertainPlan(compiled, promotions, promoted[live], number[live] * (accounts * products) + line,
-                         tables[number[live], line], len(spread) * accounts * products)
+                         tables[number[live], line], len(spread) * accounts * products, *holidays)
+
+
+def _holiday_spread(rules: RuleSet, compiled: Compiled) -> tuple[IntArray, IntArray, FloatArray, int]:
+    """(cells, normal, sd, normals) of the holidays with an uplift spread (`Demand.holiday_uplift_sd`): every cell
+    a holiday covers in its weeks takes the normal of its (holiday, account, product), the same in each week."""
+    tables = compiled.demand.holiday_uplift_sd
+    days = [day for day in (rules.calendar.holidays if rules.calendar else ()) if day.id in tables
+            and tables[day.id].any()]
+    accounts, products, weeks = compiled.shape
+    cells, normal, sd = [], [], []
+    for number, day in enumerate(days):
+        live = np.array(sorted({w - 1 for w in day.weeks if 1 <= w <= weeks}), dtype=np.intp)
+        covered = compiled.index.account_mask(day.applies_to)[:, None] \
+            & compiled.index.product_mask(day.applies_to)[None, :] & (tables[day.id] > 0)
+        line = np.flatnonzero(covered)  # account x products + product
+        cells.append((line[:, None] * weeks + live[None, :]).reshape(-1))
+        normal.append(np.repeat(number * accounts * products + line, len(live)))
+        sd.append(np.repeat(tables[day.id].reshape(-1)[line], len(live)))
+    if not days:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0), 0
+    return (np.concatenate(cells).astype(np.intp), np.concatenate(normal).astype(np.intp), np.concatenate(sd),
+            len(days) * accounts * products)
 
 
 @dataclass(frozen=True)
@@ -241,10 +272,13 @@ def demand_draw(plan: UncertainPlan, rng: np.random.Generator) -> DemandDraw:
       spread) x account x product, so log-normal with the lift as median;
     * dip shares, when some has a spread: normal with sd post_promo_dip_sd per account x product, truncated to
       [0, 1];
-    * cannibalization shares likewise, when some has a spread.
+    * cannibalization shares likewise, when some has a spread;
+    * holiday uplifts, when some holiday has a spread: uplift x exp(holiday_uplift_sd x Z), Z one standard normal
+      per holiday (with a spread) x account x product, the same in every week the holiday covers (a factor on the
+      cell's base, as the uplift is).
 
-    A rule set without spreads draws what it drew before lifts, dips and cannibalization could be drawn. The
-    simulator's Monte Carlo and the review's latest estimate both draw through here."""
+    A rule set without spreads draws what it drew before lifts, dips, cannibalization and holiday uplifts could
+    be drawn. The simulator's Monte Carlo and the review's latest estimate both draw through here."""
     compiled, promotions = plan.compiled, plan.promotions
     demand = compiled.demand
     sigma = np.sqrt(np.log1p(demand.baseline_noise**2))[:, :, None]
@@ -263,6 +297,9 @@ def demand_draw(plan: UncertainPlan, rng: np.random.Generator) -> DemandDraw:
         cannibalization = truncated_normal(cannibalization, demand.cannibalization_sd, rng)
     if dip is not demand.post_promo_dip or cannibalization is not demand.cannibalization:
         compiled = _with_shares(compiled, dip, cannibalization)
+    if plan.holiday_normals:
+        normals = rng.standard_normal(plan.holiday_normals)
+        np.multiply.at(noise.reshape(-1), plan.holiday_cells, np.exp(plan.holiday_sd * normals[plan.holiday_normal]))
     return DemandDraw(compiled, promotions, elasticity, noise)
 
 

@@ -50,6 +50,9 @@ def test_a_moving_holiday_is_recovered_per_category(moving: tuple[synthetic.Worl
     columns = [fitted.products.index(p) for p in cat_0]
     np.testing.assert_allclose(fitted.holidays["spring-festival"][:, columns],
                                fitted.intervals["holiday.spring-festival[category=cat-0]"].value)
+    # the standard error Monte Carlo draws with (written as holiday_uplift_sd): the category's, of the uplift
+    np.testing.assert_allclose(fitted.series_se["holiday.spring-festival"][:, columns],
+                               fitted.intervals["holiday.spring-festival[category=cat-0]"].se)
 
 
 def test_the_season_weights_are_not_distorted_by_the_holiday_weeks(moving: tuple[synthetic.World, Any, Any]) -> None:

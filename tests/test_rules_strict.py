@@ -54,7 +54,7 @@ TEMPLATES: list[tuple[str, dict[str, Any]]] = [
     ("product_groups", {"id": "g", "products": PRODUCT_SCOPE}),
     ("response", {"id": "r", "applies_to": SCOPE, "elasticity": -2, "dip_weeks": 2, "shelf_elasticity": 0.3,
                   "elasticity_sd": 0.2, "lifts": {"tpr": 1.4, "bogo": 1}, "lift_sd": {"tpr": 0.1},
-                  "holiday_uplifts": {"spring": 1.3}}),
+                  "holiday_uplifts": {"spring": 1.3}, "holiday_uplift_sd": {"spring": 0.1}}),
     ("discounts", {"id": "d1", "applies_to": SCOPE, "percent": "2%", "priority": 10, "stop": True, "valid": VALID}),
     ("discounts", {"id": "d2", "per_case": 1.5}),
     ("discounts", {"id": "d3", "fixed": 1000}),

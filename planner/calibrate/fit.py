@@ -82,7 +82,8 @@ class Fit:
     intervals: dict[str, Interval]
     """Pooled and category-level parameters, e.g. "elasticity[category=cold cereal]", "lift.feature[all]"."""
     series_se: dict[str, np.ndarray]
-    """'elasticity', 'lift.feature', ... -> (A, P) approximate standard errors (for Monte Carlo)."""
+    """'elasticity', 'lift.feature', ..., 'holiday.<id>' -> (A, P) approximate standard errors (for Monte Carlo; a
+    lift's and a holiday's are of the lift or uplift itself: the value times the error of its log)."""
     statistics: dict[str, float | str] = field(default_factory=dict)
     holidays: dict[str, np.ndarray] = field(default_factory=dict)
     """Holiday id (the history's `holiday` column) -> (A, P) multiplicative uplift of the expected base in the

@@ -55,7 +55,8 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
     deviance = 0.0
     dip_weeks = fits[0].dip_weeks  # the same for all (fit.py)
     pooled: dict[str, list[tuple[float, float, float]]] = {}
-    holiday_cells: list[tuple[np.ndarray, dict[str, float]]] = []
+    holiday_cells: list[tuple[np.ndarray, dict[str, tuple[float, float]]]] = []
+    """(the category's products, holiday -> (log uplift, its standard error)) per category."""
     for f, choice in zip(fits, levels, strict=True):
         panel, layout = f.panel, f.layout
         weights, effects, rho, kappa = layout.split(f.theta)
@@ -100,7 +101,9 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
             intervals[f"holiday.{holiday}[category={name}]"] = _interval(float(uplifts[h]), error, log=True)
             pooled.setdefault(f"holiday.{holiday}", []).append((float(uplifts[h]), error,
                                                                 float(panel.observed.sum())))
-        holiday_cells.append((cat_products, dict(zip(panel.holiday_ids, map(float, uplifts), strict=True))))
+        errors = (float(se["theta"][layout.holiday_start + h]) for h in range(len(panel.holiday_ids)))
+        holiday_cells.append((cat_products, dict(zip(panel.holiday_ids, zip(map(float, uplifts), errors,
+                                                                            strict=True), strict=True))))
         series_se["dip"][a, p] = se["theta"][-2]
         series_se["cannibalization"][a, p] = se["theta"][-1]
         deviance += _deviance(f)
@@ -112,9 +115,12 @@ def assemble(fits: list[CategoryFit], accounts: tuple[str, ...], products: tuple
     for label in sorted(label for label in pooled if label.startswith("holiday.")):
         holiday = label.removeprefix("holiday.")
         holidays[holiday] = np.full(shape, intervals[f"{label}[all]"][0])
+        series_se[label] = np.full(shape, intervals[f"{label}[all]"][1])  # of the uplift, as the lifts' are
         for cat_products, by_holiday in holiday_cells:
             if holiday in by_holiday:
-                holidays[holiday][:, cat_products] = np.exp(by_holiday[holiday])
+                log_uplift, error = by_holiday[holiday]
+                holidays[holiday][:, cat_products] = np.exp(log_uplift)
+                series_se[label][:, cat_products] = np.exp(log_uplift) * error
     return Assembled(baseline, season, season_of, elasticity, lifts, dip, dip_weeks, cann, intervals,
                      series_se, deviance, holidays)
 

@@ -16,7 +16,8 @@ What goes where (docs/calibration.md):
   `elasticity_sd`, `post_promo_dip_sd`, `cannibalization_sd`, and `lift_sd` beside `lifts` (the standard error
   of the log lift: the flags' errors of their log lifts added in quadrature). The root and category profiles name
   in `holiday_uplifts` the fitted uplift of each holiday of the history (`Fit.holidays`) that the rules' calendar
-  declares, replacing the calendar's `uplift` there; the calendar keeps saying in which weeks it falls.
+  declares, replacing the calendar's `uplift` there (the calendar keeps saying in which weeks it falls), and in
+  `holiday_uplift_sd` the standard error of its log, so Monte Carlo draws vary it.
 
 The rule objects are built through the schema models, so a written file is valid by construction; the schema
 has no place for metadata, so the provenance (data hash, window, rows, fit statistics, command, version) is a
@@ -177,11 +178,22 @@ def unwritten_holidays(fit: Fit, rules: RuleSet) -> list[str]:
     return sorted(h for h in fit.holidays if h not in declared)
 
 
+def _log_se(se: np.ndarray | None, value: np.ndarray) -> np.ndarray:
+    """Standard error of the log of a fitted multiplier from that of the multiplier itself (0 where unknown), at
+    most the rule language's bound."""
+    if se is None:
+        return np.zeros(value.shape)
+    log_se = np.divide(np.nan_to_num(np.asarray(se, dtype=float)), value, out=np.zeros(value.shape), where=value > 0)
+    return np.asarray(np.clip(log_se, 0.0, MAX_LIFT_SD), dtype=float)
+
+
 class _Writer:
     def __init__(self, fit: Fit, rules: RuleSet, materiality: Materiality, flags: Mapping[str, tuple[str, ...]],
                  noise: Mapping[str, float], holidays: Collection[str]) -> None:
         self.fit, self.materiality, self.noise = fit, materiality, noise
         self.holidays = {h: np.asarray(fit.holidays[h], dtype=float) for h in sorted(holidays) if h in fit.holidays}
+        self.holiday_log_se = {h: _log_se(fit.series_se.get(f"holiday.{h}"), uplift)
+                               for h, uplift in self.holidays.items()}
         products = rules.ids("products")
         accounts = set(rules.ids("accounts"))
         self.category = np.array([products[p].category if p in products else "" for p in fit.products], dtype=object)
@@ -268,7 +280,8 @@ class _Writer:
                 "post_promo_dip_sd": median(self.dip_se), "cannibalization_sd": median(self.cannibalization_se),
                 "lifts": {m: median(v) for m, v in self.lifts.items()},
                 "lift_sd": {m: median(v) for m, v in self.lift_log_se.items()},
-                "holiday_uplifts": {h: median(v) for h, v in self.holidays.items()}}
+                "holiday_uplifts": {h: median(v) for h, v in self.holidays.items()},
+                "holiday_uplift_sd": {h: median(v) for h, v in self.holiday_log_se.items()}}
 
     def _profile(self, profile_id: str, scope: dict[str, str], values: dict[str, Any], noise: float | None,
                  lifts: dict[str, float], lift_sd: dict[str, float]) -> Response:
@@ -289,6 +302,7 @@ class _Writer:
         if "holiday_uplifts" in values:  # the root and category profiles: a holiday's uplift is fitted per category
             fields["holiday_uplifts"] = {h: self._round(min(max(v, MIN_LIFT), MAX_LIFT))
                                          for h, v in values["holiday_uplifts"].items()}
+            fields["holiday_uplift_sd"] = {h: self._round(v) for h, v in values["holiday_uplift_sd"].items()}
         return Response.model_validate(fields)
 
     def response(self) -> tuple[Response, ...]:

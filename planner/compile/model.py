@@ -65,6 +65,9 @@ class Demand:
     lift_sd: dict[str, FloatArray] = field(default_factory=dict)
     """Mechanic id -> (A, P) standard deviation of the log lift, for the mechanics a response profile names in
     `Response.lift_sd`; a mechanic not in it has an exact lift."""
+    holiday_uplift_sd: dict[str, FloatArray] = field(default_factory=dict)
+    """Holiday id -> (A, P) standard deviation of the log uplift, for the holidays a response profile names in
+    `Response.holiday_uplift_sd`; a holiday not in it has an exact uplift."""
 
     @cached_property
     def expected_base(self) -> FloatArray:
@@ -227,8 +230,8 @@ class _Profiles:
 
     def by_id(self, name: str, targets: Mapping[str, Named], own: Callable[[Named], float]) -> dict[str, FloatArray]:
         """(A, P) value of each target (a mechanic, a holiday) some profile names in its map `name` (`lifts`,
-        `lift_sd`, `holiday_uplifts`): per target, the most specific profile covering the cell that names it wins;
-        `own(target)` where none does."""
+        `lift_sd`, `holiday_uplifts`, `holiday_uplift_sd`): per target, the most specific profile covering the cell
+        that names it wins; `own(target)` where none does."""
         out: dict[str, FloatArray] = {}
         named = sorted({m for p in self.profiles for m in getattr(p, name) if m in targets})
         for target in named:
@@ -332,6 +335,7 @@ def compile_demand(rules: RuleSet, index: PlanIndex) -> Demand:
         cannibalization_sd=profiles.parameter("cannibalization_sd", 0.0),
         lifts=profiles.by_id("lifts", mechanics, lambda mechanic: mechanic.lift),
         lift_sd=profiles.by_id("lift_sd", mechanics, lambda _mechanic: 0.0),
+        holiday_uplift_sd=profiles.by_id("holiday_uplift_sd", {day.id: day for day in days}, lambda _day: 0.0),
     )
 
 

@@ -271,6 +271,11 @@ class Response(RuleModel):
     holiday's own `uplift` there (e.g. an uplift calibrated per category); the holiday's `weeks` and `applies_to`
     still say when and where it applies. Resolved per holiday like `lifts`: the most specific profile covering the
     cell that names the holiday wins, the calendar's `uplift` where none does."""
+    holiday_uplift_sd: dict[Annotated[str, RefTo("holidays")], Annotated[float, Field(ge=0, le=2), AS_NUMBER]] = Field(
+        default_factory=dict)
+    """Standard deviation of the log of a holiday's uplift in the cells this profile covers, by holiday id (0.1:
+    about +/-10%; Monte Carlo: log-normal around the uplift, at most 2). Resolved per holiday like
+    `holiday_uplifts`; a holiday no profile names here has an exact uplift."""
 
 
 __all__ = [
