@@ -8,15 +8,27 @@ for the same invoice prices bit for bit, the same live and applied masks and the
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 from hypothesis import given
-from strategies import pricing_worlds
+from hypothesis import strategies as st
+from strategies import (
+    _ids,
+    accounts,
+    build_world,
+    calendars,
+    date_ranges,
+    price_bands,
+    pricing_worlds,
+    products,
+    scopes,
+)
 
 from planner.check.context import CheckContext
 from planner.compile.index import Cell
 from planner.economics.discounts import DiscountTable
-from planner.rules.schema import RuleSet
+from planner.rules.schema import Discount, RuleSet
 
 
 def stack_cell(band: float, table: DiscountTable, covering: list[int]) -> tuple[float, list[int], list[int], int]:
@@ -50,6 +62,42 @@ def stack_cell(band: float, table: DiscountTable, covering: list[int]) -> tuple[
 
 @given(pricing_worlds())
 def test_the_stack_is_the_rules_applied_cell_by_cell(rules: RuleSet) -> None:
+    assert_cell_by_cell(rules)
+
+
+@st.composite
+def interleaved_best_of_worlds(draw: st.DrawFn) -> RuleSet:
+    """One best_of group whose members' priorities leave room for other discounts between them in the application
+    order, on the group's cells or beside them (other weeks, other scopes): the stack applies a group in one pass
+    only when nothing between its members touches its cells."""
+    calendar = draw(calendars())
+    account_list, product_list = draw(accounts()), draw(products())
+    a, p, w = _ids(account_list), _ids(product_list), calendar.weeks
+    items = []
+    for i in range(draw(st.integers(2, 7))):
+        kind = draw(st.sampled_from(("percent", "per_case")))
+        raw: dict[str, Any] = {
+            "id": f"d{i}", "applies_to": draw(scopes(a, p)),
+            kind: draw(st.integers(0, 40)) / 100 if kind == "percent" else draw(st.integers(0, 24)) / 2,
+            "stacking": draw(st.sampled_from(("best_of", "best_of", "stack"))),
+            "priority": draw(st.sampled_from((10, 20, 30))), "stop": draw(st.integers(0, 5)) == 0}
+        if raw["stacking"] == "best_of":
+            raw["group"] = "g1"
+        valid = draw(date_ranges(w))
+        if valid is not None:
+            raw["valid"] = valid
+        items.append(Discount.model_validate(raw))
+    return build_world(calendar=calendar, accounts=account_list, products=product_list,
+                       price_bands=draw(price_bands(a, p)), discounts=tuple(items))
+
+
+@given(interleaved_best_of_worlds())
+def test_a_best_of_group_with_discounts_between_its_members(rules: RuleSet) -> None:
+    assert_cell_by_cell(rules)
+
+
+def assert_cell_by_cell(rules: RuleSet) -> None:
+    """Every cell's invoice price (bit for bit), live and applied discounts, and the exclusive clashes."""
     context = CheckContext(rules)
     table, band_price, stack = context.discounts, context.band_price, context.stack
     accounts, products, weeks = stack.invoice.shape

@@ -140,10 +140,15 @@ def stack_discounts(band_price: FloatArray, table: DiscountTable, weeks: int) ->
     kept = list(result.live)
     if first_exclusive is not None:
         _exclusives_alone(table, kept, first_exclusive)
-    _best_of(band_price, table, kept, shape)
+    at_once = {group.members[-1]: group for group in _best_of(band_price, table, kept, shape)
+               if _nothing_between(table, group, shape)}
+    in_groups = {d for group in at_once.values() for d in group.members}
     price = result.invoice
     for d in range(len(table)):
-        if not (table.percent[d] or table.per_case[d]):
+        if d in at_once:
+            at_once[d].apply(price, table)
+            continue
+        if d in in_groups or not (table.percent[d] or table.per_case[d]):
             continue
         at = table.blocks[d]
         block = price[at]
@@ -259,7 +264,57 @@ def _local_positions(positions: Positions | None, values: Positions, size: int) 
     return at[values]
 
 
-def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask], shape: tuple[int, int, int]) -> None:
+@dataclass(frozen=True)
+class _Winners:
+    """A best_of group's grid and, per cell of it, the member kept there (-1: none)."""
+
+    members: list[int]
+    accounts: Positions | None
+    """The grid's accounts in its own order (None: every account, in order); likewise products."""
+    products: Positions | None
+    weeks: slice
+    layout: _Layout
+    best: npt.NDArray[np.int32]
+
+    def apply(self, price: FloatArray, table: DiscountTable) -> None:
+        """Every member's discount where it is kept, in one pass over the grid: the members are kept in disjoint
+        cells, so each cell sees the same operations, in the same order, as member by member (`_nothing_between`
+        makes sure no other discount comes between them there)."""
+        at = (*_pairs(self.accounts, self.products), self.weeks)
+        block = price[at]
+        best = np.ascontiguousarray(self.layout.to_block(self.best))
+        won = best >= 0
+        np.multiply(block, (1.0 - table.percent)[best], out=block, where=won)
+        if table.per_case[self.members].any():
+            per_case = table.per_case[best]
+            np.copyto(block, np.maximum(block - per_case, 0.0), where=won & (per_case != 0))
+        if not _is_view(at):
+            price[at] = block
+
+
+def _nothing_between(table: DiscountTable, group: _Winners, shape: tuple[int, int, int]) -> bool:
+    """Whether no other price-changing discount between the group's first and last member touches the group's
+    cells: the group can then be applied at its last member's place."""
+    members = set(group.members)
+    between = [d for d in range(group.members[0] + 1, group.members[-1]) if d not in members
+               and (table.percent[d] or table.per_case[d])
+               and table.weeks[d].start < group.weeks.stop and group.weeks.start < table.weeks[d].stop]
+    if not between:
+        return True
+    plane = np.zeros(shape[:2], dtype=bool)
+    plane[_pairs(group.accounts, group.products)] = True
+    return not any(plane[_plane(table, d)].any() for d in between)
+
+
+def _pairs(accounts: Positions | None, products: Positions | None) -> tuple[Any, Any]:
+    """An index of the account x product pairs of `accounts` and `products`, in their order (None: a whole axis)."""
+    if accounts is not None and products is not None:
+        return accounts[:, None], products[None, :]
+    return (slice(None) if accounts is None else accounts, slice(None) if products is None else products)
+
+
+def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask],
+             shape: tuple[int, int, int]) -> list[_Winners]:
     """Within each best_of group keep, per cell, only the member worth most per case at the banded list price.
 
     Each group works on its own grid, the union of its members' accounts x products x weeks, freshly filled, with
@@ -271,9 +326,12 @@ def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask], sha
     for d in range(len(table)):
         if table.stacking[d] == "best_of":
             groups.setdefault(table.group[d], []).append(d)
+    winners = []
     for members in groups.values():
-        accounts, account_size = _grid_axis([table.accounts[d] for d in members], shape[0])
-        products, product_size = _grid_axis([table.products[d] for d in members], shape[1])
+        accounts, account_grid = _grid_axis([table.accounts[d] for d in members])
+        products, product_grid = _grid_axis([table.products[d] for d in members])
+        account_size = shape[0] if account_grid is None else len(account_grid)
+        product_size = shape[1] if product_grid is None else len(product_grid)
         first = min(table.weeks[d].start for d in members)
         last = max(table.weeks[d].stop for d in members)
         width = [0, 0]  # cells the members' blocks span along accounts, along products
@@ -297,6 +355,8 @@ def _best_of(band_price: FloatArray, table: DiscountTable, kept: list[Mask], sha
         for d in members:
             won = np.ascontiguousarray(layout.to_block(best[local[d]] == d))
             kept[d] = won if _everywhere(kept[d]) else kept[d] & won
+        winners.append(_Winners(members, account_grid, product_grid, slice(first, last), layout, best))
+    return winners
 
 
 @dataclass(frozen=True)
@@ -320,8 +380,8 @@ class _Layout:
     def to_grid(self, mask: Mask) -> Mask:
         return mask.transpose(2, 1, 0) if self.accounts_last else mask.transpose(2, 0, 1)
 
-    def to_block(self, mask: Mask) -> Mask:
-        return mask.transpose(2, 1, 0) if self.accounts_last else mask.transpose(1, 2, 0)
+    def to_block(self, cells: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return cells.transpose(2, 1, 0) if self.accounts_last else cells.transpose(1, 2, 0)
 
 
 def _union(parts: list[Positions | None]) -> Positions | None:
@@ -335,8 +395,9 @@ def _union(parts: list[Positions | None]) -> Positions | None:
     return np.unique(np.concatenate(parts))  # type: ignore[arg-type]
 
 
-def _grid_axis(parts: list[Positions | None], size: int) -> tuple[list[Positions | None], int]:
-    """One axis of a best_of group's grid: each member's positions on it (None: all of it), and its size.
+def _grid_axis(parts: list[Positions | None]) -> tuple[list[Positions | None], Positions | None]:
+    """One axis of a best_of group's grid: each member's positions on it (None: all of it), and the grid's
+    positions on the whole axis, in the grid's order (None: the whole axis, in order).
 
     The grid holds the positions any member covers, ordered by the first distinct scope (in member order) that
     holds them, then by position: members with the same scope are then one run of the grid, kept in ascending
@@ -344,7 +405,7 @@ def _grid_axis(parts: list[Positions | None], size: int) -> tuple[list[Positions
     a member that is not one run gets index positions."""
     union = _union(parts)
     if union is None:
-        return parts, size
+        return parts, None
     first_scope = np.full(len(union), len(parts), dtype=np.intp)
     scopes: dict[bytes, Positions] = {}
     for part in parts:
@@ -362,7 +423,7 @@ def _grid_axis(parts: list[Positions | None], size: int) -> tuple[list[Positions
         assert part is not None
         local = rank[np.searchsorted(union, part)]
         out.append(None if len(local) == len(union) and np.array_equal(local, whole) else local)
-    return out, len(union)
+    return out, union[order]
 
 
 def _value_per_case(band_price: FloatArray, table: DiscountTable, d: int) -> FloatArray:
