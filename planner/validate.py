@@ -7,6 +7,9 @@ own rules folder and checked too, and findings that only appear under a scenario
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +61,24 @@ class Report:
         return 1 if self.errors or (fail_on_warn and self.warnings) else 0
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the run, and back as it was afterwards.
+
+    A run builds millions of objects that hold no reference cycle (every value of every rule file, the rule
+    objects), which reference counting frees. The collector cannot know that: it passed over everything alive each
+    time the objects had grown by a quarter, 3 s of CPU at 50,000 rules (a ninth of the run; measured with
+    gc.callbacks). What the run leaves in cycles, if anything, is collected once it is back on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_collector_paused()
 def validate(paths: list[Path], limits: Limits = DEFAULT_LIMITS) -> Report:
     files, findings = collect_files(paths)
     documents, problems = load_documents(files, limits)
