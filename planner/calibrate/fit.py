@@ -10,7 +10,9 @@
   the whole history's mean (a second pass, when there are several categories);
 - post-promotion dip share over K weeks and cannibalization share, per category, in [0, 0.9], free to be 0;
 - each series' level profiled out in closed form (per 52-week block while fitting), then measured for the
-  forecast with a recency half-life chosen by rolling-origin validation inside the training rows.
+  forecast with a recency half-life chosen by rolling-origin validation inside the training rows;
+- a recent promotion factor per category on the lift of promoted cells with a flag, its half-life chosen out of
+  sample by a refit without the last training weeks (planner.calibrate.promotion).
 
 `expected_cases(fit, frame)` is the fitted form's mean on any rows -- the numbers the simulator gives for the
 same cells once the fit is written into rules.
@@ -42,6 +44,7 @@ from planner.calibrate.panel import (
     week_numbers,
     with_category,
 )
+from planner.calibrate.promotion import choose_promotion, promotion_factor
 
 __all__ = ["CalibrationError", "Fit", "Interval", "Settings", "expected_cases", "fit"]
 
@@ -88,6 +91,9 @@ class Fit:
     holidays: dict[str, np.ndarray] = field(default_factory=dict)
     """Holiday id (the history's `holiday` column) -> (A, P) multiplicative uplift of the expected base in the
     weeks a row names it: its category's fitted uplift, the whole's in a category whose history never had it."""
+    promotion: np.ndarray | None = None
+    """(A, P) the recent promotion factor (planner.calibrate.promotion): the forecast of a promoted cell that ran
+    a flag is multiplied by it, and so is every lift written for a mechanic with flags; None: 1 everywhere."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,13 @@ class Settings:
     a larger category's are a random sample of this many (seeded by `sample_seed` and the category's name); every
     series' level is then measured in closed form from all its rows. Keeps the time per row falling with size."""
     sample_seed: int = 0
+    promotion_half_life_options: tuple[float, ...] = (2.0, 4.0, 8.0, 13.0, 26.0)
+    """Half-lives (weeks) of the recent promotion factor (promotion.py) that validation OUT of sample chooses from,
+    beside no factor; empty: no factor and no refit."""
+    promotion_validation_weeks: int = 13
+    """The last training weeks the refit that chooses the promotion factor's half-life does not see."""
+    promotion_iterations: int = 30
+    """Most L-BFGS-B iterations of each run of that refit (warm-started from the fit: a few suffice)."""
 
 
 def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
@@ -140,7 +153,10 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
     fits = [with_dip_weeks(f, dip_weeks) for f in fits]  # one dip length: the one of the largest dip
     chosen = [choose_level(f, settings.series_half_life_options, settings.pooled_half_life_options,
                            settings.validation_origins, settings.validation_horizon) for f in fits]
+    promotion = choose_promotion(fits, [choice for choice, _ in chosen], settings.promotion_half_life_options,
+                                 settings.promotion_validation_weeks, dip_weeks, settings.promotion_iterations)
     fits = [widen(f, panel) for f, panel in zip(fits, panels, strict=True)]
+    factors = [promotion_factor(f, choice, promotion.half_life) for f, (choice, _) in zip(fits, chosen, strict=True)]
     statistics: dict[str, float | str] = {
         "rows": float(len(rows)), "series": float(sum(p.shape[0] for p in panels)),
         "categories": float(len(panels)), "first_week": str(anchor),
@@ -153,6 +169,13 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
         statistics[f"validation[category={f.panel.category}]"] = ", ".join(
             f"{k}: {v:.4f}" for k, v in scores.items())
         statistics[f"dispersion[category={f.panel.category}]"] = f.problem.dispersion
+    statistics["promotion_half_life"] = f"{promotion.half_life:g}" if np.isfinite(promotion.half_life) else "none"
+    statistics["promotion_validation"] = ", ".join(f"{k}: {v:.4f}" for k, v in promotion.scores.items())
+    statistics["promotion_t"] = float(promotion.t)
+    factor = np.ones((len(accounts), len(products)))
+    for f, value in zip(fits, factors, strict=True):
+        statistics[f"promotion_factor[category={f.panel.category}]"] = value
+        factor[:, np.unique(f.panel.product)] = value
     parts = assemble(fits, accounts, products, [choice for choice, _ in chosen])
     statistics["deviance"] = parts.deviance
     statistics["seconds"] = time.perf_counter() - started
@@ -160,7 +183,7 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
     intervals = {name: Interval(*values) for name, values in parts.intervals.items()}
     return Fit(accounts, products, parts.baseline, parts.season, parts.season_of, anchor, parts.elasticity,
                parts.lifts, parts.dip, parts.dip_weeks, parts.cannibalization, intervals, parts.series_se,
-               statistics, parts.holidays)
+               statistics, parts.holidays, factor)
 
 
 def _sample(panel: Panel, most: int, seed: int) -> Panel:
@@ -261,6 +284,7 @@ def _panel_mean(fit: Fit, panel: Panel) -> np.ndarray:
     elasticity = np.nan_to_num(known(fit.elasticity, 0.0))
     dip = np.nan_to_num(known(fit.dip, 0.0))
     cann = np.nan_to_num(known(fit.cannibalization, 0.0))
+    promotion = None if fit.promotion is None else np.nan_to_num(known(fit.promotion, 1.0), nan=1.0)
     finite = np.isfinite(base)
-    terms = volumes(panel, np.where(finite, base, 0.0), elasticity, lift, dip, fit.dip_weeks, cann)
+    terms = volumes(panel, np.where(finite, base, 0.0), elasticity, lift, dip, fit.dip_weeks, cann, promotion)
     return np.where(finite, terms.final, np.nan)

@@ -40,14 +40,19 @@ def log_lift(panel: Panel, lift: FloatArray) -> FloatArray:
 
 
 def volumes(panel: Panel, expected_base: FloatArray, elasticity: FloatArray, lift: FloatArray,
-            dip_share: FloatArray, dip_weeks: int, cannibalization: FloatArray) -> Volumes:
+            dip_share: FloatArray, dip_weeks: int, cannibalization: FloatArray,
+            promotion: FloatArray | None = None) -> Volumes:
     """The form on a panel: expected_base (S, W), elasticity (S,), lift (K, S), dip_share and cannibalization
-    (S,) shares."""
+    (S,) shares; `promotion` (S,): a factor on the lift of the promoted cells that ran a flag (the recent
+    promotion factor, planner.calibrate.promotion; the written lift of a mechanic with flags carries it)."""
     price = np.exp(elasticity[:, None] * panel.log_ratio)
     promoted = panel.promoted
     unpromoted = expected_base * price
     plain = np.where(promoted, expected_base, unpromoted)  # Q0
-    before = np.where(promoted, unpromoted * np.exp(log_lift(panel, lift)), plain)
+    log_lifts = log_lift(panel, lift)
+    if promotion is not None:
+        log_lifts = log_lifts + np.where(panel.flags.sum(axis=0) > 0, np.log(promotion)[:, None], 0.0)
+    before = np.where(promoted, unpromoted * np.exp(log_lifts), plain)
     gain = np.where(promoted, np.maximum(before - plain, 0.0), 0.0)
     dip = dip_amount(gain, dip_share, dip_weeks)
     cann = cannibalized(gain, plain, cannibalization, panel.account_local)

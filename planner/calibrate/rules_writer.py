@@ -11,7 +11,8 @@ What goes where (docs/calibration.md):
   the series), then account x product refinements only where the fit differs materially from the category
   (`Materiality`); every profile names the
   lift of each mechanic the history can speak for: the product of the fitted lifts of its flags (feature,
-  display, and deal = a price mechanic without feature or display), replacing the mechanic's own `lift` there.
+  display, and deal = a price mechanic without feature or display) times the recent promotion factor
+  (`Fit.promotion`), replacing the mechanic's own `lift` there.
   The spreads come from the fit's standard errors (`Fit.series_se`), so Monte Carlo draws use them:
   `elasticity_sd`, `post_promo_dip_sd`, `cannibalization_sd`, and `lift_sd` beside `lifts` (the standard error
   of the log lift: the flags' errors of their log lifts added in quadrature). The root and category profiles name
@@ -214,7 +215,10 @@ class _Writer:
         self.cannibalization = np.clip(np.nan_to_num(np.asarray(fit.cannibalization, dtype=float)), 0.0, 1.0)
 
     def _lift(self, flags: tuple[str, ...]) -> np.ndarray:
+        """The product of the flags' fitted lifts, times the recent promotion factor (`Fit.promotion`)."""
         lift = np.ones(self.weight.shape)
+        if self.fit.promotion is not None:
+            lift = lift * np.nan_to_num(np.asarray(self.fit.promotion, dtype=float), nan=1.0)
         for flag in flags:
             if flag in self.fit.lifts:
                 lift = lift * np.nan_to_num(np.asarray(self.fit.lifts[flag], dtype=float), nan=1.0)
