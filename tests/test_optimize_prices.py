@@ -74,19 +74,6 @@ def test_cuts_summed_by_group_of_accounts_reach_the_lp_optimum_and_an_lp_plan(gr
     assert_an_lp_plan(found, lp, problem)
 
 
-def test_the_master_groups_one_account_each_up_to_a_thousand_then_up_to_five_a_group() -> None:
-    """`prices.group_count`: a cut per account up to 1,000 accounts; beyond, groups of at most
-    `GROUP_ACCOUNTS` accounts (as many iterations as with a cut per account), never fewer than 1,000 groups nor
-    more than `GROUPS`, so the master stays small beside the accounts' LPs."""
-    assert [prices.group_count(accounts) for accounts in (0, 1, 3, 999, 1_000)] == [0, 1, 3, 999, 1_000]
-    for accounts in (1_001, 2_000, 5_000, 5_001, 10_000, 20_001, 50_000):
-        count = prices.group_count(accounts)
-        assert prices.ONE_GROUP_EACH <= count <= prices.GROUPS
-        assert -(-accounts // count) <= prices.GROUP_ACCOUNTS  # the largest of Cuts' groups
-    assert prices.group_count(10_000) == 2_000 and prices.group_count(50_000) == prices.GROUPS
-    assert prices.group_count(1_000_000) == prices.GROUPS
-
-
 def assert_an_lp_plan(found: prices.Search, lp: float, problem: Problem) -> None:
     activity = np.bincount(problem.row_of(), weights=problem.value * found.recovered[problem.index],
                            minlength=len(problem.row_lower))

@@ -21,9 +21,9 @@ The search is a box-step bundle method (Marsten, Hogan and Blankenship, 1975; a 
 infinity norm, so that its master problem is an LP HiGHS solves): every account's LP solution y_a gives a cut
 theta_a >= c_a y_a - (A_K y_a)' lam under which its term lies for every lam. The master takes them summed over
 groups of consecutive accounts, one cut per group per iteration (theta_g >= sum over the group's accounts; one
-group per account up to 1,000 accounts, then up to 5 accounts a group, at most `GROUPS` groups: `group_count`.
-The model of L is much closer with few iterations than with their sum over all accounts, and fewer groups keep
-the master's size, and its solves, small beside the accounts' LPs however many accounts there are):
+group per account up to `GROUPS` accounts: the model of L is much closer with few iterations than with their
+sum over all accounts, and a bounded number of groups keeps the master's size, and its solves, the same however
+many accounts there are):
 
     minimise  sum_k s_k + sum_g theta_g   s.t. the cuts, s_k >= U_k lam_k, s_k >= L_k lam_k,
               |lam_k - centre_k| <= box_k
@@ -68,25 +68,12 @@ SERIOUS = 0.1
 FIRST_BOX = 1.0
 """Half-width of the first box around the centre, in each price's own units (profit per unit of the row)."""
 GROUPS = 10_000
-"""At most this many cuts per iteration in the master: one per group of consecutive accounts, the sum of its
-accounts' cuts (`group_count`). With a cut per account the master grew with the accounts and each of its solves about
-with their square (0.18 s wall at 1,000 accounts, 4.8 s at 5,000, 13,968 cut rows); with a bounded number of
-groups it stays the size it has at 10,000 groups however many accounts there are."""
-GROUP_ACCOUNTS = 5
-"""Accounts a group may hold before the groups grow past `ONE_GROUP_EACH`: summed cuts make a coarser model of L
-and more iterations, each every account's LP (6 iterations with up to 5 accounts a group, 7 with 8 to 25, 8 with
-50; benchmarks/README.md, "Scale", `bench_scale --search-only`), while the master's solves grow with its groups."""
-ONE_GROUP_EACH = 1_000
-"""Up to this many accounts, one group each (a cut per account, the master's solves a fraction of a second)."""
-
-
-def group_count(accounts: int) -> int:
-    """How many groups of accounts the master sums its cuts over: one per account up to `ONE_GROUP_EACH`, then
-    up to `GROUP_ACCOUNTS` accounts a group, at most `GROUPS`. So the master's share of the search stays about
-    the same per account from 1,000 to 50,000 accounts in the same 6 iterations: with a group per account up to
-    10,000 its solves grew with the square of the accounts (0.09 s of CPU at 1,000, 4.6 s at 10,000: 0.09 to 0.46
-    ms per account), and at 50,000 (5 accounts a group) they were what they were at 10,000."""
-    return min(accounts, max(ONE_GROUP_EACH, -(-accounts // GROUP_ACCOUNTS)), GROUPS)
+"""At most this many cuts per iteration in the master: one per group of consecutive accounts (one account each up
+to this many accounts), the sum of its accounts' cuts. With a cut per account the master grew with the accounts
+and each of its solves about with their square (0.18 s wall at 1,000 accounts, 4.8 s at 5,000, 13,968 cut
+rows); with a bounded number of groups it stays the size it has at 10,000 accounts however many there are. Not
+fewer: summed cuts make a coarser model of L and more iterations, each every account's LP (6 iterations with up
+to 5 accounts a group, 7 with 8 to 25, 8 with 50; benchmarks/README.md, "Scale", `bench_scale --search-only`)."""
 
 
 @dataclass(frozen=True)
@@ -271,16 +258,16 @@ class NoBound(RuntimeError):
 
 def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling: npt.NDArray[np.bool_],
            clock: Clock | None = None, tolerance: float = TOLERANCE, executor: Executor | None = None,
-           max_iterations: int = MAX_ITERATIONS, groups: int | None = None) -> Search:
+           max_iterations: int = MAX_ITERATIONS, groups: int = GROUPS) -> Search:
     """The coupling rows' prices by the box-step bundle method over the accounts' LP hulls. `parts`: each
     account's columns and its own rows as a problem, maximised with the model's objective in the sense of
     maximising (`blocks.block_problems`; their costs are replaced here); `coupling`: which rows of `problem` couple
     accounts; `executor`: where each iteration's accounts' LPs run (planner.execute; default: one after the other
     here), the accounts sent once for the whole search and their results combined in account order, so the
-    search is the same wherever they ran; `groups`: how many cuts per iteration at most (default
-    `group_count(accounts)`). Stops within `tolerance`, at `max_iterations`, or when `clock` is over (after at
-    least one iteration, which gives the bound). Raises `NoBound` when an account's LP has no optimum for a
-    reason other than having no solution at all."""
+    search is the same wherever they ran; `groups`: at most this many cuts per iteration (`GROUPS`). Stops within
+    `tolerance`, at `max_iterations`, or when `clock` is over (after at least one iteration, which gives the
+    bound). Raises `NoBound` when an account's LP has no optimum
+    for a reason other than having no solution at all."""
     started = time.perf_counter()
     clock = clock or Clock()
     executor = executor or Executor()
@@ -295,8 +282,7 @@ def search(problem: Problem, parts: Sequence[tuple[IntArray, Problem]], coupling
     accounts = _Accounts([part.relaxed() for _, part in parts], _coupling_entries(problem, parts, rows), m,
                          uuid.uuid4().hex, None if left is None else time.time() + left,
                          None if executor.distributed else clock)
-    grouped = group_count(count) if groups is None else min(count, max(1, groups))
-    cuts = Cuts([columns for columns, _ in parts], grouped)
+    cuts = Cuts([columns for columns, _ in parts], min(count, max(1, groups)))
     master = Master(cuts.groups, upper, lower, low, high)
     tried: list[np.ndarray] = []
 
