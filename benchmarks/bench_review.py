@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.bench_review [--sizes 100x100,1000x100] [--through 13] [--draws 5]
                                                 [--time-limit 300] [--no-optimize] [--no-review] [--no-fresh]
                                                 [--seed 0]
+    .venv/bin/python -m benchmarks.bench_review --sizes 10x100,20x100 --options-memory
 
 The world is `benchmarks.worlds.synthetic_world`; its actuals are the plan's own simulation to week `--through`
 (planner.review.synthetic.plan_as_actuals), every sell-in row then moved by up to +/-10 % and every other executed
@@ -31,6 +32,11 @@ memory column is the peak resident set (getrusage) of a forked process that runs
                    SCENARIO --plan DIR/plan.yaml` does once the files are read (the plan simulated, frozen with
                    the bytes of the rules, here the world written as one JSON file, and stored); the checker's
                    run on the rules (`refuse_if_broken`) and reading the files are not timed
+
+`--options-memory` measures instead what the re-plan's options and model hold (tracemalloc, nothing else timed):
+`build_options` kept and at its peak, what its parts hold (the reached cells, the no-promotion plan, the other
+vividness configurations' plans where a version keeps them, the packages' cells, the values, the option numbers),
+and the model `build` makes of them.
 
 A reference measured in the same run: one deterministic `planner.simulate.simulate` of the plan. Sizes are
 accounts x products; the calendar is 52 weeks. `--no-review` times only the re-plan (its transformation and the two
@@ -278,6 +284,40 @@ def review_of(world: Any, events: list[Any], actuals: Actuals, through: int, dra
     steps.append(step)
 
 
+def options_memory(accounts: int, products: int, through: int, seed: int) -> str:
+    """What the re-plan's options and model hold at this size, in MB (tracemalloc: kept after, and peak during)."""
+    from dataclasses import fields
+
+    from planner.compile.model import compile_rules
+    from planner.optimize.options import build_options
+    from planner.optimize.solve import build as build_model
+
+    world = synthetic_world(accounts, products, 52, seed)
+    rules = replan_rules(world, list(world.events), actuals_of(world, through, seed), through).rules
+    compiled = compile_rules(rules)
+    gc.collect()
+    tracemalloc.start()
+    cpu = time.process_time()
+    options = build_options(rules, compiled)
+    cpu = time.process_time() - cpu
+    kept, peak = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    model = build_model(rules, compiled, options, "profit")
+    built, built_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    parts = {"reach": options.reach.nbytes(),
+             "base": sum(getattr(options.base, f.name).nbytes for f in fields(options.base)),
+             # the other configurations' no-promotion plans, kept until git cc39892 (Options.bases)
+             "other configurations": sum(getattr(cells, f.name).nbytes for cells in getattr(options, "bases", [])[1:]
+                                         for f in fields(cells)),
+             "package cells": sum(a.nbytes for a in options.package_cells.values()),
+             "values": sum(a.nbytes for a in options.value.values()),
+             "option numbers": sum(a.nbytes for a in options.batch_options.values())}
+    return (f"| {accounts:,} x {products} x 52 | {len(options):,} / {options.columns:,} | {cpu:.1f} | {kept / 1e6:,.1f} | "
+            f"{peak / 1e6:,.1f} | " + " | ".join(f"{v / 1e6:,.1f}" for v in parts.values())
+            + f" | {(built - kept) / 1e6:,.1f} / {(built_peak - kept) / 1e6:,.1f} | {len(model.labels):,} |")
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [("| size (accounts x products x weeks) | step | wall s | CPU s | CPU / wall | peak MB (traced; optimize: "
               "process RSS) | x simulate (CPU) | note |"), "|---|---|---|---|---|---|---|---|"]
@@ -299,8 +339,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-optimize", action="store_true")
     parser.add_argument("--no-review", action="store_true", help="only the re-plan: its rules and the optimizes")
     parser.add_argument("--no-fresh", action="store_true", help="no fresh optimize beside the re-plan's")
+    parser.add_argument("--options-memory", action="store_true",
+                        help="only what the re-plan's options and model hold (tracemalloc), per part")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.options_memory:
+        print("| size | options / columns | options CPU s (traced) | options kept MB | options peak MB | reach | base | "
+              "other configurations | package cells | values | option numbers | model kept / peak MB | rows |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for size in args.sizes.split(","):
+            accounts, products = (int(x) for x in size.split("x"))
+            print(options_memory(accounts, products, args.through, args.seed), flush=True)
+        return
     rows = []
     for size in args.sizes.split(","):
         accounts, products = (int(x) for x in size.split("x"))
