@@ -275,7 +275,7 @@ def _keep_out_of_collections() -> None:
     collections until `_long_lived` ends. Each full collection walks every object alive, and their number grows
     with the accounts, as does the number of full collections (each comes when the objects grew by a quarter):
     at 5,000 accounts 11 full collections took 1.7 s of CPU where 1,000 accounts' 4 took 0.24 s; leaving the
-    valued options and the built model out, 1.0 s (benchmarks/README.md, "Scale")."""
+    valued options and the built model out, 1.05-1.17 s (benchmarks/README.md, "Scale")."""
     if _FREEZING and _FREEZING[-1]:
         gc.freeze()
 
