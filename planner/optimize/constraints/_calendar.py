@@ -54,10 +54,18 @@ def bound(model: Model, rule: CalendarRule) -> list[Line]:
 
 
 def bound_options(model: Model, rule: CalendarRule) -> np.ndarray:
-    """(options,) True where the option's line is bound by the rule."""
+    """(options,) True where the option's line is bound by the rule (as `binds` reads it: the rule's accounts, and
+    its product groups when it names any), line by line in arrays: a re-plan holds a blackout per account, and a
+    pass of `binds` over every line for each made the build grow with the square of the accounts."""
     index, options = model.compiled.index, model.options
-    on_line = np.array([binds(rule, index, index.accounts[a].id, group) for a, group in options.lines], dtype=bool)
-    return on_line[options.line] if len(on_line) else np.zeros(0, dtype=bool)
+    if not options.lines:
+        return np.zeros(len(options), dtype=bool)
+    account = np.fromiter((a for a, _ in options.lines), dtype=np.intp, count=len(options.lines))
+    on_line = index.account_mask(rule.applies_to)[account]
+    if rule.product_groups is not None:
+        named = set(rule.product_groups)
+        on_line &= np.fromiter((group in named for _, group in options.lines), dtype=bool, count=len(options.lines))
+    return on_line[options.line]
 
 
 def mechanics(model: Model, ids: Iterable[str] | None) -> set[int] | None:

@@ -24,10 +24,14 @@ from planner.rules.schema import Blackout
 
 def exclusions(model: Model, rule: Blackout) -> list[Exclusion]:
     options = model.options
-    weeks = np.isin(options.week + 1, np.array(rule.weeks))
+    bound = np.flatnonzero(bound_options(model, rule))  # weeks and mechanics tested on the rule's lines only
+    excluded = np.isin(options.week[bound] + 1, np.array(rule.weeks))
     counted = mechanics(model, rule.mechanics)
-    in_rule = np.ones(len(options), dtype=bool) if counted is None else np.isin(options.mechanic, list(counted))
-    return by_line(model, "blackout", rule.id, bound_options(model, rule) & weeks & in_rule, "blackout")
+    if counted is not None:
+        excluded &= np.isin(options.mechanic[bound], list(counted))
+    out = np.zeros(len(options), dtype=bool)
+    out[bound[excluded]] = True
+    return by_line(model, "blackout", rule.id, out, "blackout")
 
 
 def add(model: Model) -> None:
