@@ -107,3 +107,35 @@ def test_each_column_is_valued_once_and_its_entries_are_its_own_products(options
         same = np.diff(chunk.entry) == 0
         assert np.all(np.diff(chunk.product)[same] > 0)
         assert all(np.any([chunk.cells[key][k].any() for key in SCOPED]) for k in range(0, len(chunk.entry), 97))
+
+
+def test_option_numbers_read_back_every_option_and_nothing_else(options: Options) -> None:
+    """Options.option_of (a look-up into the per-batch arrays) gives each option's own number for its account,
+    group, week and mechanic, and None where no option is."""
+    groups = {group: g for g, group in enumerate(options.groups)}
+    numbers = options.option_of
+    for o in range(0, len(options), 7):
+        account, group = options.lines[int(options.line[o])]
+        key = (account, groups[group], int(options.week[o]), int(options.mechanic[o]))
+        assert numbers.get(key) == o and numbers[key] == o
+    weeks = options.base.volume.shape[2]
+    assert numbers.get((0, 0, weeks, 0)) is None and numbers.get((10_000, 0, 0, 0)) is None
+    with pytest.raises(KeyError):
+        numbers[(0, 0, -1, 0)]
+
+
+def test_bound_options_are_the_lines_each_calendar_rule_binds(world: RuleSet) -> None:
+    """bound_options (arrays) marks exactly the options whose line `binds` says the rule binds, for every calendar
+    rule of a re-plan (a blackout per account, with and without product groups) and of the fresh world."""
+    from planner.compile.calendar import binds
+    from planner.optimize.constraints._calendar import bound_options
+    from planner.optimize.model import Model
+
+    replanned = replan_rules(world, list(world.events), actuals_of(world, 13, 0), 13).rules
+    compiled = compile_rules(replanned)
+    model = Model(replanned, compiled, build_options(replanned, compiled))
+    index, options = compiled.index, model.options
+    assert any(r.product_groups for r in replanned.calendar_rules)
+    for rule in replanned.calendar_rules:
+        by_line = np.array([binds(rule, index, index.accounts[a].id, group) for a, group in options.lines])
+        assert np.array_equal(bound_options(model, rule), by_line[options.line])
