@@ -133,7 +133,7 @@ class Settings:
     promotion_validation_weeks: int = 13
     """The last training weeks the refit that chooses the promotion factor's half-life does not see."""
     promotion_iterations: int = 30
-    """Most L-BFGS-B iterations of each run of that refit (warm-started from the fit: a few suffice)."""
+    """Most L-BFGS-B iterations of that refit (one run, warm-started from the fit: a few suffice)."""
 
 
 def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
@@ -154,7 +154,7 @@ def fit(frame: pd.DataFrame, *, settings: Settings | None = None) -> Fit:
     chosen = [choose_level(f, settings.series_half_life_options, settings.pooled_half_life_options,
                            settings.validation_origins, settings.validation_horizon) for f in fits]
     promotion = choose_promotion(fits, [choice for choice, _ in chosen], settings.promotion_half_life_options,
-                                 settings.promotion_validation_weeks, dip_weeks, settings.promotion_iterations)
+                                 settings.promotion_validation_weeks, settings.promotion_iterations)
     fits = [widen(f, panel) for f, panel in zip(fits, panels, strict=True)]
     factors = [promotion_factor(f, choice, promotion.half_life) for f, (choice, _) in zip(fits, chosen, strict=True)]
     statistics: dict[str, float | str] = {

@@ -13,7 +13,7 @@ a cell is multiplied by it -- in the rules, each mechanic's written lift is (`ru
 the optimizer need no new term and an event's value stays its own (linear in the calendar).
 
 The half-life (or no factor) is chosen OUT of sample, unlike the level's: the response is refitted without the
-last `validation_weeks` training weeks (warm-started, no covariance, a few iterations: `inner_fit`), and each
+last `validation_weeks` training weeks (warm-started, one run of a few iterations, no covariance: `inner_fit`), and each
 choice is scored by WAPE + |bias| on the weeks that refit did not see, over every category at once; the best is
 kept only if the absolute error it saves per series there is significant (`MIN_T`), so that a history without
 drift keeps its fitted lifts. An in-sample choice cannot see a drift: the lifts were fitted on the very weeks it
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.calibrate.estimate import CategoryFit, estimate
+from planner.calibrate.estimate import CategoryFit, refit
 from planner.calibrate.level import LevelChoice, recent_level
 from planner.calibrate.panel import BoolArray, FloatArray, Panel
 
@@ -76,25 +76,17 @@ def promotion_factor(fit: CategoryFit, choice: LevelChoice, half_life: float, en
     return float(np.sum(weight * cells.cases[use])) / total if total > 0 else 1.0
 
 
-def inner_fit(fit: CategoryFit, end: int, dip_weeks: int, iterations: int) -> CategoryFit:
-    """The category's response refitted on its observed cells before column `end`, warm-started from `fit`, with
-    its priors and number of dip weeks, no covariance, at most `iterations` per L-BFGS-B run. The panel keeps
-    every column, so the refit's vector evaluates on the later cells as `fit`'s does."""
+def inner_fit(fit: CategoryFit, end: int, iterations: int) -> CategoryFit:
+    """The category's response refitted on its observed cells before column `end`, warm-started from `fit`
+    (`estimate.refit`: one run of at most `iterations`, no covariance). The panel keeps every column, so the
+    refit's vector evaluates on the later cells as `fit`'s does."""
     panel = fit.panel
     keep = panel.observed & (np.arange(panel.shape[1]) < end)[None, :]
-    held = dataclasses.replace(panel, observed=keep, cases=np.where(keep, panel.cases, 0.0))
-    return estimate(held, fit.problem.priors, block_weeks=_block_weeks(fit), dip_weeks_options=(dip_weeks,),
-                    outer=1, start=fit.theta, with_covariance=False, most=iterations,
-                    half_life=fit.problem.half_life, whole=panel)
-
-
-def _block_weeks(fit: CategoryFit) -> int:
-    block = fit.problem.block
-    return int(np.sum(block == block[-1]))  # the last block is always full (blocks are counted back from it)
+    return refit(fit, dataclasses.replace(panel, observed=keep, cases=np.where(keep, panel.cases, 0.0)), iterations)
 
 
 def choose_promotion(fits: list[CategoryFit], levels: list[LevelChoice], options: tuple[float, ...],
-                     validation_weeks: int, dip_weeks: int, iterations: int) -> PromotionChoice:
+                     validation_weeks: int, iterations: int) -> PromotionChoice:
     """The half-life (or NONE) with the lowest WAPE + |bias| on the last `validation_weeks` training weeks,
     forecast by each category's refit without them (see the module docstring)."""
     scores = {"none": 0.0, **{f"{h:g}": 0.0 for h in options}}
@@ -106,19 +98,17 @@ def choose_promotion(fits: list[CategoryFit], levels: list[LevelChoice], options
     per_series: dict[str, list[FloatArray]] = {key: [] for key in scores}
     actual = 0.0
     for f, choice in zip(fits, levels, strict=True):
-        refit = inner_fit(f, end, dip_weeks, iterations)
-        if refit.theta.shape != f.theta.shape:  # a flag seen only in the held-back weeks: nothing to score with
-            continue
+        held = inner_fit(f, end, iterations)
         cells = f.problem.cells
         window = cells.week >= end
-        level = np.nan_to_num(recent_level(refit, choice, end))
-        forecast = level[cells.series[window]] * np.exp(f.problem.eta(refit.theta)[0][window])
+        level = np.nan_to_num(recent_level(held, choice, end))
+        forecast = level[cells.series[window]] * np.exp(f.problem.eta(held.theta)[0][window])
         on = flagged(f.panel, cells.series[window], cells.week[window])
         cases = cells.cases[window]
         actual += float(cases.sum())
         for key in scores:
             half_life = NONE if key == "none" else float(key)
-            factor = promotion_factor(refit, choice, half_life, end, level=level)
+            factor = promotion_factor(held, choice, half_life, end, level=level)
             error = np.where(on, forecast * factor, forecast) - cases
             errors[key][0] += float(np.abs(error).sum())
             errors[key][1] += float(error.sum())
