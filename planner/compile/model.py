@@ -113,6 +113,53 @@ class CompiledRebate:
     """(len(accounts),) last year's volume per period, for growth rebates."""
 
 
+def tier_bands(rebate: Rebate) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(lower bounds, upper bounds, rates) in the rebate's own measure, tiers sorted by lower bound."""
+    tiers = sorted(rebate.tiers, key=lambda t: t.from_)
+    lower = np.array([t.from_ for t in tiers], dtype=float)
+    upper = np.array([t.to if t.to is not None else (tiers[k + 1].from_ if k + 1 < len(tiers) else np.inf)
+                      for k, t in enumerate(tiers)], dtype=float)
+    rates = np.array([t.rate for t in tiers], dtype=float)
+    return lower, upper, rates
+
+
+@dataclass(frozen=True)
+class RebateGroup:
+    """Rebates whose payouts are computed as one array: the same products, basis, method, cap, weeks, settlement
+    periods and number of tiers (a re-plan's copies of one rebate, one per account and quarter, form one group per
+    quarter). One row per rebate and account in its scope, in the order of the rebates."""
+
+    like: CompiledRebate
+    """The group's first rebate: its products, weeks, periods, basis, method and cap are every row's."""
+    accounts: IntArray
+    """(n,) account of each row."""
+    last_year: FloatArray
+    """(n,) last year's volume per period of each row."""
+    lower: FloatArray
+    """(n, tiers) each row's tier bands (tier_bands)."""
+    upper: FloatArray
+    rates: FloatArray
+
+
+def group_rebates(rebates: tuple[CompiledRebate, ...]) -> tuple[RebateGroup, ...]:
+    """The rebates that cover an account and a product, grouped by what their payouts share (RebateGroup)."""
+    members: dict[tuple[object, ...], list[CompiledRebate]] = {}
+    for item in rebates:
+        if len(item.accounts) and item.products.any():
+            rebate = item.rebate
+            key = (item.products.tobytes(), rebate.basis, rebate.method, rebate.cap, item.weeks.start,
+                   item.weeks.stop, item.periods, len(rebate.tiers))
+            members.setdefault(key, []).append(item)
+    groups = []
+    for items in members.values():
+        bands = [tier_bands(item.rebate) for item in items]
+        rows = [len(item.accounts) for item in items]
+        lower, upper, rates = (np.repeat(np.array([band[k] for band in bands]), rows, axis=0) for k in range(3))
+        groups.append(RebateGroup(items[0], np.concatenate([item.accounts for item in items]),
+                                  np.concatenate([item.last_year for item in items]), lower, upper, rates))
+    return tuple(groups)
+
+
 @dataclass(frozen=True)
 class Compiled:
     index: PlanIndex
@@ -135,6 +182,11 @@ class Compiled:
     @property
     def shape(self) -> tuple[int, int, int]:
         return self.index.shape
+
+    @cached_property
+    def rebate_groups(self) -> tuple[RebateGroup, ...]:
+        """The rebates grouped by what their payouts share, for one array computation per group."""
+        return group_rebates(self.rebates)
 
     @cached_property
     def shelf_regular(self) -> FloatArray:

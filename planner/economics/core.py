@@ -78,27 +78,30 @@ def rebates_per_cell(compiled: Compiled, volume: FloatArray, revenue: FloatArray
     cover it, so it depends on the product only through which rebates' product scopes include it: the rates are
     kept per account x week for each such set of rebates and multiplied into the revenue once."""
     accounts, products, weeks = volume.shape
-    live = [item for item in compiled.rebates if len(item.accounts) and item.products.any()]
-    coverage = np.array([item.products for item in live], dtype=bool).reshape(len(live), products)
-    covered_by, rebate_set = np.unique(coverage.T, axis=0, return_inverse=True)  # (sets, rebates), (P,)
+    groups = compiled.rebate_groups  # rebates that share products, periods and kind: one array per group
+    coverage = np.array([group.like.products for group in groups], dtype=bool).reshape(len(groups), products)
+    covered_by, rebate_set = np.unique(coverage.T, axis=0, return_inverse=True)  # (sets, groups), (P,)
     rates = np.zeros((len(covered_by), accounts, weeks))
     by_scope: dict[bytes, tuple[FloatArray, FloatArray]] = {}  # account x week sums, once per product scope
-    for r, item in enumerate(live):
-        key = item.products.tobytes()
+    for g, group in enumerate(groups):
+        like = group.like
+        key = like.products.tobytes()
         if key not in by_scope:
-            weight = item.products.astype(float)
+            weight = like.products.astype(float)
             by_scope[key] = (np.einsum("apw,p->aw", volume, weight), np.einsum("apw,p->aw", revenue, weight))
-        volume_aw, revenue_aw = (table[item.accounts] for table in by_scope[key])
-        per_week = np.zeros((len(item.accounts), weeks))
-        for period in item.periods:
-            start, stop = max(period.start, item.weeks.start), min(period.stop, item.weeks.stop)
+        volume_aw, revenue_aw = (table[group.accounts] for table in by_scope[key])
+        per_week = np.zeros((len(group.accounts), weeks))
+        for period in like.periods:
+            start, stop = max(period.start, like.weeks.start), min(period.stop, like.weeks.stop)
             if stop <= start:
                 continue
             total_revenue = revenue_aw[:, start:stop].sum(axis=1)
-            amount = payout(item.rebate, volume_aw[:, start:stop].sum(axis=1), total_revenue, item.last_year)
+            amount = payout(like.rebate, volume_aw[:, start:stop].sum(axis=1), total_revenue, group.last_year,
+                            (group.lower, group.upper, group.rates))
             per_week[:, start:stop] = np.divide(amount, total_revenue, out=np.zeros_like(amount),
                                                 where=total_revenue > 0)[:, None]
-        rates[np.ix_(covered_by[:, r], item.accounts)] += per_week
+        for covering in np.flatnonzero(covered_by[:, g]):  # the product sets this group's products include
+            np.add.at(rates[covering], group.accounts, per_week)
     main = int(np.bincount(rebate_set).argmax())  # the set most products share: one dense pass
     rebates: FloatArray = revenue * rates[main][:, None, :]
     for s, rate in enumerate(rates):

@@ -20,23 +20,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from planner.compile.model import tier_bands
 from planner.economics.discounts import FloatArray
 from planner.rules.schema import Rebate
 
 
-def tier_bands(rebate: Rebate) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(lower bounds, upper bounds, rates) in the rebate's own measure, tiers sorted by lower bound."""
-    tiers = sorted(rebate.tiers, key=lambda t: t.from_)
-    lower = np.array([t.from_ for t in tiers], dtype=float)
-    upper = np.array([t.to if t.to is not None else (tiers[k + 1].from_ if k + 1 < len(tiers) else np.inf)
-                      for k, t in enumerate(tiers)], dtype=float)
-    rates = np.array([t.rate for t in tiers], dtype=float)
-    return lower, upper, rates
-
-
-def payout(rebate: Rebate, volume: FloatArray, revenue: FloatArray, last_year: FloatArray) -> FloatArray:
-    """Rebate per account for one period (arrays over accounts)."""
-    lower, upper, rates = tier_bands(rebate)
+def payout(rebate: Rebate, volume: FloatArray, revenue: FloatArray, last_year: FloatArray,
+           bands: tuple[FloatArray, FloatArray, FloatArray] | None = None) -> FloatArray:
+    """Rebate per account for one period (arrays over accounts). `bands` are the tiers (compile.model.tier_bands),
+    one row per account when the accounts' tiers differ (a group of rebates, compile.model.RebateGroup); by
+    default the rebate's own for every account."""
+    lower, upper, rates = tier_bands(rebate) if bands is None else bands
     price = np.divide(revenue, volume, out=np.zeros_like(revenue), where=volume > 0)
     if rebate.basis == "volume":
         measure, money_per_unit = volume, price
@@ -46,12 +40,12 @@ def payout(rebate: Rebate, volume: FloatArray, revenue: FloatArray, last_year: F
         growth = np.divide(volume, last_year, out=np.zeros_like(volume), where=last_year > 0) - 1.0
         measure, money_per_unit = np.where(last_year > 0, growth, -np.inf), last_year * price
     if rebate.method == "retroactive":
-        inside = (measure[:, None] >= lower[None, :]) & (measure[:, None] < upper[None, :])
-        rate = (inside * rates[None, :]).max(axis=1, initial=0.0)
+        inside = (measure[:, None] >= lower) & (measure[:, None] < upper)
+        rate = (inside * rates).max(axis=1, initial=0.0)
         amount = rate * revenue
     else:
-        units = np.clip(measure[:, None] - lower[None, :], 0.0, (upper - lower)[None, :])
-        amount = (units * rates[None, :]).sum(axis=1) * money_per_unit
+        units = np.clip(measure[:, None] - lower, 0.0, upper - lower)
+        amount = (units * rates).sum(axis=1) * money_per_unit
     if rebate.cap is not None:
         amount = np.minimum(amount, rebate.cap)
     return np.asarray(amount, dtype=float)

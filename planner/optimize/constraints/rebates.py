@@ -36,7 +36,7 @@ import itertools
 import numpy as np
 
 from planner.compile.calendar import periods
-from planner.economics.rebates import tier_bands
+from planner.compile.model import tier_bands
 from planner.optimize.constraints._calendar import bound
 from planner.optimize.constraints._scoped import ScopedSums
 from planner.optimize.model import Expression, Model, RowLabel, Variable

@@ -18,7 +18,8 @@ import pandas as pd
 
 from planner.account_plans import account_plans
 from planner.compile.index import PlanIndex
-from planner.economics.rebates import payout, tier_bands
+from planner.compile.model import tier_bands
+from planner.economics.rebates import payout
 from planner.frames import names, product_weeks
 from planner.report.account_plan.status import Status
 from planner.results import Simulation
