@@ -46,10 +46,10 @@ from typing import Any, TypeVar
 import numpy as np
 
 from benchmarks.worlds import synthetic_world
+from planner.compile.index import FloatArray
 from planner.compile.model import Compiled, compile_rules
 from planner.compile.promotions import Promotions
 from planner.economics.core import Cells, evaluate, rebates_per_cell
-from planner.economics.discounts import FloatArray
 from planner.economics.rebates import payout
 from planner.economics.response import volume_lost
 from planner.rules.scenario import ScenarioOptions

@@ -166,7 +166,7 @@ import sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
 from planner.check.context import CheckContext
-from planner.economics.discounts import stack_discounts
+from planner.compile.discounts import stack_discounts
 from planner.rules.load import build_rule_set, load_documents, rule_files
 best = None
 for _ in range(int(sys.argv[3])):

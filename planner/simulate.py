@@ -13,10 +13,10 @@ import numpy as np
 from scipy import special
 
 from planner.compile.calendar import violations
+from planner.compile.index import FloatArray
 from planner.compile.model import Compiled, IntArray, compile_rules
 from planner.compile.promotions import Promotions, compile_promotions
 from planner.economics.core import Cells, evaluate
-from planner.economics.discounts import FloatArray
 from planner.execute import Executor
 from planner.results import Kpis, PolicyCheck, Simulation, Spread, Uncertainty
 from planner.rules.scenario import ScenarioOptions

@@ -3,7 +3,7 @@ from first principles, here in the test, and the checker must agree: no missed c
 example a finding reports must reproduce.
 
 The reference implementations below are written from the documented semantics (docs/rules.md, the docstrings of
-planner/economics/discounts.py, planner/economics/waterfall.py and planner/rules/schema/policy.py), one scalar cell
+planner/compile/discounts.py, planner/economics/waterfall.py and planner/rules/schema/policy.py), one scalar cell
 at a time. They deliberately do not call the vectorised code they check.
 """
 

@@ -2,7 +2,7 @@
 
 `stack_discounts` works block by block and skips work it can prove changes nothing (a block no stop rule reaches,
 the few cells where an exclusive is live); this test recomputes every cell of small generated worlds from the
-rules in planner/economics/discounts.py's docstring, with the same float operations in the same order, and asks
+rules in planner/compile/discounts.py's docstring, with the same float operations in the same order, and asks
 for the same invoice prices bit for bit, the same live and applied masks and the same exclusive clashes."""
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from strategies import (
 )
 
 from planner.check.context import CheckContext
+from planner.compile.discounts import DiscountTable
 from planner.compile.index import Cell
-from planner.economics.discounts import DiscountTable
 from planner.rules.schema import Discount, RuleSet
 
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.compile.index import PlanIndex
-from planner.economics.discounts import FloatArray
+from planner.compile.index import FloatArray, PlanIndex
 from planner.rules.schema import Event
 
 SALES_COLUMNS = ("account", "product", "week", "cases", "invoice_value")

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
-from planner.compile.index import PlanIndex
+from planner.compile.discounts import DiscountTable, Stack, stack_discounts
+from planner.compile.index import FloatArray, PlanIndex
 from planner.compile.terms import band_prices, compile_discounts
-from planner.economics.discounts import DiscountTable, FloatArray, Stack, stack_discounts
 from planner.rules.findings import Location
 from planner.rules.schema import RuleSet
 

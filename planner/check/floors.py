@@ -1,6 +1,6 @@
 """Worst-case legal stack against the price floors and COGS.
 
-For every account x product x week: the discounts that legally stack there (economics.discounts), plus the
+For every account x product x week: the discounts that legally stack there (compile.discounts), plus the
 deepest consumer mechanic allowed there (largest funding per case), plus the highest tier of every rebate live
 there, gives the lowest dead-net price the rules allow (economics.waterfall). It must stay at or above COGS and
 at or above every price floor in scope: COGS x (1 + min_markup).
@@ -26,9 +26,9 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.check.context import CheckContext, related, shown
-from planner.compile.index import Cell, block, positions
-from planner.economics.discounts import FloatArray
-from planner.economics.waterfall import dead_net_price, funding_per_case, shelf_price
+from planner.compile.index import Cell, FloatArray, block, positions
+from planner.compile.terms import shelf_price
+from planner.economics.waterfall import dead_net_price, funding_per_case
 from planner.rules.findings import BELOW_COGS, PRICE_FLOOR_BREACH, Finding, Location, finding
 from planner.rules.schema import Event, PriceFloor, RuleSet
 

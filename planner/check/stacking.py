@@ -1,7 +1,7 @@
 """Discount stacking and applicability: exclusive clashes, rules shadowed by a stop rule, mixed stacking groups,
 and rules that can never apply (empty scope, dates outside the fiscal year).
 
-All of it reads the one stacking implementation (economics.discounts) rather than re-deriving the semantics.
+All of it reads the one stacking implementation (compile.discounts) rather than re-deriving the semantics.
 """
 
 from __future__ import annotations

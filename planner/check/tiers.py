@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from planner.check.context import CheckContext
-from planner.economics.discounts import FloatArray
+from planner.compile.index import FloatArray
 from planner.rules.findings import (
     RATE_FALLS,
     RETROACTIVE_CLIFF,

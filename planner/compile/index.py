@@ -16,6 +16,7 @@ import numpy.typing as npt
 from planner.rules.schema import Account, Calendar, Product, RuleSet
 from planner.rules.schema.common import AccountScope, DateRange, ProductScope
 
+FloatArray = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 Positions = npt.NDArray[np.intp]
 

@@ -15,10 +15,9 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from planner.compile.index import PlanIndex
-from planner.compile.terms import band_prices, compile_discounts
-from planner.economics.discounts import FloatArray, stack_discounts
-from planner.economics.waterfall import shelf_price
+from planner.compile.discounts import stack_discounts
+from planner.compile.index import FloatArray, PlanIndex
+from planner.compile.terms import band_prices, compile_discounts, shelf_price
 from planner.rules.schema import Rebate, RuleSet
 from planner.rules.schema.common import AccountScope, ProductScope, Scope
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from planner.compile.index import PlanIndex
-from planner.economics.discounts import FloatArray
+from planner.compile.index import FloatArray, PlanIndex
 from planner.rules.schema import Event, Mechanic, ProductGroup
 
 

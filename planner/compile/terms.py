@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.compile.index import PlanIndex, positions
-from planner.economics.discounts import DiscountTable, FloatArray
+from planner.compile.discounts import DiscountTable
+from planner.compile.index import FloatArray, PlanIndex, positions
 from planner.rules.schema import Account, PriceBand, RuleSet
 
 
@@ -47,3 +47,16 @@ def compile_discounts(rules: RuleSet, index: PlanIndex) -> DiscountTable:
         group=tuple(d.stacking_group for d in order),
         stop=tuple(d.stop for d in order),
     )
+
+
+def shelf_price(band_price: FloatArray, invoice: FloatArray, markup: FloatArray, pass_through: FloatArray) -> FloatArray:
+    """Regular shelf price per case (accounts x products x weeks); markup and pass_through are per account.
+
+    Written in place on one array: band x (1 + markup) x (1 - pass_through x (1 - invoice / band))."""
+    band = band_price[:, :, None]
+    shelf = np.divide(invoice, band, out=np.ones_like(invoice), where=band > 0)
+    shelf -= 1.0
+    shelf *= pass_through[:, None, None]
+    shelf += 1.0
+    shelf *= band * (1.0 + markup[:, None, None])
+    return shelf

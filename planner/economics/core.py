@@ -4,7 +4,7 @@ The simulator and the optimizer both evaluate plans here; docs/economics.md stat
 example. Symbols per cell (a, p, t):
 
     base        = baseline x seasonality x holiday x shelf-share effect x display lift   (x noise in Monte Carlo)
-    shelf_reg   = regular shelf price (economics.waterfall.shelf_price): trade discounts passed through
+    shelf_reg   = regular shelf price (compile.terms.shelf_price): trade discounts passed through
     shelf_ref   = band_price x (1 + markup): the undiscounted shelf price at which the baseline is measured
     shelf_promo = shelf_reg x (1 - depth)
     volume_np   = base x (shelf_reg / shelf_ref) ** elasticity + cooler cases          (no consumer promotion)
@@ -31,9 +31,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from planner.compile.index import FloatArray
 from planner.compile.model import Compiled
 from planner.compile.promotions import Promotions
-from planner.economics.discounts import FloatArray
 from planner.economics.rebates import payout
 from planner.economics.response import volume_lost
 from planner.economics.waterfall import funding_per_case

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from planner.compile.index import FloatArray
 from planner.compile.model import tier_bands
-from planner.economics.discounts import FloatArray
 from planner.rules.schema import Rebate
 
 

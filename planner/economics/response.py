@@ -20,8 +20,8 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
+from planner.compile.index import FloatArray
 from planner.compile.model import Demand
-from planner.economics.discounts import FloatArray
 
 CellNumbers = npt.NDArray[np.intp]
 """Flat cell numbers into an (A, P, W) array, ascending."""

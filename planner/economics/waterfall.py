@@ -3,9 +3,10 @@
 Symbols (per account a, product p, week t; money per case):
 
     band_price[a,p]     list price x product of price-band factors
-    invoice[a,p,t]      band price after off-invoice discounts (economics.discounts)
+    invoice[a,p,t]      band price after off-invoice discounts (compile.discounts)
     shelf[a,p,t]        regular shelf price = band x (1 + markup_a) x (1 - pass_through_a x (1 - invoice / band))
-                        (the account passes that share of the trade discount on to shoppers)
+                        (the account passes that share of the trade discount on to shoppers; computed
+                        when the rules compile, compile.terms.shelf_price)
     funding[a,p,t]      funding_share_m x effective_depth_m x shelf   for the mechanic m running that week
     dead_net[a,p,t]     invoice - funding - rebate_rate x invoice
 
@@ -16,20 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.economics.discounts import FloatArray
-
-
-def shelf_price(band_price: FloatArray, invoice: FloatArray, markup: FloatArray, pass_through: FloatArray) -> FloatArray:
-    """Regular shelf price per case (accounts x products x weeks); markup and pass_through are per account.
-
-    Written in place on one array: band x (1 + markup) x (1 - pass_through x (1 - invoice / band))."""
-    band = band_price[:, :, None]
-    shelf = np.divide(invoice, band, out=np.ones_like(invoice), where=band > 0)
-    shelf -= 1.0
-    shelf *= pass_through[:, None, None]
-    shelf += 1.0
-    shelf *= band * (1.0 + markup[:, None, None])
-    return shelf
+from planner.compile.index import FloatArray
 
 
 def funding_per_case(shelf: FloatArray, effective_depth: float | FloatArray, funding_share: float | FloatArray) -> FloatArray:

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.compile.index import FloatArray
 from planner.compile.model import Compiled
-from planner.economics.discounts import FloatArray
 from planner.execute import Executor
 from planner.optimize.knapsack import MAX_STATES, IntArray, hull_increments, knapsack
 from planner.optimize.options import Options

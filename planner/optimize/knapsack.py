@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from planner.economics.discounts import FloatArray
+from planner.compile.index import FloatArray
 
 IntArray = npt.NDArray[np.intp]
 Increments = tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, FloatArray, FloatArray]

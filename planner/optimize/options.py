@@ -30,11 +30,10 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import numpy.typing as npt
 
-from planner.compile.index import PlanIndex
+from planner.compile.index import FloatArray, PlanIndex
 from planner.compile.model import Compiled
 from planner.compile.promotions import Promotions, group_products, place
 from planner.economics.core import Cells, evaluate
-from planner.economics.discounts import FloatArray
 from planner.optimize.investments import Investment, configured, list_investments, slot_count
 from planner.rules.schema import Mechanic, RuleSet
 

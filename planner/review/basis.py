@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.actuals.model import ActualCells, Actuals, ExecutedPromotion, on_grid
+from planner.compile.index import FloatArray
 from planner.compile.model import Compiled, compile_rules
 from planner.compile.promotions import Promotions
 from planner.economics.core import Cells, evaluate, rebates_per_cell
-from planner.economics.discounts import FloatArray
 from planner.review.ledger import BASE_LINES, Ledger, budget_sums, complete, ledger_of, rebate_sums
 from planner.rules.schema import Event, RuleSet
 from planner.simulate import DemandDraw, promotions_for

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from planner.compile.index import FloatArray
 from planner.compile.model import tier_bands
-from planner.economics.discounts import FloatArray
 from planner.results import Spread
 from planner.review.basis import Basis, latest_of_draw
 from planner.review.ledger import Ledger

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from planner.compile.index import FloatArray
 from planner.compile.model import Compiled
 from planner.economics.core import Cells
-from planner.economics.discounts import FloatArray
 from planner.rules.schema import RuleSet
 
 BASE_LINES = ("volume", "revenue", "gross_sales", "off_invoice", "promo_funding", "event_costs", "fixed_discounts",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.economics.discounts import FloatArray
+from planner.compile.index import FloatArray
 from planner.review.basis import Basis
 
 COMPONENTS = ("baseline", "promotions", "price_mix", "rebates")

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from planner.economics.discounts import FloatArray
+from planner.compile.index import FloatArray
 from planner.optimize.options import Options
 
 Mask = npt.NDArray[np.bool_]

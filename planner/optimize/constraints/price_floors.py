@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from planner.compile.index import FloatArray
 from planner.compile.promotions import group_products
-from planner.economics.discounts import FloatArray
 from planner.economics.waterfall import dead_net_price, funding_per_case
 from planner.optimize.model import Model
 from planner.optimize.prefilter import Exclusion, by_line, forbid

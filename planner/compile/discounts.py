@@ -22,9 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from planner.compile.index import Cell, Mask, Positions, block
-
-FloatArray = npt.NDArray[np.float64]
+from planner.compile.index import Cell, FloatArray, Mask, Positions, block
 
 
 @dataclass(frozen=True)
