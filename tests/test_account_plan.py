@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 from test_store_support import World, base_frozen_fixture, db_url_fixture, world_fixture  # noqa: F401 - fixtures
@@ -49,7 +50,8 @@ def test_carrefour_figures_tie_back_to_their_sources(carrefour: dict[str, object
     document, simulation, history = carrefour["document"], carrefour["simulation"], carrefour["history"]
     assert isinstance(document, dict)
     review = document["review"]
-    rows = history.loc[(history["account"] == "carrefour") & (history["week"].dt.year == 2026)]  # type: ignore[index]
+    assert isinstance(history, pd.DataFrame)
+    rows = history.loc[(history["account"] == "carrefour") & (history["week"].dt.year == 2026)]
     assert review["cases"] == pytest.approx(rows["cases"].sum())
     assert sum(q["cases"] for q in review["quarters"]) == pytest.approx(review["cases"])
     targets = document["targets"]
@@ -136,6 +138,7 @@ def test_carrefours_document_renders_its_sections_in_a_headless_browser(tmp_path
                  "history/demo-sales.csv", "--out", str(out), "--db", str(tmp_path / "none.db"))
     assert result.exit_code == 0, result.output
     page = (out / "account-plan-carrefour.zh-CN.html").as_uri()
+    assert CHROMIUM is not None
     browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,4200"]
@@ -148,6 +151,7 @@ def test_carrefours_document_renders_its_sections_in_a_headless_browser(tmp_path
     image = Image.open(shot).convert("RGB")
     assert image.size == (1200, 4200)
     pixels = image.load()
+    assert pixels is not None
     rows = [sum(1 for x in range(0, 1200, 4) if pixels[x, y] == HEADING) for y in range(image.size[1])]
     runs, height = [], 0
     for count in [*rows, 0]:  # a heading band: 15 or more rows mostly in the heading colour (not the 4px rule)

@@ -63,7 +63,9 @@ def test_the_generator_is_seeded_and_reproduces_the_files(rules: RuleSet, tmp_pa
     other, _ = demo_actuals.demo_actuals(rules, 13, 1)
     assert not sales["cases"].equals(other["cases"])
     below = sales[sales["account"] == demo_actuals.BELOW_TREND]
-    assert len(below) and set(promotions["event"]) == {p.event for p in read_actuals(PROMOTIONS, rules).promotions}
+    read = read_actuals(PROMOTIONS, rules)
+    assert isinstance(read, PromotionsFile)
+    assert len(below) and set(promotions["event"]) == {p.event for p in read.promotions}
 
 
 @pytest.mark.parametrize(("edit", "column", "words"), [
@@ -107,6 +109,7 @@ def test_sales_without_invoice_price_are_refused_at_the_header(rules: RuleSet, t
 
 def test_import_replaces_weeks_and_events_and_audits_each_file(db_url: str, rules: RuleSet, tmp_path: Path) -> None:
     sales, promotions = read_actuals(SALES, rules), read_actuals(PROMOTIONS, rules)
+    assert isinstance(sales, SalesFile) and isinstance(promotions, PromotionsFile)
     store = open_store(db_url)
     try:
         with store.write() as connection:  # the acting user on PostgreSQL is the login: make it a planner too

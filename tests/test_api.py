@@ -85,7 +85,7 @@ def test_cells_are_tidy_and_add_up_to_the_simulation() -> None:
 
 def test_optimize_returns_the_plan_and_its_table(tmp_path: Path) -> None:
     best = api.optimize(write_tiny_world(tmp_path), time_limit=30)
-    assert best.result.has_plan and best.cells is not None
+    assert best.result.has_plan and best.cells is not None and best.result.simulation is not None
     promoted = best.cells.loc[best.cells["mechanic"] != ""]
     assert len(promoted) and set(promoted["mechanic"]) <= {"tpr-15", "tpr-25-feature"}
     written = best.write_plan(tmp_path / "plan.yaml")

@@ -4,6 +4,7 @@ shrinkage, the holdout kept out of the fit, and inputs a fit must survive."""
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from dataclasses import replace
 
 import numpy as np
@@ -16,6 +17,7 @@ from planner.calibrate.fit import CalibrationError, Fit, Settings, expected_case
 from planner.calibrate.likelihood import Priors, Problem, cells_of, layout_of, level_blocks
 from planner.calibrate.panel import build_panels, check_frame, week_numbers
 from planner.calibrate.synthetic import world
+from planner.compile.model import Demand
 from planner.history.frame import History
 from planner.history.holdout import split_holdout
 
@@ -257,7 +259,8 @@ def test_expected_cases_equals_the_engines_response_on_random_grids() -> None:
     cells = np.flatnonzero(is_promoted)
     demand = SimpleNamespace(post_promo_dip=dip, dip_weeks=np.full(shape, 2, dtype=np.int64),
                              cannibalization=cann)
-    lost = volume_lost(plain, cells, before.reshape(-1)[cells] - plain.reshape(-1)[cells], demand, category)
+    lost = volume_lost(plain, cells, before.reshape(-1)[cells] - plain.reshape(-1)[cells],
+                       typing.cast(Demand, demand), category)  # the three fields volume_lost reads
     engine = np.maximum(plain - lost, 0.0)
     assert ours == pytest.approx(engine.reshape(-1), rel=1e-9, abs=1e-9)
 

@@ -113,7 +113,7 @@ def test_the_backtest_forecasts_a_held_out_holiday_through_the_simulator() -> No
     fitted = hand_fit(rules)
     fitted = type(fitted)(**{**fitted.__dict__, "holidays": {"mid-autumn": np.full(shape, 1.3)}})
     frame = holdout_frame(rules, dt.date(2025, 9, 1), 13)
-    frame["holiday"] = np.where(frame["week"] == pd.Timestamp(2025, 9, 29), "mid-autumn", None)
+    frame["holiday"] = (frame["week"] == pd.Timestamp(2025, 9, 29)).map({True: "mid-autumn", False: None})
     backtest = run_backtest(fitted, rules, frame.iloc[:0], frame, PROVENANCE, EXACT)
     expected = expected_cases(fitted, frame)
     np.testing.assert_allclose(backtest.frame["forecast"].to_numpy(), expected, rtol=1e-6)

@@ -121,8 +121,8 @@ def assert_cell_by_cell(rules: RuleSet) -> None:
         if table.stacking[d] != "exclusive":
             continue
         block = np.broadcast_to(stack.live[d], stack.live[d].shape)
-        for local in itertools.product(*(range(n) for n in block.shape)):
-            cell = table.cell(d, local)  # type: ignore[arg-type]
+        for i, j, k in itertools.product(*(range(n) for n in block.shape)):
+            cell = table.cell(d, (i, j, k))
             if taken_before.get((d, cell), -1) >= 0:
                 expected.append((taken_before[d, cell], d, cell))
                 break

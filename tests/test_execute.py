@@ -9,7 +9,7 @@ import os
 import pickle
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +98,7 @@ def test_what_several_maps_read_is_sent_once(cluster: Executor, monkeypatch: pyt
     client = cluster.client
     assert client is not None
     scattered: list[object] = []
-    scatter = client.scatter
+    scatter: Callable[..., object] = client.scatter
 
     def counted(data: list[object], **options: object) -> object:
         scattered.extend(data)
@@ -136,7 +136,8 @@ def test_a_worker_killed_mid_run_has_its_tasks_run_again(cluster: Executor) -> N
     def kill_one(_position: int, _result: int) -> None:
         if killed:
             return
-        busy = {worker: tasks for worker, tasks in client.processing().items() if tasks}
+        processing: Callable[[], dict[str, list[object]]] = client.processing  # distributed is untyped
+        busy = {worker: tasks for worker, tasks in processing().items() if tasks}
         victim = next(iter(busy))
         pid = client.run(os.getpid, workers=[victim])[victim]
         killed.append(len(busy[victim]))

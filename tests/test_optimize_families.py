@@ -562,7 +562,7 @@ def column_profit(options: Options, package: int, weeks: tuple[int, ...]) -> flo
         total += gp[o] if not matters else sum(gp[c] for c in options.variants.tolist()
                                                if options.column_option[c] == o
                                                and options.column_bought[c] == package & matters)
-    return total
+    return float(total)
 
 
 @pytest.mark.parametrize(("label", "fees"), [("free", (0.0, 0.0, 0.0)), ("mixed", (3000.0, 20000.0, 500.0)),
@@ -570,7 +570,7 @@ def column_profit(options: Options, package: int, weeks: tuple[int, ...]) -> flo
 def test_vividness_packages_are_valued_exactly_and_bought_optimally(label: str, fees: tuple[float, ...]) -> None:
     """Every package x every cola calendar: the option table adds up to the economics core's gross profit, and
     the MILP's optimum (investments and calendar together) is the best of all of them."""
-    rules = vivid(*fees)
+    rules = vivid(fees[0], fees[1], fees[2])
     compiled = compile_rules(rules)
     options = build_options(rules, compiled)
     assert {i.item for i in options.investments} == {"st", "disp", "cool"} and len(options.variants)

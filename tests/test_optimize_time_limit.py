@@ -85,7 +85,8 @@ def test_a_clock_gives_what_is_left_of_one_deadline() -> None:
     sooner = clock.within(1.0)
     assert sooner.deadline is not None and sooner.deadline < clock.deadline and sooner.stop is clock.stop
     assert clock.earlier(4.0).deadline == clock.deadline - 4.0
-    assert clock.at_least(100.0).deadline is not None and clock.at_least(100.0).deadline > clock.deadline
+    later = clock.at_least(100.0).deadline
+    assert later is not None and later > clock.deadline
     assert Clock.start(None).left() is None and not Clock.start(None).over
     assert Clock.start(0.0).over
     sooner.stop.pull()

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import typing
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from test_store_support import World, base_frozen_fixture, db_url_fixture, world
 from planner.cli import main
 from planner.report.pack import WATERFALL, build
 from planner.store.versions import Frozen, draft
+
+if typing.TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
 
 PNG = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -32,7 +36,7 @@ def page(folder: Path) -> str:
     return (folder / "approval-pack.html").read_text(encoding="utf-8")
 
 
-def workbook(folder: Path) -> object:
+def workbook(folder: Path) -> Workbook:
     from openpyxl import load_workbook
 
     return load_workbook(folder / "approval-pack.xlsx")
@@ -201,6 +205,7 @@ def test_the_page_renders_in_a_headless_browser(world: World, tmp_path: Path) ->
     out = tmp_path / "pack"
     assert run(world, "report", "scenarios/base.yaml", "--out", str(out), "--draws", "0").exit_code == 0
     shot = tmp_path / "page.png"
+    assert CHROMIUM is not None
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,3000",
@@ -208,7 +213,7 @@ def test_the_page_renders_in_a_headless_browser(world: World, tmp_path: Path) ->
                    check=True, capture_output=True, timeout=120)
     image = Image.open(shot).convert("RGB")
     assert image.size == (1200, 3000)
-    colours = image.getcolors(maxcolors=1 << 20) or []
+    colours = typing.cast(list[tuple[int, tuple[int, int, int]]], image.getcolors(maxcolors=1 << 20) or [])  # RGB
     blue = sum(count for count, (r, g, b) in colours if b > 150 and r < 60 and g < 130)  # the waterfall's bars
     green = sum(count for count, (r, g, b) in colours if g > 100 and r < 80 and b < 80)  # holds badges, bars
     assert blue > 1000 and green > 1000

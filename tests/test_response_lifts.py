@@ -144,7 +144,7 @@ def test_many_profiles_resolve_like_a_loop_over_cells() -> None:
             expected[(account.id, product.id)] = (elasticity, lift)
     compiled = compile_rules(rules.replace(response=tuple(profiles)))
     index = compiled.index
-    for (account, product), (elasticity, lift) in expected.items():
-        a, p = index.account_position[account], index.product_position[product]
+    for (account_id, product_id), (elasticity, lift) in expected.items():
+        a, p = index.account_position[account_id], index.product_position[product_id]
         assert compiled.demand.elasticity[a, p] == elasticity
         assert compiled.demand.lifts["tpr-20"][a, p] == lift

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from test_store_support import World, base_frozen_fixture, db_url_fixture, sql, 
 from planner.cli import main
 from planner.store import CannotOpen, Conflict, Refused, audit, identity
 from planner.store.hashing import chain_hash
+from planner.store.schema import audit_log
 from planner.store.verify import verify
 from planner.store.versions import load, submit
 from planner.store.workflow import approve, reject
@@ -97,7 +98,7 @@ def _reorder(world: World) -> None:
     sql(world, "UPDATE audit_log SET seq = :b WHERE seq = -1", b=b)
 
 
-TAMPERING = {
+TAMPERING: dict[str, tuple[Callable[[World], None], bool]] = {
     "edit": (lambda w: sql(w, "UPDATE audit_log SET actor = 'mallory' WHERE action = 'reject'"), True),
     "delete middle": (lambda w: sql(w, "DELETE FROM audit_log WHERE action = 'reject'"), True),
     "delete last": (lambda w: sql(w, "DELETE FROM audit_log WHERE action = 'approve'"), True),
@@ -158,7 +159,7 @@ def test_a_forged_approval_in_the_name_of_a_user_who_signs_is_found(world: World
                             head.row_hash, "")
     digest = chain_hash(head.row_hash, forged.content())
     with world.store.engine.begin() as connection:
-        connection.execute(audit.audit_log.insert().values(**{**forged.__dict__, "row_hash": digest}))
+        connection.execute(audit_log.insert().values(**{**forged.__dict__, "row_hash": digest}))
         connection.execute(text("UPDATE audit_head SET seq = :seq, hash = :hash"), {"seq": forged.seq,
                                                                                     "hash": digest})
     result = verify(world.store)
