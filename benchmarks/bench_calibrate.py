@@ -23,6 +23,9 @@ week, then `step` weeks earlier, ...), each fit on only the weeks before its hol
 synthetic world of the same size drawn from the engine's form with known parameters (planner.calibrate.synthetic,
 negative-binomial noise) and prints the largest error per parameter kind against the tolerances.
 
+`--without-regular-price` drops the panel's base price column before loading, as a history without a
+`regular_price` column is read: the loader derives it (docs/history.md, "The regular price").
+
 `--scale` runs benchmarks/bench_calibrate_scale.py instead: synthetic worlds of `--sizes` accounts x
 `--products` products x `--weeks` weeks, their fit's wall and CPU time, peak memory and recovery errors.
 """
@@ -156,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", type=int, default=13, help="weeks between rolling origins")
     parser.add_argument("--recovery", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--without-regular-price", action="store_true",
+                        help="drop the base price column: the loader derives the regular price")
     parser.add_argument("--scale", action="store_true", help="the scale benchmark on synthetic worlds instead")
     parser.add_argument("--sizes", default="100,300,1000", help="accounts per synthetic world (--scale)")
     parser.add_argument("--products", type=int, default=100)
@@ -169,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "frat.parquet"
-        convert(args.data).to_parquet(path, index=False)
+        converted = convert(args.data)
+        if args.without_regular_price:
+            converted = converted.drop(columns=["regular_price"])
+        converted.to_parquet(path, index=False)
         history = load_history(path)
     frame = history.frame
     last = frame["week"].max()

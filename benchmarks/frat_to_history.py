@@ -14,7 +14,7 @@ The data stays where it is (dunnhumby's terms of use apply); this script only sh
 | product | "upc-" + upc_id | a UPC is a product |
 | cases | units | consumer units: the demo treats one unit as one case (a case of one) |
 | price | price | shelf price paid per unit |
-| regular_price | base_price | left empty where missing (185 rows): the loader fills it by its rolling-high rule |
+| regular_price | base_price | left empty where missing (185 rows): the loader fills it by its rule (the rolling upper quartile) |
 | feature, display | feature, display | 0/1 |
 | deal | tpr_only | a temporary price reduction with neither feature nor display |
 | category | product.category | e.g. COLD CEREAL |

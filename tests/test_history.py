@@ -16,10 +16,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.history import COLUMNS, History, HistoryError, HistoryUnreadable, load_history, split_holdout
 from planner.history import read as history_read
-from planner.history.derive import RULE
+from planner.history.derive import RULE, WINDOW_WEEKS, rolling_regular
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = REPO / "tests" / "fixtures" / "history" / "good.csv"
@@ -73,7 +75,7 @@ def test_a_missing_row_is_a_missing_observation_not_zero_sales() -> None:
     assert aqua["week"].dt.strftime("%Y-%m-%d").tolist() == ["2027-01-04", "2027-01-18", "2027-01-25"]
 
 
-def test_regular_price_is_the_rolling_high_when_absent(tmp_path: Path) -> None:
+def test_regular_price_is_the_rolling_upper_quartile_when_absent(tmp_path: Path) -> None:
     weeks = pd.date_range("2027-01-04", periods=30, freq="7D")
     prices = [10.0] * 10 + [8.0] * 3 + [10.0] * 7 + [12.0] * 10  # a 3-week cut, then a permanent rise
     frame = pd.DataFrame({"week": weeks.strftime("%Y-%m-%d"), "account": "a", "product": "p", "cases": 5.0,
@@ -85,14 +87,48 @@ def test_regular_price_is_the_rolling_high_when_absent(tmp_path: Path) -> None:
     assert regular[10:13] == [10.0] * 3  # the cut weeks see the regular price around them
     assert history.frame["promoted"].tolist()[10:13] == [True] * 3
     assert regular[0:4] == [10.0] * 4 and regular[25:] == [12.0] * 5
-    assert regular[14:20] == [12.0] * 6  # the documented cost: the 6 weeks before a rise look promoted
+    assert regular[14:17] == [10.0] * 3
+    assert regular[17:20] == [12.0] * 3  # the documented cost: the 3 weeks before a rise look promoted
+
+
+def test_one_high_average_price_does_not_become_the_regular_price(tmp_path: Path) -> None:
+    """A panel's weekly price is revenue / units: a week with few card or coupon shoppers averages above the
+    regular price. The highest price of the window would take it as the regular price for 13 weeks."""
+    weeks = pd.date_range("2027-01-04", periods=20, freq="7D")
+    prices = [10.0] * 20
+    prices[8] = 10.6
+    prices[15] = 7.5  # a promotion still shows
+    frame = pd.DataFrame({"week": weeks.strftime("%Y-%m-%d"), "account": "a", "product": "p", "cases": 5.0,
+                          "price": prices})
+    frame.to_csv(tmp_path / "h.csv", index=False)
+    history = load_history(tmp_path / "h.csv")
+    assert history.frame["regular_price"].tolist() == [10.0] * 20
+    assert history.frame["promoted"].tolist() == [False] * 15 + [True] + [False] * 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([6.0, 8.0, 9.5, 10.0, 10.0, 10.0, 12.0]), min_size=1, max_size=40),
+                min_size=1, max_size=4))
+def test_the_derived_regular_price_is_a_price_of_its_window_at_or_above_its_median(series: list[list[float]]) -> None:
+    half = WINDOW_WEEKS // 2
+    frame = pd.DataFrame([{"account": f"a{s}", "product": "p", "week": np.datetime64("2027-01-04") + np.timedelta64(7 * w, "D"),
+                           "price": price} for s, prices in enumerate(series) for w, price in enumerate(prices)])
+    regular = rolling_regular(frame)
+    position = 0
+    for prices in series:
+        for w in range(len(prices)):
+            window = sorted(prices[max(0, w - half):w + half + 1])
+            assert regular[position] in window
+            assert regular[position] >= window[(len(window) - 1) // 2]  # at least the (lower) median
+            assert regular[position] == window[-1] or len(window) > 4  # a short window gives its highest
+            position += 1
 
 
 def test_empty_regular_prices_are_filled_by_the_rule_and_said_so(tmp_path: Path) -> None:
     path = write(tmp_path / "h.csv", "week,account,product,cases,price,regular_price\n"
                  "2027-01-04,a,p,5,10,10\n2027-01-11,a,p,5,8,\n2027-01-18,a,p,5,10,10\n")
     history = load_history(path)
-    assert history.regular_price_rule.startswith("given; 1 empty cell(s) filled with the highest price")
+    assert history.regular_price_rule.startswith("given; 1 empty cell(s) filled with the upper quartile")
     assert row(history, "a", "p", "2027-01-11")["regular_price"] == 10.0
 
 
