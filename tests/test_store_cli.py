@@ -24,7 +24,7 @@ def run(world: World, *args: str) -> Result:
 def test_the_demo_commands_submit_approve_and_verify(world: World) -> None:
     submitted = run(world, "plan", "submit", "scenarios/base.yaml", "--as", "alice", "--set", "options.draws=0")
     assert submitted.exit_code == 0, submitted.output
-    assert submitted.stdout.startswith("submitted base-2027 version 1 by alice: budget used 3,571,680 CNY, 12 files")
+    assert submitted.stdout.startswith("submitted base-2027 version 1 by alice: budget used 3,564,122 CNY, 12 files")
     approved = run(world, "plan", "approve", "base-2027", "--version", "1", "--as", "bob", "--comment", "ok")
     assert (approved.exit_code, approved.stdout) == (0, "base-2027 version 1: approved (by bob)\n")
     verified = run(world, "audit", "verify")

@@ -19,7 +19,7 @@ def test_submit_freezes_the_scenario_its_files_and_results(world: World) -> None
     assert (stored.number, stored.status, stored.submitted_by) == (1, "submitted", "alice")
     assert stored.frozen == world.frozen
     assert stored.content_sha256 == version.content_sha256
-    assert stored.totals["budget_used"] == pytest.approx(3_571_680.353, abs=1)
+    assert stored.totals["budget_used"] == pytest.approx(3_564_121.686, abs=1)
     assert len(stored.accounts) == 14 and stored.accounts["carrefour"]["gross_profit"] > 0
     assert {kind for kind, _ in stored.frozen.rule_files.values()} == {"scenario", "rules"}
     assert len(stored.frozen.events) == 70 and stored.frozen.options["draws"] == 0

@@ -1,7 +1,9 @@
 """Fitting one category: L-BFGS-B on the profiled objective, then with the dip and cannibalization.
 
 1. Seasons, elasticities and lifts with no dip or cannibalization (their units D, C are 0).
-2. The dispersion phi from the Pearson residuals, so the priors weigh against a quasi-likelihood.
+2. The dispersion phi from the Pearson residuals, so the priors weigh against a quasi-likelihood; then the cases
+   made robust at that fit (robust.py: a spike counts at most Huber's c standard deviations above its mean) and
+   the fit continues on them.
 3. `outer` times: each cell's expected base E and Q0 from the current fit (likelihood.Terms; in the first round
    for each candidate number of dip weeks, the number that fits best kept), then everything (dip share and
    cannibalization included, both in [0, 0.9]) re-fitted warm, with D and C moving with the elasticities and
@@ -30,6 +32,7 @@ from planner.calibrate.likelihood import (
     terms_of,
 )
 from planner.calibrate.panel import SEASON_WEEKS, FloatArray, Panel
+from planner.calibrate.robust import HUBER_C, robust_cases
 from planner.calibrate.uncertainty import covariance
 
 MAX_SHARE = 0.9
@@ -54,10 +57,12 @@ class CategoryFit:
 
 def estimate(panel: Panel, priors: Priors, *, block_weeks: int, dip_weeks_options: tuple[int, ...],
              outer: int, start: FloatArray | None = None, with_covariance: bool = True,
-             most: int = 500, half_life: float = float("inf"), whole: Panel | None = None) -> CategoryFit:
+             most: int = 500, half_life: float = float("inf"), whole: Panel | None = None,
+             huber_c: float = HUBER_C) -> CategoryFit:
     """Fit one category (see the module docstring); `start` warm-starts from an earlier fit's vector, `most`
     caps the iterations of each L-BFGS-B run (a rough first pass needs few), `half_life` (weeks) weighs
-    recent weeks more in the likelihood; `whole`: the panel `panel` samples (see `widen`)."""
+    recent weeks more in the likelihood; `whole`: the panel `panel` samples (see `widen`); `huber_c`: the cap of
+    the robust cases in standard deviations (robust.py; inf: the raw cases)."""
     layout = layout_of(panel, priors, whole)
     block = level_blocks(panel.shape[1], block_weeks)
     cells = cells_of(panel, layout, block, half_life)
@@ -72,6 +77,10 @@ def estimate(panel: Panel, priors: Priors, *, block_weeks: int, dip_weeks_option
     problem.dispersion = pearson_dispersion(cells.cases, problem.mean(theta), layout.size + len(cells.run_starts))
     theta, more = _minimise(problem, theta, shares=False, most=most)
     iterations += more
+    if np.isfinite(huber_c):  # one step: a second one moved a spiked test world's fit by a tenth as much again
+        problem = robust_problem(problem, theta, huber_c)
+        theta, more = _minimise(problem, theta, shares=False, most=most)
+        iterations += more
     dip_weeks = dip_weeks_options[0]
     promoted = bool(panel.promoted[panel.observed].any())
     options = dip_weeks_options
@@ -83,6 +92,19 @@ def estimate(panel: Panel, priors: Priors, *, block_weeks: int, dip_weeks_option
     problem = problem.at(theta)
     cov = covariance(problem, theta) if with_covariance else np.zeros((0, 0))
     return CategoryFit(problem, theta, dip_weeks, cov, iterations)
+
+
+def robust_problem(problem: Problem, theta: FloatArray, huber_c: float) -> Problem:
+    """The problem on its panel's robust cases (robust.py, capped at `huber_c` standard deviations) at the fit
+    `theta` of the raw cases, its dispersion (the raw cases') kept; the problem itself when `huber_c` is inf."""
+    if not np.isfinite(huber_c):
+        return problem
+    cells = problem.cells
+    cases = problem.panel.cases.copy()
+    cases[cells.series, cells.week] = robust_cases(cells.cases, problem.mean(theta), problem.dispersion, huber_c)
+    panel = replace(problem.panel, cases=cases)
+    robust = cells_of(panel, problem.layout, problem.block, problem.half_life)
+    return replace(problem, panel=panel, cells=robust)
 
 
 def _bounds(layout: Layout, shares: bool) -> list[tuple[float | None, float | None]]:
@@ -173,17 +195,18 @@ def with_dip_weeks(fit: CategoryFit, dip_weeks: int) -> CategoryFit:
     return CategoryFit(problem, theta, dip_weeks, cov, fit.iterations)
 
 
-def widen(fit: CategoryFit, whole: Panel) -> CategoryFit:
+def widen(fit: CategoryFit, whole: Panel, huber_c: float = HUBER_C) -> CategoryFit:
     """A fit of a sample of `whole`'s series (estimated with `whole=whole`) applied to every series of `whole`:
     the same parameters and covariance, the cells, levels and dip and cannibalization units of the whole panel.
     Accounts outside the sample have no deviation of their own (their prior mean, 0): they get the category's
-    and their products' response."""
-    if fit.panel is whole:
+    and their products' response. The whole panel's cases are made robust at the fit, as the sample's were."""
+    if fit.panel.shape[0] == whole.shape[0]:  # not a sample: the fit is of the whole (on its robust cases)
         return fit
     old = fit.problem
     cells = cells_of(whole, old.layout, old.block, old.half_life)
     zeros = np.zeros(len(cells.cases))
     problem = Problem(whole, old.layout, old.priors, old.block, cells, zeros, zeros, old.dispersion, old.half_life)
+    problem = robust_problem(problem, fit.theta, huber_c)
     return CategoryFit(with_terms(problem, fit.theta, fit.dip_weeks), fit.theta, fit.dip_weeks, fit.covariance,
                        fit.iterations)
 
