@@ -189,14 +189,24 @@ def test_progress_arrives_by_stage_in_order() -> None:
     result = run(two_accounts(CALENDAR), frontier=3, progress=messages.append)
     assert result.status is Status.OPTIMAL
     stages = " ".join(message.split(":")[0].split(" ")[0] for message in messages)
-    point = r"LP (accounts ){2}(repair )?(whole )?frontier"
-    assert re.fullmatch(rf"options build LP (accounts ){{2}}(repair )?(whole )?re-check ({point} ?){{2}}", stages), \
-        messages
+    point = r"LP (accounts ){2}(split )?(repair )?(whole )?frontier"
+    assert re.fullmatch(rf"options build LP (accounts ){{2}}(split )?(repair )?(whole )?re-check ({point} ?){{2}}",
+                        stages), messages
     accounts = [message for message in messages if message.startswith("accounts solved")][:2]
     assert [message.split(":")[0] for message in accounts] == ["accounts solved 1/2", "accounts solved 2/2"]
     assert "best bound" in accounts[-1] and "gap" in accounts[-1]
     assert [m.split(":")[0] for m in messages if m.startswith("frontier")] == ["frontier point 1/2",
                                                                                 "frontier point 2/2"]
+
+
+def test_the_split_plans_line_is_the_results_objective_and_gap() -> None:
+    """'accounts solved' gives L(prices), the accounts' objectives at the prices; when the split's plan is the
+    answer, the line after it states that plan's own objective and gap, the ones the result reports."""
+    messages: list[str] = []
+    result = run(two_accounts(CALENDAR).replace(budgets=()), progress=messages.append)
+    assert result.method == split.Method.SPLIT  # nothing binds across the accounts
+    plans = [message for message in messages if message.startswith("split plan")]
+    assert plans == [f"split plan: objective {result.objective:,.0f}, gap {result.gap:.3%}"], messages
 
 
 # ------------------------------------------------------------------------------------------------------ Ctrl-C

@@ -352,6 +352,8 @@ def solve(problem: Problem, blocks: Blocks | None, time_limit: float | None, gap
         proven = Status.OPTIMAL if result.status is Status.OPTIMAL else Status.TIME_LIMIT
         if result.feasible:
             best, found = Run(proven, result.objective, result.bound, result.values, np.zeros(0)), Method.SPLIT
+            # the plan's own objective: "accounts solved" gave the accounts' objectives at the prices (L(prices))
+            clock.say(f"split plan: objective {best.objective:,.0f}, gap {_gap(problem, best.objective, best.bound):.3%}")
             if _gap(problem, best.objective, best.bound) <= gap:
                 return done(best, found)
         if len(result.values) and not clock.over:
